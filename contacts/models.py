@@ -1,0 +1,93 @@
+"""Contacts: the people at organizations."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+
+from crm.db import Ref, immutable, references_trigger
+from crm.models import AUDIT_TRIGGER, TenantModel
+
+
+class ContactRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", "Decision maker"
+    INFLUENCER = "influencer", "Influencer"
+    BUYER = "buyer", "Buyer"
+    END_USER = "end_user", "End user"
+    GATEKEEPER = "gatekeeper", "Gatekeeper"
+    CHAMPION = "champion", "Champion"
+    OTHER = "other", "Other"
+
+
+# reports_to must be a colleague at the same organization.
+_CONTACT_RULES = """
+        IF NEW.reports_to_id IS NOT NULL THEN
+            IF NEW.reports_to_id = NEW.id THEN
+                RAISE EXCEPTION 'a contact cannot report to themselves'
+                    USING ERRCODE = 'check_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;
+            END IF;
+            PERFORM 1 FROM contact
+              WHERE id = NEW.reports_to_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'reports_to must be a contact of the same organization'
+                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;
+            END IF;
+        END IF;"""
+
+
+class Contact(TenantModel):
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="contacts"
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
+    email = models.EmailField(max_length=254, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    mobile = models.CharField(max_length=40, blank=True)
+    is_primary = models.BooleanField(default=False)
+    reports_to = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="direct_reports"
+    )
+    notes = models.TextField(blank=True)
+    # Kept by the database: the organization's scope key.
+    scope_principal_id = models.BigIntegerField(null=True, editable=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("first_name", "last_name", "email", "title", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        db_table = "contact"
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "scope_principal_id"], name="contact_scope"),
+            models.Index(fields=["organization", "last_name"], name="contact_organization"),
+            models.Index(fields=["reports_to"], name="contact_reports_to"),
+            GinIndex(fields=["search_vector"], name="contact_search"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=ContactRole.values), name="contact_role_valid"),
+            models.CheckConstraint(condition=~models.Q(first_name=""), name="contact_first_name_not_blank"),
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=models.Q(deleted_at__isnull=True) & ~models.Q(email=""),
+                name="contact_email_unique_per_organization",
+                violation_error_message="A contact with this email already exists at this organization.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("organization_id", "organization", copy=(("scope_principal_id", "scope_principal_id"),)),
+                extra=immutable("organization_id") + _CONTACT_RULES,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

@@ -1,0 +1,106 @@
+"""Filter backends shared by every list: strict query parameters, full-text search, strict ordering."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.request import Request
+
+# Parameters every list understands besides its filterset's.
+COMMON_PARAMS = frozenset({"cursor", "page_size", "search", "ordering", "expand", "format"})
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class StrictQueryParamsBackend(BaseFilterBackend):
+    """A misspelled filter must not silently return everything: unknown parameters are a 400."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        allowed = set(COMMON_PARAMS)
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None:
+            allowed.update(filterset_class.base_filters)
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+        return queryset
+
+
+def prefix_search_query(text: str) -> SearchQuery | None:
+    """`"acme fo"` → `acme:* & fo:*` in the 'simple' configuration; None when there is nothing to search."""
+    tokens = _TOKEN.findall(text.lower())[:8]
+    if not tokens:
+        return None
+    return SearchQuery(" & ".join(f"{token}:*" for token in tokens), search_type="raw", config="simple")
+
+
+class FullTextSearchFilter(BaseFilterBackend):
+    """`?search=` over the model's stored `search_vector` (GIN-indexed), with prefix matching."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        text = request.query_params.get("search", "").strip()
+        if not text or not getattr(view, "searchable", False):
+            return queryset
+        query = prefix_search_query(text)
+        if query is None:
+            return queryset
+        return queryset.filter(search_vector=query)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        if not getattr(view, "searchable", False):
+            return []
+        return [
+            {
+                "name": "search",
+                "required": False,
+                "in": "query",
+                "description": "Full-text search with prefix matching (every word must match).",
+                "schema": {"type": "string"},
+            }
+        ]
+
+
+class StrictOrderingFilter(BaseFilterBackend):
+    """`?ordering=name,-created_at` over the view's `ordering_fields`; unknown fields are a 400.
+
+    The chosen ordering always ends with the primary key so cursor positions are unique.
+    """
+
+    def get_ordering(self, request: Request, view: Any) -> list[str]:
+        raw = request.query_params.get("ordering", "").strip()
+        default = list(getattr(view, "ordering", None) or ["-id"])
+        if not raw:
+            return default
+        allowed = set(getattr(view, "ordering_fields", ()))
+        fields = [part.strip() for part in raw.split(",") if part.strip()]
+        bad = [f for f in fields if f.lstrip("-") not in allowed]
+        if bad:
+            raise ValidationError(
+                {"ordering": [f"Cannot order by {', '.join(bad)}. Allowed: {', '.join(sorted(allowed))}."]}
+            )
+        if not any(f.lstrip("-") == "id" for f in fields):
+            fields.append("-id" if fields[-1].startswith("-") else "id")
+        return fields
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        ordering = self.get_ordering(request, view)
+        view._resolved_ordering = ordering
+        return queryset.order_by(*ordering)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        fields = sorted(getattr(view, "ordering_fields", ()))
+        if not fields:
+            return []
+        return [
+            {
+                "name": "ordering",
+                "required": False,
+                "in": "query",
+                "description": "Comma-separated fields, `-` for descending. One of: " + ", ".join(fields),
+                "schema": {"type": "string"},
+            }
+        ]

@@ -1,0 +1,94 @@
+"""RFC 9457 problem details for every error, including the ones only the database catches."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, IntegrityError, transaction
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from crm.api.constraints import describe_database_error
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str | None]]:
+    """DRF's nested error dict → a flat list of {field, code, detail} (field is a dotted path)."""
+    if isinstance(detail, dict):
+        errors: list[dict[str, str | None]] = []
+        for key, value in detail.items():
+            name = "" if key in ("non_field_errors", "detail") else str(key)
+            path = f"{prefix}.{name}" if prefix and name else (name or prefix)
+            errors.extend(_flatten(value, path))
+        return errors
+    if isinstance(detail, list):
+        errors = []
+        for index, value in enumerate(detail):
+            path = f"{prefix}.{index}" if isinstance(value, dict) else prefix
+            errors.extend(_flatten(value, path))
+        return errors
+    code = getattr(detail, "code", "invalid")
+    return [{"field": prefix or None, "code": str(code), "detail": str(detail)}]
+
+
+def problem_response(
+    status_code: int, title: str, detail: str, errors: list[dict[str, str | None]] | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(body, status=status_code, headers=headers)
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Whatever went wrong, nothing of this request may be committed.
+    if transaction.get_connection().in_atomic_block:
+        transaction.set_rollback(True)
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, IntegrityError | DatabaseError):
+        described = describe_database_error(exc)
+        if described is None:
+            logger.exception("Unmapped database error", exc_info=exc)
+            return problem_response(500, "Internal Server Error", "The server could not complete the request.")
+        field, code, message = described
+        return problem_response(
+            status.HTTP_400_BAD_REQUEST,
+            "Invalid input",
+            message,
+            errors=[{"field": field, "code": code, "detail": message}],
+        )
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        title, detail = "Invalid input", "The request has invalid fields; see errors."
+        if len(errors) == 1 and errors[0]["field"] is None:
+            detail = errors[0]["detail"] or detail
+    else:
+        errors = []
+        title = response.status_text
+        detail = str(getattr(exc, "detail", title))
+    headers = {k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
+    return problem_response(response.status_code, title, detail, errors or None, headers=headers)

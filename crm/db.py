@@ -1,0 +1,96 @@
+"""Builders for the PL/pgSQL that keeps cross-row rules in the database (used by pgtrigger triggers).
+
+Every check runs as the invoking role, so under row level security a referenced row the writer cannot
+see is reported exactly like one that does not exist: no existence leak through foreign keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pgtrigger
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A foreign key column that must point at a live, visible row of the same tenant.
+
+    `types` restricts the referenced organization's type; `copy` assigns columns of the referenced row
+    to this row (scope keys), in which case the lookup runs on every write so the copy never goes stale.
+    """
+
+    column: str
+    table: str
+    types: tuple[str, ...] = ()
+    type_label: str = ""
+    copy: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def field(self) -> str:
+        return self.column.removesuffix("_id")
+
+    def plpgsql(self) -> str:
+        when = f"NEW.{self.column} IS NOT NULL"
+        if not self.copy:
+            when += f" AND (TG_OP = 'INSERT' OR NEW.{self.column} IS DISTINCT FROM OLD.{self.column})"
+        columns = ["tenant_id", "type" if self.types else "NULL::text AS type"]
+        columns += [f"{source} AS copy_{target}" for target, source in self.copy]
+        type_check = ""
+        if self.types:
+            allowed = ", ".join(f"'{t}'" for t in self.types)
+            type_check = f"""
+            IF ref.type NOT IN ({allowed}) THEN
+                RAISE EXCEPTION '{self.field} must be {self.type_label}'
+                    USING ERRCODE = 'check_violation', COLUMN = '{self.column}', TABLE = TG_TABLE_NAME;
+            END IF;"""
+        copies = "".join(f"\n            NEW.{target} := ref.copy_{target};" for target, _ in self.copy)
+        return f"""
+        IF {when} THEN
+            SELECT {", ".join(columns)} INTO ref FROM {self.table}
+             WHERE id = NEW.{self.column} AND deleted_at IS NULL;
+            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN
+                RAISE EXCEPTION '{self.field} % does not exist', NEW.{self.column}
+                    USING ERRCODE = 'foreign_key_violation', COLUMN = '{self.column}', TABLE = TG_TABLE_NAME;
+            END IF;{type_check}{copies}
+        END IF;"""
+
+
+def immutable(*columns: str) -> str:
+    """PL/pgSQL refusing a change of the given columns after insert."""
+    return "".join(
+        f"""
+        IF TG_OP = 'UPDATE' AND NEW.{column} IS DISTINCT FROM OLD.{column} THEN
+            RAISE EXCEPTION '{column.removesuffix("_id")} cannot change once set'
+                USING ERRCODE = 'check_violation', COLUMN = '{column}', TABLE = TG_TABLE_NAME;
+        END IF;"""
+        for column in columns
+    )
+
+
+def member_check(column: str) -> str:
+    """PL/pgSQL checking that a user column names a member of the row's tenant."""
+    return f"""
+        IF NEW.{column} IS NOT NULL
+           AND (TG_OP = 'INSERT' OR NEW.{column} IS DISTINCT FROM OLD.{column})
+           AND NOT crm_is_member(NEW.{column}, NEW.tenant_id) THEN
+            RAISE EXCEPTION '{column.removesuffix("_id")} % does not exist', NEW.{column}
+                USING ERRCODE = 'foreign_key_violation', COLUMN = '{column}', TABLE = TG_TABLE_NAME;
+        END IF;"""
+
+
+def references_trigger(
+    *refs: Ref, extra: str = "", declare: tuple[tuple[str, str], ...] = ()
+) -> pgtrigger.Trigger:
+    """One BEFORE INSERT/UPDATE trigger checking every reference of a table, then `extra` rules.
+
+    Named so that it fires after `audit_columns` (PostgreSQL fires same-event triggers by name), which
+    fills tenant_id first.
+    """
+    body = "".join(ref.plpgsql() for ref in refs)
+    return pgtrigger.Trigger(
+        name="check_references",
+        operation=pgtrigger.Insert | pgtrigger.Update,
+        when=pgtrigger.Before,
+        declare=[("ref", "record"), *declare],
+        func=f"{body}{extra}\n        RETURN NEW;",
+    )

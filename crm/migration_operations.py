@@ -1,0 +1,140 @@
+"""Migration operations for row level security: reversible, idempotent, role name read at run time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.migrations.operations.base import Operation
+
+from crm import rls
+
+
+class ApplyRowLevelSecurity(Operation):
+    """ENABLE + FORCE RLS on a table, one policy per command, and the runtime role's grants."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(
+        self,
+        table: str,
+        select: str,
+        insert: str | None,
+        update: str | None,
+        delete: str | None,
+        grant: str = "SELECT, INSERT, UPDATE, DELETE",
+    ) -> None:
+        self.table = table
+        self.select = select
+        self.insert = insert
+        self.update = update
+        self.delete = delete
+        self.grant = grant
+
+    @classmethod
+    def for_policy(cls, policy: rls.TablePolicy, grant: str = "SELECT, INSERT, UPDATE, DELETE") -> ApplyRowLevelSecurity:
+        write = policy.write_condition()
+        return cls(policy.table, policy.read_condition(), write, write, write, grant)
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (
+            self.__class__.__name__,
+            [self.table, self.select, self.insert, self.update, self.delete],
+            {"grant": self.grant},
+        )
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        sql = rls.policies_sql(
+            self.table, select=self.select, insert=self.insert, update=self.update, delete=self.delete
+        )
+        schema_editor.execute(sql)
+        schema_editor.execute(rls.revoke_sql(self.table))
+        schema_editor.execute(rls.grant_sql(self.table, self.grant))
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        schema_editor.execute(rls.drop_policies_sql(self.table))
+        schema_editor.execute(rls.revoke_sql(self.table))
+
+    def describe(self) -> str:
+        return f"Row level security on {self.table}"
+
+
+class CreateRuntimeRole(Operation):
+    """The role requests run as: created when missing, never superuser, owner or BYPASSRLS."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__name__, [], {})
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        role = rls.runtime_role()
+        schema_editor.execute(
+            f"""
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                    CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+                END IF;
+            END
+            $$;
+            """
+        )
+        # A runtime role that could bypass RLS defeats the design: refuse to go on.
+        schema_editor.execute(
+            f"""
+            DO $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}' AND (rolsuper OR rolbypassrls)) THEN
+                    RAISE EXCEPTION 'runtime role {role} is superuser or BYPASSRLS';
+                END IF;
+                IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
+                    EXECUTE format('GRANT %I TO %I', '{role}', current_user);
+                END IF;
+            END
+            $$;
+            """,
+            params=None,
+        )
+        schema_editor.execute(f'GRANT USAGE ON SCHEMA public TO "{role}";')
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        # The role is cluster-wide and may serve other databases: only this database's grant goes.
+        schema_editor.execute(f'REVOKE USAGE ON SCHEMA public FROM "{rls.runtime_role()}";')
+
+    def describe(self) -> str:
+        return "Create the runtime role when missing"
+
+
+class GrantRuntime(Operation):
+    """Grant the runtime role privileges on a table that is not tenant data (Django's own tables)."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, table: str, privileges: str) -> None:
+        self.table = table
+        self.privileges = privileges
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__name__, [self.table, self.privileges], {})
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        schema_editor.execute(rls.revoke_sql(self.table))
+        schema_editor.execute(rls.grant_sql(self.table, self.privileges))
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        schema_editor.execute(rls.revoke_sql(self.table))
+
+    def describe(self) -> str:
+        return f"Grant {self.privileges} on {self.table} to the runtime role"

@@ -1,0 +1,1 @@
+"""DRF permissions from the request's tenant role."""

@@ -1,0 +1,184 @@
+"""Row level security plumbing: the runtime role, per-request session variables, and policy SQL.
+
+How it fits together (README, "Row level security"):
+- Migrations run as the owner. They create the runtime role (settings.DATABASE_RUNTIME_ROLE, NOLOGIN,
+  NOSUPERUSER, NOBYPASSRLS) when missing, grant it the least it needs, ENABLE and FORCE RLS on every
+  tenant table and create the policies built below.
+- Every request runs inside one transaction that starts with `set_config('role', <runtime role>, true)`
+  and `crm_request_context(user_id)`, which sets `crm.user_id`, `crm.tenant_id`, `crm.role` and
+  `crm.book` with is_local = true: they vanish at commit or rollback, so nothing survives into the next
+  request on a reused connection, even through a transaction pooler.
+- Policies read the variables once per statement (`(SELECT current_setting(...))` is an InitPlan) and
+  compare them with indexed columns. Unset variables are NULL: no row matches, nothing can be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+
+TENANT = "(SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint)"
+USER = "(SELECT nullif(current_setting('crm.user_id', true), '')::bigint)"
+ROLE = "(SELECT current_setting('crm.role', true))"
+BOOK = "(SELECT nullif(current_setting('crm.book', true), '')::bigint[])"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is asking: what the policies see through the session variables."""
+
+    user_id: int | None = None
+    tenant_id: int | None = None
+    role: str | None = None
+    book: tuple[int, ...] = field(default=())
+
+    @property
+    def is_member(self) -> bool:
+        return self.tenant_id is not None and self.role is not None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "manager")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+ANONYMOUS = RequestContext()
+
+
+def runtime_role() -> str:
+    return str(settings.DATABASE_RUNTIME_ROLE)
+
+
+def begin(user_id: int | None) -> RequestContext:
+    """Switch the current transaction to the runtime role and set the variables for `user_id`.
+
+    One statement. Must run inside a transaction (the settings are transaction-local).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("rls.begin() must run inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('role', %s, true), c.tenant_id, c.role, c.book FROM crm_request_context(%s) c",
+            [runtime_role(), user_id],
+        )
+        row = cursor.fetchone()
+    if row is None or row[1] is None:
+        return RequestContext(user_id=user_id) if user_id is not None else ANONYMOUS
+    return RequestContext(user_id=user_id, tenant_id=row[1], role=row[2], book=tuple(row[3] or ()))
+
+
+def end() -> None:
+    """Drop the runtime role and variables before the transaction ends.
+
+    Needed only when the request ran inside an outer transaction (tests): committing or rolling back
+    the request's own transaction clears them anyway.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('crm.user_id', '', true), set_config('crm.tenant_id', '', true),"
+            " set_config('crm.role', '', true), set_config('crm.book', '', true),"
+            " set_config('role', 'none', true)"
+        )
+
+
+@contextmanager
+def acting_as(user_id: int | None) -> Iterator[RequestContext]:
+    """Run a block as a user would through the API: runtime role, that user's tenant, role and book.
+
+    For management commands and tests that must act on a tenant's data: there is no other way in.
+    """
+    with transaction.atomic():
+        context = begin(user_id)
+        try:
+            yield context
+        finally:
+            if connection.needs_rollback:
+                return
+            end()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Policy SQL, applied by each app's migrations.
+
+
+@dataclass(frozen=True)
+class TablePolicy:
+    """How one tenant table is scoped.
+
+    scope_column: the column holding the row's principal (NULL = shared row); None = every row shared.
+    viewers_see_shared: whether viewers read the shared rows (organizations yes; contacts and
+    interactions no).
+    """
+
+    table: str
+    scope_column: str | None
+    viewers_see_shared: bool = False
+
+    def read_condition(self) -> str:
+        if self.scope_column is None:
+            visible = "true" if self.viewers_see_shared else f"{ROLE} <> 'viewer'"
+            return f"tenant_id = {TENANT} AND {visible}"
+        shared = f"{self.scope_column} IS NULL"
+        if not self.viewers_see_shared:
+            shared = f"({shared} AND {ROLE} <> 'viewer')"
+        return (
+            f"tenant_id = {TENANT} AND ({ROLE} = 'admin' OR {self.scope_column} = ANY ({BOOK}::bigint[]) OR {shared})"
+        )
+
+    def write_condition(self) -> str:
+        writer = f"{ROLE} IN ('admin', 'manager')"
+        if self.scope_column is None:
+            return f"tenant_id = {TENANT} AND {writer}"
+        return (
+            f"tenant_id = {TENANT} AND {writer} AND ({ROLE} = 'admin' OR {self.scope_column} = ANY ({BOOK}::bigint[])"
+            f" OR {self.scope_column} IS NULL)"
+        )
+
+    def sql(self) -> str:
+        read, write = self.read_condition(), self.write_condition()
+        return policies_sql(self.table, select=read, insert=write, update=write, delete=write)
+
+
+def policies_sql(table: str, *, select: str, insert: str | None, update: str | None, delete: str | None) -> str:
+    """ENABLE + FORCE RLS on `table` and (re)create one policy per command. A None command gets a
+    policy that admits nothing, so every command has an explicit policy."""
+    statements = [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+    ]
+    for command, using, check in (
+        ("SELECT", select, None),
+        ("INSERT", None, insert or "false"),
+        ("UPDATE", update or "false", update or "false"),
+        ("DELETE", delete or "false", None),
+    ):
+        name = f"{table}_{command.lower()}"
+        statements.append(f"DROP POLICY IF EXISTS {name} ON {table}")
+        clause = f"CREATE POLICY {name} ON {table} FOR {command}"
+        if using is not None:
+            clause += f" USING ({using})"
+        if check is not None:
+            clause += f" WITH CHECK ({check})"
+        statements.append(clause)
+    return ";\n".join(statements) + ";"
+
+
+def drop_policies_sql(table: str) -> str:
+    statements = [f"DROP POLICY IF EXISTS {table}_{c} ON {table}" for c in ("select", "insert", "update", "delete")]
+    statements += [f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY", f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"]
+    return ";\n".join(statements) + ";"
+
+
+def grant_sql(table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> str:
+    return f'GRANT {privileges} ON {table} TO "{runtime_role()}";'
+
+
+def revoke_sql(table: str) -> str:
+    return f'REVOKE ALL ON {table} FROM "{runtime_role()}";'

@@ -1,0 +1,129 @@
+"""Interactions: the touch points (calls, visits, samples…) logged against organizations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import Q
+
+from crm.db import Ref, member_check, references_trigger
+from crm.models import AUDIT_TRIGGER, TenantModel
+
+
+class InteractionType(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    SITE_VISIT = "site_visit", "Site visit"
+    DEMO = "demo", "Demo"
+    SAMPLE = "sample", "Sample"
+    TASTING = "tasting", "Tasting"
+    TRADE_SHOW = "trade_show", "Trade show"
+    PROPOSAL = "proposal", "Proposal"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    NOTE = "note", "Note"
+    OTHER = "other", "Other"
+
+
+class Sentiment(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+
+
+# The contact must work at the interaction's organization.
+_INTERACTION_RULES = """
+        IF NEW.contact_id IS NOT NULL THEN
+            PERFORM 1 FROM contact
+              WHERE id = NEW.contact_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'contact must belong to the interaction''s organization'
+                    USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;
+            END IF;
+        END IF;"""
+
+
+class Interaction(TenantModel):
+    type = models.CharField(max_length=16, choices=InteractionType.choices)
+    occurred_at = models.DateTimeField()
+    duration_minutes = models.PositiveIntegerField(null=True, blank=True)
+    subject = models.CharField(max_length=300)
+    notes = models.TextField(blank=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="interactions"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="interactions"
+    )
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    # The row's scope key: taken from the opportunity when one is given (kept by the database).
+    principal = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="principal_interactions",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=300, blank=True)
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
+    follow_up_on = models.DateField(null=True, blank=True)
+    follow_up_done = models.BooleanField(default=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("subject", "outcome", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        db_table = "interaction"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "principal", "-occurred_at"], name="interaction_principal_time"),
+            models.Index(fields=["tenant", "-occurred_at", "-id"], name="interaction_recent"),
+            models.Index(fields=["organization", "-occurred_at"], name="interaction_organization"),
+            models.Index(fields=["opportunity"], name="interaction_opportunity"),
+            models.Index(fields=["contact"], name="interaction_contact"),
+            models.Index(
+                fields=["user", "follow_up_on"],
+                condition=Q(follow_up_done=False, follow_up_on__isnull=False, deleted_at__isnull=True),
+                name="interaction_follow_up_open",
+            ),
+            GinIndex(fields=["search_vector"], name="interaction_search"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type__in=InteractionType.values), name="interaction_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sentiment__in=[*Sentiment.values, ""]), name="interaction_sentiment_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=0),
+                name="interaction_duration_not_negative",
+                violation_error_message="duration_minutes must be zero or more.",
+            ),
+            models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_blank"),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("organization_id", "organization"),
+                Ref("opportunity_id", "opportunity", copy=(("principal_id", "principal_id"),)),
+                Ref("principal_id", "organization", ("principal",), "a principal"),
+                extra=member_check("user_id") + _INTERACTION_RULES,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject

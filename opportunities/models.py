@@ -1,0 +1,260 @@
+"""Opportunities: placements of a principal's products at a customer, moving through the pipeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Cast
+
+from contacts.models import ContactRole
+from crm.db import Ref, immutable, member_check, references_trigger
+from crm.models import AUDIT_TRIGGER, TenantModel
+
+
+class Stage(models.TextChoices):
+    NEW_LEAD = "new_lead", "New lead"
+    INITIAL_OUTREACH = "initial_outreach", "Initial outreach"
+    SAMPLE_VISIT_OFFERED = "sample_visit_offered", "Sample / visit offered"
+    FEEDBACK_LOGGED = "feedback_logged", "Feedback logged"
+    DEMO_SCHEDULED = "demo_scheduled", "Demo scheduled"
+    CLOSED_WON = "closed_won", "Closed won"
+    CLOSED_LOST = "closed_lost", "Closed lost"
+
+
+CLOSED_STAGES = (Stage.CLOSED_WON, Stage.CLOSED_LOST)
+
+
+class OpportunityStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ON_HOLD = "on_hold", "On hold"
+    NURTURING = "nurturing", "Nurturing"
+    STALLED = "stalled", "Stalled"
+    EXPIRED = "expired", "Expired"
+
+
+class OpportunityPriority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+# stage_changed_at is the database's; closing an opportunity dates it (today unless given), and
+# reopening it clears the date.
+_OPPORTUNITY_RULES = """
+        IF TG_OP = 'INSERT' OR NEW.stage IS DISTINCT FROM OLD.stage THEN
+            NEW.stage_changed_at := now();
+        ELSE
+            NEW.stage_changed_at := OLD.stage_changed_at;
+        END IF;
+        IF NEW.stage IN ('closed_won', 'closed_lost') THEN
+            NEW.closed_on := coalesce(NEW.closed_on, current_date);
+        ELSE
+            NEW.closed_on := NULL;
+        END IF;"""
+
+
+class Opportunity(TenantModel):
+    name = models.CharField(max_length=200)
+    principal = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="principal_opportunities"
+    )
+    customer = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="customer_opportunities"
+    )
+    distributor = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="distributor_opportunities",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    stage = models.CharField(max_length=24, choices=Stage.choices, default=Stage.NEW_LEAD)
+    status = models.CharField(
+        max_length=16, choices=OpportunityStatus.choices, default=OpportunityStatus.ACTIVE
+    )
+    priority = models.CharField(
+        max_length=16, choices=OpportunityPriority.choices, default=OpportunityPriority.MEDIUM
+    )
+    weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    probability = models.PositiveSmallIntegerField(default=10, help_text="0–100 (percent).")
+    weighted_weekly_volume = models.GeneratedField(
+        expression=Cast(
+            F("weekly_case_volume") * F("probability") / Value(100),
+            output_field=models.DecimalField(max_digits=14, decimal_places=2),
+        ),
+        output_field=models.DecimalField(max_digits=14, decimal_places=2),
+        db_persist=True,
+    )
+    expected_close_date = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    win_reason = models.TextField(blank=True)
+    loss_reason = models.TextField(blank=True)
+    next_action = models.CharField(max_length=300, blank=True)
+    next_action_date = models.DateField(null=True, blank=True)
+    stage_changed_at = models.DateTimeField(null=True, editable=False)
+    notes = models.TextField(blank=True)
+    products = models.ManyToManyField(
+        "products.Product", through="OpportunityProduct", related_name="opportunities", blank=True
+    )
+    contacts = models.ManyToManyField(
+        "contacts.Contact", through="OpportunityContact", related_name="opportunities", blank=True
+    )
+    search_vector = models.GeneratedField(
+        expression=SearchVector("name", "next_action", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        db_table = "opportunity"
+        ordering = ["-updated_at", "-id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["tenant", "principal", "stage"], name="opportunity_principal_stage"),
+            models.Index(fields=["customer"], name="opportunity_customer"),
+            models.Index(fields=["distributor"], name="opportunity_distributor"),
+            models.Index(fields=["owner", "next_action_date"], name="opportunity_owner_next_action"),
+            models.Index(fields=["tenant", "-updated_at", "-id"], name="opportunity_recent"),
+            GinIndex(fields=["search_vector"], name="opportunity_search"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="opportunity_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=OpportunityStatus.values), name="opportunity_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=OpportunityPriority.values), name="opportunity_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="opportunity_probability_range",
+                violation_error_message="probability must be between 0 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_case_volume__gte=0),
+                name="opportunity_weekly_case_volume_not_negative",
+                violation_error_message="weekly_case_volume must be zero or more.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage=Stage.CLOSED_WON) | ~Q(win_reason=""),
+                name="opportunity_win_reason_when_won",
+                violation_error_message="win_reason is required when the opportunity is closed won.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage=Stage.CLOSED_LOST) | ~Q(loss_reason=""),
+                name="opportunity_loss_reason_when_lost",
+                violation_error_message="loss_reason is required when the opportunity is closed lost.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage__in=CLOSED_STAGES) | Q(closed_on__isnull=False),
+                name="opportunity_closed_on_when_closed",
+                violation_error_message="closed_on is required once the opportunity is closed.",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="opportunity_name_not_blank"),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("principal_id", "organization", ("principal",), "a principal"),
+                Ref("customer_id", "organization", ("customer", "prospect"), "a customer or prospect"),
+                Ref("distributor_id", "organization", ("distributor",), "a distributor"),
+                extra=immutable("principal_id") + member_check("owner_id") + _OPPORTUNITY_RULES,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityProduct(TenantModel):
+    """A product of the opportunity's principal being placed."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="opportunity_products")
+    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
+    weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    notes = models.TextField(blank=True)
+    # Kept by the database: the opportunity's principal.
+    scope_principal_id = models.BigIntegerField(null=True, editable=False)
+
+    class Meta:
+        db_table = "opportunity_product"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "scope_principal_id"], name="opportunity_product_scope"),
+            models.Index(fields=["product"], name="opportunity_product_product"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "product"],
+                condition=Q(deleted_at__isnull=True),
+                name="opportunity_product_unique",
+                violation_error_message="This product is already on this opportunity.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_case_volume__isnull=True) | Q(weekly_case_volume__gte=0),
+                name="opportunity_product_volume_not_negative",
+                violation_error_message="weekly_case_volume must be zero or more.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("opportunity_id", "opportunity", copy=(("scope_principal_id", "principal_id"),)),
+                Ref("product_id", "product"),
+                extra="""
+        PERFORM 1 FROM product WHERE id = NEW.product_id AND principal_id = NEW.scope_principal_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'product must be one of the opportunity''s principal''s products'
+                USING ERRCODE = 'check_violation', COLUMN = 'product_id', TABLE = TG_TABLE_NAME;
+        END IF;""",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.product_id}"
+
+
+class OpportunityContact(TenantModel):
+    """A contact involved in an opportunity, with their role in it."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="opportunity_contacts")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
+    # Kept by the database: the opportunity's principal.
+    scope_principal_id = models.BigIntegerField(null=True, editable=False)
+
+    class Meta:
+        db_table = "opportunity_contact"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "scope_principal_id"], name="opportunity_contact_scope"),
+            models.Index(fields=["contact"], name="opportunity_contact_contact"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "contact"],
+                condition=Q(deleted_at__isnull=True),
+                name="opportunity_contact_unique",
+                violation_error_message="This contact is already on this opportunity.",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=ContactRole.values), name="opportunity_contact_role_valid"
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("opportunity_id", "opportunity", copy=(("scope_principal_id", "principal_id"),)),
+                Ref("contact_id", "contact"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.contact_id}"

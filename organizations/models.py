@@ -1,0 +1,262 @@
+"""Organizations (principals, distributors, customers, prospects), their relationships, and books."""
+
+from __future__ import annotations
+
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+
+from crm.db import Ref, member_check, references_trigger
+from crm.models import AUDIT_TRIGGER, TenantModel
+
+
+class OrganizationType(models.TextChoices):
+    PRINCIPAL = "principal", "Principal"
+    DISTRIBUTOR = "distributor", "Distributor"
+    CUSTOMER = "customer", "Customer"
+    PROSPECT = "prospect", "Prospect"
+
+
+class Priority(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
+class Segment(models.TextChoices):
+    FINE_DINING = "fine_dining", "Fine dining"
+    CASUAL_DINING = "casual_dining", "Casual dining"
+    FAST_CASUAL = "fast_casual", "Fast casual"
+    QSR = "qsr", "QSR"
+    HEALTHCARE = "healthcare", "Healthcare"
+    EDUCATION = "education", "Education"
+    HOTEL = "hotel", "Hotel"
+    CATERING = "catering", "Catering"
+    BAR = "bar", "Bar"
+    CAFE = "cafe", "Cafe"
+    CORPORATE = "corporate", "Corporate dining"
+    GROCERY = "grocery", "Grocery"
+    OTHER = "other", "Other"
+
+
+class OrganizationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+
+
+# A principal's scope key is its own id; every other organization is shared (NULL). Whether a row is a
+# principal is fixed at creation, so scope keys of dependent rows never need a cascade.
+_ORGANIZATION_RULES = """
+        IF TG_OP = 'UPDATE' AND (OLD.type = 'principal') IS DISTINCT FROM (NEW.type = 'principal') THEN
+            RAISE EXCEPTION 'type cannot change to or from principal'
+                USING ERRCODE = 'check_violation', COLUMN = 'type', TABLE = TG_TABLE_NAME;
+        END IF;
+        NEW.scope_principal_id := CASE WHEN NEW.type = 'principal' THEN NEW.id END;""" + member_check(
+    "account_manager_id"
+)
+
+
+class Organization(TenantModel):
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=16, choices=OrganizationType.choices)
+    priority = models.CharField(max_length=1, choices=Priority.choices, default=Priority.C)
+    segment = models.CharField(max_length=32, choices=Segment.choices, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=OrganizationStatus.choices, default=OrganizationStatus.ACTIVE
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    website = models.URLField(max_length=300, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, default="US", help_text="ISO 3166-1 alpha-2 code.")
+    notes = models.TextField(blank=True)
+    # Kept by the database (trigger): the row's RLS scope key.
+    scope_principal_id = models.BigIntegerField(null=True, editable=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("name", "email", "city", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        db_table = "organization"
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "scope_principal_id"], name="organization_scope"),
+            models.Index(fields=["tenant", "type", "name"], name="organization_type_name"),
+            models.Index(Lower("name"), "id", name="organization_lower_name"),
+            GinIndex(fields=["search_vector"], name="organization_search"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=OrganizationType.values), name="organization_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=Priority.values), name="organization_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(segment__in=[*Segment.values, ""]), name="organization_segment_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrganizationStatus.values), name="organization_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("id")), name="organization_parent_not_self"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(name=""), name="organization_name_not_blank"
+            ),
+            # Names are unique per tenant among live rows, within the principals and within the shared
+            # accounts: so a manager's clash can only be with a row they can see (no existence leak).
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                condition=models.Q(deleted_at__isnull=True, type="principal"),
+                name="organization_principal_name_unique",
+                violation_error_message="A principal with this name already exists.",
+            ),
+            models.UniqueConstraint(
+                "tenant",
+                Lower("name"),
+                condition=models.Q(deleted_at__isnull=True) & ~models.Q(type="principal"),
+                name="organization_name_unique",
+                violation_error_message="An organization with this name already exists.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(Ref("parent_id", "organization"), extra=_ORGANIZATION_RULES),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DistributorAuthorization(TenantModel):
+    """A distributor carries a principal's line."""
+
+    distributor = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="authorized_principals"
+    )
+    principal = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="authorized_distributors"
+    )
+    authorized_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "distributor_authorization"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "principal"], name="distributor_auth_principal"),
+            models.Index(fields=["distributor"], name="distributor_auth_distributor"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["distributor", "principal"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="distributor_authorization_unique",
+                violation_error_message="This distributor is already authorized for this principal.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__isnull=True)
+                | models.Q(authorized_on__isnull=True)
+                | models.Q(expires_on__gte=models.F("authorized_on")),
+                name="distributor_authorization_expires_after_authorized",
+                violation_error_message="expires_on must not be before authorized_on.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("distributor_id", "organization", ("distributor",), "a distributor"),
+                Ref("principal_id", "organization", ("principal",), "a principal"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.distributor_id} carries {self.principal_id}"
+
+
+class CustomerDistributor(TenantModel):
+    """A distributor delivers to a customer (operator); at most one primary per customer."""
+
+    customer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="distributors")
+    distributor = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="customers")
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "customer_distributor"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "customer"], name="customer_distributor_customer"),
+            models.Index(fields=["distributor"], name="customer_distributor_distrib"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "distributor"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_distributor_unique",
+                violation_error_message="This distributor already serves this customer.",
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(deleted_at__isnull=True, is_primary=True),
+                name="customer_distributor_one_primary",
+                violation_error_message="This customer already has a primary distributor.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("customer_id", "organization", ("customer", "prospect"), "a customer or prospect"),
+                Ref("distributor_id", "organization", ("distributor",), "a distributor"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.distributor_id} serves {self.customer_id}"
+
+
+class PrincipalAssignment(TenantModel):
+    """A principal in a user's book."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="book")
+    principal = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="assignments")
+
+    class Meta:
+        db_table = "principal_assignment"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["principal"], name="principal_assignment_principal")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "principal"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="principal_assignment_unique",
+                violation_error_message="This principal is already in this user's book.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("principal_id", "organization", ("principal",), "a principal"),
+                extra=member_check("user_id"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.principal_id}"

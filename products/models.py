@@ -1,0 +1,131 @@
+"""Products of the principals' lines, and distributors' item codes for them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models.functions import Lower
+
+from crm.db import Ref, immutable, references_trigger
+from crm.models import AUDIT_TRIGGER, TenantModel
+
+
+class ProductCategory(models.TextChoices):
+    BEVERAGES = "beverages", "Beverages"
+    DAIRY = "dairy", "Dairy"
+    FROZEN = "frozen", "Frozen"
+    FRESH_PRODUCE = "fresh_produce", "Fresh produce"
+    MEAT_POULTRY = "meat_poultry", "Meat & poultry"
+    SEAFOOD = "seafood", "Seafood"
+    DRY_GOODS = "dry_goods", "Dry goods"
+    SNACKS = "snacks", "Snacks"
+    CONDIMENTS = "condiments", "Condiments"
+    BAKING = "baking", "Baking"
+    OTHER = "other", "Other"
+
+
+class ProductStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DISCONTINUED = "discontinued", "Discontinued"
+    SEASONAL = "seasonal", "Seasonal"
+    COMING_SOON = "coming_soon", "Coming soon"
+
+
+class Product(TenantModel):
+    principal = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="products"
+    )
+    name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64)
+    category = models.CharField(max_length=20, choices=ProductCategory.choices, default=ProductCategory.OTHER)
+    status = models.CharField(max_length=16, choices=ProductStatus.choices, default=ProductStatus.ACTIVE)
+    pack_size = models.CharField(max_length=64, blank=True, help_text='e.g. "6/5 lb" or "24/12 oz".')
+    unit_of_measure = models.CharField(max_length=16, default="case", help_text="case, each, lb, …")
+    list_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    description = models.TextField(blank=True)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("name", "sku", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        db_table = "product"
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "principal", "name"], name="product_principal_name"),
+            GinIndex(fields=["search_vector"], name="product_search"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=ProductCategory.values), name="product_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ProductStatus.values), name="product_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(list_price__isnull=True) | models.Q(list_price__gte=Decimal(0)),
+                name="product_list_price_not_negative",
+                violation_error_message="list_price must be zero or more.",
+            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="product_name_not_blank"),
+            models.CheckConstraint(condition=~models.Q(sku=""), name="product_sku_not_blank"),
+            models.UniqueConstraint(
+                "principal",
+                Lower("sku"),
+                condition=models.Q(deleted_at__isnull=True),
+                name="product_sku_unique_per_principal",
+                violation_error_message="This principal already has a product with this SKU.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("principal_id", "organization", ("principal",), "a principal"),
+                extra=immutable("principal_id"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class ProductDistributor(TenantModel):
+    """A distributor's own item code for a product."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="distributor_items")
+    distributor = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="product_items"
+    )
+    vendor_item_number = models.CharField(max_length=64, blank=True)
+    # Kept by the database: the product's principal.
+    scope_principal_id = models.BigIntegerField(null=True, editable=False)
+
+    class Meta:
+        db_table = "product_distributor"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["tenant", "scope_principal_id"], name="product_distributor_scope"),
+            models.Index(fields=["distributor"], name="product_distributor_distrib"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "distributor"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="product_distributor_unique",
+                violation_error_message="This distributor already has an item code for this product.",
+            ),
+        ]
+        triggers = [
+            AUDIT_TRIGGER,
+            references_trigger(
+                Ref("product_id", "product", copy=(("scope_principal_id", "principal_id"),)),
+                Ref("distributor_id", "organization", ("distributor",), "a distributor"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_item_number or self.product_id}"

@@ -1,1 +1,31 @@
-"""DRF permissions from the request's tenant role."""
+"""DRF permissions from the request's tenant role (the database enforces the same through RLS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+
+class IsTenantMember(BasePermission):
+    """Signed in, member of a firm; viewers only read."""
+
+    message = "You must be a member of a firm; viewers may only read."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        context = request._request.crm
+        if not (request.user and request.user.is_authenticated and context.is_member):
+            return False
+        return request.method in SAFE_METHODS or context.can_write
+
+
+class IsTenantAdminOrReadOnly(IsTenantMember):
+    """Admins manage members and books; others read what RLS shows them (their own)."""
+
+    message = "Only an admin of the firm may change this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in SAFE_METHODS or request._request.crm.is_admin

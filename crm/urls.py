@@ -1,8 +1,48 @@
-"""Root URLs: the admin, the API under /api/v1/, and the schema."""
+"""Root URLs: the admin, the API under /api/v1/, its schema and docs."""
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from contacts.views import ContactViewSet
+from crm.api.tenancy import MeView, MemberViewSet
+from interactions.views import InteractionViewSet
+from opportunities.views import OpportunityContactViewSet, OpportunityProductViewSet, OpportunityViewSet
+from organizations.views import (
+    CustomerDistributorViewSet,
+    DistributorAuthorizationViewSet,
+    OrganizationViewSet,
+    PrincipalAssignmentViewSet,
+)
+from products.views import ProductDistributorViewSet, ProductViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("products", ProductViewSet, basename="product")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("interactions", InteractionViewSet, basename="interaction")
+router.register("members", MemberViewSet, basename="member")
+router.register("principal-assignments", PrincipalAssignmentViewSet, basename="principal-assignment")
+router.register("distributor-authorizations", DistributorAuthorizationViewSet, basename="distributor-authorization")
+router.register("customer-distributors", CustomerDistributorViewSet, basename="customer-distributor")
+router.register("product-distributors", ProductDistributorViewSet, basename="product-distributor")
+router.register("opportunity-products", OpportunityProductViewSet, basename="opportunity-product")
+router.register("opportunity-contacts", OpportunityContactViewSet, basename="opportunity-contact")
+
+api_v1 = [
+    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("me/", MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("", include(router.urls)),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
 ]

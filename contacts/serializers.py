@@ -1,0 +1,32 @@
+"""Serializers for contacts."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from contacts.models import Contact
+from crm.api.serializers import AUDIT_FIELDS, TenantModelSerializer
+from organizations.serializers import organization_summary
+
+
+class ContactSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ("id", "first_name", "last_name", "email", "organization")
+        read_only_fields = fields
+
+
+def contact_summary() -> type[serializers.Serializer]:
+    return ContactSummarySerializer
+
+
+class ContactSerializer(TenantModelSerializer):
+    expandable = {"organization": organization_summary, "reports_to": contact_summary}
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id", "organization", "first_name", "last_name", "title", "role", "email", "phone", "mobile",
+            "is_primary", "reports_to", "notes", *AUDIT_FIELDS,
+        )
+        read_only_fields = AUDIT_FIELDS

@@ -1,0 +1,72 @@
+"""Serializer base: audit fields read-only, foreign keys as ids, `?expand=` to embed related objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from crm.models import TenantModel
+
+AUDIT_FIELDS = ("created_at", "updated_at", "created_by", "updated_by")
+
+
+class UserSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ("id", "email", "first_name", "last_name")
+        read_only_fields = fields
+
+
+class TenantModelSerializer(serializers.ModelSerializer):
+    """Base of every business serializer.
+
+    `expandable` maps a foreign key field to a callable returning its summary serializer class; the view
+    select_related()s the requested ones, so embedding costs no extra query.
+    """
+
+    expandable: ClassVar[dict[str, Callable[[], type[serializers.Serializer]]]] = {}
+
+    def to_representation(self, instance: TenantModel) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        for name in self.context.get("expand", ()):
+            related = getattr(instance, name, None)
+            data[name] = None if related is None else self.expandable[name]()(related, context=self.context).data
+        return data
+
+    def build_relational_field(self, field_name: str, relation_info: Any) -> tuple[Any, dict[str, Any]]:
+        field_class, kwargs = super().build_relational_field(field_name, relation_info)
+        # Related choices come from what the database lets this user see (RLS); hidden and missing ids
+        # get the same "does not exist" answer. Soft-deleted rows are not valid targets.
+        model = relation_info.related_model
+        if "queryset" in kwargs and issubclass(model, TenantModel):
+            kwargs["queryset"] = model._default_manager.filter(deleted_at__isnull=True)
+        return field_class, kwargs
+
+
+def expand_choices(serializer_class: type[TenantModelSerializer]) -> list[str]:
+    return sorted(serializer_class.expandable)
+
+
+def user_summary() -> type[serializers.Serializer]:
+    return UserSummarySerializer
+
+
+class TenantMemberField(serializers.PrimaryKeyRelatedField):
+    """A user id that must name a member of the request's firm (owners, account managers, loggers).
+
+    Users are not tenant rows, so membership is checked with crm_is_member(): ids of other firms' users
+    get the same answer as ids that do not exist.
+    """
+
+    def get_queryset(self) -> Any:
+        from django.db.models import BooleanField
+        from django.db.models.expressions import RawSQL
+
+        request = self.context.get("request")
+        tenant_id = request._request.crm.tenant_id if request is not None else None
+        return get_user_model()._default_manager.filter(
+            RawSQL("crm_is_member(crm_user.id, %s)", (tenant_id,), output_field=BooleanField())
+        )

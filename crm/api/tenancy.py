@@ -1,0 +1,164 @@
+"""Who am I, the firm's members, and sign-in: the tenancy part of the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm import members
+from crm.models import Membership, Role, Tenant, User
+from crm.permissions import IsTenantAdminOrReadOnly, IsTenantMember
+from organizations.models import Organization, OrganizationType, PrincipalAssignment
+
+
+class BookEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ("id", "name")
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    tenant = TenantSerializer()
+    role = serializers.ChoiceField(choices=Role.choices)
+    book = BookEntrySerializer(many=True, help_text="The principals you work; for an admin, every principal.")
+
+
+class MeView(APIView):
+    """The signed-in user, their firm, role and book."""
+
+    permission_classes = [IsTenantMember]
+
+    @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
+    def get(self, request: Request) -> Response:
+        context = request._request.crm
+        user = User.objects.get(pk=context.user_id)
+        principals = Organization.objects.filter(
+            tenant_id=context.tenant_id, type=OrganizationType.PRINCIPAL, deleted_at__isnull=True
+        )
+        if not context.is_admin:
+            principals = principals.filter(pk__in=context.book)
+        data = {
+            "id": user.pk,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "tenant": Tenant.objects.get(pk=context.tenant_id),
+            "role": context.role,
+            "book": principals.order_by("name").values("id", "name"),
+        }
+        return Response(MeSerializer(data).data)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    email = serializers.EmailField(source="user.email")
+    first_name = serializers.CharField(source="user.first_name", required=False, allow_blank=True, max_length=150)
+    last_name = serializers.CharField(source="user.last_name", required=False, allow_blank=True, max_length=150)
+    is_active = serializers.BooleanField(source="user.is_active", required=False)
+    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+    book = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ("id", "user", "email", "first_name", "last_name", "role", "is_active", "password", "book", "created_at")
+        read_only_fields = ("created_at",)
+
+    def get_book(self, membership: Membership) -> list[int]:
+        return [a.principal_id for a in getattr(membership, "live_book", [])]
+
+    def validate_email(self, value: str) -> str:
+        if self.instance is not None and value.lower() != self.instance.user.email:
+            raise ValidationError("A member's email cannot change here.")
+        if self.instance is None and User.objects.filter(email__iexact=value).exists():
+            raise ValidationError("This email is already in use.")
+        return value
+
+
+class MemberViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The firm's members: admins add them, change roles, and deactivate them; others see themselves."""
+
+    serializer_class = MemberSerializer
+    permission_classes = [IsTenantAdminOrReadOnly]
+    ordering = ("id",)
+    filterset_class = None
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        from django.db.models import Prefetch
+
+        return (
+            Membership.objects.filter(tenant_id=self.request._request.crm.tenant_id)
+            .select_related("user")
+            .prefetch_related(
+                Prefetch(
+                    "user__book",
+                    queryset=PrincipalAssignment.objects.filter(deleted_at__isnull=True),
+                    to_attr="live_book_",
+                )
+            )
+            .order_by("id")
+        )
+
+    def _with_book(self, membership: Membership) -> Membership:
+        membership.live_book = getattr(membership.user, "live_book_", [])  # type: ignore[attr-defined]
+        return membership
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        return [self._with_book(m) for m in page] if page is not None else None
+
+    def get_object(self) -> Membership:
+        return self._with_book(super().get_object())
+
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        user = data.get("user", {})
+        serializer.instance = members.member_create(
+            tenant_id=self.request._request.crm.tenant_id,
+            email=user["email"],
+            role=data.get("role", Role.MANAGER),
+            password=data.get("password"),
+            first_name=user.get("first_name", ""),
+            last_name=user.get("last_name", ""),
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        user = data.get("user", {})
+        membership = serializer.instance
+        if membership.user_id == self.request._request.crm.user_id and data.get("role", membership.role) != membership.role:
+            raise ValidationError({"role": ["You cannot change your own role."]})
+        members.member_update(
+            membership=membership,
+            role=data.get("role"),
+            first_name=user.get("first_name"),
+            last_name=user.get("last_name"),
+            is_active=user.get("is_active"),
+        )
+
+    def perform_destroy(self, instance: Membership) -> None:
+        if instance.user_id == self.request._request.crm.user_id:
+            raise ValidationError({"detail": ["You cannot deactivate yourself."]})
+        members.member_deactivate(membership=instance)

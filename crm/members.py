@@ -1,0 +1,51 @@
+"""Services for the firm's members: a user and their membership are written together."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+from crm.models import Membership, User
+
+
+def member_create(
+    *, tenant_id: int, email: str, role: str, password: str | None = None, first_name: str = "", last_name: str = ""
+) -> Membership:
+    """A new user in the firm. Without a password the user cannot sign in until one is set."""
+    with transaction.atomic():
+        user = User(email=email.strip().lower(), first_name=first_name, last_name=last_name)
+        if password:
+            validate_password(password, user)
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        return Membership.objects.create(tenant_id=tenant_id, user=user, role=role)
+
+
+def member_update(
+    *,
+    membership: Membership,
+    role: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    is_active: bool | None = None,
+) -> Membership:
+    with transaction.atomic():
+        if role is not None and role != membership.role:
+            membership.role = role
+            membership.save(update_fields=["role"])
+        user = membership.user
+        changed = []
+        for name, value in (("first_name", first_name), ("last_name", last_name), ("is_active", is_active)):
+            if value is not None and getattr(user, name) != value:
+                setattr(user, name, value)
+                changed.append(name)
+        if changed:
+            user.save(update_fields=changed)
+    return membership
+
+
+def member_deactivate(*, membership: Membership) -> None:
+    """Members are never deleted (their name stays on what they did): they can no longer sign in."""
+    member_update(membership=membership, is_active=False)

@@ -1,0 +1,69 @@
+"""Every request runs in one transaction, as the runtime role, with its user's RLS variables set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+
+from crm import rls
+
+_jwt = JWTAuthentication()
+
+
+def bearer_token(request: HttpRequest) -> bytes | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip().encode()
+
+
+class RowLevelSecurityMiddleware:
+    """Opens the request's transaction and sets the RLS variables in it, for every way in.
+
+    DRF authenticates only when the view runs, after middleware: so a bearer token is validated here
+    (signature and expiry, no query), and crm.authentication hands DRF what was found. A session is
+    read as the runtime role. Either way the variables are transaction-local: they end with the
+    request, whatever the connection is reused for next.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction
+        with transaction.atomic():
+            request.crm = self._identify(request)  # type: ignore[attr-defined]
+            try:
+                response = self.get_response(request)
+            finally:
+                if outer and not connection.needs_rollback:
+                    rls.end()
+        return response
+
+    def _identify(self, request: HttpRequest) -> rls.RequestContext:
+        raw = bearer_token(request)
+        if raw is not None:
+            request.jwt_error = None  # type: ignore[attr-defined]
+            try:
+                token = _jwt.get_validated_token(raw)
+                user_id = int(token["user_id"])
+            except (InvalidToken, TokenError, KeyError, ValueError) as exc:
+                request.jwt_error = exc  # type: ignore[attr-defined]
+                return rls.begin(None)
+            request.jwt_token = token  # type: ignore[attr-defined]
+            context = rls.begin(user_id)
+            # Django code that asks for the user gets it on demand; the API itself needs only the id.
+            request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))
+            return context
+        rls.begin(None)  # read the session as the runtime role
+        user = request.user
+        if not user.is_authenticated:
+            return rls.ANONYMOUS
+        return rls.begin(user.pk)

@@ -1,0 +1,31 @@
+"""List filters for interactions."""
+
+from __future__ import annotations
+
+import django_filters
+
+from crm.api.filtering import TenantFilterSet, id_filter
+from interactions.models import Interaction, InteractionType, Sentiment
+
+
+class InteractionFilter(TenantFilterSet):
+    type = django_filters.MultipleChoiceFilter(choices=InteractionType.choices)
+    sentiment = django_filters.MultipleChoiceFilter(choices=Sentiment.choices)
+    organization = id_filter("organization_id")
+    contact = id_filter("contact_id")
+    opportunity = id_filter("opportunity_id")
+    principal = id_filter("principal_id")
+    user = id_filter("user_id")
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    follow_up_due = django_filters.DateFilter(
+        method="filter_follow_up_due", help_text="Open follow-ups due on or before this date."
+    )
+    follow_up_done = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Interaction
+        fields: list[str] = []
+
+    def filter_follow_up_due(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset.filter(follow_up_on__lte=value, follow_up_done=False)

@@ -1,0 +1,25 @@
+"""API views for interactions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.api.viewsets import TenantModelViewSet
+from interactions import filters, serializers
+
+
+class InteractionViewSet(TenantModelViewSet):
+    """Touch points logged against organizations."""
+
+    serializer_class = serializers.InteractionSerializer
+    filterset_class = filters.InteractionFilter
+    searchable = True
+    ordering = ("-occurred_at", "-id")
+    ordering_fields = ("id", "occurred_at", "follow_up_on", "created_at", "updated_at")
+
+    def create_defaults(self, validated_data: dict[str, Any]) -> dict[str, Any]:
+        defaults = super().create_defaults(validated_data)
+        if validated_data.get("user") is None:
+            validated_data.pop("user", None)
+            defaults["user_id"] = self.crm.user_id  # logged by whoever sends it, unless said otherwise
+        return defaults

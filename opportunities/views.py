@@ -1,0 +1,52 @@
+"""API views for opportunities, their products and contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.api.viewsets import TenantModelViewSet
+from opportunities import filters, serializers, services
+
+
+class OpportunityViewSet(TenantModelViewSet):
+    """Placements of a principal's products at a customer, through the pipeline."""
+
+    serializer_class = serializers.OpportunitySerializer
+    filterset_class = filters.OpportunityFilter
+    searchable = True
+    ordering = ("-updated_at", "-id")
+    ordering_fields = (
+        "id", "name", "stage", "expected_close_date", "next_action_date", "weekly_case_volume",
+        "weighted_weekly_volume", "created_at", "updated_at",
+    )
+
+    @extend_schema(request=serializers.StageChangeSerializer, responses=serializers.OpportunitySerializer)
+    @action(detail=True, methods=["post"], url_path="change-stage")
+    def change_stage(self, request: Request, pk: Any = None) -> Response:
+        """Move the opportunity to another stage (with the reason and date a close needs)."""
+        opportunity = self.get_object()
+        payload = serializers.StageChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.opportunity_change_stage(opportunity=opportunity, **payload.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=opportunity.pk)).data)
+
+
+class OpportunityProductViewSet(TenantModelViewSet):
+    """Products of the opportunity's principal being placed."""
+
+    serializer_class = serializers.OpportunityProductSerializer
+    filterset_class = filters.OpportunityProductFilter
+    ordering = ("-id",)
+
+
+class OpportunityContactViewSet(TenantModelViewSet):
+    """Contacts involved in an opportunity, with their role."""
+
+    serializer_class = serializers.OpportunityContactSerializer
+    filterset_class = filters.OpportunityContactFilter
+    ordering = ("-id",)

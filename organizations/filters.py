@@ -1,0 +1,69 @@
+"""List filters for organizations and their relationships."""
+
+from __future__ import annotations
+
+import django_filters
+
+from crm.api.filtering import TenantFilterSet, id_filter
+from organizations.models import (
+    CustomerDistributor,
+    DistributorAuthorization,
+    Organization,
+    OrganizationStatus,
+    OrganizationType,
+    PrincipalAssignment,
+    Priority,
+    Segment,
+)
+
+
+class OrganizationFilter(TenantFilterSet):
+    type = django_filters.MultipleChoiceFilter(choices=OrganizationType.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Priority.choices)
+    segment = django_filters.MultipleChoiceFilter(choices=Segment.choices)
+    status = django_filters.ChoiceFilter(choices=OrganizationStatus.choices)
+    parent = id_filter("parent_id")
+    account_manager = id_filter("account_manager_id")
+    city = django_filters.CharFilter(lookup_expr="iexact")
+    state = django_filters.CharFilter(lookup_expr="iexact")
+    country = django_filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Organization
+        fields: list[str] = []
+
+
+class DistributorAuthorizationFilter(TenantFilterSet):
+    distributor = id_filter("distributor_id")
+    principal = id_filter("principal_id")
+    active_on = django_filters.DateFilter(method="filter_active_on", help_text="Authorizations in force on this date.")
+
+    class Meta:
+        model = DistributorAuthorization
+        fields: list[str] = []
+
+    def filter_active_on(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        from django.db.models import Q
+
+        return queryset.filter(Q(authorized_on__isnull=True) | Q(authorized_on__lte=value)).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=value)
+        )
+
+
+class CustomerDistributorFilter(TenantFilterSet):
+    customer = id_filter("customer_id")
+    distributor = id_filter("distributor_id")
+    is_primary = django_filters.BooleanFilter()
+
+    class Meta:
+        model = CustomerDistributor
+        fields: list[str] = []
+
+
+class PrincipalAssignmentFilter(TenantFilterSet):
+    user = id_filter("user_id")
+    principal = id_filter("principal_id")
+
+    class Meta:
+        model = PrincipalAssignment
+        fields: list[str] = []

@@ -1,0 +1,66 @@
+"""Serializers for organizations, their relationships and books."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
+from organizations.models import (
+    CustomerDistributor,
+    DistributorAuthorization,
+    Organization,
+    PrincipalAssignment,
+)
+
+
+class OrganizationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ("id", "name", "type")
+        read_only_fields = fields
+
+
+def organization_summary() -> type[serializers.Serializer]:
+    return OrganizationSummarySerializer
+
+
+class OrganizationSerializer(TenantModelSerializer):
+    account_manager = TenantMemberField(required=False, allow_null=True)
+    expandable = {"parent": organization_summary, "account_manager": user_summary}
+
+    class Meta:
+        model = Organization
+        fields = (
+            "id", "name", "type", "priority", "segment", "parent", "account_manager", "status",
+            "phone", "email", "website", "street", "city", "state", "postal_code", "country", "notes",
+            *AUDIT_FIELDS,
+        )
+        read_only_fields = AUDIT_FIELDS
+
+
+class DistributorAuthorizationSerializer(TenantModelSerializer):
+    expandable = {"distributor": organization_summary, "principal": organization_summary}
+
+    class Meta:
+        model = DistributorAuthorization
+        fields = ("id", "distributor", "principal", "authorized_on", "expires_on", "notes", *AUDIT_FIELDS)
+        read_only_fields = AUDIT_FIELDS
+
+
+class CustomerDistributorSerializer(TenantModelSerializer):
+    expandable = {"customer": organization_summary, "distributor": organization_summary}
+
+    class Meta:
+        model = CustomerDistributor
+        fields = ("id", "customer", "distributor", "is_primary", *AUDIT_FIELDS)
+        read_only_fields = AUDIT_FIELDS
+
+
+class PrincipalAssignmentSerializer(TenantModelSerializer):
+    user = TenantMemberField()
+    expandable = {"user": user_summary, "principal": organization_summary}
+
+    class Meta:
+        model = PrincipalAssignment
+        fields = ("id", "user", "principal", *AUDIT_FIELDS)
+        read_only_fields = AUDIT_FIELDS

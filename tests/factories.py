@@ -1,0 +1,188 @@
+"""factory-boy factories. They write as the database owner (test set-up), never through RLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from contacts.models import Contact
+from crm.models import Membership, Role, Tenant, User
+from interactions.models import Interaction
+from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
+from organizations.models import (
+    CustomerDistributor,
+    DistributorAuthorization,
+    Organization,
+    PrincipalAssignment,
+)
+from products.models import Product, ProductDistributor
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    name = factory.Sequence(lambda n: f"Broker {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+        if create:
+            instance.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.MANAGER
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Organization {n}")
+    type = "customer"
+
+
+class PrincipalFactory(OrganizationFactory):
+    name = factory.Sequence(lambda n: f"Principal Foods {n}")
+    type = "principal"
+
+
+class DistributorFactory(OrganizationFactory):
+    name = factory.Sequence(lambda n: f"Distributor {n}")
+    type = "distributor"
+
+
+class CustomerFactory(OrganizationFactory):
+    name = factory.Sequence(lambda n: f"Bistro {n}")
+    type = "customer"
+    segment = "casual_dining"
+
+
+class PrincipalAssignmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PrincipalAssignment
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    principal = factory.SubFactory(PrincipalFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class DistributorAuthorizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DistributorAuthorization
+
+    tenant = factory.SubFactory(TenantFactory)
+    distributor = factory.SubFactory(DistributorFactory, tenant=factory.SelfAttribute("..tenant"))
+    principal = factory.SubFactory(PrincipalFactory, tenant=factory.SelfAttribute("..tenant"))
+    authorized_on = dt.date(2025, 1, 1)
+
+
+class CustomerDistributorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerDistributor
+
+    tenant = factory.SubFactory(TenantFactory)
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    distributor = factory.SubFactory(DistributorFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    tenant = factory.SubFactory(TenantFactory)
+    organization = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"contact{n}@example.test")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    tenant = factory.SubFactory(TenantFactory)
+    principal = factory.SubFactory(PrincipalFactory, tenant=factory.SelfAttribute("..tenant"))
+    name = factory.Sequence(lambda n: f"Product {n}")
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    category = "frozen"
+    list_price = Decimal("42.50")
+
+
+class ProductDistributorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductDistributor
+
+    tenant = factory.SubFactory(TenantFactory)
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..tenant"))
+    distributor = factory.SubFactory(DistributorFactory, tenant=factory.SelfAttribute("..tenant"))
+    vendor_item_number = factory.Sequence(lambda n: f"V{n:06d}")
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Opportunity
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Placement {n}")
+    principal = factory.SubFactory(PrincipalFactory, tenant=factory.SelfAttribute("..tenant"))
+    customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+    weekly_case_volume = Decimal("10")
+    probability = 50
+
+
+class OpportunityProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpportunityProduct
+
+    tenant = factory.SubFactory(TenantFactory)
+    opportunity = factory.SubFactory(OpportunityFactory, tenant=factory.SelfAttribute("..tenant"))
+    product = factory.SubFactory(
+        ProductFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        principal=factory.SelfAttribute("..opportunity.principal"),
+    )
+
+
+class OpportunityContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpportunityContact
+
+    tenant = factory.SubFactory(TenantFactory)
+    opportunity = factory.SubFactory(OpportunityFactory, tenant=factory.SelfAttribute("..tenant"))
+    contact = factory.SubFactory(
+        ContactFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        organization=factory.SelfAttribute("..opportunity.customer"),
+    )
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    tenant = factory.SubFactory(TenantFactory)
+    type = "call"
+    occurred_at = factory.LazyFunction(timezone.now)
+    subject = factory.Sequence(lambda n: f"Call about line review {n}")
+    organization = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))

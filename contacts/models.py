@@ -71,7 +71,9 @@ class Contact(TenantModel):
             GinIndex(fields=["search_vector"], name="contact_search"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=ContactRole.values), name="contact_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=ContactRole.values), name="contact_role_valid"
+            ),
             models.CheckConstraint(condition=~models.Q(first_name=""), name="contact_first_name_not_blank"),
             models.UniqueConstraint(
                 "organization",

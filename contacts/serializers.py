@@ -26,7 +26,18 @@ class ContactSerializer(TenantModelSerializer):
     class Meta:
         model = Contact
         fields = (
-            "id", "organization", "first_name", "last_name", "title", "role", "email", "phone", "mobile",
-            "is_primary", "reports_to", "notes", *AUDIT_FIELDS,
+            "id",
+            "organization",
+            "first_name",
+            "last_name",
+            "title",
+            "role",
+            "email",
+            "phone",
+            "mobile",
+            "is_primary",
+            "reports_to",
+            "notes",
+            *AUDIT_FIELDS,
         )
         read_only_fields = AUDIT_FIELDS

@@ -11,6 +11,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.models import TokenUser
 
 from crm.middleware import bearer_token
+from crm.rls import context_of
 
 
 class RequestJWTAuthentication(JWTAuthentication):
@@ -22,11 +23,15 @@ class RequestJWTAuthentication(JWTAuthentication):
             return None
         error = getattr(django_request, "jwt_error", None)
         if error is not None:
-            raise exceptions.AuthenticationFailed("The access token is invalid or expired.", code="token_not_valid")
-        context = django_request.crm
+            raise exceptions.AuthenticationFailed(
+                "The access token is invalid or expired.", code="token_not_valid"
+            )
+        context = context_of(django_request)
         if not context.is_member:
-            raise exceptions.AuthenticationFailed("This user is inactive or belongs to no firm.", code="user_inactive")
-        token = django_request.jwt_token
+            raise exceptions.AuthenticationFailed(
+                "This user is inactive or belongs to no firm.", code="user_inactive"
+            )
+        token = django_request.jwt_token  # type: ignore[attr-defined]
         return TokenUser(token), token
 
 

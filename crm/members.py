@@ -9,7 +9,13 @@ from crm.models import Membership, User
 
 
 def member_create(
-    *, tenant_id: int, email: str, role: str, password: str | None = None, first_name: str = "", last_name: str = ""
+    *,
+    tenant_id: int,
+    email: str,
+    role: str,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
 ) -> Membership:
     """A new user in the firm. Without a password the user cannot sign in until one is set."""
     with transaction.atomic():

@@ -60,7 +60,7 @@ class RowLevelSecurityMiddleware:
             request.jwt_token = token  # type: ignore[attr-defined]
             context = rls.begin(user_id)
             # Django code that asks for the user gets it on demand; the API itself needs only the id.
-            request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))
+            request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
             return context
         rls.begin(None)  # read the session as the runtime role
         user = request.user

@@ -32,7 +32,9 @@ class ApplyRowLevelSecurity(Operation):
         self.grant = grant
 
     @classmethod
-    def for_policy(cls, policy: rls.TablePolicy, grant: str = "SELECT, INSERT, UPDATE, DELETE") -> ApplyRowLevelSecurity:
+    def for_policy(
+        cls, policy: rls.TablePolicy, grant: str = "SELECT, INSERT, UPDATE, DELETE"
+    ) -> ApplyRowLevelSecurity:
         write = policy.write_condition()
         return cls(policy.table, policy.read_condition(), write, write, write, grant)
 

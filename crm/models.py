@@ -88,9 +88,7 @@ class Membership(models.Model):
         db_table = "membership"
         indexes = [models.Index(fields=["tenant", "role"], name="membership_tenant_role")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(role__in=Role.values), name="membership_role_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from crm.rls import context_of
+
 
 class IsTenantMember(BasePermission):
     """Signed in, member of a firm; viewers only read."""
@@ -14,7 +16,7 @@ class IsTenantMember(BasePermission):
     message = "You must be a member of a firm; viewers may only read."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        context = request._request.crm
+        context = context_of(request)
         if not (request.user and request.user.is_authenticated and context.is_member):
             return False
         return request.method in SAFE_METHODS or context.can_write
@@ -28,4 +30,4 @@ class IsTenantAdminOrReadOnly(IsTenantMember):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not super().has_permission(request, view):
             return False
-        return request.method in SAFE_METHODS or request._request.crm.is_admin
+        return request.method in SAFE_METHODS or context_of(request).is_admin

@@ -14,11 +14,14 @@ How it fits together (README, "Row level security"):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 TENANT = "(SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint)"
@@ -37,6 +40,19 @@ class RequestContext:
     book: tuple[int, ...] = field(default=())
 
     @property
+    def member_tenant_id(self) -> int:
+        """The firm's id, for code that runs only behind a membership permission."""
+        if self.tenant_id is None:
+            raise PermissionError("no firm in this request")
+        return self.tenant_id
+
+    @property
+    def member_user_id(self) -> int:
+        if self.user_id is None:
+            raise PermissionError("nobody is signed in")
+        return self.user_id
+
+    @property
     def is_member(self) -> bool:
         return self.tenant_id is not None and self.role is not None
 
@@ -52,8 +68,23 @@ class RequestContext:
 ANONYMOUS = RequestContext()
 
 
+def context_of(request: Any) -> RequestContext:
+    """The RLS context the middleware put on a Django (or DRF) request; nobody when there is none."""
+    request = getattr(request, "_request", request)
+    context = getattr(request, "crm", ANONYMOUS)
+    assert isinstance(context, RequestContext)
+    return context
+
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
 def runtime_role() -> str:
-    return str(settings.DATABASE_RUNTIME_ROLE)
+    """The runtime role's name, checked to be a plain identifier (it is spliced into DDL)."""
+    role = str(settings.DATABASE_RUNTIME_ROLE)
+    if not _ROLE_NAME.match(role):
+        raise ImproperlyConfigured(f"DATABASE_RUNTIME_ROLE must be a lower-case identifier, not {role!r}")
+    return role
 
 
 def begin(user_id: int | None) -> RequestContext:
@@ -96,11 +127,10 @@ def acting_as(user_id: int | None) -> Iterator[RequestContext]:
     """
     with transaction.atomic():
         context = begin(user_id)
-        try:
-            yield context
-        finally:
-            if connection.needs_rollback:
-                return
+        yield context
+        # On error (raised, or caught inside the block) the transaction or savepoint is rolled back,
+        # which undoes the settings anyway.
+        if not connection.needs_rollback:
             end()
 
 
@@ -128,9 +158,7 @@ class TablePolicy:
         shared = f"{self.scope_column} IS NULL"
         if not self.viewers_see_shared:
             shared = f"({shared} AND {ROLE} <> 'viewer')"
-        return (
-            f"tenant_id = {TENANT} AND ({ROLE} = 'admin' OR {self.scope_column} = ANY ({BOOK}::bigint[]) OR {shared})"
-        )
+        return f"tenant_id = {TENANT} AND ({ROLE} = 'admin' OR {self.scope_column} = ANY ({BOOK}::bigint[]) OR {shared})"
 
     def write_condition(self) -> str:
         writer = f"{ROLE} IN ('admin', 'manager')"
@@ -146,7 +174,9 @@ class TablePolicy:
         return policies_sql(self.table, select=read, insert=write, update=write, delete=write)
 
 
-def policies_sql(table: str, *, select: str, insert: str | None, update: str | None, delete: str | None) -> str:
+def policies_sql(
+    table: str, *, select: str, insert: str | None, update: str | None, delete: str | None
+) -> str:
     """ENABLE + FORCE RLS on `table` and (re)create one policy per command. A None command gets a
     policy that admits nothing, so every command has an explicit policy."""
     statements = [
@@ -171,8 +201,13 @@ def policies_sql(table: str, *, select: str, insert: str | None, update: str | N
 
 
 def drop_policies_sql(table: str) -> str:
-    statements = [f"DROP POLICY IF EXISTS {table}_{c} ON {table}" for c in ("select", "insert", "update", "delete")]
-    statements += [f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY", f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"]
+    statements = [
+        f"DROP POLICY IF EXISTS {table}_{c} ON {table}" for c in ("select", "insert", "update", "delete")
+    ]
+    statements += [
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]
     return ";\n".join(statements) + ";"
 
 

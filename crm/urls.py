@@ -1,13 +1,13 @@
 """Root URLs: the admin, the API under /api/v1/, its schema and docs."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from contacts.views import ContactViewSet
-from crm.api.tenancy import MeView, MemberViewSet
+from crm.api.tenancy import MemberViewSet, MeView
 from interactions.views import InteractionViewSet
 from opportunities.views import OpportunityContactViewSet, OpportunityProductViewSet, OpportunityViewSet
 from organizations.views import (
@@ -26,13 +26,15 @@ router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("members", MemberViewSet, basename="member")
 router.register("principal-assignments", PrincipalAssignmentViewSet, basename="principal-assignment")
-router.register("distributor-authorizations", DistributorAuthorizationViewSet, basename="distributor-authorization")
+router.register(
+    "distributor-authorizations", DistributorAuthorizationViewSet, basename="distributor-authorization"
+)
 router.register("customer-distributors", CustomerDistributorViewSet, basename="customer-distributor")
 router.register("product-distributors", ProductDistributorViewSet, basename="product-distributor")
 router.register("opportunity-products", OpportunityProductViewSet, basename="opportunity-product")
 router.register("opportunity-contacts", OpportunityContactViewSet, basename="opportunity-contact")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),

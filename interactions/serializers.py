@@ -25,8 +25,21 @@ class InteractionSerializer(TenantModelSerializer):
     class Meta:
         model = Interaction
         fields = (
-            "id", "type", "occurred_at", "duration_minutes", "subject", "notes", "organization", "contact",
-            "opportunity", "principal", "user", "outcome", "sentiment", "follow_up_on", "follow_up_done",
+            "id",
+            "type",
+            "occurred_at",
+            "duration_minutes",
+            "subject",
+            "notes",
+            "organization",
+            "contact",
+            "opportunity",
+            "principal",
+            "user",
+            "outcome",
+            "sentiment",
+            "follow_up_on",
+            "follow_up_done",
             *AUDIT_FIELDS,
         )
         read_only_fields = AUDIT_FIELDS

@@ -15,7 +15,7 @@ class InteractionViewSet(TenantModelViewSet):
     filterset_class = filters.InteractionFilter
     searchable = True
     ordering = ("-occurred_at", "-id")
-    ordering_fields = ("id", "occurred_at", "follow_up_on", "created_at", "updated_at")
+    ordering_fields = ("id", "occurred_at", "created_at", "updated_at")
 
     def create_defaults(self, validated_data: dict[str, Any]) -> dict[str, Any]:
         defaults = super().create_defaults(validated_data)

@@ -38,7 +38,9 @@ class OpportunityFilter(TenantFilterSet):
         fields: list[str] = []
 
     def filter_is_open(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        return queryset.exclude(stage__in=CLOSED_STAGES) if value else queryset.filter(stage__in=CLOSED_STAGES)
+        return (
+            queryset.exclude(stage__in=CLOSED_STAGES) if value else queryset.filter(stage__in=CLOSED_STAGES)
+        )
 
 
 class OpportunityProductFilter(TenantFilterSet):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -100,10 +102,10 @@ class Opportunity(TenantModel):
     next_action_date = models.DateField(null=True, blank=True)
     stage_changed_at = models.DateTimeField(null=True, editable=False)
     notes = models.TextField(blank=True)
-    products = models.ManyToManyField(
+    products: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         "products.Product", through="OpportunityProduct", related_name="opportunities", blank=True
     )
-    contacts = models.ManyToManyField(
+    contacts: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         "contacts.Contact", through="OpportunityContact", related_name="opportunities", blank=True
     )
     search_vector = models.GeneratedField(
@@ -176,7 +178,9 @@ class Opportunity(TenantModel):
 class OpportunityProduct(TenantModel):
     """A product of the opportunity's principal being placed."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="opportunity_products")
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="opportunity_products"
+    )
     product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
     weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     notes = models.TextField(blank=True)
@@ -224,7 +228,9 @@ class OpportunityProduct(TenantModel):
 class OpportunityContact(TenantModel):
     """A contact involved in an opportunity, with their role in it."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="opportunity_contacts")
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="opportunity_contacts"
+    )
     contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
     # Kept by the database: the opportunity's principal.

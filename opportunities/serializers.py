@@ -27,10 +27,15 @@ def opportunity_summary() -> type[serializers.Serializer]:
 
 class OpportunitySerializer(TenantModelSerializer):
     owner = TenantMemberField(required=False, allow_null=True)
-    weekly_case_volume = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal(0), required=False)
+    weekly_case_volume = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
+    )
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
     weighted_weekly_volume = serializers.DecimalField(
-        max_digits=14, decimal_places=2, read_only=True, help_text="weekly_case_volume × probability / 100 (database)."
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="weekly_case_volume × probability / 100 (database).",
     )
     expandable = {
         "principal": organization_summary,
@@ -42,9 +47,26 @@ class OpportunitySerializer(TenantModelSerializer):
     class Meta:
         model = Opportunity
         fields = (
-            "id", "name", "principal", "customer", "distributor", "owner", "stage", "status", "priority",
-            "weekly_case_volume", "probability", "weighted_weekly_volume", "expected_close_date", "closed_on",
-            "win_reason", "loss_reason", "next_action", "next_action_date", "stage_changed_at", "notes",
+            "id",
+            "name",
+            "principal",
+            "customer",
+            "distributor",
+            "owner",
+            "stage",
+            "status",
+            "priority",
+            "weekly_case_volume",
+            "probability",
+            "weighted_weekly_volume",
+            "expected_close_date",
+            "closed_on",
+            "win_reason",
+            "loss_reason",
+            "next_action",
+            "next_action_date",
+            "stage_changed_at",
+            "notes",
             *AUDIT_FIELDS,
         )
         read_only_fields = ("weighted_weekly_volume", "stage_changed_at", *AUDIT_FIELDS)
@@ -58,9 +80,13 @@ class OpportunitySerializer(TenantModelSerializer):
         win_reason = attrs.get("win_reason", getattr(instance, "win_reason", ""))
         loss_reason = attrs.get("loss_reason", getattr(instance, "loss_reason", ""))
         if stage == Stage.CLOSED_WON and not win_reason:
-            raise serializers.ValidationError({"win_reason": ["Required when the opportunity is closed won."]})
+            raise serializers.ValidationError(
+                {"win_reason": ["Required when the opportunity is closed won."]}
+            )
         if stage == Stage.CLOSED_LOST and not loss_reason:
-            raise serializers.ValidationError({"loss_reason": ["Required when the opportunity is closed lost."]})
+            raise serializers.ValidationError(
+                {"loss_reason": ["Required when the opportunity is closed lost."]}
+            )
         if stage not in CLOSED_STAGES and attrs.get("closed_on"):
             raise serializers.ValidationError({"closed_on": ["Only a closed opportunity has a close date."]})
         return attrs

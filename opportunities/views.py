@@ -21,8 +21,13 @@ class OpportunityViewSet(TenantModelViewSet):
     searchable = True
     ordering = ("-updated_at", "-id")
     ordering_fields = (
-        "id", "name", "stage", "expected_close_date", "next_action_date", "weekly_case_volume",
-        "weighted_weekly_volume", "created_at", "updated_at",
+        "id",
+        "name",
+        "stage",
+        "weekly_case_volume",
+        "weighted_weekly_volume",
+        "created_at",
+        "updated_at",
     )
 
     @extend_schema(request=serializers.StageChangeSerializer, responses=serializers.OpportunitySerializer)

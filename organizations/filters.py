@@ -36,7 +36,9 @@ class OrganizationFilter(TenantFilterSet):
 class DistributorAuthorizationFilter(TenantFilterSet):
     distributor = id_filter("distributor_id")
     principal = id_filter("principal_id")
-    active_on = django_filters.DateFilter(method="filter_active_on", help_text="Authorizations in force on this date.")
+    active_on = django_filters.DateFilter(
+        method="filter_active_on", help_text="Authorizations in force on this date."
+    )
 
     class Meta:
         model = DistributorAuthorization

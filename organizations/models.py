@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -116,9 +115,7 @@ class Organization(TenantModel):
             models.CheckConstraint(
                 condition=~models.Q(parent=models.F("id")), name="organization_parent_not_self"
             ),
-            models.CheckConstraint(
-                condition=~models.Q(name=""), name="organization_name_not_blank"
-            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="organization_name_not_blank"),
             # Names are unique per tenant among live rows, within the principals and within the shared
             # accounts: so a manager's clash can only be with a row they can see (no existence leak).
             models.UniqueConstraint(

@@ -31,8 +31,23 @@ class OrganizationSerializer(TenantModelSerializer):
     class Meta:
         model = Organization
         fields = (
-            "id", "name", "type", "priority", "segment", "parent", "account_manager", "status",
-            "phone", "email", "website", "street", "city", "state", "postal_code", "country", "notes",
+            "id",
+            "name",
+            "type",
+            "priority",
+            "segment",
+            "parent",
+            "account_manager",
+            "status",
+            "phone",
+            "email",
+            "website",
+            "street",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "notes",
             *AUDIT_FIELDS,
         )
         read_only_fields = AUDIT_FIELDS

@@ -23,7 +23,7 @@ class DistributorAuthorizationViewSet(TenantModelViewSet):
     serializer_class = serializers.DistributorAuthorizationSerializer
     filterset_class = filters.DistributorAuthorizationFilter
     ordering = ("-id",)
-    ordering_fields = ("id", "authorized_on", "expires_on", "created_at")
+    ordering_fields = ("id", "created_at", "updated_at")
 
 
 class CustomerDistributorViewSet(TenantModelViewSet):

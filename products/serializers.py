@@ -31,8 +31,17 @@ class ProductSerializer(TenantModelSerializer):
     class Meta:
         model = Product
         fields = (
-            "id", "principal", "name", "sku", "category", "status", "pack_size", "unit_of_measure",
-            "list_price", "description", *AUDIT_FIELDS,
+            "id",
+            "principal",
+            "name",
+            "sku",
+            "category",
+            "status",
+            "pack_size",
+            "unit_of_measure",
+            "list_price",
+            "description",
+            *AUDIT_FIELDS,
         )
         read_only_fields = AUDIT_FIELDS
 

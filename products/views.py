@@ -13,7 +13,7 @@ class ProductViewSet(TenantModelViewSet):
     filterset_class = filters.ProductFilter
     searchable = True
     ordering = ("name", "id")
-    ordering_fields = ("id", "name", "sku", "list_price", "created_at", "updated_at")
+    ordering_fields = ("id", "name", "sku", "created_at", "updated_at")
 
 
 class ProductDistributorViewSet(TenantModelViewSet):

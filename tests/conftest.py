@@ -37,7 +37,12 @@ def make_firm(name: str) -> Firm:
     def member(role: str) -> User:
         return f.MembershipFactory(tenant=tenant, role=role).user
 
-    admin, manager, other, viewer = member(Role.ADMIN), member(Role.MANAGER), member(Role.MANAGER), member(Role.VIEWER)
+    admin, manager, other, viewer = (
+        member(Role.ADMIN),
+        member(Role.MANAGER),
+        member(Role.MANAGER),
+        member(Role.VIEWER),
+    )
     principal_a = f.PrincipalFactory(tenant=tenant, name=f"{name} Principal A")
     principal_b = f.PrincipalFactory(tenant=tenant, name=f"{name} Principal B")
     f.PrincipalAssignmentFactory(tenant=tenant, user=manager, principal=principal_a)

@@ -6,35 +6,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('title', models.CharField(blank=True, max_length=150)),
-                ('role', models.CharField(choices=[('decision_maker', 'Decision maker'), ('influencer', 'Influencer'), ('buyer', 'Buyer'), ('end_user', 'End user'), ('gatekeeper', 'Gatekeeper'), ('champion', 'Champion'), ('other', 'Other')], default='other', max_length=20)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('mobile', models.CharField(blank=True, max_length=40)),
-                ('is_primary', models.BooleanField(default=False)),
-                ('notes', models.TextField(blank=True)),
-                ('scope_principal_id', models.BigIntegerField(editable=False, null=True)),
-                ('search_vector', models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('first_name', 'last_name', 'email', 'title', config='simple'), output_field=django.contrib.postgres.search.SearchVectorField())),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                ("title", models.CharField(blank=True, max_length=150)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("decision_maker", "Decision maker"),
+                            ("influencer", "Influencer"),
+                            ("buyer", "Buyer"),
+                            ("end_user", "End user"),
+                            ("gatekeeper", "Gatekeeper"),
+                            ("champion", "Champion"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("mobile", models.CharField(blank=True, max_length=40)),
+                ("is_primary", models.BooleanField(default=False)),
+                ("notes", models.TextField(blank=True)),
+                ("scope_principal_id", models.BigIntegerField(editable=False, null=True)),
+                (
+                    "search_vector",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.postgres.search.SearchVector(
+                            "first_name", "last_name", "email", "title", config="simple"
+                        ),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
             ],
             options={
-                'db_table': 'contact',
-                'ordering': ['last_name', 'first_name', 'id'],
+                "db_table": "contact",
+                "ordering": ["last_name", "first_name", "id"],
             },
         ),
     ]

@@ -10,76 +10,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contacts', '0001_initial'),
-        ('crm', '0001_initial'),
-        ('organizations', '0001_initial'),
+        ("contacts", "0001_initial"),
+        ("crm", "0001_initial"),
+        ("organizations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='created_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="contact",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='organizations.organization'),
+            model_name="contact",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contacts",
+                to="organizations.organization",
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='reports_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='direct_reports', to='contacts.contact'),
+            model_name="contact",
+            name="reports_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="direct_reports",
+                to="contacts.contact",
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='tenant',
-            field=models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant'),
+            model_name="contact",
+            name="tenant",
+            field=models.ForeignKey(
+                db_index=False,
+                editable=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="crm.tenant",
+            ),
         ),
         migrations.AddField(
-            model_name='contact',
-            name='updated_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="contact",
+            name="updated_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['tenant', 'scope_principal_id'], name='contact_scope'),
+            model_name="contact",
+            index=models.Index(fields=["tenant", "scope_principal_id"], name="contact_scope"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['organization', 'last_name'], name='contact_organization'),
+            model_name="contact",
+            index=models.Index(fields=["organization", "last_name"], name="contact_organization"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['reports_to'], name='contact_reports_to'),
+            model_name="contact",
+            index=models.Index(fields=["reports_to"], name="contact_reports_to"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='contact_search'),
+            model_name="contact",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="contact_search"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['decision_maker', 'influencer', 'buyer', 'end_user', 'gatekeeper', 'champion', 'other'])), name='contact_role_valid'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "role__in",
+                        [
+                            "decision_maker",
+                            "influencer",
+                            "buyer",
+                            "end_user",
+                            "gatekeeper",
+                            "champion",
+                            "other",
+                        ],
+                    )
+                ),
+                name="contact_role_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('first_name', ''), _negated=True), name='contact_first_name_not_blank'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("first_name", ""), _negated=True), name="contact_first_name_not_blank"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(models.F('organization'), django.db.models.functions.text.Lower('email'), condition=models.Q(('deleted_at__isnull', True), models.Q(('email', ''), _negated=True)), name='contact_email_unique_per_organization', violation_error_message='A contact with this email already exists at this organization.'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                models.F("organization"),
+                django.db.models.functions.text.Lower("email"),
+                condition=models.Q(("deleted_at__isnull", True), models.Q(("email", ""), _negated=True)),
+                name="contact_email_unique_per_organization",
+                violation_error_message="A contact with this email already exists at this organization.",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='contact',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='426a94c1b169ee2488cec1ef1aabd2b548561e8c', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_6163b', table='contact', when='BEFORE')),
+            model_name="contact",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="426a94c1b169ee2488cec1ef1aabd2b548561e8c",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_6163b",
+                    table="contact",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='contact',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.organization_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, scope_principal_id AS copy_scope_principal_id INTO ref FROM organization\n             WHERE id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'organization % does not exist', NEW.organization_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.scope_principal_id := ref.copy_scope_principal_id;\n        END IF;\n        IF TG_OP = 'UPDATE' AND NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN\n            RAISE EXCEPTION 'organization cannot change once set'\n                USING ERRCODE = 'check_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF NEW.reports_to_id IS NOT NULL THEN\n            IF NEW.reports_to_id = NEW.id THEN\n                RAISE EXCEPTION 'a contact cannot report to themselves'\n                    USING ERRCODE = 'check_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            PERFORM 1 FROM contact\n              WHERE id = NEW.reports_to_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND THEN\n                RAISE EXCEPTION 'reports_to must be a contact of the same organization'\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;", hash='44766869d789a0efab30762e66a6a79a182fa36a', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_8dae8', table='contact', when='BEFORE')),
+            model_name="contact",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.organization_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, scope_principal_id AS copy_scope_principal_id INTO ref FROM organization\n             WHERE id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'organization % does not exist', NEW.organization_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.scope_principal_id := ref.copy_scope_principal_id;\n        END IF;\n        IF TG_OP = 'UPDATE' AND NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN\n            RAISE EXCEPTION 'organization cannot change once set'\n                USING ERRCODE = 'check_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF NEW.reports_to_id IS NOT NULL THEN\n            IF NEW.reports_to_id = NEW.id THEN\n                RAISE EXCEPTION 'a contact cannot report to themselves'\n                    USING ERRCODE = 'check_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            PERFORM 1 FROM contact\n              WHERE id = NEW.reports_to_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND THEN\n                RAISE EXCEPTION 'reports_to must be a contact of the same organization'\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;",
+                    hash="44766869d789a0efab30762e66a6a79a182fa36a",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_8dae8",
+                    table="contact",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -21,8 +21,8 @@ def _constraints() -> dict[str, tuple[str | None, str]]:
     found: dict[str, tuple[str | None, str]] = {}
     for model in apps.get_models():
         for constraint in model._meta.constraints:
-            message = constraint.violation_error_message
-            if message == constraint.default_violation_error_message:
+            message = str(constraint.violation_error_message)
+            if message == str(constraint.default_violation_error_message):
                 message = ""
             field = _first_field(constraint)
             if isinstance(constraint, models.UniqueConstraint):
@@ -63,7 +63,11 @@ def _expression_fields(expression: object) -> list[str]:
         return [expression.name]
     if isinstance(expression, str):
         return [expression]
-    return [name for source in getattr(expression, "get_source_expressions", list)() for name in _expression_fields(source)]
+    return [
+        name
+        for source in getattr(expression, "get_source_expressions", list)()
+        for name in _expression_fields(source)
+    ]
 
 
 def describe_database_error(exc: BaseException) -> tuple[str | None, str, str] | None:
@@ -89,7 +93,7 @@ def describe_database_error(exc: BaseException) -> tuple[str | None, str, str] |
         if not column:
             match = _KEY_COLUMN.search(diag.message_detail or "")
             field = match.group(1).removesuffix("_id") if match else None
-        message = f"Invalid pk - object does not exist." if field else "A referenced object does not exist."
+        message = "Invalid pk - object does not exist." if field else "A referenced object does not exist."
         if column:
             message = primary
         return field, "does_not_exist", message

@@ -14,4 +14,7 @@ class TenantFilterSet(django_filters.FilterSet):
 
 def id_filter(field_name: str, help_text: str = "") -> django_filters.NumberFilter:
     """Filter by a related id. A hidden or unknown id simply matches nothing."""
-    return django_filters.NumberFilter(field_name=field_name, help_text=help_text or f"Only rows whose {field_name.removesuffix('_id')} has this id.")
+    return django_filters.NumberFilter(
+        field_name=field_name,
+        help_text=help_text or f"Only rows whose {field_name.removesuffix('_id')} has this id.",
+    )

@@ -67,7 +67,8 @@ class FullTextSearchFilter(BaseFilterBackend):
 class StrictOrderingFilter(BaseFilterBackend):
     """`?ordering=name,-created_at` over the view's `ordering_fields`; unknown fields are a 400.
 
-    The chosen ordering always ends with the primary key so cursor positions are unique.
+    The chosen ordering always ends with the primary key so cursor positions are unique. Only NOT NULL
+    columns are orderable: a cursor cannot point at a NULL position.
     """
 
     def get_ordering(self, request: Request, view: Any) -> list[str]:

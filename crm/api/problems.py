@@ -39,8 +39,12 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str | None]]:
 
 
 def problem_response(
-    status_code: int, title: str, detail: str, errors: list[dict[str, str | None]] | None = None,
-    headers: dict[str, str] | None = None, **extra: Any,
+    status_code: int,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str | None]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -69,7 +73,9 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
         described = describe_database_error(exc)
         if described is None:
             logger.exception("Unmapped database error", exc_info=exc)
-            return problem_response(500, "Internal Server Error", "The server could not complete the request.")
+            return problem_response(
+                500, "Internal Server Error", "The server could not complete the request."
+            )
         field, code, message = described
         return problem_response(
             status.HTTP_400_BAD_REQUEST,

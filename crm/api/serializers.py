@@ -33,7 +33,9 @@ class TenantModelSerializer(serializers.ModelSerializer):
         data: dict[str, Any] = super().to_representation(instance)
         for name in self.context.get("expand", ()):
             related = getattr(instance, name, None)
-            data[name] = None if related is None else self.expandable[name]()(related, context=self.context).data
+            data[name] = (
+                None if related is None else self.expandable[name]()(related, context=self.context).data
+            )
         return data
 
     def build_relational_field(self, field_name: str, relation_info: Any) -> tuple[Any, dict[str, Any]]:

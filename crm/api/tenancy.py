@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from crm import members
 from crm.models import Membership, Role, Tenant, User
 from crm.permissions import IsTenantAdminOrReadOnly, IsTenantMember
+from crm.rls import context_of
 from organizations.models import Organization, OrganizationType, PrincipalAssignment
 
 
@@ -46,10 +47,10 @@ class MeView(APIView):
 
     @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
-        context = request._request.crm
-        user = User.objects.get(pk=context.user_id)
+        context = context_of(request)
+        user = User.objects.get(pk=context.member_user_id)
         principals = Organization.objects.filter(
-            tenant_id=context.tenant_id, type=OrganizationType.PRINCIPAL, deleted_at__isnull=True
+            tenant_id=context.member_tenant_id, type=OrganizationType.PRINCIPAL, deleted_at__isnull=True
         )
         if not context.is_admin:
             principals = principals.filter(pk__in=context.book)
@@ -58,7 +59,7 @@ class MeView(APIView):
             "email": user.email,
             "first_name": user.first_name,
             "last_name": user.last_name,
-            "tenant": Tenant.objects.get(pk=context.tenant_id),
+            "tenant": Tenant.objects.get(pk=context.member_tenant_id),
             "role": context.role,
             "book": principals.order_by("name").values("id", "name"),
         }
@@ -68,15 +69,30 @@ class MeView(APIView):
 class MemberSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
     email = serializers.EmailField(source="user.email")
-    first_name = serializers.CharField(source="user.first_name", required=False, allow_blank=True, max_length=150)
-    last_name = serializers.CharField(source="user.last_name", required=False, allow_blank=True, max_length=150)
+    first_name = serializers.CharField(
+        source="user.first_name", required=False, allow_blank=True, max_length=150
+    )
+    last_name = serializers.CharField(
+        source="user.last_name", required=False, allow_blank=True, max_length=150
+    )
     is_active = serializers.BooleanField(source="user.is_active", required=False)
     password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
     book = serializers.SerializerMethodField()
 
     class Meta:
         model = Membership
-        fields = ("id", "user", "email", "first_name", "last_name", "role", "is_active", "password", "book", "created_at")
+        fields = (
+            "id",
+            "user",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "is_active",
+            "password",
+            "book",
+            "created_at",
+        )
         read_only_fields = ("created_at",)
 
     def get_book(self, membership: Membership) -> list[int]:
@@ -109,7 +125,7 @@ class MemberViewSet(
         from django.db.models import Prefetch
 
         return (
-            Membership.objects.filter(tenant_id=self.request._request.crm.tenant_id)
+            Membership.objects.filter(tenant_id=context_of(self.request).member_tenant_id)
             .select_related("user")
             .prefetch_related(
                 Prefetch(
@@ -136,7 +152,7 @@ class MemberViewSet(
         data = serializer.validated_data
         user = data.get("user", {})
         serializer.instance = members.member_create(
-            tenant_id=self.request._request.crm.tenant_id,
+            tenant_id=context_of(self.request).member_tenant_id,
             email=user["email"],
             role=data.get("role", Role.MANAGER),
             password=data.get("password"),
@@ -148,7 +164,10 @@ class MemberViewSet(
         data = serializer.validated_data
         user = data.get("user", {})
         membership = serializer.instance
-        if membership.user_id == self.request._request.crm.user_id and data.get("role", membership.role) != membership.role:
+        if (
+            membership.user_id == context_of(self.request).user_id
+            and data.get("role", membership.role) != membership.role
+        ):
             raise ValidationError({"role": ["You cannot change your own role."]})
         members.member_update(
             membership=membership,
@@ -159,6 +178,6 @@ class MemberViewSet(
         )
 
     def perform_destroy(self, instance: Membership) -> None:
-        if instance.user_id == self.request._request.crm.user_id:
+        if instance.user_id == context_of(self.request).user_id:
             raise ValidationError({"detail": ["You cannot deactivate yourself."]})
         members.member_deactivate(membership=instance)

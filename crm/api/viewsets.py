@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.serializers import BaseSerializer
 
 from crm.api.serializers import TenantModelSerializer
-from crm.rls import RequestContext
+from crm.rls import RequestContext, context_of
 
 
 class TenantModelViewSet(viewsets.ModelViewSet):
@@ -30,10 +30,11 @@ class TenantModelViewSet(viewsets.ModelViewSet):
 
     @property
     def crm(self) -> RequestContext:
-        return self.request._request.crm  # type: ignore[no-any-return]
+        # Schema generation builds views without going through the middleware: nobody, no rows.
+        return context_of(self.request)
 
     def base_queryset(self) -> QuerySet[Any]:
-        model = self.serializer_class.Meta.model
+        model: type[Model] = self.serializer_class.Meta.model
         return model._default_manager.filter(deleted_at__isnull=True)
 
     def requested_expansions(self) -> tuple[str, ...]:
@@ -42,7 +43,13 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         allowed = self.serializer_class.expandable
         unknown = [n for n in names if n not in allowed]
         if unknown:
-            raise ValidationError({"expand": [f"Cannot expand {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed)) or 'none'}."]})
+            raise ValidationError(
+                {
+                    "expand": [
+                        f"Cannot expand {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed)) or 'none'}."
+                    ]
+                }
+            )
         return names
 
     def get_queryset(self) -> QuerySet[Any]:
@@ -59,7 +66,11 @@ class TenantModelViewSet(viewsets.ModelViewSet):
 
     def create_defaults(self, validated_data: dict[str, Any]) -> dict[str, Any]:
         """Values a new row takes from the request rather than the body."""
-        return {"tenant_id": self.crm.tenant_id, "created_by_id": self.crm.user_id, "updated_by_id": self.crm.user_id}
+        return {
+            "tenant_id": self.crm.tenant_id,
+            "created_by_id": self.crm.user_id,
+            "updated_by_id": self.crm.user_id,
+        }
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         with transaction.atomic():

@@ -11,57 +11,258 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contacts', '0002_initial'),
-        ('crm', '0001_initial'),
-        ('opportunities', '0001_initial'),
-        ('organizations', '0001_initial'),
+        ("contacts", "0002_initial"),
+        ("crm", "0001_initial"),
+        ("opportunities", "0001_initial"),
+        ("organizations", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('type', models.CharField(choices=[('call', 'Call'), ('email', 'Email'), ('meeting', 'Meeting'), ('site_visit', 'Site visit'), ('demo', 'Demo'), ('sample', 'Sample'), ('tasting', 'Tasting'), ('trade_show', 'Trade show'), ('proposal', 'Proposal'), ('follow_up', 'Follow-up'), ('note', 'Note'), ('other', 'Other')], max_length=16)),
-                ('occurred_at', models.DateTimeField()),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('subject', models.CharField(max_length=300)),
-                ('notes', models.TextField(blank=True)),
-                ('outcome', models.CharField(blank=True, max_length=300)),
-                ('sentiment', models.CharField(blank=True, choices=[('positive', 'Positive'), ('neutral', 'Neutral'), ('negative', 'Negative')], max_length=16)),
-                ('follow_up_on', models.DateField(blank=True, null=True)),
-                ('follow_up_done', models.BooleanField(default=False)),
-                ('search_vector', models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('subject', 'outcome', config='simple'), output_field=django.contrib.postgres.search.SearchVectorField())),
-                ('contact', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='interactions', to='contacts.contact')),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opportunity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='interactions', to='opportunities.opportunity')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='interactions', to='organizations.organization')),
-                ('principal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='principal_interactions', to='organizations.organization')),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("call", "Call"),
+                            ("email", "Email"),
+                            ("meeting", "Meeting"),
+                            ("site_visit", "Site visit"),
+                            ("demo", "Demo"),
+                            ("sample", "Sample"),
+                            ("tasting", "Tasting"),
+                            ("trade_show", "Trade show"),
+                            ("proposal", "Proposal"),
+                            ("follow_up", "Follow-up"),
+                            ("note", "Note"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("duration_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("subject", models.CharField(max_length=300)),
+                ("notes", models.TextField(blank=True)),
+                ("outcome", models.CharField(blank=True, max_length=300)),
+                (
+                    "sentiment",
+                    models.CharField(
+                        blank=True,
+                        choices=[("positive", "Positive"), ("neutral", "Neutral"), ("negative", "Negative")],
+                        max_length=16,
+                    ),
+                ),
+                ("follow_up_on", models.DateField(blank=True, null=True)),
+                ("follow_up_done", models.BooleanField(default=False)),
+                (
+                    "search_vector",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.postgres.search.SearchVector(
+                            "subject", "outcome", config="simple"
+                        ),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="interactions",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="interactions",
+                        to="opportunities.opportunity",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="interactions",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "principal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="principal_interactions",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'interaction',
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['tenant', 'principal', '-occurred_at'], name='interaction_principal_time'), models.Index(fields=['tenant', '-occurred_at', '-id'], name='interaction_recent'), models.Index(fields=['organization', '-occurred_at'], name='interaction_organization'), models.Index(fields=['opportunity'], name='interaction_opportunity'), models.Index(fields=['contact'], name='interaction_contact'), models.Index(condition=models.Q(('deleted_at__isnull', True), ('follow_up_done', False), ('follow_up_on__isnull', False)), fields=['user', 'follow_up_on'], name='interaction_follow_up_open'), django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='interaction_search')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('type__in', ['call', 'email', 'meeting', 'site_visit', 'demo', 'sample', 'tasting', 'trade_show', 'proposal', 'follow_up', 'note', 'other'])), name='interaction_type_valid'), models.CheckConstraint(condition=models.Q(('sentiment__in', ['positive', 'neutral', 'negative', ''])), name='interaction_sentiment_valid'), models.CheckConstraint(condition=models.Q(('duration_minutes__isnull', True), ('duration_minutes__gte', 0), _connector='OR'), name='interaction_duration_not_negative', violation_error_message='duration_minutes must be zero or more.'), models.CheckConstraint(condition=models.Q(('subject', ''), _negated=True), name='interaction_subject_not_blank')],
+                "db_table": "interaction",
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant", "principal", "-occurred_at"], name="interaction_principal_time"
+                    ),
+                    models.Index(fields=["tenant", "-occurred_at", "-id"], name="interaction_recent"),
+                    models.Index(fields=["organization", "-occurred_at"], name="interaction_organization"),
+                    models.Index(fields=["opportunity"], name="interaction_opportunity"),
+                    models.Index(fields=["contact"], name="interaction_contact"),
+                    models.Index(
+                        condition=models.Q(
+                            ("deleted_at__isnull", True),
+                            ("follow_up_done", False),
+                            ("follow_up_on__isnull", False),
+                        ),
+                        fields=["user", "follow_up_on"],
+                        name="interaction_follow_up_open",
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(
+                        fields=["search_vector"], name="interaction_search"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "type__in",
+                                [
+                                    "call",
+                                    "email",
+                                    "meeting",
+                                    "site_visit",
+                                    "demo",
+                                    "sample",
+                                    "tasting",
+                                    "trade_show",
+                                    "proposal",
+                                    "follow_up",
+                                    "note",
+                                    "other",
+                                ],
+                            )
+                        ),
+                        name="interaction_type_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("sentiment__in", ["positive", "neutral", "negative", ""])),
+                        name="interaction_sentiment_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("duration_minutes__isnull", True), ("duration_minutes__gte", 0), _connector="OR"
+                        ),
+                        name="interaction_duration_not_negative",
+                        violation_error_message="duration_minutes must be zero or more.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("subject", ""), _negated=True),
+                        name="interaction_subject_not_blank",
+                    ),
+                ],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='interaction',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='e913694c1939d6a93810d7c76d7b0aa45c20b495', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_64c0f', table='interaction', when='BEFORE')),
+            model_name="interaction",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="e913694c1939d6a93810d7c76d7b0aa45c20b495",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_64c0f",
+                    table="interaction",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='interaction',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.organization_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.organization_id IS DISTINCT FROM OLD.organization_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM organization\n             WHERE id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'organization % does not exist', NEW.organization_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.opportunity_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, principal_id AS copy_principal_id INTO ref FROM opportunity\n             WHERE id = NEW.opportunity_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'opportunity % does not exist', NEW.opportunity_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'opportunity_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.principal_id := ref.copy_principal_id;\n        END IF;\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.user_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.user_id IS DISTINCT FROM OLD.user_id)\n           AND NOT crm_is_member(NEW.user_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'user % does not exist', NEW.user_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'user_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF NEW.contact_id IS NOT NULL THEN\n            PERFORM 1 FROM contact\n              WHERE id = NEW.contact_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND THEN\n                RAISE EXCEPTION 'contact must belong to the interaction''s organization'\n                    USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;", hash='6036f9a5a603c51a6aa4c1971c3bb24e1b237e86', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_184d4', table='interaction', when='BEFORE')),
+            model_name="interaction",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.organization_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.organization_id IS DISTINCT FROM OLD.organization_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM organization\n             WHERE id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'organization % does not exist', NEW.organization_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.opportunity_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, principal_id AS copy_principal_id INTO ref FROM opportunity\n             WHERE id = NEW.opportunity_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'opportunity % does not exist', NEW.opportunity_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'opportunity_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.principal_id := ref.copy_principal_id;\n        END IF;\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.user_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.user_id IS DISTINCT FROM OLD.user_id)\n           AND NOT crm_is_member(NEW.user_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'user % does not exist', NEW.user_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'user_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF NEW.contact_id IS NOT NULL THEN\n            PERFORM 1 FROM contact\n              WHERE id = NEW.contact_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;\n            IF NOT FOUND THEN\n                RAISE EXCEPTION 'contact must belong to the interaction''s organization'\n                    USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;",
+                    hash="6036f9a5a603c51a6aa4c1971c3bb24e1b237e86",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_184d4",
+                    table="interaction",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

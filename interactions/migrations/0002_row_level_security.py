@@ -10,5 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [("interactions", "0001_initial"), ("crm", "0002_row_level_security")]
 
     operations = [
-        ApplyRowLevelSecurity.for_policy(TablePolicy("interaction", "principal_id", viewers_see_shared=False)),
+        ApplyRowLevelSecurity.for_policy(
+            TablePolicy("interaction", "principal_id", viewers_see_shared=False)
+        ),
     ]

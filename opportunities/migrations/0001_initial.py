@@ -13,220 +13,656 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contacts', '0002_initial'),
-        ('crm', '0001_initial'),
-        ('organizations', '0001_initial'),
-        ('products', '0001_initial'),
+        ("contacts", "0002_initial"),
+        ("crm", "0001_initial"),
+        ("organizations", "0001_initial"),
+        ("products", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Opportunity',
+            name="Opportunity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('name', models.CharField(max_length=200)),
-                ('stage', models.CharField(choices=[('new_lead', 'New lead'), ('initial_outreach', 'Initial outreach'), ('sample_visit_offered', 'Sample / visit offered'), ('feedback_logged', 'Feedback logged'), ('demo_scheduled', 'Demo scheduled'), ('closed_won', 'Closed won'), ('closed_lost', 'Closed lost')], default='new_lead', max_length=24)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('on_hold', 'On hold'), ('nurturing', 'Nurturing'), ('stalled', 'Stalled'), ('expired', 'Expired')], default='active', max_length=16)),
-                ('priority', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=16)),
-                ('weekly_case_volume', models.DecimalField(decimal_places=2, default=0, max_digits=12)),
-                ('probability', models.PositiveSmallIntegerField(default=10, help_text='0–100 (percent).')),
-                ('weighted_weekly_volume', models.GeneratedField(db_persist=True, expression=django.db.models.functions.comparison.Cast(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('weekly_case_volume'), '*', models.F('probability')), '/', models.Value(100)), output_field=models.DecimalField(decimal_places=2, max_digits=14)), output_field=models.DecimalField(decimal_places=2, max_digits=14))),
-                ('expected_close_date', models.DateField(blank=True, null=True)),
-                ('closed_on', models.DateField(blank=True, null=True)),
-                ('win_reason', models.TextField(blank=True)),
-                ('loss_reason', models.TextField(blank=True)),
-                ('next_action', models.CharField(blank=True, max_length=300)),
-                ('next_action_date', models.DateField(blank=True, null=True)),
-                ('stage_changed_at', models.DateTimeField(editable=False, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('search_vector', models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('name', 'next_action', config='simple'), output_field=django.contrib.postgres.search.SearchVectorField())),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='customer_opportunities', to='organizations.organization')),
-                ('distributor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='distributor_opportunities', to='organizations.organization')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('principal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='principal_opportunities', to='organizations.organization')),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("new_lead", "New lead"),
+                            ("initial_outreach", "Initial outreach"),
+                            ("sample_visit_offered", "Sample / visit offered"),
+                            ("feedback_logged", "Feedback logged"),
+                            ("demo_scheduled", "Demo scheduled"),
+                            ("closed_won", "Closed won"),
+                            ("closed_lost", "Closed lost"),
+                        ],
+                        default="new_lead",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("on_hold", "On hold"),
+                            ("nurturing", "Nurturing"),
+                            ("stalled", "Stalled"),
+                            ("expired", "Expired"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=16,
+                    ),
+                ),
+                ("weekly_case_volume", models.DecimalField(decimal_places=2, default=0, max_digits=12)),
+                ("probability", models.PositiveSmallIntegerField(default=10, help_text="0–100 (percent).")),
+                (
+                    "weighted_weekly_volume",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.comparison.Cast(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("weekly_case_volume"), "*", models.F("probability")
+                                ),
+                                "/",
+                                models.Value(100),
+                            ),
+                            output_field=models.DecimalField(decimal_places=2, max_digits=14),
+                        ),
+                        output_field=models.DecimalField(decimal_places=2, max_digits=14),
+                    ),
+                ),
+                ("expected_close_date", models.DateField(blank=True, null=True)),
+                ("closed_on", models.DateField(blank=True, null=True)),
+                ("win_reason", models.TextField(blank=True)),
+                ("loss_reason", models.TextField(blank=True)),
+                ("next_action", models.CharField(blank=True, max_length=300)),
+                ("next_action_date", models.DateField(blank=True, null=True)),
+                ("stage_changed_at", models.DateTimeField(editable=False, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "search_vector",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.postgres.search.SearchVector(
+                            "name", "next_action", config="simple"
+                        ),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customer_opportunities",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "distributor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="distributor_opportunities",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "principal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="principal_opportunities",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'opportunities',
-                'db_table': 'opportunity',
-                'ordering': ['-updated_at', '-id'],
+                "verbose_name_plural": "opportunities",
+                "db_table": "opportunity",
+                "ordering": ["-updated_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OpportunityContact',
+            name="OpportunityContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('role', models.CharField(choices=[('decision_maker', 'Decision maker'), ('influencer', 'Influencer'), ('buyer', 'Buyer'), ('end_user', 'End user'), ('gatekeeper', 'Gatekeeper'), ('champion', 'Champion'), ('other', 'Other')], default='other', max_length=20)),
-                ('scope_principal_id', models.BigIntegerField(editable=False, null=True)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contacts.contact')),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opportunity_contacts', to='opportunities.opportunity')),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("decision_maker", "Decision maker"),
+                            ("influencer", "Influencer"),
+                            ("buyer", "Buyer"),
+                            ("end_user", "End user"),
+                            ("gatekeeper", "Gatekeeper"),
+                            ("champion", "Champion"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                    ),
+                ),
+                ("scope_principal_id", models.BigIntegerField(editable=False, null=True)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="contacts.contact"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opportunity_contacts",
+                        to="opportunities.opportunity",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'opportunity_contact',
-                'ordering': ['id'],
+                "db_table": "opportunity_contact",
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='contacts',
-            field=models.ManyToManyField(blank=True, related_name='opportunities', through='opportunities.OpportunityContact', to='contacts.contact'),
+            model_name="opportunity",
+            name="contacts",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="opportunities",
+                through="opportunities.OpportunityContact",
+                to="contacts.contact",
+            ),
         ),
         migrations.CreateModel(
-            name='OpportunityProduct',
+            name="OpportunityProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('weekly_case_volume', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('scope_principal_id', models.BigIntegerField(editable=False, null=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opportunity_products', to='opportunities.opportunity')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='products.product')),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "weekly_case_volume",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("scope_principal_id", models.BigIntegerField(editable=False, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="opportunity_products",
+                        to="opportunities.opportunity",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="products.product"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'opportunity_product',
-                'ordering': ['id'],
+                "db_table": "opportunity_product",
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='opportunity',
-            name='products',
-            field=models.ManyToManyField(blank=True, related_name='opportunities', through='opportunities.OpportunityProduct', to='products.product'),
+            model_name="opportunity",
+            name="products",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="opportunities",
+                through="opportunities.OpportunityProduct",
+                to="products.product",
+            ),
         ),
         migrations.AddIndex(
-            model_name='opportunitycontact',
-            index=models.Index(fields=['tenant', 'scope_principal_id'], name='opportunity_contact_scope'),
+            model_name="opportunitycontact",
+            index=models.Index(fields=["tenant", "scope_principal_id"], name="opportunity_contact_scope"),
         ),
         migrations.AddIndex(
-            model_name='opportunitycontact',
-            index=models.Index(fields=['contact'], name='opportunity_contact_contact'),
+            model_name="opportunitycontact",
+            index=models.Index(fields=["contact"], name="opportunity_contact_contact"),
         ),
         migrations.AddConstraint(
-            model_name='opportunitycontact',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('opportunity', 'contact'), name='opportunity_contact_unique', violation_error_message='This contact is already on this opportunity.'),
+            model_name="opportunitycontact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=("opportunity", "contact"),
+                name="opportunity_contact_unique",
+                violation_error_message="This contact is already on this opportunity.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunitycontact',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['decision_maker', 'influencer', 'buyer', 'end_user', 'gatekeeper', 'champion', 'other'])), name='opportunity_contact_role_valid'),
+            model_name="opportunitycontact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "role__in",
+                        [
+                            "decision_maker",
+                            "influencer",
+                            "buyer",
+                            "end_user",
+                            "gatekeeper",
+                            "champion",
+                            "other",
+                        ],
+                    )
+                ),
+                name="opportunity_contact_role_valid",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='opportunitycontact',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='8526b99abf50fc7c09429994f2999455d102abc0', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_25f31', table='opportunity_contact', when='BEFORE')),
+            model_name="opportunitycontact",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="8526b99abf50fc7c09429994f2999455d102abc0",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_25f31",
+                    table="opportunity_contact",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='opportunitycontact',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.opportunity_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, principal_id AS copy_scope_principal_id INTO ref FROM opportunity\n             WHERE id = NEW.opportunity_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'opportunity % does not exist', NEW.opportunity_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'opportunity_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.scope_principal_id := ref.copy_scope_principal_id;\n        END IF;\n        IF NEW.contact_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM contact\n             WHERE id = NEW.contact_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'contact % does not exist', NEW.contact_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;", hash='2c60f9781b4ecbabfc538c99121d5ce7d34ba2f2', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_cf2bd', table='opportunity_contact', when='BEFORE')),
+            model_name="opportunitycontact",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.opportunity_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, principal_id AS copy_scope_principal_id INTO ref FROM opportunity\n             WHERE id = NEW.opportunity_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'opportunity % does not exist', NEW.opportunity_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'opportunity_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.scope_principal_id := ref.copy_scope_principal_id;\n        END IF;\n        IF NEW.contact_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM contact\n             WHERE id = NEW.contact_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'contact % does not exist', NEW.contact_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;",
+                    hash="2c60f9781b4ecbabfc538c99121d5ce7d34ba2f2",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_cf2bd",
+                    table="opportunity_contact",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='opportunityproduct',
-            index=models.Index(fields=['tenant', 'scope_principal_id'], name='opportunity_product_scope'),
+            model_name="opportunityproduct",
+            index=models.Index(fields=["tenant", "scope_principal_id"], name="opportunity_product_scope"),
         ),
         migrations.AddIndex(
-            model_name='opportunityproduct',
-            index=models.Index(fields=['product'], name='opportunity_product_product'),
+            model_name="opportunityproduct",
+            index=models.Index(fields=["product"], name="opportunity_product_product"),
         ),
         migrations.AddConstraint(
-            model_name='opportunityproduct',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('opportunity', 'product'), name='opportunity_product_unique', violation_error_message='This product is already on this opportunity.'),
+            model_name="opportunityproduct",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=("opportunity", "product"),
+                name="opportunity_product_unique",
+                violation_error_message="This product is already on this opportunity.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunityproduct',
-            constraint=models.CheckConstraint(condition=models.Q(('weekly_case_volume__isnull', True), ('weekly_case_volume__gte', 0), _connector='OR'), name='opportunity_product_volume_not_negative', violation_error_message='weekly_case_volume must be zero or more.'),
+            model_name="opportunityproduct",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("weekly_case_volume__isnull", True), ("weekly_case_volume__gte", 0), _connector="OR"
+                ),
+                name="opportunity_product_volume_not_negative",
+                violation_error_message="weekly_case_volume must be zero or more.",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='opportunityproduct',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='8c85700cae45bc90010731b4d2832640b30d46ec', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_3af9c', table='opportunity_product', when='BEFORE')),
+            model_name="opportunityproduct",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="8c85700cae45bc90010731b4d2832640b30d46ec",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_3af9c",
+                    table="opportunity_product",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='opportunityproduct',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.opportunity_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, principal_id AS copy_scope_principal_id INTO ref FROM opportunity\n             WHERE id = NEW.opportunity_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'opportunity % does not exist', NEW.opportunity_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'opportunity_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.scope_principal_id := ref.copy_scope_principal_id;\n        END IF;\n        IF NEW.product_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.product_id IS DISTINCT FROM OLD.product_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM product\n             WHERE id = NEW.product_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'product % does not exist', NEW.product_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'product_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        PERFORM 1 FROM product WHERE id = NEW.product_id AND principal_id = NEW.scope_principal_id;\n        IF NOT FOUND THEN\n            RAISE EXCEPTION 'product must be one of the opportunity''s principal''s products'\n                USING ERRCODE = 'check_violation', COLUMN = 'product_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        RETURN NEW;", hash='9bdeb9365a6759687dcbdd902f32ae6290ab96ef', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_5a8d9', table='opportunity_product', when='BEFORE')),
+            model_name="opportunityproduct",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.opportunity_id IS NOT NULL THEN\n            SELECT tenant_id, NULL::text AS type, principal_id AS copy_scope_principal_id INTO ref FROM opportunity\n             WHERE id = NEW.opportunity_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'opportunity % does not exist', NEW.opportunity_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'opportunity_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.scope_principal_id := ref.copy_scope_principal_id;\n        END IF;\n        IF NEW.product_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.product_id IS DISTINCT FROM OLD.product_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM product\n             WHERE id = NEW.product_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'product % does not exist', NEW.product_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'product_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        PERFORM 1 FROM product WHERE id = NEW.product_id AND principal_id = NEW.scope_principal_id;\n        IF NOT FOUND THEN\n            RAISE EXCEPTION 'product must be one of the opportunity''s principal''s products'\n                USING ERRCODE = 'check_violation', COLUMN = 'product_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        RETURN NEW;",
+                    hash="9bdeb9365a6759687dcbdd902f32ae6290ab96ef",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_5a8d9",
+                    table="opportunity_product",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['tenant', 'principal', 'stage'], name='opportunity_principal_stage'),
+            model_name="opportunity",
+            index=models.Index(fields=["tenant", "principal", "stage"], name="opportunity_principal_stage"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['customer'], name='opportunity_customer'),
+            model_name="opportunity",
+            index=models.Index(fields=["customer"], name="opportunity_customer"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['distributor'], name='opportunity_distributor'),
+            model_name="opportunity",
+            index=models.Index(fields=["distributor"], name="opportunity_distributor"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['owner', 'next_action_date'], name='opportunity_owner_next_action'),
+            model_name="opportunity",
+            index=models.Index(fields=["owner", "next_action_date"], name="opportunity_owner_next_action"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['tenant', '-updated_at', '-id'], name='opportunity_recent'),
+            model_name="opportunity",
+            index=models.Index(fields=["tenant", "-updated_at", "-id"], name="opportunity_recent"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='opportunity_search'),
+            model_name="opportunity",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["search_vector"], name="opportunity_search"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('stage__in', ['new_lead', 'initial_outreach', 'sample_visit_offered', 'feedback_logged', 'demo_scheduled', 'closed_won', 'closed_lost'])), name='opportunity_stage_valid'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "stage__in",
+                        [
+                            "new_lead",
+                            "initial_outreach",
+                            "sample_visit_offered",
+                            "feedback_logged",
+                            "demo_scheduled",
+                            "closed_won",
+                            "closed_lost",
+                        ],
+                    )
+                ),
+                name="opportunity_stage_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'on_hold', 'nurturing', 'stalled', 'expired'])), name='opportunity_status_valid'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "on_hold", "nurturing", "stalled", "expired"])),
+                name="opportunity_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__in', ['low', 'medium', 'high', 'critical'])), name='opportunity_priority_valid'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__in", ["low", "medium", "high", "critical"])),
+                name="opportunity_priority_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('probability__gte', 0), ('probability__lte', 100)), name='opportunity_probability_range', violation_error_message='probability must be between 0 and 100.'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("probability__gte", 0), ("probability__lte", 100)),
+                name="opportunity_probability_range",
+                violation_error_message="probability must be between 0 and 100.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('weekly_case_volume__gte', 0)), name='opportunity_weekly_case_volume_not_negative', violation_error_message='weekly_case_volume must be zero or more.'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("weekly_case_volume__gte", 0)),
+                name="opportunity_weekly_case_volume_not_negative",
+                violation_error_message="weekly_case_volume must be zero or more.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('stage', 'closed_won'), _negated=True), models.Q(('win_reason', ''), _negated=True), _connector='OR'), name='opportunity_win_reason_when_won', violation_error_message='win_reason is required when the opportunity is closed won.'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("stage", "closed_won"), _negated=True),
+                    models.Q(("win_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="opportunity_win_reason_when_won",
+                violation_error_message="win_reason is required when the opportunity is closed won.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('stage', 'closed_lost'), _negated=True), models.Q(('loss_reason', ''), _negated=True), _connector='OR'), name='opportunity_loss_reason_when_lost', violation_error_message='loss_reason is required when the opportunity is closed lost.'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("stage", "closed_lost"), _negated=True),
+                    models.Q(("loss_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="opportunity_loss_reason_when_lost",
+                violation_error_message="loss_reason is required when the opportunity is closed lost.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('stage__in', ('closed_won', 'closed_lost')), _negated=True), ('closed_on__isnull', False), _connector='OR'), name='opportunity_closed_on_when_closed', violation_error_message='closed_on is required once the opportunity is closed.'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("stage__in", ("closed_won", "closed_lost")), _negated=True),
+                    ("closed_on__isnull", False),
+                    _connector="OR",
+                ),
+                name="opportunity_closed_on_when_closed",
+                violation_error_message="closed_on is required once the opportunity is closed.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='opportunity',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='opportunity_name_not_blank'),
+            model_name="opportunity",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="opportunity_name_not_blank"
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='opportunity',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='682557e45806bccc09ec5e67bcae6ea69e9ff7ab', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_d45d2', table='opportunity', when='BEFORE')),
+            model_name="opportunity",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="682557e45806bccc09ec5e67bcae6ea69e9ff7ab",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_d45d2",
+                    table="opportunity",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='opportunity',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.customer_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customer_id IS DISTINCT FROM OLD.customer_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.customer_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'customer % does not exist', NEW.customer_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('customer', 'prospect') THEN\n                RAISE EXCEPTION 'customer must be a customer or prospect'\n                    USING ERRCODE = 'check_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.distributor_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.distributor_id IS DISTINCT FROM OLD.distributor_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.distributor_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'distributor % does not exist', NEW.distributor_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('distributor') THEN\n                RAISE EXCEPTION 'distributor must be a distributor'\n                    USING ERRCODE = 'check_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF TG_OP = 'UPDATE' AND NEW.principal_id IS DISTINCT FROM OLD.principal_id THEN\n            RAISE EXCEPTION 'principal cannot change once set'\n                USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF NEW.owner_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.owner_id IS DISTINCT FROM OLD.owner_id)\n           AND NOT crm_is_member(NEW.owner_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'owner % does not exist', NEW.owner_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'owner_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF TG_OP = 'INSERT' OR NEW.stage IS DISTINCT FROM OLD.stage THEN\n            NEW.stage_changed_at := now();\n        ELSE\n            NEW.stage_changed_at := OLD.stage_changed_at;\n        END IF;\n        IF NEW.stage IN ('closed_won', 'closed_lost') THEN\n            NEW.closed_on := coalesce(NEW.closed_on, current_date);\n        ELSE\n            NEW.closed_on := NULL;\n        END IF;\n        RETURN NEW;", hash='0b4fcd5d9f6358fafb6426bddcc33b21879a9370', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_d4b53', table='opportunity', when='BEFORE')),
+            model_name="opportunity",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.customer_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customer_id IS DISTINCT FROM OLD.customer_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.customer_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'customer % does not exist', NEW.customer_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('customer', 'prospect') THEN\n                RAISE EXCEPTION 'customer must be a customer or prospect'\n                    USING ERRCODE = 'check_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.distributor_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.distributor_id IS DISTINCT FROM OLD.distributor_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.distributor_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'distributor % does not exist', NEW.distributor_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('distributor') THEN\n                RAISE EXCEPTION 'distributor must be a distributor'\n                    USING ERRCODE = 'check_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF TG_OP = 'UPDATE' AND NEW.principal_id IS DISTINCT FROM OLD.principal_id THEN\n            RAISE EXCEPTION 'principal cannot change once set'\n                USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF NEW.owner_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.owner_id IS DISTINCT FROM OLD.owner_id)\n           AND NOT crm_is_member(NEW.owner_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'owner % does not exist', NEW.owner_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'owner_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        IF TG_OP = 'INSERT' OR NEW.stage IS DISTINCT FROM OLD.stage THEN\n            NEW.stage_changed_at := now();\n        ELSE\n            NEW.stage_changed_at := OLD.stage_changed_at;\n        END IF;\n        IF NEW.stage IN ('closed_won', 'closed_lost') THEN\n            NEW.closed_on := coalesce(NEW.closed_on, current_date);\n        ELSE\n            NEW.closed_on := NULL;\n        END IF;\n        RETURN NEW;",
+                    hash="0b4fcd5d9f6358fafb6426bddcc33b21879a9370",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_d4b53",
+                    table="opportunity",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -63,6 +63,7 @@ def grant_functions(apps, schema_editor):
 
 ADMIN = f"{ROLE} = 'admin'"
 
+
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0001_initial"),
@@ -83,7 +84,9 @@ class Migration(migrations.Migration):
         migrations.RunPython(grant_functions, migrations.RunPython.noop),
         # Tenancy: members read their own firm; admins rename it. Firms are created by the owner
         # (create_tenant), never through the API.
-        ApplyRowLevelSecurity("tenant", f"id = {TENANT}", None, f"id = {TENANT} AND {ADMIN}", None, "SELECT, UPDATE"),
+        ApplyRowLevelSecurity(
+            "tenant", f"id = {TENANT}", None, f"id = {TENANT} AND {ADMIN}", None, "SELECT, UPDATE"
+        ),
         # Members: everyone reads their own membership; admins manage their firm's.
         ApplyRowLevelSecurity(
             "membership",

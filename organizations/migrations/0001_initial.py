@@ -12,225 +12,686 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crm', '0001_initial'),
+        ("crm", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('name', models.CharField(max_length=200)),
-                ('type', models.CharField(choices=[('principal', 'Principal'), ('distributor', 'Distributor'), ('customer', 'Customer'), ('prospect', 'Prospect')], max_length=16)),
-                ('priority', models.CharField(choices=[('A', 'A'), ('B', 'B'), ('C', 'C'), ('D', 'D')], default='C', max_length=1)),
-                ('segment', models.CharField(blank=True, choices=[('fine_dining', 'Fine dining'), ('casual_dining', 'Casual dining'), ('fast_casual', 'Fast casual'), ('qsr', 'QSR'), ('healthcare', 'Healthcare'), ('education', 'Education'), ('hotel', 'Hotel'), ('catering', 'Catering'), ('bar', 'Bar'), ('cafe', 'Cafe'), ('corporate', 'Corporate dining'), ('grocery', 'Grocery'), ('other', 'Other')], max_length=32)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=16)),
-                ('phone', models.CharField(blank=True, max_length=40)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('website', models.URLField(blank=True, max_length=300)),
-                ('street', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('state', models.CharField(blank=True, max_length=100)),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('country', models.CharField(default='US', help_text='ISO 3166-1 alpha-2 code.', max_length=2)),
-                ('notes', models.TextField(blank=True)),
-                ('scope_principal_id', models.BigIntegerField(editable=False, null=True)),
-                ('search_vector', models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('name', 'email', 'city', config='simple'), output_field=django.contrib.postgres.search.SearchVectorField())),
-                ('account_manager', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='organizations.organization')),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("principal", "Principal"),
+                            ("distributor", "Distributor"),
+                            ("customer", "Customer"),
+                            ("prospect", "Prospect"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.CharField(
+                        choices=[("A", "A"), ("B", "B"), ("C", "C"), ("D", "D")], default="C", max_length=1
+                    ),
+                ),
+                (
+                    "segment",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("fine_dining", "Fine dining"),
+                            ("casual_dining", "Casual dining"),
+                            ("fast_casual", "Fast casual"),
+                            ("qsr", "QSR"),
+                            ("healthcare", "Healthcare"),
+                            ("education", "Education"),
+                            ("hotel", "Hotel"),
+                            ("catering", "Catering"),
+                            ("bar", "Bar"),
+                            ("cafe", "Cafe"),
+                            ("corporate", "Corporate dining"),
+                            ("grocery", "Grocery"),
+                            ("other", "Other"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("inactive", "Inactive")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("website", models.URLField(blank=True, max_length=300)),
+                ("street", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("state", models.CharField(blank=True, max_length=100)),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                (
+                    "country",
+                    models.CharField(default="US", help_text="ISO 3166-1 alpha-2 code.", max_length=2),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("scope_principal_id", models.BigIntegerField(editable=False, null=True)),
+                (
+                    "search_vector",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.postgres.search.SearchVector(
+                            "name", "email", "city", config="simple"
+                        ),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
+                (
+                    "account_manager",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'organization',
-                'ordering': ['name', 'id'],
+                "db_table": "organization",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DistributorAuthorization',
+            name="DistributorAuthorization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('authorized_on', models.DateField(blank=True, null=True)),
-                ('expires_on', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('distributor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='authorized_principals', to='organizations.organization')),
-                ('principal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='authorized_distributors', to='organizations.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("authorized_on", models.DateField(blank=True, null=True)),
+                ("expires_on", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "distributor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="authorized_principals",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "principal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="authorized_distributors",
+                        to="organizations.organization",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'distributor_authorization',
-                'ordering': ['id'],
+                "db_table": "distributor_authorization",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerDistributor',
+            name="CustomerDistributor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('is_primary', models.BooleanField(default=False)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='distributors', to='organizations.organization')),
-                ('distributor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='customers', to='organizations.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("is_primary", models.BooleanField(default=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="distributors",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "distributor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customers",
+                        to="organizations.organization",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'customer_distributor',
-                'ordering': ['id'],
+                "db_table": "customer_distributor",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='PrincipalAssignment',
+            name="PrincipalAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('updated_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),
-                ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('principal', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='organizations.organization')),
-                ('tenant', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.tenant')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='book', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), editable=False
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "principal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="organizations.organization",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.tenant",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="book",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'principal_assignment',
-                'ordering': ['id'],
+                "db_table": "principal_assignment",
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(fields=['tenant', 'scope_principal_id'], name='organization_scope'),
+            model_name="organization",
+            index=models.Index(fields=["tenant", "scope_principal_id"], name="organization_scope"),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(fields=['tenant', 'type', 'name'], name='organization_type_name'),
+            model_name="organization",
+            index=models.Index(fields=["tenant", "type", "name"], name="organization_type_name"),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=models.Index(django.db.models.functions.text.Lower('name'), models.F('id'), name='organization_lower_name'),
+            model_name="organization",
+            index=models.Index(
+                django.db.models.functions.text.Lower("name"), models.F("id"), name="organization_lower_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='organization',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='organization_search'),
+            model_name="organization",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["search_vector"], name="organization_search"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('type__in', ['principal', 'distributor', 'customer', 'prospect'])), name='organization_type_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("type__in", ["principal", "distributor", "customer", "prospect"])),
+                name="organization_type_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__in', ['A', 'B', 'C', 'D'])), name='organization_priority_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__in", ["A", "B", "C", "D"])), name="organization_priority_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('segment__in', ['fine_dining', 'casual_dining', 'fast_casual', 'qsr', 'healthcare', 'education', 'hotel', 'catering', 'bar', 'cafe', 'corporate', 'grocery', 'other', ''])), name='organization_segment_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "segment__in",
+                        [
+                            "fine_dining",
+                            "casual_dining",
+                            "fast_casual",
+                            "qsr",
+                            "healthcare",
+                            "education",
+                            "hotel",
+                            "catering",
+                            "bar",
+                            "cafe",
+                            "corporate",
+                            "grocery",
+                            "other",
+                            "",
+                        ],
+                    )
+                ),
+                name="organization_segment_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'inactive'])), name='organization_status_valid'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "inactive"])), name="organization_status_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('id')), _negated=True), name='organization_parent_not_self'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("id")), _negated=True),
+                name="organization_parent_not_self",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.CheckConstraint(condition=models.Q(('name', ''), _negated=True), name='organization_name_not_blank'),
+            model_name="organization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("name", ""), _negated=True), name="organization_name_not_blank"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.UniqueConstraint(models.F('tenant'), django.db.models.functions.text.Lower('name'), condition=models.Q(('deleted_at__isnull', True), ('type', 'principal')), name='organization_principal_name_unique', violation_error_message='A principal with this name already exists.'),
+            model_name="organization",
+            constraint=models.UniqueConstraint(
+                models.F("tenant"),
+                django.db.models.functions.text.Lower("name"),
+                condition=models.Q(("deleted_at__isnull", True), ("type", "principal")),
+                name="organization_principal_name_unique",
+                violation_error_message="A principal with this name already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='organization',
-            constraint=models.UniqueConstraint(models.F('tenant'), django.db.models.functions.text.Lower('name'), condition=models.Q(('deleted_at__isnull', True), models.Q(('type', 'principal'), _negated=True)), name='organization_name_unique', violation_error_message='An organization with this name already exists.'),
+            model_name="organization",
+            constraint=models.UniqueConstraint(
+                models.F("tenant"),
+                django.db.models.functions.text.Lower("name"),
+                condition=models.Q(
+                    ("deleted_at__isnull", True), models.Q(("type", "principal"), _negated=True)
+                ),
+                name="organization_name_unique",
+                violation_error_message="An organization with this name already exists.",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organization',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='089a9da0f6c917feae372f101a3714f54359c949', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_e35aa', table='organization', when='BEFORE')),
+            model_name="organization",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="089a9da0f6c917feae372f101a3714f54359c949",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_e35aa",
+                    table="organization",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organization',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.parent_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.parent_id IS DISTINCT FROM OLD.parent_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM organization\n             WHERE id = NEW.parent_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'parent % does not exist', NEW.parent_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'parent_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF TG_OP = 'UPDATE' AND (OLD.type = 'principal') IS DISTINCT FROM (NEW.type = 'principal') THEN\n            RAISE EXCEPTION 'type cannot change to or from principal'\n                USING ERRCODE = 'check_violation', COLUMN = 'type', TABLE = TG_TABLE_NAME;\n        END IF;\n        NEW.scope_principal_id := CASE WHEN NEW.type = 'principal' THEN NEW.id END;\n        IF NEW.account_manager_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.account_manager_id IS DISTINCT FROM OLD.account_manager_id)\n           AND NOT crm_is_member(NEW.account_manager_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'account_manager % does not exist', NEW.account_manager_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'account_manager_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        RETURN NEW;", hash='05670980bba0db9225faee5e7240eedb238ad41e', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_4c963', table='organization', when='BEFORE')),
+            model_name="organization",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.parent_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.parent_id IS DISTINCT FROM OLD.parent_id) THEN\n            SELECT tenant_id, NULL::text AS type INTO ref FROM organization\n             WHERE id = NEW.parent_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'parent % does not exist', NEW.parent_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'parent_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF TG_OP = 'UPDATE' AND (OLD.type = 'principal') IS DISTINCT FROM (NEW.type = 'principal') THEN\n            RAISE EXCEPTION 'type cannot change to or from principal'\n                USING ERRCODE = 'check_violation', COLUMN = 'type', TABLE = TG_TABLE_NAME;\n        END IF;\n        NEW.scope_principal_id := CASE WHEN NEW.type = 'principal' THEN NEW.id END;\n        IF NEW.account_manager_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.account_manager_id IS DISTINCT FROM OLD.account_manager_id)\n           AND NOT crm_is_member(NEW.account_manager_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'account_manager % does not exist', NEW.account_manager_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'account_manager_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        RETURN NEW;",
+                    hash="05670980bba0db9225faee5e7240eedb238ad41e",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_4c963",
+                    table="organization",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='distributorauthorization',
-            index=models.Index(fields=['tenant', 'principal'], name='distributor_auth_principal'),
+            model_name="distributorauthorization",
+            index=models.Index(fields=["tenant", "principal"], name="distributor_auth_principal"),
         ),
         migrations.AddIndex(
-            model_name='distributorauthorization',
-            index=models.Index(fields=['distributor'], name='distributor_auth_distributor'),
+            model_name="distributorauthorization",
+            index=models.Index(fields=["distributor"], name="distributor_auth_distributor"),
         ),
         migrations.AddConstraint(
-            model_name='distributorauthorization',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('distributor', 'principal'), name='distributor_authorization_unique', violation_error_message='This distributor is already authorized for this principal.'),
+            model_name="distributorauthorization",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=("distributor", "principal"),
+                name="distributor_authorization_unique",
+                violation_error_message="This distributor is already authorized for this principal.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='distributorauthorization',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_on__isnull', True), ('authorized_on__isnull', True), ('expires_on__gte', models.F('authorized_on')), _connector='OR'), name='distributor_authorization_expires_after_authorized', violation_error_message='expires_on must not be before authorized_on.'),
+            model_name="distributorauthorization",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("expires_on__isnull", True),
+                    ("authorized_on__isnull", True),
+                    ("expires_on__gte", models.F("authorized_on")),
+                    _connector="OR",
+                ),
+                name="distributor_authorization_expires_after_authorized",
+                violation_error_message="expires_on must not be before authorized_on.",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='distributorauthorization',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='51401c7602c53613fdc92164048318191386b41e', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_9e6f3', table='distributor_authorization', when='BEFORE')),
+            model_name="distributorauthorization",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="51401c7602c53613fdc92164048318191386b41e",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_9e6f3",
+                    table="distributor_authorization",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='distributorauthorization',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.distributor_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.distributor_id IS DISTINCT FROM OLD.distributor_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.distributor_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'distributor % does not exist', NEW.distributor_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('distributor') THEN\n                RAISE EXCEPTION 'distributor must be a distributor'\n                    USING ERRCODE = 'check_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;", hash='dcd7e4e2d760f6def6e88bce94eb9d6d25b8d1d2', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_30709', table='distributor_authorization', when='BEFORE')),
+            model_name="distributorauthorization",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.distributor_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.distributor_id IS DISTINCT FROM OLD.distributor_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.distributor_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'distributor % does not exist', NEW.distributor_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('distributor') THEN\n                RAISE EXCEPTION 'distributor must be a distributor'\n                    USING ERRCODE = 'check_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;",
+                    hash="dcd7e4e2d760f6def6e88bce94eb9d6d25b8d1d2",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_30709",
+                    table="distributor_authorization",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerdistributor',
-            index=models.Index(fields=['tenant', 'customer'], name='customer_distributor_customer'),
+            model_name="customerdistributor",
+            index=models.Index(fields=["tenant", "customer"], name="customer_distributor_customer"),
         ),
         migrations.AddIndex(
-            model_name='customerdistributor',
-            index=models.Index(fields=['distributor'], name='customer_distributor_distrib'),
+            model_name="customerdistributor",
+            index=models.Index(fields=["distributor"], name="customer_distributor_distrib"),
         ),
         migrations.AddConstraint(
-            model_name='customerdistributor',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('customer', 'distributor'), name='customer_distributor_unique', violation_error_message='This distributor already serves this customer.'),
+            model_name="customerdistributor",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=("customer", "distributor"),
+                name="customer_distributor_unique",
+                violation_error_message="This distributor already serves this customer.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customerdistributor',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True), ('is_primary', True)), fields=('customer',), name='customer_distributor_one_primary', violation_error_message='This customer already has a primary distributor.'),
+            model_name="customerdistributor",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True), ("is_primary", True)),
+                fields=("customer",),
+                name="customer_distributor_one_primary",
+                violation_error_message="This customer already has a primary distributor.",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='customerdistributor',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='4ae8539a90d09273f8b81f27db098111311fcb53', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_c5a37', table='customer_distributor', when='BEFORE')),
+            model_name="customerdistributor",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="4ae8539a90d09273f8b81f27db098111311fcb53",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_c5a37",
+                    table="customer_distributor",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='customerdistributor',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.customer_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customer_id IS DISTINCT FROM OLD.customer_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.customer_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'customer % does not exist', NEW.customer_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('customer', 'prospect') THEN\n                RAISE EXCEPTION 'customer must be a customer or prospect'\n                    USING ERRCODE = 'check_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.distributor_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.distributor_id IS DISTINCT FROM OLD.distributor_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.distributor_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'distributor % does not exist', NEW.distributor_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('distributor') THEN\n                RAISE EXCEPTION 'distributor must be a distributor'\n                    USING ERRCODE = 'check_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;", hash='01f2783df31ca9c01a07e6819914c207811f7bd9', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_90678', table='customer_distributor', when='BEFORE')),
+            model_name="customerdistributor",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.customer_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.customer_id IS DISTINCT FROM OLD.customer_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.customer_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'customer % does not exist', NEW.customer_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('customer', 'prospect') THEN\n                RAISE EXCEPTION 'customer must be a customer or prospect'\n                    USING ERRCODE = 'check_violation', COLUMN = 'customer_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.distributor_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.distributor_id IS DISTINCT FROM OLD.distributor_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.distributor_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'distributor % does not exist', NEW.distributor_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('distributor') THEN\n                RAISE EXCEPTION 'distributor must be a distributor'\n                    USING ERRCODE = 'check_violation', COLUMN = 'distributor_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        RETURN NEW;",
+                    hash="01f2783df31ca9c01a07e6819914c207811f7bd9",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_90678",
+                    table="customer_distributor",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='principalassignment',
-            index=models.Index(fields=['principal'], name='principal_assignment_principal'),
+            model_name="principalassignment",
+            index=models.Index(fields=["principal"], name="principal_assignment_principal"),
         ),
         migrations.AddConstraint(
-            model_name='principalassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('deleted_at__isnull', True)), fields=('user', 'principal'), name='principal_assignment_unique', violation_error_message="This principal is already in this user's book."),
+            model_name="principalassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=("user", "principal"),
+                name="principal_assignment_unique",
+                violation_error_message="This principal is already in this user's book.",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='principalassignment',
-            trigger=pgtrigger.compiler.Trigger(name='audit_columns', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE actor bigint;', func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n", hash='02893ab9a054a626835a9bb5d92ebf4b3a50b3ce', operation='INSERT OR UPDATE', pgid='pgtrigger_audit_columns_a3a77', table='principal_assignment', when='BEFORE')),
+            model_name="principalassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_columns",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE actor bigint;",
+                    func="\n        actor := nullif(current_setting('crm.user_id', true), '')::bigint;\n        IF TG_OP = 'INSERT' THEN\n            NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);\n            NEW.created_at := now();\n            NEW.created_by_id := coalesce(actor, NEW.created_by_id);\n        ELSE\n            IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN\n                RAISE EXCEPTION 'a row cannot move to another tenant'\n                    USING ERRCODE = 'check_violation', COLUMN = 'tenant_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            NEW.created_at := OLD.created_at;\n            NEW.created_by_id := OLD.created_by_id;\n        END IF;\n        NEW.updated_at := now();\n        NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);\n        RETURN NEW;\n",
+                    hash="02893ab9a054a626835a9bb5d92ebf4b3a50b3ce",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_audit_columns_a3a77",
+                    table="principal_assignment",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='principalassignment',
-            trigger=pgtrigger.compiler.Trigger(name='check_references', sql=pgtrigger.compiler.UpsertTriggerSql(declare='DECLARE ref record;', func="\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.user_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.user_id IS DISTINCT FROM OLD.user_id)\n           AND NOT crm_is_member(NEW.user_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'user % does not exist', NEW.user_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'user_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        RETURN NEW;", hash='ba351944119380918c77df296864b0e549b44c61', operation='INSERT OR UPDATE', pgid='pgtrigger_check_references_8e988', table='principal_assignment', when='BEFORE')),
+            model_name="principalassignment",
+            trigger=pgtrigger.compiler.Trigger(
+                name="check_references",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    declare="DECLARE ref record;",
+                    func="\n        IF NEW.principal_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.principal_id IS DISTINCT FROM OLD.principal_id) THEN\n            SELECT tenant_id, type INTO ref FROM organization\n             WHERE id = NEW.principal_id AND deleted_at IS NULL;\n            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN\n                RAISE EXCEPTION 'principal % does not exist', NEW.principal_id\n                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n            IF ref.type NOT IN ('principal') THEN\n                RAISE EXCEPTION 'principal must be a principal'\n                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;\n            END IF;\n        END IF;\n        IF NEW.user_id IS NOT NULL\n           AND (TG_OP = 'INSERT' OR NEW.user_id IS DISTINCT FROM OLD.user_id)\n           AND NOT crm_is_member(NEW.user_id, NEW.tenant_id) THEN\n            RAISE EXCEPTION 'user % does not exist', NEW.user_id\n                USING ERRCODE = 'foreign_key_violation', COLUMN = 'user_id', TABLE = TG_TABLE_NAME;\n        END IF;\n        RETURN NEW;",
+                    hash="ba351944119380918c77df296864b0e549b44c61",
+                    operation="INSERT OR UPDATE",
+                    pgid="pgtrigger_check_references_8e988",
+                    table="principal_assignment",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

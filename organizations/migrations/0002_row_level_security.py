@@ -12,7 +12,9 @@ class Migration(migrations.Migration):
     dependencies = [("organizations", "0001_initial"), ("crm", "0002_row_level_security")]
 
     operations = [
-        ApplyRowLevelSecurity.for_policy(TablePolicy("organization", "scope_principal_id", viewers_see_shared=True)),
+        ApplyRowLevelSecurity.for_policy(
+            TablePolicy("organization", "scope_principal_id", viewers_see_shared=True)
+        ),
         ApplyRowLevelSecurity.for_policy(TablePolicy("distributor_authorization", "principal_id")),
         ApplyRowLevelSecurity.for_policy(TablePolicy("customer_distributor", None, viewers_see_shared=True)),
         # Books: admins manage them; everyone else reads their own.

@@ -1,0 +1,54 @@
+"""Tenancy services: creating a firm together with its first admin."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from crm.models import Membership, Role, Tenant, User
+
+
+def tenant_create(*, name: str, admin_email: str, admin_password: str) -> Tenant:
+    """Create a tenant and its first admin (a user with an admin membership), all or nothing.
+
+    Runs as the database owner (a management command), outside row level security: creating a firm
+    is the one write no tenant member may make. Raises ValidationError keyed by argument name.
+    """
+    name = name.strip()
+    email = User.objects.normalize_email(admin_email.strip()).lower()
+    errors: dict[str, list[str]] = {}
+
+    if not name:
+        errors["name"] = ["The tenant name must not be blank."]
+    elif Tenant.objects.filter(name__iexact=name).exists():
+        errors["name"] = [f'A tenant named "{name}" already exists.']
+
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        errors["admin_email"] = list(exc.messages)
+    else:
+        if User.objects.filter(email__iexact=email).exists():
+            errors["admin_email"] = [f"A user with the email {email} already exists."]
+
+    try:
+        # The user is passed so that similarity validators, when configured, can compare with the email.
+        validate_password(admin_password, user=User(email=email))
+    except ValidationError as exc:
+        errors["admin_password"] = list(exc.messages)
+
+    if errors:
+        raise ValidationError(errors)
+
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(name=name)
+            # is_staff: a firm's admin may sign in to the Django admin (row level security still applies).
+            user = User.objects.create_user(email, admin_password, is_staff=True)
+            Membership.objects.create(tenant=tenant, user=user, role=Role.ADMIN)
+    except IntegrityError as exc:
+        # A concurrent create won the race between the checks above and the unique indexes.
+        raise ValidationError("A tenant with this name or a user with this email already exists.") from exc
+    return tenant

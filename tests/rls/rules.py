@@ -1,0 +1,114 @@
+"""domain.md's "Who sees what" table as plain Python: the oracle the property-based test checks RLS against.
+
+Written from the domain text, not from the policy SQL, so a policy that drifts from the domain fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ADMIN, MANAGER, VIEWER = "admin", "manager", "viewer"
+ROLES = (ADMIN, MANAGER, VIEWER)
+WRITERS = (ADMIN, MANAGER)
+
+# Rows keyed by a principal; no shared rows exist in these (the principal is required).
+PRINCIPAL_SCOPED = (
+    "distributor_authorization",
+    "product",
+    "product_distributor",
+    "opportunity",
+    "opportunity_product",
+    "opportunity_contact",
+)
+# Shared rows visible to every role of the tenant.
+SHARED_FOR_ALL_ROLES = ("organization", "customer_distributor")
+# Shared rows visible to admins and managers, not viewers.
+SHARED_NOT_FOR_VIEWERS = ("contact", "interaction")
+# Members, assignments: the admin's to read and manage; everyone else reads their own.
+MEMBER_TABLES = ("membership", "principal_assignment")
+
+TENANT_TABLES = (
+    "tenant",
+    "membership",
+    "principal_assignment",
+    "organization",
+    "distributor_authorization",
+    "customer_distributor",
+    "contact",
+    "product",
+    "product_distributor",
+    "opportunity",
+    "opportunity_product",
+    "opportunity_contact",
+    "interaction",
+    "django_admin_log",
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who runs the statement. `tenant_id` None: no membership, inactive, or no user at all."""
+
+    user_id: int | None
+    tenant_id: int | None
+    role: str | None
+    book: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row as the domain describes it: its tenant, its scope key (None = shared) and, for per-user
+    tables, whose it is. For the tenant table, tenant_id is the firm's own id."""
+
+    table: str
+    pk: int
+    tenant_id: int | None
+    principal_id: int | None = None
+    user_id: int | None = None
+
+
+def may_read(actor: Actor, row: Row) -> bool:
+    if actor.tenant_id is None or actor.user_id is None:
+        return False
+    if row.table == "django_admin_log":
+        return row.user_id == actor.user_id
+    if row.tenant_id != actor.tenant_id:
+        return False
+    if row.table == "tenant":
+        return True
+    if row.table in MEMBER_TABLES:
+        return actor.role == ADMIN or row.user_id == actor.user_id
+    if row.principal_id is None:
+        if row.table in SHARED_FOR_ALL_ROLES:
+            return True
+        return actor.role != VIEWER
+    return actor.role == ADMIN or row.principal_id in actor.book
+
+
+def may_write(actor: Actor, row: Row) -> bool:
+    """Update an existing row, or insert it. Deleting differs only where `may_delete` says so."""
+    if actor.tenant_id is None or actor.user_id is None:
+        return False
+    if row.table == "django_admin_log":
+        return False  # append-only: an entry is written once, by its user (see may_insert)
+    if row.tenant_id != actor.tenant_id:
+        return False
+    if row.table in ("tenant", *MEMBER_TABLES):
+        return actor.role == ADMIN
+    return actor.role in WRITERS and may_read(actor, row)
+
+
+def may_insert(actor: Actor, row: Row) -> bool:
+    if row.table == "django_admin_log":
+        return actor.tenant_id is not None and row.user_id == actor.user_id
+    if row.table == "tenant":
+        return False  # firms are created by the owner (create_tenant), never by a member
+    return may_write(actor, row)
+
+
+def may_delete(actor: Actor, row: Row) -> bool:
+    if row.table == "tenant":
+        return False
+    if row.table == "membership" and row.user_id == actor.user_id:
+        return False  # an admin cannot remove themselves and lock the firm out
+    return may_write(actor, row)

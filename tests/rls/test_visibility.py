@@ -1,0 +1,162 @@
+"""Each role reads, updates and deletes exactly the rows domain.md's "Who sees what" table gives it.
+
+Every statement runs over the whole table (both firms), so one assertion proves both halves: the rows
+the role may reach are all there, and nothing else is (no other tenant, no principal outside the
+book, no shared row the table keeps from the role). Hidden rows make updates and deletes affect
+nothing, without an error.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.rls.rules import TENANT_TABLES
+from tests.rls.support import (
+    INSUFFICIENT_PRIVILEGE,
+    PERSONAS,
+    World,
+    acting,
+    attempt,
+    fetch_ids,
+    runtime_may,
+    scalar,
+)
+
+EVERYONE = set(PERSONAS)
+BOOK = {"admin": {"a", "b"}, "manager": {"a"}, "other_manager": {"b"}, "viewer": {"a"}}
+
+# The domain's table, one entry per kind of table: persona -> row labels of the persona's own firm.
+READS: dict[str, dict[str, set[str]]] = {
+    "principal_scoped": BOOK,
+    "shared_for_all_roles": {p: BOOK[p] | {"shared"} for p in PERSONAS},
+    "shared_not_for_viewers": {p: BOOK[p] | ({"shared"} if p != "viewer" else set()) for p in PERSONAS},
+    "shared_only": {p: {"shared"} for p in PERSONAS},
+    "members": {p: EVERYONE if p == "admin" else {p} for p in PERSONAS},
+    "firm": {p: {"own"} for p in PERSONAS},
+    "own_entries": {p: {p} for p in PERSONAS},
+}
+UPDATES: dict[str, dict[str, set[str]]] = {
+    "principal_scoped": {**BOOK, "viewer": set()},
+    "shared_for_all_roles": {**READS["shared_for_all_roles"], "viewer": set()},
+    "shared_not_for_viewers": {**READS["shared_not_for_viewers"], "viewer": set()},
+    "shared_only": {**READS["shared_only"], "viewer": set()},
+    "members": {p: EVERYONE if p == "admin" else set() for p in PERSONAS},
+    "firm": {p: {"own"} if p == "admin" else set() for p in PERSONAS},
+    "own_entries": {p: set() for p in PERSONAS},  # the admin log is append-only
+}
+DELETES: dict[str, dict[str, set[str]]] = {
+    **UPDATES,
+    "firm": {p: set() for p in PERSONAS},  # a firm is never deleted through the runtime role
+}
+# An admin cannot delete their own membership (and lock the firm out); assignments have no such rule.
+MEMBERSHIP_DELETES = {p: EVERYONE - {"admin"} if p == "admin" else set() for p in PERSONAS}
+
+KIND = {
+    "tenant": "firm",
+    "membership": "members",
+    "principal_assignment": "members",
+    "organization": "shared_for_all_roles",
+    "customer_distributor": "shared_only",
+    "distributor_authorization": "principal_scoped",
+    "contact": "shared_not_for_viewers",
+    "product": "principal_scoped",
+    "product_distributor": "principal_scoped",
+    "opportunity": "principal_scoped",
+    "opportunity_product": "principal_scoped",
+    "opportunity_contact": "principal_scoped",
+    "interaction": "shared_not_for_viewers",
+    "django_admin_log": "own_entries",
+}
+CASES = [(table, persona) for table in KIND for persona in PERSONAS]
+CASE_IDS = [f"{table}-{persona}" for table, persona in CASES]
+
+
+def expected(world: World, table: str, labels: set[str]) -> set[int]:
+    """The Acme rows with these labels: no expectation ever includes a row of the other firm."""
+    return world.acme.ids(table, labels)
+
+
+def test_every_tenant_table_has_a_kind_in_the_domain_table() -> None:
+    assert set(KIND) == set(TENANT_TABLES)
+
+
+@pytest.mark.parametrize(("table", "persona"), CASES, ids=CASE_IDS)
+def test_role_reads_exactly_its_book_and_the_shared_rows_the_table_allows(
+    db: None, world: World, table: str, persona: str
+) -> None:
+    with acting(world.acme, persona):
+        visible = fetch_ids(f"SELECT id FROM {table}")
+        counted = scalar(f"SELECT count(*) FROM {table}")
+    assert visible == expected(world, table, READS[KIND[table]][persona])
+    assert counted == len(visible), "counts must not reveal hidden rows"
+
+
+@pytest.mark.parametrize(("table", "persona"), CASES, ids=CASE_IDS)
+def test_update_reaches_exactly_the_rows_the_role_may_write(
+    db: None, world: World, table: str, persona: str
+) -> None:
+    want = expected(world, table, UPDATES[KIND[table]][persona])
+    with acting(world.acme, persona):
+        outcome = attempt(f"UPDATE {table} SET id = id RETURNING id")
+        granted = runtime_may(table, "UPDATE")
+    if not granted:
+        assert not want
+        assert outcome.sqlstate == INSUFFICIENT_PRIVILEGE, "no UPDATE privilege at all on this table"
+        return
+    assert outcome.error is None, (
+        f"updating rows one cannot write must affect nothing, not fail: {outcome.error}"
+    )
+    assert outcome.ids == want
+
+
+@pytest.mark.parametrize(("table", "persona"), CASES, ids=CASE_IDS)
+def test_delete_reaches_exactly_the_rows_the_role_may_write(
+    db: None, world: World, table: str, persona: str
+) -> None:
+    labels = MEMBERSHIP_DELETES[persona] if table == "membership" else DELETES[KIND[table]][persona]
+    want = expected(world, table, labels)
+    with acting(world.acme, persona):
+        # Foreign keys are checked at commit; the test's savepoint is rolled back before that.
+        outcome = attempt(f"DELETE FROM {table} RETURNING id")
+        granted = runtime_may(table, "DELETE")
+    if not granted:
+        assert not want
+        assert outcome.sqlstate == INSUFFICIENT_PRIVILEGE, "no DELETE privilege at all on this table"
+        return
+    assert outcome.error is None, (
+        f"deleting rows one cannot write must affect nothing, not fail: {outcome.error}"
+    )
+    assert outcome.ids == want
+
+
+def test_viewer_reads_shared_organizations_but_not_shared_contacts_or_interactions(
+    db: None, world: World
+) -> None:
+    ref = world.acme.ref
+    with acting(world.acme, "viewer"):
+        organizations = fetch_ids("SELECT id FROM organization")
+        contacts = fetch_ids("SELECT id FROM contact")
+        interactions = fetch_ids("SELECT id FROM interaction")
+    assert {ref["customer"], ref["distributor"]} <= organizations
+    assert ref["contact_shared"] not in contacts and ref["contact_a"] in contacts
+    assert ref["interaction_shared"] not in interactions and ref["interaction_a"] in interactions
+
+
+def test_managers_with_different_books_see_disjoint_principal_rows(db: None, world: World) -> None:
+    for table in ("product", "opportunity"):
+        seen = {}
+        for persona in ("manager", "other_manager"):
+            with acting(world.acme, persona):
+                seen[persona] = fetch_ids(f"SELECT id FROM {table}")
+        assert seen["manager"] and seen["other_manager"]
+        assert not seen["manager"] & seen["other_manager"]
+
+
+def test_admin_reads_every_principal_without_any_assignment(db: None, world: World) -> None:
+    with acting(world.acme, "admin") as context:
+        principals = fetch_ids("SELECT id FROM organization WHERE type = 'principal'")
+        own_assignments = fetch_ids(
+            "SELECT id FROM principal_assignment WHERE user_id = %s", [context.user_id]
+        )
+    assert principals == {world.acme.ref["principal_a"], world.acme.ref["principal_b"]}
+    assert not own_assignments

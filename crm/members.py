@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.db import connection, transaction
 
 from crm.models import Membership, User
 
 
 def member_create(
-    *,
-    tenant_id: int,
-    email: str,
-    role: str,
-    password: str | None = None,
-    first_name: str = "",
-    last_name: str = "",
+    *, email: str, role: str, password: str | None = None, first_name: str = "", last_name: str = ""
 ) -> Membership:
-    """A new user in the firm. Without a password the user cannot sign in until one is set."""
-    with transaction.atomic():
-        user = User(email=email.strip().lower(), first_name=first_name, last_name=last_name)
-        if password:
-            validate_password(password, user)
-            user.set_password(password)
-        else:
-            user.set_unusable_password()
-        user.save()
-        return Membership.objects.create(tenant_id=tenant_id, user=user, role=role)
+    """A new user in the request's firm, created with their membership by crm_create_member(), which
+    refuses anyone but an admin of the firm. Without a password the user cannot sign in until one is set."""
+    user = User(email=email.strip().lower(), first_name=first_name, last_name=last_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT crm_create_member(%s, %s, %s, %s, %s)",
+            [user.email, first_name, last_name, user.password, role],
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return Membership.objects.select_related("user").get(user_id=row[0])
 
 
 def member_update(

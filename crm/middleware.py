@@ -28,9 +28,9 @@ class RowLevelSecurityMiddleware:
     """Opens the request's transaction and sets the RLS variables in it, for every way in.
 
     DRF authenticates only when the view runs, after middleware: so a bearer token is validated here
-    (signature and expiry, no query), and crm.authentication hands DRF what was found. A session is
-    read as the runtime role. Either way the variables are transaction-local: they end with the
-    request, whatever the connection is reused for next.
+    (signature and expiry, no query), and crm.authentication hands DRF what was found. Either way one
+    statement then switches to the runtime role and sets the variables, transaction-local: they end
+    with the request, whatever the connection is reused for next.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -62,8 +62,8 @@ class RowLevelSecurityMiddleware:
             # Django code that asks for the user gets it on demand; the API itself needs only the id.
             request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
             return context
-        rls.begin(None)  # read the session as the runtime role
+        # The session and its user are read before the switch, by the connection's own role (users
+        # are under RLS and nobody is known yet); the session row is then reachable only by its key.
         user = request.user
-        if not user.is_authenticated:
-            return rls.ANONYMOUS
-        return rls.begin(user.pk)
+        session_key = request.session.session_key if hasattr(request, "session") else None
+        return rls.begin(user.pk if user.is_authenticated else None, session_key=session_key)

@@ -23,8 +23,15 @@ class ApplyRowLevelSecurity(Operation):
         update: str | None,
         delete: str | None,
         grant: str = "SELECT, INSERT, UPDATE, DELETE",
+        force: bool = True,
+        previous: dict[str, Any] | None = None,
     ) -> None:
+        """`force=False` leaves the owner outside RLS (for tables the owner's SECURITY DEFINER
+        functions read, like crm_user). `previous` is the definition this one replaces, restored when
+        the migration is reversed."""
         self.table = table
+        self.force = force
+        self.previous = previous
         self.select = select
         self.insert = insert
         self.update = update
@@ -39,26 +46,62 @@ class ApplyRowLevelSecurity(Operation):
         return cls(policy.table, policy.read_condition(), write, write, write, grant)
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {"grant": self.grant}
+        if not self.force:
+            kwargs["force"] = False
+        if self.previous is not None:
+            kwargs["previous"] = self.previous
         return (
             self.__class__.__name__,
             [self.table, self.select, self.insert, self.update, self.delete],
-            {"grant": self.grant},
+            kwargs,
         )
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        self._apply(
+            schema_editor,
+            self.select,
+            self.insert,
+            self.update,
+            self.delete,
+            grant=self.grant,
+            force=self.force,
+        )
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if self.previous is not None:
+            previous = dict(self.previous)
+            self._apply(
+                schema_editor,
+                previous.pop("select"),
+                previous.pop("insert"),
+                previous.pop("update"),
+                previous.pop("delete"),
+                **previous,
+            )
+            return
+        schema_editor.execute(rls.drop_policies_sql(self.table))
+        schema_editor.execute(rls.revoke_sql(self.table))
+
+    def _apply(
+        self,
+        schema_editor: Any,
+        select: str,
+        insert: str | None,
+        update: str | None,
+        delete: str | None,
+        grant: str = "SELECT, INSERT, UPDATE, DELETE",
+        force: bool = True,
+    ) -> None:
         sql = rls.policies_sql(
-            self.table, select=self.select, insert=self.insert, update=self.update, delete=self.delete
+            self.table, select=select, insert=insert, update=update, delete=delete, force=force
         )
         schema_editor.execute(sql)
         schema_editor.execute(rls.revoke_sql(self.table))
-        schema_editor.execute(rls.grant_sql(self.table, self.grant))
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(rls.drop_policies_sql(self.table))
-        schema_editor.execute(rls.revoke_sql(self.table))
+        schema_editor.execute(rls.grant_sql(self.table, grant))
 
     def describe(self) -> str:
         return f"Row level security on {self.table}"

@@ -87,22 +87,26 @@ def runtime_role() -> str:
     return role
 
 
-def begin(user_id: int | None) -> RequestContext:
+def begin(user_id: int | None, *, session_key: str | None = None) -> RequestContext:
     """Switch the current transaction to the runtime role and set the variables for `user_id`.
 
-    One statement. Must run inside a transaction (the settings are transaction-local).
+    One statement, called as the connection's own (owner) role: crm_request_context() runs before the
+    role switch in the same statement, and the runtime role itself may not call it, so code running as
+    the runtime role cannot assume another identity. Must run inside a transaction (the settings are
+    transaction-local).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("rls.begin() must run inside transaction.atomic()")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('role', %s, true), c.tenant_id, c.role, c.book FROM crm_request_context(%s) c",
-            [runtime_role(), user_id],
+            "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
+            " c.tenant_id, c.role, c.book FROM crm_request_context(%s) c",
+            [runtime_role(), session_key or "", user_id],
         )
         row = cursor.fetchone()
-    if row is None or row[1] is None:
+    if row is None or row[2] is None:
         return RequestContext(user_id=user_id) if user_id is not None else ANONYMOUS
-    return RequestContext(user_id=user_id, tenant_id=row[1], role=row[2], book=tuple(row[3] or ()))
+    return RequestContext(user_id=user_id, tenant_id=row[2], role=row[3], book=tuple(row[4] or ()))
 
 
 def end() -> None:
@@ -115,6 +119,7 @@ def end() -> None:
         cursor.execute(
             "SELECT set_config('crm.user_id', '', true), set_config('crm.tenant_id', '', true),"
             " set_config('crm.role', '', true), set_config('crm.book', '', true),"
+            " set_config('crm.session_key', '', true),"
             " set_config('role', 'none', true)"
         )
 
@@ -175,13 +180,13 @@ class TablePolicy:
 
 
 def policies_sql(
-    table: str, *, select: str, insert: str | None, update: str | None, delete: str | None
+    table: str, *, select: str, insert: str | None, update: str | None, delete: str | None, force: bool = True
 ) -> str:
     """ENABLE + FORCE RLS on `table` and (re)create one policy per command. A None command gets a
     policy that admits nothing, so every command has an explicit policy."""
     statements = [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} {'FORCE' if force else 'NO FORCE'} ROW LEVEL SECURITY",
     ]
     for command, using, check in (
         ("SELECT", select, None),

@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from contacts.views import ContactViewSet
 from crm.api.tenancy import MemberViewSet, MeView
+from crm.tokens import ActiveUserTokenRefreshView
 from interactions.views import InteractionViewSet
 from opportunities.views import OpportunityContactViewSet, OpportunityProductViewSet, OpportunityViewSet
 from organizations.views import (
@@ -36,13 +37,17 @@ router.register("opportunity-contacts", OpportunityContactViewSet, basename="opp
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/refresh/", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include(router.urls)),
 ]
+
+# Resolver misses under /api/ answer in problem details like every other API error (when DEBUG is off:
+# with DEBUG on, Django shows its technical 404 page instead of any handler).
+handler404 = "crm.api.problems.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

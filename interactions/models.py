@@ -33,8 +33,17 @@ class Sentiment(models.TextChoices):
     NEGATIVE = "negative", "Negative"
 
 
-# The contact must work at the interaction's organization.
+# An interaction at a principal's own organization is that principal's (so it is never shared); the
+# contact must work at the interaction's organization.
 _INTERACTION_RULES = """
+        SELECT scope_principal_id INTO organization_scope FROM organization WHERE id = NEW.organization_id;
+        IF organization_scope IS NOT NULL THEN
+            IF NEW.principal_id IS NOT NULL AND NEW.principal_id <> organization_scope THEN
+                RAISE EXCEPTION 'principal must be the organization itself when logging at a principal'
+                    USING ERRCODE = 'check_violation', COLUMN = 'principal_id', TABLE = TG_TABLE_NAME;
+            END IF;
+            NEW.principal_id := organization_scope;
+        END IF;
         IF NEW.contact_id IS NOT NULL THEN
             PERFORM 1 FROM contact
               WHERE id = NEW.contact_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;
@@ -122,6 +131,7 @@ class Interaction(TenantModel):
                 Ref("opportunity_id", "opportunity", copy=(("principal_id", "principal_id"),)),
                 Ref("principal_id", "organization", ("principal",), "a principal"),
                 extra=member_check("user_id") + _INTERACTION_RULES,
+                declare=(("organization_scope", "bigint"),),
             ),
         ]
 

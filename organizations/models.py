@@ -48,11 +48,30 @@ class OrganizationStatus(models.TextChoices):
 
 
 # A principal's scope key is its own id; every other organization is shared (NULL). Whether a row is a
-# principal is fixed at creation, so scope keys of dependent rows never need a cascade.
+# principal is fixed at creation (only customer <-> prospect may change), so scope keys of dependent rows
+# never need a cascade.
 _ORGANIZATION_RULES = """
-        IF TG_OP = 'UPDATE' AND (OLD.type = 'principal') IS DISTINCT FROM (NEW.type = 'principal') THEN
-            RAISE EXCEPTION 'type cannot change to or from principal'
+        IF TG_OP = 'UPDATE' AND NEW.type IS DISTINCT FROM OLD.type
+           AND NOT (OLD.type IN ('customer', 'prospect') AND NEW.type IN ('customer', 'prospect')) THEN
+            -- Other rows were checked against this type (an opportunity's distributor, a product's
+            -- principal…): only a prospect becoming a customer, or back, keeps them all true.
+            RAISE EXCEPTION 'type can change only between customer and prospect'
                 USING ERRCODE = 'check_violation', COLUMN = 'type', TABLE = TG_TABLE_NAME;
+        END IF;
+        IF TG_OP = 'UPDATE' AND NEW.type = 'principal' AND NEW.name IS DISTINCT FROM OLD.name
+           AND coalesce(current_setting('crm.role', true), '') IN ('manager', 'viewer') THEN
+            -- Principal names are unique among principals; a manager's rename could otherwise probe
+            -- the names of principals outside their book through the unique index.
+            RAISE EXCEPTION 'only an admin can rename a principal'
+                USING ERRCODE = 'check_violation', COLUMN = 'name', TABLE = TG_TABLE_NAME;
+        END IF;
+        IF NEW.parent_id IS NOT NULL THEN
+            SELECT type INTO parent_type FROM organization WHERE id = NEW.parent_id;
+            IF (parent_type = 'principal') IS DISTINCT FROM (NEW.type = 'principal') THEN
+                -- A chain stays within one visibility scope, so a visible row never points at a hidden one.
+                RAISE EXCEPTION 'parent must be a principal exactly when this organization is one'
+                    USING ERRCODE = 'check_violation', COLUMN = 'parent_id', TABLE = TG_TABLE_NAME;
+            END IF;
         END IF;
         NEW.scope_principal_id := CASE WHEN NEW.type = 'principal' THEN NEW.id END;""" + member_check(
     "account_manager_id"
@@ -135,7 +154,11 @@ class Organization(TenantModel):
         ]
         triggers = [
             AUDIT_TRIGGER,
-            references_trigger(Ref("parent_id", "organization"), extra=_ORGANIZATION_RULES),
+            references_trigger(
+                Ref("parent_id", "organization"),
+                extra=_ORGANIZATION_RULES,
+                declare=(("parent_type", "text"),),
+            ),
         ]
 
     def __str__(self) -> str:

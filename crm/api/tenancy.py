@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -98,6 +99,21 @@ class MemberSerializer(serializers.ModelSerializer):
     def get_book(self, membership: Membership) -> list[int]:
         return [a.principal_id for a in getattr(membership, "live_book", [])]
 
+    def validate_password(self, value: str) -> str:
+        # The similarity validator compares the password with the member's own email and names.
+        user = (
+            self.instance.user
+            if self.instance is not None
+            else User(
+                email=str(self.initial_data.get("email", "")).strip().lower(),
+                first_name=str(self.initial_data.get("first_name", "")),
+                last_name=str(self.initial_data.get("last_name", "")),
+            )
+        )
+        # Django's ValidationError raised here becomes this field's errors, codes kept (DRF does it).
+        password_validation.validate_password(value, user)
+        return value
+
     def validate_email(self, value: str) -> str:
         if self.instance is not None and value.lower() != self.instance.user.email:
             raise ValidationError("A member's email cannot change here.")
@@ -119,6 +135,7 @@ class MemberViewSet(
     serializer_class = MemberSerializer
     permission_classes = [IsTenantAdminOrReadOnly]
     ordering = ("id",)
+    ordering_fields = ("id", "created_at")
     filterset_class = None
 
     def get_queryset(self) -> QuerySet[Membership]:
@@ -152,7 +169,6 @@ class MemberViewSet(
         data = serializer.validated_data
         user = data.get("user", {})
         serializer.instance = members.member_create(
-            tenant_id=context_of(self.request).member_tenant_id,
             email=user["email"],
             role=data.get("role", Role.MANAGER),
             password=data.get("password"),

@@ -72,14 +72,50 @@ def test_principals_and_shared_organizations_are_separate_name_scopes_by_design(
     insert(firm.admin, "organization", name=firm.principal_a.name, type="customer")
 
 
-@pytest.mark.parametrize(("before", "after"), [("principal", "customer"), ("customer", "principal")])
-def test_organization_cannot_become_or_stop_being_a_principal(firm: Firm, before: str, after: str) -> None:
-    organization = firm.principal_a if before == "principal" else firm.customer
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("principal", "customer"),
+        ("customer", "principal"),
+        ("distributor", "customer"),
+        ("customer", "distributor"),
+    ],
+)
+def test_organization_type_changes_only_between_customer_and_prospect(
+    firm: Firm, before: str, after: str
+) -> None:
+    # Rows elsewhere were checked against the type (an opportunity's distributor, a product's principal).
+    organization = {
+        "principal": firm.principal_a,
+        "distributor": firm.distributor,
+        "customer": firm.customer,
+    }[before]
     refused(
         lambda: update(firm.admin, "organization", organization.pk, type=after),
         CHECK,
         column="type",
-        message="principal",
+        message="only between customer and prospect",
+    )
+
+
+def test_only_an_admin_renames_a_principal(firm: Firm) -> None:
+    refused(
+        lambda: update(firm.manager, "organization", firm.principal_a.pk, name="Renamed Foods"),
+        CHECK,
+        column="name",
+        message="only an admin can rename a principal",
+    )
+    update(firm.admin, "organization", firm.principal_a.pk, name="Renamed Foods")
+
+
+def test_a_chain_parent_is_a_principal_exactly_when_the_unit_is(firm: Firm) -> None:
+    refused(
+        lambda: insert(
+            firm.admin, "organization", name="Unit 9", type="customer", parent_id=firm.principal_a.pk
+        ),
+        CHECK,
+        column="parent_id",
+        message="parent must be a principal",
     )
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the row level security suite: fast password hashing and one shared world per module."""
+"""Fixtures of the row level security suite: one shared world per module."""
 
 from __future__ import annotations
 
@@ -9,15 +9,8 @@ import pytest
 from django.db import transaction
 from django.test import override_settings
 
+from tests.conftest import FAST_PASSWORD_HASHERS
 from tests.rls.support import World, build_world
-
-# Users are created by the dozen here; the production hasher would dominate the suite's runtime.
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +18,7 @@ def world(django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
     """Two firms with rows of every table in every scope, built once per module inside a transaction
     that is rolled back when the module is done. Each test still runs in its own savepoint (`db`), so
     the writes a test attempts never reach the next test."""
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
         outer = transaction.atomic()
         outer.__enter__()
         try:

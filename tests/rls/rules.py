@@ -93,14 +93,16 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False  # append-only: an entry is written once, by its user (see may_insert)
     if row.tenant_id != actor.tenant_id:
         return False
-    if row.table in ("tenant", *MEMBER_TABLES):
+    if row.table == "tenant":
+        return False  # renamed by the owner only: names are unique across firms, a rename would probe them
+    if row.table in MEMBER_TABLES:
         return actor.role == ADMIN
     return actor.role in WRITERS and may_read(actor, row)
 
 
 def may_insert(actor: Actor, row: Row) -> bool:
     if row.table == "django_admin_log":
-        return actor.tenant_id is not None and row.user_id == actor.user_id
+        return actor.tenant_id is not None and row.user_id == actor.user_id and actor.role in WRITERS
     if row.table == "tenant":
         return False  # firms are created by the owner (create_tenant), never by a member
     return may_write(actor, row)

@@ -41,7 +41,9 @@ UPDATES: dict[str, dict[str, set[str]]] = {
     "shared_not_for_viewers": {**READS["shared_not_for_viewers"], "viewer": set()},
     "shared_only": {**READS["shared_only"], "viewer": set()},
     "members": {p: EVERYONE if p == "admin" else set() for p in PERSONAS},
-    "firm": {p: {"own"} if p == "admin" else set() for p in PERSONAS},
+    "firm": {
+        p: set() for p in PERSONAS
+    },  # firms are renamed by the owner only (names are unique across firms)
     "own_entries": {p: set() for p in PERSONAS},  # the admin log is append-only
 }
 DELETES: dict[str, dict[str, set[str]]] = {

@@ -32,7 +32,8 @@ WRITERS_OF_SCOPE = {
     "assignment": {"admin"},
     "member": {"admin"},
     "firm": set(),  # firms are created by the owner (create_tenant)
-    "own": set(PERSONAS),  # the admin log: every user appends their own entries
+    "own": set(PERSONAS)
+    - {"viewer"},  # the admin log: writers append their own entries; viewers write nothing
     "someone_else": set(),
 }
 CASES = [

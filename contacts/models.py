@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Lower, Replace
 
 from crm.db import Ref, immutable, references_trigger
 from crm.models import AUDIT_TRIGGER, TenantModel
@@ -55,8 +56,21 @@ class Contact(TenantModel):
     notes = models.TextField(blank=True)
     # Kept by the database: the organization's scope key.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
+    # The parser keeps an email whole, so a search for "jsmith@corner" (jsmith:* & corner:*) would miss
+    # it: the email is indexed a second time as its words (jsmith corner deli test).
     search_vector = models.GeneratedField(
-        expression=SearchVector("first_name", "last_name", "email", "title", config="simple"),
+        expression=SearchVector(
+            "first_name",
+            "last_name",
+            "email",
+            Replace(
+                Replace(Replace("email", Value("@"), Value(" ")), Value("."), Value(" ")),
+                Value("-"),
+                Value(" "),
+            ),
+            "title",
+            config="simple",
+        ),
         output_field=SearchVectorField(),
         db_persist=True,
     )

@@ -1,6 +1,7 @@
-"""App config of the project package."""
+"""App configs of the project package: the CRM itself, and the admin running on the CRM's own site."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CrmConfig(AppConfig):
@@ -8,4 +9,27 @@ class CrmConfig(AppConfig):
     verbose_name = "Tenancy and users"
 
     def ready(self) -> None:
+        from django.contrib.auth import user_logged_in
+        from django.contrib.auth.models import update_last_login
+
         from crm.api import schema  # noqa: F401 - registers the OpenAPI authentication extensions
+
+        # Sign-in happens before the request knows its user, so RLS would refuse Django's last_login
+        # update (an UPDATE of 0 rows is an error for save(update_fields=...)). Not tracked for now.
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+
+
+class CrmAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with crm.admin_site.CrmAdminSite as `admin.site`."""
+
+    default = False  # named explicitly in INSTALLED_APPS; "crm" alone still means CrmConfig
+    default_site = "crm.admin_site.CrmAdminSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscovers every app's admin.py
+        from django.contrib import admin
+        from django.contrib.auth.models import Group
+
+        # Access comes from memberships, not Django groups and permissions: nothing to manage there.
+        if admin.site.is_registered(Group):
+            admin.site.unregister(Group)

@@ -36,7 +36,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "crm",
-    "django.contrib.admin",
+    "crm.apps.CrmAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -111,6 +111,8 @@ DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "crm_app")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
+AUTHENTICATION_BACKENDS = ["crm.auth_backend.EmailBackend"]
+SESSION_COOKIE_HTTPONLY = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from crm.api.filtering import TenantFilterSet, id_filter
+from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
 from interactions.models import Interaction, InteractionType, Sentiment
 
 
@@ -21,7 +21,7 @@ class InteractionFilter(TenantFilterSet):
     follow_up_due = django_filters.DateFilter(
         method="filter_follow_up_due", help_text="Open follow-ups due on or before this date."
     )
-    follow_up_done = django_filters.BooleanFilter()
+    follow_up_done = StrictBooleanFilter()
 
     class Meta:
         model = Interaction

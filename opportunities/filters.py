@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from crm.api.filtering import TenantFilterSet, id_filter
+from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
 from opportunities.models import (
     CLOSED_STAGES,
     Opportunity,
@@ -24,7 +24,7 @@ class OpportunityFilter(TenantFilterSet):
     customer = id_filter("customer_id")
     distributor = id_filter("distributor_id")
     owner = id_filter("owner_id")
-    is_open = django_filters.BooleanFilter(method="filter_is_open", help_text="Not closed won or lost.")
+    is_open = StrictBooleanFilter(method="filter_is_open", help_text="Not closed won or lost.")
     expected_close_after = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="gte")
     expected_close_before = django_filters.DateFilter(field_name="expected_close_date", lookup_expr="lte")
     closed_after = django_filters.DateFilter(field_name="closed_on", lookup_expr="gte")

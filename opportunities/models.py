@@ -144,18 +144,19 @@ class Opportunity(TenantModel):
                 name="opportunity_weekly_case_volume_not_negative",
                 violation_error_message="weekly_case_volume must be zero or more.",
             ),
+            # The field to fix comes first: an error names a constraint's first field (crm.api.constraints).
             models.CheckConstraint(
-                condition=~Q(stage=Stage.CLOSED_WON) | ~Q(win_reason=""),
+                condition=~Q(win_reason="") | ~Q(stage=Stage.CLOSED_WON),
                 name="opportunity_win_reason_when_won",
                 violation_error_message="win_reason is required when the opportunity is closed won.",
             ),
             models.CheckConstraint(
-                condition=~Q(stage=Stage.CLOSED_LOST) | ~Q(loss_reason=""),
+                condition=~Q(loss_reason="") | ~Q(stage=Stage.CLOSED_LOST),
                 name="opportunity_loss_reason_when_lost",
                 violation_error_message="loss_reason is required when the opportunity is closed lost.",
             ),
             models.CheckConstraint(
-                condition=~Q(stage__in=CLOSED_STAGES) | Q(closed_on__isnull=False),
+                condition=Q(closed_on__isnull=False) | ~Q(stage__in=CLOSED_STAGES),
                 name="opportunity_closed_on_when_closed",
                 violation_error_message="closed_on is required once the opportunity is closed.",
             ),
@@ -259,6 +260,16 @@ class OpportunityContact(TenantModel):
             references_trigger(
                 Ref("opportunity_id", "opportunity", copy=(("scope_principal_id", "principal_id"),)),
                 Ref("contact_id", "contact"),
+                extra="""
+        -- A shared contact, or one at the opportunity's own principal: never one hidden from a user who
+        -- sees the opportunity.
+        PERFORM 1 FROM contact
+          WHERE id = NEW.contact_id
+            AND (scope_principal_id IS NULL OR scope_principal_id = NEW.scope_principal_id);
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'contact must be shared or work at the opportunity''s principal'
+                USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;
+        END IF;""",
             ),
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from crm.api.filtering import TenantFilterSet, id_filter
+from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
@@ -55,7 +55,7 @@ class DistributorAuthorizationFilter(TenantFilterSet):
 class CustomerDistributorFilter(TenantFilterSet):
     customer = id_filter("customer_id")
     distributor = id_filter("distributor_id")
-    is_primary = django_filters.BooleanFilter()
+    is_primary = StrictBooleanFilter()
 
     class Meta:
         model = CustomerDistributor

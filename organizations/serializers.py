@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
+from crm.rls import context_of
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
+    OrganizationType,
     PrincipalAssignment,
 )
 
@@ -51,6 +55,14 @@ class OrganizationSerializer(TenantModelSerializer):
             *AUDIT_FIELDS,
         )
         read_only_fields = AUDIT_FIELDS
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A principal's scope key is its own id, which is in nobody's book yet: only admins add them
+        # (the database's insert policy refuses anyone else anyway).
+        adding_principal = self.instance is None and attrs.get("type") == OrganizationType.PRINCIPAL
+        if adding_principal and not context_of(self.context["request"]).is_admin:
+            raise serializers.ValidationError({"type": ["Only an admin can add a principal."]})
+        return attrs
 
 
 class DistributorAuthorizationSerializer(TenantModelSerializer):

@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Lower, Replace
 
 from crm.db import Ref, immutable, references_trigger
 from crm.models import AUDIT_TRIGGER, TenantModel
@@ -46,8 +47,10 @@ class Product(TenantModel):
     unit_of_measure = models.CharField(max_length=16, default="case", help_text="case, each, lb, …")
     list_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     description = models.TextField(blank=True)
+    # The parser reads "CHK-1001" as 'chk' and '-1001' (a signed number) while a search for it asks for
+    # chk:* & 1001:*, so the SKU is indexed a second time with its hyphens as spaces.
     search_vector = models.GeneratedField(
-        expression=SearchVector("name", "sku", config="simple"),
+        expression=SearchVector("name", "sku", Replace("sku", Value("-"), Value(" ")), config="simple"),
         output_field=SearchVectorField(),
         db_persist=True,
     )

@@ -1,4 +1,5 @@
-"""Shared fixtures: a firm with an admin, two managers with different books, a viewer, and a second firm.
+"""Shared fixtures: a firm with an admin, two managers with different books, a viewer, and a second firm;
+fast password hashing for every suite.
 
 Data is created as the database owner (set-up); every assertion about access goes through the API
 (the middleware switches to the runtime role) or crm.rls.acting_as (the same, without HTTP).
@@ -16,6 +17,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from crm.models import Role, Tenant, User
 from organizations.models import Organization
 from tests import factories as f
+
+# Tests create users by the dozen; the production hasher (PBKDF2) would dominate every suite's runtime.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @dataclass

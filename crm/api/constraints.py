@@ -1,7 +1,8 @@
 """Turns a database error into (field, code, message) for a 400, using the models' own constraints.
 
 The database is the last word on integrity (CHECKs, unique indexes, triggers); this module only makes
-its refusals readable. Trigger errors name their column through `RAISE ... USING COLUMN`.
+its refusals readable. Trigger errors name their column through `RAISE ... USING COLUMN`. A write that a
+row level security policy refuses is told apart (`refused_by_policy`): it is a 403, not bad input.
 """
 
 from __future__ import annotations
@@ -70,10 +71,22 @@ def _expression_fields(expression: object) -> list[str]:
     ]
 
 
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    return getattr(exc.__cause__ or exc, "sqlstate", None)
+
+
+def refused_by_policy(exc: BaseException) -> bool:
+    """The database refused the statement for lack of privilege: a policy's WITH CHECK, most often."""
+    return _sqlstate(exc) == INSUFFICIENT_PRIVILEGE
+
+
 def describe_database_error(exc: BaseException) -> tuple[str | None, str, str] | None:
     """(field, code, message) for errors caused by bad input; None for anything else (a real 500)."""
     cause = exc.__cause__ or exc
-    sqlstate = getattr(cause, "sqlstate", None)
+    sqlstate = _sqlstate(exc)
     diag = getattr(cause, "diag", None)
     if not sqlstate or diag is None:
         return None
@@ -82,8 +95,16 @@ def describe_database_error(exc: BaseException) -> tuple[str | None, str, str] |
     constraint = diag.constraint_name
     primary = diag.message_primary or "Invalid value."
     if sqlstate == "23505":  # unique_violation
-        field_name, message = _constraints().get(constraint or "", (None, "This value is already in use."))
-        return field_name, "unique", message
+        if constraint in _constraints():
+            field_name, message = _constraints()[constraint or ""]
+            return field_name, "unique", message
+        # A field's own unique=True (e.g. crm_user_email_key): the key names the column.
+        match = _KEY_COLUMN.search(diag.message_detail or "")
+        return (
+            (match.group(1).removesuffix("_id") if match else None),
+            "unique",
+            "This value is already in use.",
+        )
     if sqlstate == "23514":  # check_violation: a CHECK constraint or one of our triggers
         if column:
             return field, "invalid", primary

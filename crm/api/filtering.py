@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
 
 
 class TenantFilterSet(django_filters.FilterSet):
@@ -18,3 +21,27 @@ def id_filter(field_name: str, help_text: str = "") -> django_filters.NumberFilt
         field_name=field_name,
         help_text=help_text or f"Only rows whose {field_name.removesuffix('_id')} has this id.",
     )
+
+
+class StrictBooleanField(forms.Field):
+    """true/false/1/0 in any case; anything else is an error rather than "no filter"."""
+
+    default_error_messages = {"invalid": "Must be one of true, false, 1, 0."}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """BooleanFilter that refuses `?is_open=maybe` (the stock one silently ignores it)."""
+
+    field_class = StrictBooleanField

@@ -11,19 +11,33 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
-# Parameters every list understands besides its filterset's.
-COMMON_PARAMS = frozenset({"cursor", "page_size", "search", "ordering", "expand", "format"})
+# Parameters every list understands besides its filterset's; `search`, `ordering` and `expand` only
+# where the view offers them (see allowed_params).
+COMMON_PARAMS = frozenset({"cursor", "page_size", "format"})
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
+def allowed_params(view: Any) -> set[str]:
+    """The query parameters `view` understands: a parameter it would ignore is not among them."""
+    allowed = set(COMMON_PARAMS)
+    if getattr(view, "searchable", False):
+        allowed.add("search")
+    if getattr(view, "ordering_fields", None):
+        allowed.add("ordering")
+    if getattr(getattr(view, "serializer_class", None), "expandable", None):
+        allowed.add("expand")
+    filterset_class = getattr(view, "filterset_class", None)
+    if filterset_class is not None:
+        allowed.update(filterset_class.base_filters)
+    return allowed
+
+
 class StrictQueryParamsBackend(BaseFilterBackend):
-    """A misspelled filter must not silently return everything: unknown parameters are a 400."""
+    """A misspelled filter, or one this list does not offer, must not silently return everything:
+    unknown parameters are a 400."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
-        allowed = set(COMMON_PARAMS)
-        filterset_class = getattr(view, "filterset_class", None)
-        if filterset_class is not None:
-            allowed.update(filterset_class.base_filters)
+        allowed = allowed_params(view)
         unknown = sorted(set(request.query_params) - allowed)
         if unknown:
             raise ValidationError({name: ["Unknown query parameter."] for name in unknown})

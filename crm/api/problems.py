@@ -6,13 +6,16 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from crm.api.constraints import describe_database_error
+from crm.api.constraints import describe_database_error, refused_by_policy
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,13 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str | None]]:
         return errors
     code = getattr(detail, "code", "invalid")
     return [{"field": prefix or None, "code": str(code), "detail": str(detail)}]
+
+
+def _message(detail: Any) -> str:
+    """The human message of an exception's detail; simplejwt's is a dict {detail, code, messages}."""
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    return str(detail)
 
 
 def problem_response(
@@ -69,6 +79,13 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        # Raised by Django code the view called (password validators, model validation): bad input.
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, IntegrityError | DatabaseError) and refused_by_policy(exc):
+        # A row level security policy refused the write: the row is outside what this user may write.
+        logger.warning("Write refused by the database: %s", exc)
+        return problem_response(status.HTTP_403_FORBIDDEN, "Forbidden", "You may not write this record.")
     elif isinstance(exc, IntegrityError | DatabaseError):
         described = describe_database_error(exc)
         if described is None:
@@ -95,6 +112,24 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
     else:
         errors = []
         title = response.status_text
-        detail = str(getattr(exc, "detail", title))
+        detail = _message(getattr(exc, "detail", title))
     headers = {k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
     return problem_response(response.status_code, title, detail, errors or None, headers=headers)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a problem for addresses under /api/ that match no route, Django's page elsewhere."""
+    if not request.path_info.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    body = {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": status.HTTP_404_NOT_FOUND,
+        "detail": "No API endpoint at this address.",
+    }
+    return JsonResponse(
+        body,
+        status=status.HTTP_404_NOT_FOUND,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"separators": (",", ":")},
+    )

@@ -40,8 +40,9 @@ def test_refresh_token_gives_a_working_access_token(firm):
     assert ok(bearer(refreshed["access"]).get(f"{API}/me/"))["role"] == "admin"
 
 
-def test_garbage_refresh_token_is_401_problem(firm):
-    assert_problem(APIClient().post(f"{API}/auth/token/refresh/", {"refresh": "garbage"}), 401)
+def test_garbage_refresh_token_is_401_problem_with_a_readable_detail(firm):
+    body = assert_problem(APIClient().post(f"{API}/auth/token/refresh/", {"refresh": "garbage"}), 401)
+    assert body["detail"].startswith("Token is invalid"), body["detail"]
 
 
 def test_access_token_cannot_be_used_as_refresh_token(firm):

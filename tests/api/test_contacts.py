@@ -103,6 +103,9 @@ def test_filter_by_organization_and_reports_to(manager, people):
         ("dana whitfield", {"dana"}),
         ("chef", {"ravi"}),  # email local part
         ("dana.whit", {"dana"}),  # email prefix
+        ("chef@cornerdeli", {"ravi"}),  # email prefix up to the domain
+        ("dana.whitfield@cornerdeli.test", {"dana"}),  # whole email
+        ("cornerdeli", {"dana", "ravi"}),  # email domain
         ("purch", {"dana"}),  # title
         ("bak", {"mo"}),
         ("nobody", set()),
@@ -110,6 +113,14 @@ def test_filter_by_organization_and_reports_to(manager, people):
 )
 def test_search_matches_prefixes_of_names_emails_and_titles(manager, people, search, expected):
     assert set(result_ids(manager, f"{URL}?search={search}")) == {people[n].pk for n in expected}
+
+
+@pytest.mark.parametrize("search", ["jsmith@corner", "jsmith@corner-deli", "corner-deli.test", "deli"])
+def test_search_by_an_email_prefix_with_at_sign_or_hyphenated_domain_finds_the_contact(firm, manager, search):
+    contact = f.ContactFactory(
+        tenant=firm.tenant, organization=firm.customer, email="jsmith@corner-deli.test"
+    )
+    assert result_ids(manager, f"{URL}?search={search}") == [contact.pk]
 
 
 def test_ordering_by_first_name_descending(manager, people):

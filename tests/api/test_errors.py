@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 
+from crm import rls
+from crm.api.problems import problem_details_handler
+from organizations.models import Organization, OrganizationType
 from tests.api.support import API, BUSINESS_RESOURCES, RESOURCES, assert_problem, ok
+
+SEARCHABLE = {"organizations", "contacts", "products", "opportunities", "interactions"}
 
 
 def test_malformed_json_is_400_problem(manager):
@@ -88,6 +95,25 @@ def test_unknown_expand_is_400_on_detail_too(firm, admin, resource):
     assert_problem(admin.get(f"{resource.url}{row_id}/?expand=nothing"), 400, field="expand")
 
 
+@pytest.mark.parametrize("resource", [r for r in RESOURCES if r.name not in SEARCHABLE], ids=str)
+def test_search_on_a_list_that_is_not_searchable_is_400_not_ignored(admin, resource):
+    assert_problem(admin.get(f"{resource.url}?search=zzz"), 400, field="search")
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("opportunities", "is_open"),
+        ("contacts", "is_primary"),
+        ("customer-distributors", "is_primary"),
+        ("interactions", "follow_up_done"),
+    ],
+)
+@pytest.mark.parametrize("value", ["maybe", "yes", "2", "unknown"])
+def test_boolean_filter_with_a_value_other_than_true_false_1_0_is_400(manager, path, name, value):
+    assert_problem(manager.get(f"{API}/{path}/?{name}={value}"), 400, field=name)
+
+
 def test_ordering_by_a_column_that_exists_but_is_not_offered_is_400(manager):
     assert_problem(manager.get(f"{API}/organizations/?ordering=notes"), 400, field="ordering")
 
@@ -132,3 +158,46 @@ def test_method_not_allowed_is_405_problem(manager):
     response = manager.post(f"{API}/me/", {})
     assert_problem(response, 405)
     assert "GET" in response["Allow"]
+
+
+def test_method_not_allowed_on_a_list_is_405_problem(manager):
+    response = manager.delete(f"{API}/organizations/")
+    assert_problem(response, 405)
+    assert "POST" in response["Allow"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nonexistent/", "/api/v2/organizations/", "/api/"])
+def test_unknown_route_under_api_is_404_problem(manager, path):
+    body = assert_problem(manager.get(path), 404)
+    assert body["title"] == "Not Found"
+
+
+def test_unknown_route_outside_api_is_djangos_html_404(manager):
+    response = manager.get("/nonexistent/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_django_validation_error_reaching_the_handler_is_400_problem_naming_its_fields():
+    error = DjangoValidationError({"password": ["This password is too short."], "email": ["Taken."]})
+    response = problem_details_handler(error, {})
+    assert response is not None and response.status_code == 400
+    assert {(e["field"], e["detail"]) for e in response.data["errors"]} == {
+        ("password", "This password is too short."),
+        ("email", "Taken."),
+    }
+
+
+def test_django_validation_error_without_fields_is_400_problem_with_its_message():
+    response = problem_details_handler(DjangoValidationError("Not allowed."), {})
+    assert response is not None and response.status_code == 400
+    assert response.data["detail"] == "Not allowed."
+
+
+def test_write_refused_by_a_row_level_security_policy_is_403_problem_not_500(firm):
+    # A principal's scope key is its own id, outside a manager's book: the insert policy refuses it.
+    with pytest.raises(DatabaseError) as refused, rls.acting_as(firm.manager.pk):
+        Organization.objects.create(tenant=firm.tenant, name="Sneaky", type=OrganizationType.PRINCIPAL)
+    response = problem_details_handler(refused.value, {})  # last: it marks the transaction for rollback
+    assert response is not None and response.status_code == 403
+    assert response.data["detail"] == "You may not write this record."

@@ -35,6 +35,27 @@ def test_admin_creates_a_member_who_can_then_sign_in(firm, admin):
     assert me["role"] == "manager" and me["tenant"]["id"] == firm.tenant.pk and me["book"] == []
 
 
+def test_weak_password_is_400_naming_password_and_adds_no_member(firm, admin):
+    body = assert_problem(
+        admin.post(URL, {"email": "weak@acme.test", "role": "manager", "password": "123"}),
+        400,
+        field="password",
+    )
+    assert {e["code"] for e in body["errors"]} >= {"password_too_short", "password_too_common"}
+    assert "weak@acme.test" not in {r["email"] for r in ok(admin.get(URL))["results"]}
+
+
+def test_password_is_checked_against_the_new_members_own_email(firm, admin, settings):
+    settings.AUTH_PASSWORD_VALIDATORS = [
+        {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"}
+    ]
+    response = admin.post(
+        URL, {"email": "harbor.grillmaster@acme.test", "role": "manager", "password": "harborgrillmaster"}
+    )
+    body = assert_problem(response, 400, field="password")
+    assert "password_too_similar" in {e["code"] for e in body["errors"]}
+
+
 def test_member_created_without_password_cannot_sign_in(firm, admin):
     ok(admin.post(URL, {"email": "nopass@acme.test", "role": "viewer"}), 201)
     response = APIClient().post(f"{API}/auth/token/", {"email": "nopass@acme.test", "password": ""})
@@ -136,3 +157,23 @@ def test_admin_cannot_see_or_change_another_firms_members(firm, other_firm, admi
     assert_problem(admin.get(f"{URL}{membership.pk}/"), 404)
     assert_problem(admin.patch(f"{URL}{membership.pk}/", {"role": "viewer"}), 404)
     assert_problem(admin.delete(f"{URL}{membership.pk}/"), 404)
+
+
+def test_members_can_be_ordered_by_id_and_created_at(firm, admin):
+    ids = [user.membership.pk for user in (firm.admin, firm.manager, firm.other_manager, firm.viewer)]
+    assert result_ids(admin, f"{URL}?ordering=id") == sorted(ids)
+    assert result_ids(admin, f"{URL}?ordering=-id") == sorted(ids, reverse=True)
+    assert sorted(result_ids(admin, f"{URL}?ordering=-created_at")) == sorted(ids)
+
+
+def test_members_cannot_be_ordered_by_email(firm, admin):
+    assert_problem(admin.get(f"{URL}?ordering=email"), 400, field="ordering")
+
+
+def test_expand_on_members_is_400_as_they_have_nothing_to_expand(firm, admin):
+    assert_problem(admin.get(f"{URL}?expand=user"), 400, field="expand")
+    assert_problem(admin.get(f"{URL}{firm.manager.membership.pk}/?expand=user"), 400, field="expand")
+
+
+def test_search_on_members_is_400_as_they_are_not_searchable(firm, admin):
+    assert_problem(admin.get(f"{URL}?search={firm.manager.email}"), 400, field="search")

@@ -190,3 +190,10 @@ def test_without_expand_references_are_ids(firm, manager):
 def test_admin_creates_a_principal(firm, admin):
     body = ok(admin.post(URL, {"name": "Crispy Fries Co", "type": "principal"}), 201)
     assert body["id"] in result_ids(admin, f"{URL}?type=principal")
+
+
+def test_manager_adding_a_principal_is_refused_with_a_problem_not_a_500(firm, admin, manager):
+    # A principal's scope key is its own id, outside every book: only an admin may add one.
+    response = manager.post(URL, {"name": "Sneaky Principal", "type": "principal"})
+    assert_problem(response, 400, field="type")
+    assert "Sneaky Principal" not in {o["name"] for o in ok(admin.get(f"{URL}?type=principal"))["results"]}

@@ -105,6 +105,18 @@ def test_search_matches_prefixes_of_names_and_skus(manager, catalog, search, exp
     assert set(result_ids(manager, f"{URL}?search={search}")) == {catalog[n].pk for n in expected}
 
 
+@pytest.mark.parametrize("search", ["CHK-1001", "chk-1001", "CHK-10", "chk 1001", "1001"])
+def test_search_by_a_hyphenated_sku_whole_or_in_part_finds_the_product(firm, manager, search):
+    chicken = f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a, sku="CHK-1001")
+    f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a, sku="CHK-2002")
+    assert result_ids(manager, f"{URL}?search={search}") == [chicken.pk]
+
+
+def test_search_by_a_whole_sku_with_leading_zeros_finds_the_product(firm, manager):
+    product = f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a, sku="SKU-00042")
+    assert result_ids(manager, f"{URL}?search=SKU-00042") == [product.pk]
+
+
 def test_ordering_by_sku_and_name(manager, catalog):
     skus = [p["sku"] for p in ok(manager.get(f"{URL}?ordering=sku"))["results"]]
     assert skus == ["FRY38", "KET1000", "OAT64"]

@@ -4,6 +4,10 @@ from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
 
+def _last_login_not_tracked(**kwargs: object) -> None:
+    """Stands in for django.contrib.auth.models.update_last_login (see CrmConfig.ready)."""
+
+
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = "Tenancy and users"
@@ -16,7 +20,10 @@ class CrmConfig(AppConfig):
 
         # Sign-in happens before the request knows its user, so RLS would refuse Django's last_login
         # update (an UPDATE of 0 rows is an error for save(update_fields=...)). Not tracked for now.
+        # django.contrib.auth connects its receiver after this app is ready, under this dispatch_uid:
+        # holding the uid with a receiver that does nothing keeps Django's from being connected.
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(_last_login_not_tracked, dispatch_uid="update_last_login")
 
 
 class CrmAdminConfig(admin_apps.AdminConfig):

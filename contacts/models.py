@@ -9,7 +9,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower, Replace
 
 from crm.db import Ref, immutable, references_trigger
-from crm.models import AUDIT_TRIGGER, TenantModel
+from crm.models import TenantModel, tenant_row_triggers
 
 
 class ContactRole(models.TextChoices):
@@ -98,7 +98,7 @@ class Contact(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("scope_principal_id"),
             references_trigger(
                 Ref("organization_id", "organization", copy=(("scope_principal_id", "scope_principal_id"),)),
                 extra=immutable("organization_id") + _CONTACT_RULES,

@@ -94,3 +94,26 @@ def references_trigger(
         declare=[("ref", "record"), *declare],
         func=f"{body}{extra}\n        RETURN NEW;",
     )
+
+
+def history_trigger(scope_column: str | None, *, viewers_see_shared: bool = False) -> pgtrigger.Trigger:
+    """AFTER trigger recording every insert, update, soft delete, restore and purge into `history`.
+
+    crm_history_write() (crm/migrations) is SECURITY DEFINER: the runtime role reads history under RLS
+    but cannot write it except through this trigger.
+    """
+    scope = f"'{scope_column}'" if scope_column else "NULL"
+    viewers = "true" if viewers_see_shared else "false"
+    return pgtrigger.Trigger(
+        name="record_history",
+        operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+        when=pgtrigger.After,
+        func=f"""
+        PERFORM crm_history_write(
+            TG_OP, TG_TABLE_NAME,
+            CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+            CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
+            {scope}, {viewers}
+        );
+        RETURN NULL;""",
+    )

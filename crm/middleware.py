@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
@@ -14,6 +16,13 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from crm import rls
 
 _jwt = JWTAuthentication()
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def request_id_of(request: HttpRequest) -> str:
+    """The caller's X-Request-ID when it is a plain token, else a new one: recorded in history."""
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 def bearer_token(request: HttpRequest) -> bytes | None:
@@ -38,6 +47,7 @@ class RowLevelSecurityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction
+        request.request_id = request_id_of(request)  # type: ignore[attr-defined]
         with transaction.atomic():
             request.crm = self._identify(request)  # type: ignore[attr-defined]
             try:
@@ -45,6 +55,7 @@ class RowLevelSecurityMiddleware:
             finally:
                 if outer and not connection.needs_rollback:
                     rls.end()
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response
 
     def _identify(self, request: HttpRequest) -> rls.RequestContext:
@@ -56,9 +67,9 @@ class RowLevelSecurityMiddleware:
                 user_id = int(token["user_id"])
             except (InvalidToken, TokenError, KeyError, ValueError) as exc:
                 request.jwt_error = exc  # type: ignore[attr-defined]
-                return rls.begin(None)
+                return rls.begin(None, request_id=request.request_id)  # type: ignore[attr-defined]
             request.jwt_token = token  # type: ignore[attr-defined]
-            context = rls.begin(user_id)
+            context = rls.begin(user_id, request_id=request.request_id)  # type: ignore[attr-defined]
             # Django code that asks for the user gets it on demand; the API itself needs only the id.
             request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
             return context
@@ -66,4 +77,8 @@ class RowLevelSecurityMiddleware:
         # are under RLS and nobody is known yet); the session row is then reachable only by its key.
         user = request.user
         session_key = request.session.session_key if hasattr(request, "session") else None
-        return rls.begin(user.pk if user.is_authenticated else None, session_key=session_key)
+        return rls.begin(
+            user.pk if user.is_authenticated else None,
+            session_key=session_key,
+            request_id=request.request_id,  # type: ignore[attr-defined]
+        )

@@ -104,6 +104,7 @@ _AUDIT_FUNC = """
             NEW.tenant_id := coalesce(NEW.tenant_id, nullif(current_setting('crm.tenant_id', true), '')::bigint);
             NEW.created_at := now();
             NEW.created_by_id := coalesce(actor, NEW.created_by_id);
+            NEW.version := 1;
         ELSE
             IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
                 RAISE EXCEPTION 'a row cannot move to another tenant'
@@ -111,6 +112,13 @@ _AUDIT_FUNC = """
             END IF;
             NEW.created_at := OLD.created_at;
             NEW.created_by_id := OLD.created_by_id;
+            -- Optimistic concurrency: every update bumps the version the API hands out as an ETag.
+            NEW.version := OLD.version + 1;
+            IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
+                NEW.deleted_by_id := coalesce(actor, NEW.deleted_by_id);
+            ELSIF NEW.deleted_at IS NULL THEN
+                NEW.deleted_by_id := NULL;
+            END IF;
         END IF;
         NEW.updated_at := now();
         NEW.updated_by_id := coalesce(actor, NEW.updated_by_id);
@@ -125,6 +133,79 @@ AUDIT_TRIGGER = pgtrigger.Trigger(
     declare=[("actor", "bigint")],
     func=_AUDIT_FUNC,
 )
+
+
+# Rows are soft-deleted (deleted_at). A hard DELETE, from any client, is refused unless the transaction
+# says it is purging (crm.purge = on, set by the purge command), and RLS lets only admins purge.
+REFUSE_HARD_DELETE = pgtrigger.Trigger(
+    name="refuse_hard_delete",
+    operation=pgtrigger.Delete,
+    when=pgtrigger.Before,
+    func="""
+        IF coalesce(current_setting('crm.purge', true), '') <> 'on' THEN
+            RAISE EXCEPTION 'rows are soft-deleted: set deleted_at, or purge with manage.py purge'
+                USING ERRCODE = 'restrict_violation', TABLE = TG_TABLE_NAME;
+        END IF;
+        RETURN OLD;
+""",
+)
+
+
+class HistoryOperation(models.TextChoices):
+    INSERT = "insert", "Insert"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete (soft)"
+    RESTORE = "restore", "Restore"
+    PURGE = "purge", "Purge (hard delete)"
+
+
+class HistoryEntry(models.Model):
+    """One change of a business row, written by the row's `record_history` trigger and never changed.
+
+    `changes` holds the changed fields' old and new values: {"stage": ["new_lead", "demo_scheduled"]}.
+    Rows carry the scope key of the row they describe, so the same RLS rules decide who reads them.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    table_name = models.CharField(max_length=63)
+    row_id = models.BigIntegerField()
+    operation = models.CharField(max_length=8, choices=HistoryOperation.choices)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, related_name="+", db_constraint=False
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField(db_default=Now())
+    changes = models.JSONField(default=dict)
+    scope_principal_id = models.BigIntegerField(null=True)
+    viewers_see_shared = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "history"
+        ordering = ["-id"]
+        verbose_name_plural = "history"
+        indexes = [
+            models.Index(fields=["table_name", "row_id", "-id"], name="history_row"),
+            models.Index(fields=["tenant", "-occurred_at"], name="history_tenant_time"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.table_name} {self.row_id}"
+
+
+def tenant_row_triggers(
+    scope_column: str | None, *, viewers_see_shared: bool = False, history: bool = True
+) -> list[pgtrigger.Trigger]:
+    """The triggers every business table has: audit columns, no hard delete, and its history (whose
+    scope matches the table's RLS policy: the same scope column, the same viewers rule)."""
+    from crm.db import history_trigger
+
+    triggers = [AUDIT_TRIGGER, REFUSE_HARD_DELETE]
+    if history:
+        triggers.append(history_trigger(scope_column, viewers_see_shared=viewers_see_shared))
+    return triggers
 
 
 class TenantModel(models.Model):
@@ -142,7 +223,12 @@ class TenantModel(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    # Bumped by the database on every update; the API's ETag.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         abstract = True
-        triggers = [AUDIT_TRIGGER]
+        triggers = [AUDIT_TRIGGER, REFUSE_HARD_DELETE]

@@ -87,7 +87,7 @@ def runtime_role() -> str:
     return role
 
 
-def begin(user_id: int | None, *, session_key: str | None = None) -> RequestContext:
+def begin(user_id: int | None, *, session_key: str | None = None, request_id: str = "") -> RequestContext:
     """Switch the current transaction to the runtime role and set the variables for `user_id`.
 
     One statement, called as the connection's own (owner) role: crm_request_context() runs before the
@@ -100,13 +100,13 @@ def begin(user_id: int | None, *, session_key: str | None = None) -> RequestCont
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
-            " c.tenant_id, c.role, c.book FROM crm_request_context(%s) c",
-            [runtime_role(), session_key or "", user_id],
+            " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book FROM crm_request_context(%s) c",
+            [runtime_role(), session_key or "", request_id, user_id],
         )
         row = cursor.fetchone()
-    if row is None or row[2] is None:
+    if row is None or row[3] is None:
         return RequestContext(user_id=user_id) if user_id is not None else ANONYMOUS
-    return RequestContext(user_id=user_id, tenant_id=row[2], role=row[3], book=tuple(row[4] or ()))
+    return RequestContext(user_id=user_id, tenant_id=row[3], role=row[4], book=tuple(row[5] or ()))
 
 
 def end() -> None:
@@ -119,19 +119,19 @@ def end() -> None:
         cursor.execute(
             "SELECT set_config('crm.user_id', '', true), set_config('crm.tenant_id', '', true),"
             " set_config('crm.role', '', true), set_config('crm.book', '', true),"
-            " set_config('crm.session_key', '', true),"
+            " set_config('crm.session_key', '', true), set_config('crm.request_id', '', true),"
             " set_config('role', 'none', true)"
         )
 
 
 @contextmanager
-def acting_as(user_id: int | None) -> Iterator[RequestContext]:
+def acting_as(user_id: int | None, *, request_id: str = "") -> Iterator[RequestContext]:
     """Run a block as a user would through the API: runtime role, that user's tenant, role and book.
 
     For management commands and tests that must act on a tenant's data: there is no other way in.
     """
     with transaction.atomic():
-        context = begin(user_id)
+        context = begin(user_id, request_id=request_id)
         yield context
         # On error (raised, or caught inside the block) the transaction or savepoint is rolled back,
         # which undoes the settings anyway.

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm.db import Ref, member_check, references_trigger
-from crm.models import AUDIT_TRIGGER, TenantModel
+from crm.models import TenantModel, tenant_row_triggers
 
 
 class InteractionType(models.TextChoices):
@@ -125,7 +125,7 @@ class Interaction(TenantModel):
             models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_blank"),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("principal_id"),
             references_trigger(
                 Ref("organization_id", "organization"),
                 Ref("opportunity_id", "opportunity", copy=(("principal_id", "principal_id"),)),

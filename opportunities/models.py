@@ -13,7 +13,7 @@ from django.db.models.functions import Cast
 
 from contacts.models import ContactRole
 from crm.db import Ref, immutable, member_check, references_trigger
-from crm.models import AUDIT_TRIGGER, TenantModel
+from crm.models import TenantModel, tenant_row_triggers
 
 
 class Stage(models.TextChoices):
@@ -163,7 +163,7 @@ class Opportunity(TenantModel):
             models.CheckConstraint(condition=~Q(name=""), name="opportunity_name_not_blank"),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("principal_id"),
             references_trigger(
                 Ref("principal_id", "organization", ("principal",), "a principal"),
                 Ref("customer_id", "organization", ("customer", "prospect"), "a customer or prospect"),
@@ -209,7 +209,7 @@ class OpportunityProduct(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("scope_principal_id"),
             references_trigger(
                 Ref("opportunity_id", "opportunity", copy=(("scope_principal_id", "principal_id"),)),
                 Ref("product_id", "product"),
@@ -256,7 +256,7 @@ class OpportunityContact(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("scope_principal_id"),
             references_trigger(
                 Ref("opportunity_id", "opportunity", copy=(("scope_principal_id", "principal_id"),)),
                 Ref("contact_id", "contact"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,6 +21,10 @@ class OpportunityViewSet(TenantModelViewSet):
     filterset_class = filters.OpportunityFilter
     searchable = True
     ordering = ("-updated_at", "-id")
+
+    def deletion_dependents(self, instance: Any) -> list[QuerySet[Any]]:
+        return [instance.opportunity_products.all(), instance.opportunity_contacts.all()]
+
     ordering_fields = (
         "id",
         "name",

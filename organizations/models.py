@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from crm.db import Ref, member_check, references_trigger
-from crm.models import AUDIT_TRIGGER, TenantModel
+from crm.models import TenantModel, tenant_row_triggers
 
 
 class OrganizationType(models.TextChoices):
@@ -153,7 +153,7 @@ class Organization(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("scope_principal_id", viewers_see_shared=True),
             references_trigger(
                 Ref("parent_id", "organization"),
                 extra=_ORGANIZATION_RULES,
@@ -201,7 +201,7 @@ class DistributorAuthorization(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("principal_id"),
             references_trigger(
                 Ref("distributor_id", "organization", ("distributor",), "a distributor"),
                 Ref("principal_id", "organization", ("principal",), "a principal"),
@@ -241,7 +241,7 @@ class CustomerDistributor(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers(None, viewers_see_shared=True),
             references_trigger(
                 Ref("customer_id", "organization", ("customer", "prospect"), "a customer or prospect"),
                 Ref("distributor_id", "organization", ("distributor",), "a distributor"),
@@ -271,7 +271,7 @@ class PrincipalAssignment(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers(None, history=False),
             references_trigger(
                 Ref("principal_id", "organization", ("principal",), "a principal"),
                 extra=member_check("user_id"),

@@ -91,3 +91,21 @@ class PrincipalAssignmentSerializer(TenantModelSerializer):
         model = PrincipalAssignment
         fields = ("id", "user", "principal", *AUDIT_FIELDS)
         read_only_fields = AUDIT_FIELDS
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(
+        choices=["interaction", "stage_change", "contact_added", "opportunity_added"]
+    )
+    id = serializers.IntegerField(
+        help_text="The interaction's, contact's or opportunity's id; for a stage change, the history entry's."
+    )
+    title = serializers.CharField()
+    actor = serializers.IntegerField(allow_null=True)
+    detail = serializers.DictField()
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = TimelineEventSerializer(many=True)

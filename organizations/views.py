@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from crm.api.positions import decode_position, encode_position
 from crm.api.viewsets import TenantModelViewSet
 from crm.permissions import IsTenantAdminOrReadOnly
-from organizations import filters, serializers
+from organizations import filters, selectors, serializers, services
+from organizations.models import Organization
+from organizations.serializers import TimelineEventSerializer, TimelinePageSerializer
 
 
 class OrganizationViewSet(TenantModelViewSet):
-    """Principals, distributors, customers and prospects."""
+    """Principals, distributors, customers and prospects.
+
+    DELETE refuses (409) while live contacts or open opportunities remain, unless `?cascade=true`
+    soft-deletes them too; `restore` brings them back together.
+    """
 
     serializer_class = serializers.OrganizationSerializer
     filterset_class = filters.OrganizationFilter
     searchable = True
     ordering = ("name", "id")
     ordering_fields = ("id", "name", "type", "priority", "created_at", "updated_at")
+
+    @extend_schema(responses=TimelinePageSerializer, filters=False)
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: Any = None) -> Response:
+        """The organization's interactions, stage changes, and contacts and opportunities added: newest
+        first, one feed, one query a page (`?cursor=`, `?page_size=`)."""
+        organization = self.get_object()
+        size = self.paginator.get_page_size(request) if self.paginator else 50
+        before = decode_position(request.query_params.get("cursor"))
+        events = selectors.organization_timeline(
+            organization_id=organization.pk, before=before, limit=size + 1
+        )
+        more = len(events) > size
+        events = events[:size]
+        next_link = None
+        if more and events:
+            next_link = replace_query_param(
+                request.build_absolute_uri(), "cursor", encode_position(events[-1].position)
+            )
+        return Response({"next": next_link, "results": TimelineEventSerializer(events, many=True).data})
+
+    def deletion_dependents(self, instance: Organization) -> list[QuerySet[Any]]:
+        return services.organization_dependents(organization=instance)
+
+    def blocking_dependents(self, instance: Organization) -> dict[str, int]:
+        return services.organization_blocking_dependents(organization=instance)
 
 
 class DistributorAuthorizationViewSet(TenantModelViewSet):

@@ -11,7 +11,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower, Replace
 
 from crm.db import Ref, immutable, references_trigger
-from crm.models import AUDIT_TRIGGER, TenantModel
+from crm.models import TenantModel, tenant_row_triggers
 
 
 class ProductCategory(models.TextChoices):
@@ -85,7 +85,7 @@ class Product(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("principal_id"),
             references_trigger(
                 Ref("principal_id", "organization", ("principal",), "a principal"),
                 extra=immutable("principal_id"),
@@ -123,7 +123,7 @@ class ProductDistributor(TenantModel):
             ),
         ]
         triggers = [
-            AUDIT_TRIGGER,
+            *tenant_row_triggers("scope_principal_id"),
             references_trigger(
                 Ref("product_id", "product", copy=(("scope_principal_id", "principal_id"),)),
                 Ref("distributor_id", "organization", ("distributor",), "a distributor"),

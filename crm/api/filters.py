@@ -29,6 +29,8 @@ def allowed_params(view: Any) -> set[str]:
     filterset_class = getattr(view, "filterset_class", None)
     if filterset_class is not None:
         allowed.update(filterset_class.base_filters)
+    if getattr(view, "action", None) == "destroy" and hasattr(view, "blocking_dependents"):
+        allowed.add("cascade")
     return allowed
 
 

@@ -113,8 +113,14 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
         errors = []
         title = response.status_text
         detail = _message(getattr(exc, "detail", title))
-    headers = {k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
-    return problem_response(response.status_code, title, detail, errors or None, headers=headers)
+    headers = {
+        k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow", "ETag")
+    }
+    # Exceptions may carry extension members for the body (e.g. a 412's current_version).
+    extra = getattr(exc, "problem_extra", None) or {}
+    if getattr(exc, "etag", None):
+        headers["ETag"] = exc.etag  # type: ignore[attr-defined]
+    return problem_response(response.status_code, title, detail, errors or None, headers=headers, **extra)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from crm.models import TenantModel
+from crm.models import HistoryOperation, TenantModel
 
-AUDIT_FIELDS = ("created_at", "updated_at", "created_by", "updated_by")
+AUDIT_FIELDS = ("version", "created_at", "updated_at", "created_by", "updated_by")
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
@@ -72,3 +72,17 @@ class TenantMemberField(serializers.PrimaryKeyRelatedField):
         return get_user_model()._default_manager.filter(
             RawSQL("crm_is_member(crm_user.id, %s)", (tenant_id,), output_field=BooleanField())
         )
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One recorded change: who, when, in which request, and each changed field's [old, new]."""
+
+    id = serializers.IntegerField()
+    operation = serializers.ChoiceField(choices=HistoryOperation.choices)
+    occurred_at = serializers.DateTimeField()
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    request_id = serializers.CharField()
+    changes = serializers.DictField(
+        child=serializers.ListField(min_length=2, max_length=2, allow_null=True),
+        help_text='Changed fields: {"field": [old, new]} (values as stored, ids for relations).',
+    )

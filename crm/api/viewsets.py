@@ -6,13 +6,24 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from crm.api.serializers import TenantModelSerializer
+from crm.api.serializers import HistoryEntrySerializer, TenantModelSerializer
+from crm.models import HistoryEntry, TenantModel
+from crm.records import Conflict, etag_of, record_check_version, record_restore, record_soft_delete
 from crm.rls import RequestContext, context_of
+
+# Actions that write one row: they lock it (SELECT … FOR UPDATE) and honour If-Match.
+LOCKING_ACTIONS = frozenset({"update", "partial_update", "destroy", "restore", "change_stage"})
+# Actions that also reach soft-deleted rows.
+DELETED_ROW_ACTIONS = frozenset({"restore", "history"})
 
 
 class TenantModelViewSet(viewsets.ModelViewSet):
@@ -35,6 +46,8 @@ class TenantModelViewSet(viewsets.ModelViewSet):
 
     def base_queryset(self) -> QuerySet[Any]:
         model: type[Model] = self.serializer_class.Meta.model
+        if getattr(self, "action", None) in DELETED_ROW_ACTIONS:
+            return model._default_manager.all()
         return model._default_manager.filter(deleted_at__isnull=True)
 
     def requested_expansions(self) -> tuple[str, ...]:
@@ -57,7 +70,22 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         expansions = self.requested_expansions()
         if expansions:
             queryset = queryset.select_related(*expansions)
+        if getattr(self, "action", None) in LOCKING_ACTIONS:
+            queryset = queryset.select_for_update(of=("self",))
         return queryset
+
+    def get_object(self) -> Any:
+        instance = super().get_object()
+        if self.action in LOCKING_ACTIONS:
+            record_check_version(instance=instance, if_match=self.request.headers.get("If-Match"))
+        return instance
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        # A single record's representation carries its version as a strong ETag (for If-Match).
+        data = getattr(response, "data", None)
+        if response.status_code < 300 and isinstance(data, dict) and "version" in data and "id" in data:
+            response["ETag"] = etag_of(data["version"])
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -89,8 +117,47 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         assert isinstance(instance, Model)
         serializer.instance = self.get_queryset().get(pk=instance.pk)
 
+    # --- soft delete, restore, history ------------------------------------------------------------
+
+    def deletion_dependents(self, instance: Any) -> list[QuerySet[Any]]:
+        """Rows soft-deleted (and restored) together with `instance`, children first."""
+        return []
+
+    def blocking_dependents(self, instance: Any) -> dict[str, int]:
+        """Live dependents that make a plain DELETE a 409 (name → count); `?cascade=true` takes them along."""
+        return {}
+
     def perform_destroy(self, instance: Any) -> None:
         # Soft delete: the row stays (history, restore) but vanishes from every list and detail.
-        type(instance)._default_manager.filter(pk=instance.pk).update(
-            deleted_at=timezone.now(), updated_by_id=self.crm.user_id
+        cascade = self.request.query_params.get("cascade", "false").lower() in ("1", "true")
+        blocking = {name: count for name, count in self.blocking_dependents(instance).items() if count}
+        if blocking and not cascade:
+            raise Conflict(
+                "This record still has live dependents; delete them first or pass ?cascade=true.",
+                dependents=blocking,
+            )
+        record_soft_delete(
+            instance=instance, dependents=self.deletion_dependents(instance) if cascade else []
         )
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: Any = None) -> Response:
+        """Bring back a deleted record, with whatever was deleted together with it."""
+        instance: TenantModel = self.get_object()
+        record_restore(instance=instance, dependents=self.deletion_dependents(instance))
+        self.action = "retrieve"
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: Any = None) -> Response:
+        """Every recorded change of this record, newest first (kept by database triggers)."""
+        instance = self.get_object()
+        entries = HistoryEntry.objects.filter(table_name=instance._meta.db_table, row_id=instance.pk)
+        self._resolved_ordering = ["-id"]
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from crm.api.pagination import CursorPagination
 from crm.api.positions import decode_position, encode_position
 from crm.api.viewsets import TenantModelViewSet
 from crm.permissions import IsTenantAdminOrReadOnly
@@ -38,7 +39,7 @@ class OrganizationViewSet(TenantModelViewSet):
         """The organization's interactions, stage changes, and contacts and opportunities added: newest
         first, one feed, one query a page (`?cursor=`, `?page_size=`)."""
         organization = self.get_object()
-        size = self.paginator.get_page_size(request) if self.paginator else 50
+        size = CursorPagination().get_page_size(request)
         before = decode_position(request.query_params.get("cursor"))
         events = selectors.organization_timeline(
             organization_id=organization.pk, before=before, limit=size + 1

@@ -16,7 +16,12 @@ class CrmConfig(AppConfig):
         from django.contrib.auth import user_logged_in
         from django.contrib.auth.models import update_last_login
 
+        from django.db.models.signals import post_migrate
+
         from crm.api import schema  # noqa: F401 - registers the OpenAPI authentication extensions
+        from crm.signals import harden_trigger_ignore
+
+        post_migrate.connect(harden_trigger_ignore, sender=self, dispatch_uid="crm.harden_trigger_ignore")
 
         # Sign-in happens before the request knows its user, so RLS would refuse Django's last_login
         # update (an UPDATE of 0 rows is an error for save(update_fields=...)). Not tracked for now.

@@ -43,7 +43,16 @@ class ApplyRowLevelSecurity(Operation):
         cls, policy: rls.TablePolicy, grant: str = "SELECT, INSERT, UPDATE, DELETE"
     ) -> ApplyRowLevelSecurity:
         write = policy.write_condition()
-        return cls(policy.table, policy.read_condition(), write, write, write, grant)
+        return cls(policy.table, policy.read_condition(), write, write, policy.delete_condition(), grant)
+
+    @classmethod
+    def purge_for_admins_only(cls, policy: rls.TablePolicy) -> ApplyRowLevelSecurity:
+        """Re-apply `policy` with DELETE for admins only; reversing restores DELETE for every writer."""
+        write = policy.write_condition()
+        previous = {"select": policy.read_condition(), "insert": write, "update": write, "delete": write}
+        return cls(
+            policy.table, policy.read_condition(), write, write, policy.delete_condition(), previous=previous
+        )
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         kwargs: dict[str, Any] = {"grant": self.grant}

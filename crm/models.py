@@ -105,6 +105,7 @@ _AUDIT_FUNC = """
             NEW.created_at := now();
             NEW.created_by_id := coalesce(actor, NEW.created_by_id);
             NEW.version := 1;
+            NEW.deleted_by_id := CASE WHEN NEW.deleted_at IS NOT NULL THEN coalesce(actor, NEW.deleted_by_id) END;
         ELSE
             IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
                 RAISE EXCEPTION 'a row cannot move to another tenant'
@@ -118,6 +119,8 @@ _AUDIT_FUNC = """
                 NEW.deleted_by_id := coalesce(actor, NEW.deleted_by_id);
             ELSIF NEW.deleted_at IS NULL THEN
                 NEW.deleted_by_id := NULL;
+            ELSE
+                NEW.deleted_by_id := OLD.deleted_by_id;  -- who deleted it is history, not an input
             END IF;
         END IF;
         NEW.updated_at := now();

@@ -26,6 +26,10 @@ SHARED_FOR_ALL_ROLES = ("organization", "customer_distributor")
 SHARED_NOT_FOR_VIEWERS = ("contact", "interaction")
 # Members, assignments: the admin's to read and manage; everyone else reads their own.
 MEMBER_TABLES = ("membership", "principal_assignment")
+# The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
+BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
+# Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
+SOFT_DELETED_TABLES = (*BUSINESS_TABLES, "principal_assignment")
 
 TENANT_TABLES = (
     "tenant",
@@ -42,6 +46,7 @@ TENANT_TABLES = (
     "opportunity_contact",
     "interaction",
     "django_admin_log",
+    "history",
 )
 
 
@@ -58,13 +63,15 @@ class Actor:
 @dataclass(frozen=True)
 class Row:
     """A row as the domain describes it: its tenant, its scope key (None = shared) and, for per-user
-    tables, whose it is. For the tenant table, tenant_id is the firm's own id."""
+    tables, whose it is. For the tenant table, tenant_id is the firm's own id. A history entry
+    `describes` the business row it records a change of."""
 
     table: str
     pk: int
     tenant_id: int | None
     principal_id: int | None = None
     user_id: int | None = None
+    describes: Row | None = None
 
 
 def may_read(actor: Actor, row: Row) -> bool:
@@ -76,6 +83,9 @@ def may_read(actor: Actor, row: Row) -> bool:
         return False
     if row.table == "tenant":
         return True
+    if row.table == "history":
+        # A change is seen by exactly those who see the row it changed.
+        return row.describes is not None and may_read(actor, row.describes)
     if row.table in MEMBER_TABLES:
         return actor.role == ADMIN or row.user_id == actor.user_id
     if row.principal_id is None:
@@ -91,6 +101,8 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False
     if row.table == "django_admin_log":
         return False  # append-only: an entry is written once, by its user (see may_insert)
+    if row.table == "history":
+        return False  # append-only, and written by the record_history triggers alone
     if row.tenant_id != actor.tenant_id:
         return False
     if row.table == "tenant":
@@ -101,6 +113,8 @@ def may_write(actor: Actor, row: Row) -> bool:
 
 
 def may_insert(actor: Actor, row: Row) -> bool:
+    if row.table == "history":
+        return False  # only through a business row's trigger, never by a statement of its own
     if row.table == "django_admin_log":
         return actor.tenant_id is not None and row.user_id == actor.user_id and actor.role in WRITERS
     if row.table == "tenant":
@@ -109,8 +123,11 @@ def may_insert(actor: Actor, row: Row) -> bool:
 
 
 def may_delete(actor: Actor, row: Row) -> bool:
+    """A real DELETE is a purge (rows are soft-deleted through UPDATE): admins only."""
     if row.table == "tenant":
         return False
+    if row.table in BUSINESS_TABLES:
+        return actor.role == ADMIN and may_write(actor, row)
     if row.table == "membership" and row.user_id == actor.user_id:
         return False  # an admin cannot remove themselves and lock the firm out
     return may_write(actor, row)

@@ -4,8 +4,10 @@ A "world" is two firms (Acme, Rival), each with an admin, two managers with diff
 (`manager`: principal A, `other_manager`: principal B), a viewer (principal A), and one or more rows
 of every tenant table in each scope: "a" (principal A), "b" (principal B) and "shared". Rows are
 labelled by scope (or, for per-user tables, by whose they are) so tests can state the domain's table
-literally. The data is written as the database owner; every assertion runs as the runtime role through
-crm.rls.acting_as, in raw SQL so no ORM query shapes the result.
+literally; history entries are the ones the world's own writes produced, labelled
+"<table>:<label of the row they describe>". The data is written as the database owner; every
+assertion runs as the runtime role through crm.rls.acting_as, in raw SQL so no ORM query shapes the
+result.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm import rls
-from crm.models import Membership, Tenant, User
+from crm.models import HistoryEntry, Membership, Tenant, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
@@ -40,6 +42,7 @@ from tests.rls.rules import TENANT_TABLES
 
 PERSONAS = ("admin", "manager", "other_manager", "viewer")
 INSUFFICIENT_PRIVILEGE = "42501"  # RLS WITH CHECK failure, or no table privilege at all
+RESTRICT_VIOLATION = "23001"  # refuse_hard_delete: rows are soft-deleted
 FOREIGN_KEY_VIOLATION = "23503"  # check_references: "<field> <id> does not exist"
 CHECK_VIOLATION = "23514"  # trigger rules such as "a row cannot move to another tenant"
 REFUSED = {INSUFFICIENT_PRIVILEGE, FOREIGN_KEY_VIOLATION, CHECK_VIOLATION}
@@ -176,8 +179,20 @@ def build_firm_world(name: str) -> FirmWorld:
             change_message="[]",
         )
         fw.add("django_admin_log", persona, entry)
+    label_history(fw)
     assert set(fw.rows) == set(TENANT_TABLES), "the world must hold rows of every tenant table"
     return fw
+
+
+def label_history(fw: FirmWorld) -> None:
+    """Label each history entry the firm's writes produced after the row it describes."""
+    label_of = {
+        (table, pk): label for table, rows in fw.rows.items() for label, pks in rows.items() for pk in pks
+    }
+    for entry in HistoryEntry.objects.filter(tenant_id=fw.tenant_id).order_by("id"):
+        label = label_of.get((entry.table_name, entry.row_id))
+        assert label is not None, f"history describes a row the world does not know: {entry}"
+        fw.add("history", f"{entry.table_name}:{label}", entry)
 
 
 def build_world() -> World:
@@ -189,8 +204,8 @@ def build_world() -> World:
 
 
 @contextmanager
-def acting(fw: FirmWorld, persona: str) -> Iterator[rls.RequestContext]:
-    with rls.acting_as(fw.user(persona).pk) as context:
+def acting(fw: FirmWorld, persona: str, *, request_id: str = "") -> Iterator[rls.RequestContext]:
+    with rls.acting_as(fw.user(persona).pk, request_id=request_id) as context:
         assert context.is_member
         yield context
 
@@ -225,19 +240,30 @@ class Outcome:
         return self.error is not None
 
 
-def attempt(sql: str, params: Any = (), *, keep: bool = False) -> Outcome:
+def attempt(sql: str, params: Any = (), *, keep: bool = False, purge: bool = False) -> Outcome:
     """Run one statement in its own savepoint, so a refusal leaves the request's transaction usable.
 
     Unless `keep`, the savepoint is rolled back even on success: a delete that worked would otherwise
-    leave dangling foreign keys for the test case's deferred-constraint check.
+    leave dangling foreign keys for the test case's deferred-constraint check. With `purge`, the
+    statement runs with crm.purge = on, as the purge command's deletes do, and the switch is turned
+    off again after it.
     """
     try:
         with transaction.atomic():
+            if purge:
+                set_purge("on")
             ids = fetch_ids(sql, params)
+            if purge:
+                set_purge("")
             transaction.set_rollback(not keep)
         return Outcome(ids=ids, error=None)
     except DatabaseError as error:
         return Outcome(ids=set(), error=error)
+
+
+def set_purge(value: str) -> None:
+    """The switch past the refuse_hard_delete triggers, transaction-local like the request variables."""
+    scalar("SELECT set_config('crm.purge', %s, true)", [value])
 
 
 def attempt_save(obj: models.Model) -> Outcome:
@@ -291,6 +317,7 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "opportunity_contact": ("a", "b"),
     "interaction": ("a", "b", "shared"),
     "django_admin_log": ("own", "someone_else"),
+    "history": ("entry",),
 }
 
 
@@ -352,6 +379,17 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
             object_repr="New entry",
             action_flag=CHANGE,
             change_message="[]",
+        )
+    if table == "history":
+        # A forged entry: "the placement was lost", in the firm and scope of a row the actor can see.
+        return HistoryEntry(
+            tenant_id=fw.tenant_id,
+            table_name="opportunity",
+            row_id=ref["opportunity_a"],
+            operation="update",
+            actor=actor,
+            changes={"stage": ["new_lead", "closed_lost"]},
+            scope_principal_id=ref["principal_a"],
         )
     raise AssertionError(f"no builder for {table}")
 

@@ -16,6 +16,7 @@ from tests.rls.rules import TENANT_TABLES
 from tests.rls.support import fetch_ids, runtime_may, scalar
 
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+WRITE_COMMANDS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 # Tenant data without a tenant_id column: the firm itself, and the admin's per-user log.
 TENANT_TABLES_WITHOUT_TENANT_ID = {"tenant", "django_admin_log"}
 # Django's own tables the runtime role may touch (users and sessions are under RLS of their own, see
@@ -120,6 +121,8 @@ def test_runtime_role_reaches_only_rls_tables_and_djangos_plumbing(db: None) -> 
     assert reachable - PLUMBING == set(TENANT_TABLES)
     truncatable = [t for t in reachable if runtime_may(t, "TRUNCATE")]
     assert truncatable == [], "TRUNCATE ignores row level security"
+    # History is read under RLS and written by the record_history triggers alone.
+    assert [c for c in ("SELECT", *WRITE_COMMANDS) if runtime_may("history", c)] == ["SELECT"]
 
 
 def test_security_definer_functions_pin_search_path_and_are_not_public(db: None) -> None:
@@ -128,7 +131,10 @@ def test_security_definer_functions_pin_search_path_and_are_not_public(db: None)
                   has_function_privilege('public', p.oid, 'EXECUTE')
              FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prosecdef"""
     )
-    assert {name for name, _, _ in functions} >= {"crm_request_context(bigint)"}
+    assert {name for name, _, _ in functions} >= {
+        "crm_request_context(bigint)",
+        "crm_history_write(text,text,jsonb,jsonb,text,boolean)",
+    }
     for name, config, public in functions:
         assert "search_path=" in config, f"{name} runs as its owner with the caller's search_path"
         assert not public, f"everyone may run {name}"
@@ -220,13 +226,16 @@ STATEMENTS = {
     "DELETE": "DELETE FROM {table}",
 }
 # Privileges the runtime role never needs: firms are created, renamed and deleted by the owner only
-# (names are unique across firms), the admin log is append-only.
+# (names are unique across firms), the admin log is append-only, history is appended by triggers.
 NOT_GRANTED = {
     ("tenant", "INSERT"),
     ("tenant", "UPDATE"),
     ("tenant", "DELETE"),
     ("django_admin_log", "UPDATE"),
     ("django_admin_log", "DELETE"),
+    ("history", "INSERT"),
+    ("history", "UPDATE"),
+    ("history", "DELETE"),
 }
 EXPLAINED = [
     (table, command)

@@ -81,9 +81,17 @@ def test_moving_a_row_out_of_scope_is_refused(db: None, world: World, move: Move
     assert owner_value(move.table, pk, move.column) == before
 
 
-# One writable row per table: (persona, label) the persona may update.
+def move_label(table: str, label: str) -> str:
+    if table == "customer_distributor":
+        return "shared"
+    if table == "history":
+        return f"opportunity:{label}"  # visible, though never writable: the update must fail all the same
+    return label
+
+
+# One row per table the persona can see and, but for history, update: (persona, label).
 TENANT_MOVES = [
-    (table, persona, "shared" if table in ("customer_distributor",) else label)
+    (table, persona, move_label(table, label))
     for table in TENANT_TABLES
     if table not in ("tenant", "django_admin_log")
     for persona, label in (("admin", "b"), ("manager", "a"))

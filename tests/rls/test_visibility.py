@@ -3,21 +3,25 @@
 Every statement runs over the whole table (both firms), so one assertion proves both halves: the rows
 the role may reach are all there, and nothing else is (no other tenant, no principal outside the
 book, no shared row the table keeps from the role). Hidden rows make updates and deletes affect
-nothing, without an error.
+nothing, without an error. A hard DELETE is refused outright unless the transaction purges
+(crm.purge = on), so the DELETE policies are proven under that switch, and the refusal separately.
 """
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
-from tests.rls.rules import TENANT_TABLES
+from tests.rls.rules import BUSINESS_TABLES, SOFT_DELETED_TABLES, TENANT_TABLES
 from tests.rls.support import (
     INSUFFICIENT_PRIVILEGE,
     PERSONAS,
+    RESTRICT_VIOLATION,
     World,
     acting,
     attempt,
     fetch_ids,
+    owner_value,
     runtime_may,
     scalar,
 )
@@ -47,7 +51,12 @@ UPDATES: dict[str, dict[str, set[str]]] = {
     "own_entries": {p: set() for p in PERSONAS},  # the admin log is append-only
 }
 DELETES: dict[str, dict[str, set[str]]] = {
-    **UPDATES,
+    # A real DELETE is a purge: admins only (everyone else soft-deletes through UPDATE).
+    **{
+        kind: {p: (rows if p == "admin" else set()) for p, rows in by_persona.items()}
+        for kind, by_persona in UPDATES.items()
+    },
+    "members": UPDATES["members"],
     "firm": {p: set() for p in PERSONAS},  # a firm is never deleted through the runtime role
 }
 # An admin cannot delete their own membership (and lock the firm out); assignments have no such rule.
@@ -68,7 +77,15 @@ KIND = {
     "opportunity_contact": "principal_scoped",
     "interaction": "shared_not_for_viewers",
     "django_admin_log": "own_entries",
+    "history": "history_of_visible_rows",
 }
+# A history entry is labelled "<table>:<label of the row it describes>" and is read by exactly those
+# who read that row: the domain's table again, through the kind of the described table.
+READS["history_of_visible_rows"] = {
+    p: {f"{table}:{label}" for table in BUSINESS_TABLES for label in READS[KIND[table]][p]} for p in PERSONAS
+}
+UPDATES["history_of_visible_rows"] = {p: set() for p in PERSONAS}  # append-only, for everyone
+DELETES["history_of_visible_rows"] = {p: set() for p in PERSONAS}
 CASES = [(table, persona) for table in KIND for persona in PERSONAS]
 CASE_IDS = [f"{table}-{persona}" for table, persona in CASES]
 
@@ -112,14 +129,14 @@ def test_update_reaches_exactly_the_rows_the_role_may_write(
 
 
 @pytest.mark.parametrize(("table", "persona"), CASES, ids=CASE_IDS)
-def test_delete_reaches_exactly_the_rows_the_role_may_write(
+def test_purging_delete_reaches_exactly_the_rows_the_role_may_write(
     db: None, world: World, table: str, persona: str
 ) -> None:
     labels = MEMBERSHIP_DELETES[persona] if table == "membership" else DELETES[KIND[table]][persona]
     want = expected(world, table, labels)
     with acting(world.acme, persona):
         # Foreign keys are checked at commit; the test's savepoint is rolled back before that.
-        outcome = attempt(f"DELETE FROM {table} RETURNING id")
+        outcome = attempt(f"DELETE FROM {table} RETURNING id", purge=True)
         granted = runtime_may(table, "DELETE")
     if not granted:
         assert not want
@@ -129,6 +146,68 @@ def test_delete_reaches_exactly_the_rows_the_role_may_write(
         f"deleting rows one cannot write must affect nothing, not fail: {outcome.error}"
     )
     assert outcome.ids == want
+
+
+def tables_refusing_hard_delete() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger"
+            " WHERE tgname LIKE '%%refuse_hard_delete%%' AND NOT tgisinternal AND tgenabled <> 'D'"
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def tables_with_soft_delete() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname FROM pg_class c
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'deleted_at' AND NOT a.attisdropped
+                WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')"""
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_exactly_the_soft_deleted_tables_refuse_hard_deletes(db: None) -> None:
+    """The catalog, not this file, says which tables have the trigger: the business tables and the
+    assignments (revoked by deleted_at); never members, firms, the admin log or history."""
+    refusing = tables_refusing_hard_delete()
+    assert refusing == set(SOFT_DELETED_TABLES)
+    assert refusing == tables_with_soft_delete()
+    assert set(BUSINESS_TABLES) < refusing
+
+
+def writable_row(world: World, table: str, persona: str) -> int:
+    labels = UPDATES[KIND[table]][persona]
+    return min(expected(world, table, labels))
+
+
+HARD_DELETES = [
+    (table, persona)
+    for table in SOFT_DELETED_TABLES
+    for persona in PERSONAS
+    if UPDATES[KIND[table]][persona]  # a row the persona may write exists
+]
+
+
+@pytest.mark.parametrize(("table", "persona"), HARD_DELETES, ids=[f"{t}-{p}" for t, p in HARD_DELETES])
+def test_hard_delete_of_a_writable_row_is_refused_without_purge(
+    db: None, world: World, table: str, persona: str
+) -> None:
+    pk = writable_row(world, table, persona)
+    count = f"SELECT count(*) FROM {table}"
+    before = scalar(count)
+    with acting(world.acme, persona):
+        assert attempt(f"UPDATE {table} SET id = id WHERE id = %s RETURNING id", [pk]).ids == {pk}
+        by_id = attempt(f"DELETE FROM {table} WHERE id = %s RETURNING id", [pk], keep=True)
+        everything = attempt(f"DELETE FROM {table} RETURNING id", keep=True)
+    if persona == "admin":  # the DELETE policy lets admins reach the row: the trigger refuses
+        assert by_id.sqlstate == RESTRICT_VIOLATION, by_id.error
+        assert everything.sqlstate == RESTRICT_VIOLATION, everything.error
+    else:  # for anyone else the DELETE policy reaches no row at all
+        assert by_id.ids == set() and by_id.error is None, by_id.error
+        assert everything.ids == set() and everything.error is None, everything.error
+    assert scalar(count) == before, "nothing was deleted"
+    assert owner_value(table, pk, "deleted_at") is None, "not even soft-deleted"
 
 
 def test_viewer_reads_shared_organizations_but_not_shared_contacts_or_interactions(

@@ -1,5 +1,7 @@
 """Property: for random firms, users, books and records, what each user reads, updates and deletes
-through RLS is exactly what domain.md's rules (tests/rls/rules.py) say, table by table."""
+through RLS is exactly what domain.md's rules (tests/rls/rules.py) say, table by table, the history
+the records' writes produced included. Deletes run as a purge would (crm.purge = on): without it the
+refuse_hard_delete triggers stop them before the policies matter (test_visibility.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm import rls
-from crm.models import Tenant, User
+from crm.models import HistoryEntry, Tenant, User
 from organizations.models import Organization
 from tests import factories as f
 from tests.rls.rules import (
@@ -27,7 +29,7 @@ from tests.rls.rules import (
     may_read,
     may_write,
 )
-from tests.rls.support import runtime_may
+from tests.rls.support import runtime_may, set_purge
 
 # Kinds of record that always belong to a principal, and those that may be shared (principal None).
 PRINCIPAL_KINDS = (
@@ -190,6 +192,18 @@ class Builder:
         else:
             raise AssertionError(kind)
 
+    def history(self) -> None:
+        """Record the history entries the plan's writes produced, each describing its row."""
+        described = {(row.table, row.pk): row for row in self.rows}
+        tenants = {row.tenant_id for row in self.rows if row.table == "tenant"}
+        for entry in HistoryEntry.objects.filter(tenant_id__in=tenants):
+            row = described.get((entry.table_name, entry.row_id))
+            assert row is not None, f"history describes a row the plan did not write: {entry}"
+            assert entry.scope_principal_id == row.principal_id, f"{entry} is not scoped like its row"
+            self.rows.append(
+                Row("history", entry.pk, entry.tenant_id, principal_id=row.principal_id, describes=row)
+            )
+
 
 def union_of(tables: list[str], statement: str) -> str:
     """One statement over many tables: `statement` is a query with {table}, returning `id`."""
@@ -198,8 +212,10 @@ def union_of(tables: list[str], statement: str) -> str:
     return "WITH " + ", ".join(parts) + " " + " UNION ALL ".join(selects)
 
 
-def reached(sql: str) -> set[tuple[str, int]]:
+def reached(sql: str, *, purge: bool = False) -> set[tuple[str, int]]:
     with transaction.atomic(), connection.cursor() as cursor:
+        if purge:
+            set_purge("on")
         cursor.execute(sql)
         result = {(table, pk) for table, pk in cursor.fetchall()}
         transaction.set_rollback(True)
@@ -218,7 +234,7 @@ def check(actor: Actor, rows: list[Row]) -> None:
         seen = {
             "read": reached(read_sql),
             "update": reached(union_of(updatable, "UPDATE {table} SET id = id")),
-            "delete": reached(union_of(deletable, "DELETE FROM {table}")),
+            "delete": reached(union_of(deletable, "DELETE FROM {table}"), purge=True),
         }
     for command, rule in (("read", may_read), ("update", may_write), ("delete", may_delete)):
         want = {(row.table, row.pk) for row in rows if rule(actor, row)}
@@ -241,6 +257,7 @@ def test_each_user_reaches_exactly_the_rows_the_domain_rules_allow(db: None, fir
         builder = Builder()
         for plan in firms:
             builder.firm(plan)
+        builder.history()
         stranger = f.UserFactory()  # signed in, but a member of no firm
         builder.actors.append(Actor(stranger.pk, None, None))
         for actor in builder.actors:
@@ -260,5 +277,6 @@ def test_property_builder_covers_every_tenant_table(db: None) -> None:
     )
     builder = Builder()
     builder.firm(plan)
+    builder.history()
     assert {row.table for row in builder.rows} == set(TENANT_TABLES)
     assert User.objects.filter(pk=builder.actors[0].user_id).exists()

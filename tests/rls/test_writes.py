@@ -35,6 +35,7 @@ WRITERS_OF_SCOPE = {
     "own": set(PERSONAS)
     - {"viewer"},  # the admin log: writers append their own entries; viewers write nothing
     "someone_else": set(),
+    "entry": set(),  # history is appended by the record_history triggers, never by a statement
 }
 CASES = [
     (table, scope, persona)

@@ -22,6 +22,7 @@ TABLES = (
     "opportunity",
     "product",
     "contact",
+    "principal_assignment",
     "organization",
 )
 
@@ -47,6 +48,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('crm.purge', 'on', true)")
+                # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: check each delete as it
+                # happens, so a row still referenced fails in its own savepoint and is kept.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for table in TABLES:
                 purged, kept = self._purge_table(table, tenant, cutoff, dry_run)
                 totals["purged"] += purged

@@ -15,7 +15,6 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import user_logged_in
         from django.contrib.auth.models import update_last_login
-
         from django.db.models.signals import post_migrate
 
         from crm.api import schema  # noqa: F401 - registers the OpenAPI authentication extensions

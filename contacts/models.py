@@ -24,7 +24,8 @@ class ContactRole(models.TextChoices):
 
 # reports_to must be a colleague at the same organization.
 _CONTACT_RULES = """
-        IF NEW.reports_to_id IS NOT NULL THEN
+        IF NEW.reports_to_id IS NOT NULL
+           AND (TG_OP = 'INSERT' OR NEW.reports_to_id IS DISTINCT FROM OLD.reports_to_id) THEN
             IF NEW.reports_to_id = NEW.id THEN
                 RAISE EXCEPTION 'a contact cannot report to themselves'
                     USING ERRCODE = 'check_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;

@@ -44,10 +44,16 @@ class Ref:
                     USING ERRCODE = 'check_violation', COLUMN = '{self.column}', TABLE = TG_TABLE_NAME;
             END IF;"""
         copies = "".join(f"\n            NEW.{target} := ref.copy_{target};" for target, _ in self.copy)
+        # A row may keep pointing at a row deleted since (it existed); a new or changed reference, or a
+        # row being restored, must point at a live one.
+        unchanged = (
+            f"(TG_OP = 'UPDATE' AND NEW.{self.column} = OLD.{self.column}"
+            " AND NOT (OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL))"
+        )
         return f"""
         IF {when} THEN
             SELECT {", ".join(columns)} INTO ref FROM {self.table}
-             WHERE id = NEW.{self.column} AND deleted_at IS NULL;
+             WHERE id = NEW.{self.column} AND (deleted_at IS NULL OR {unchanged});
             IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN
                 RAISE EXCEPTION '{self.field} % does not exist', NEW.{self.column}
                     USING ERRCODE = 'foreign_key_violation', COLUMN = '{self.column}', TABLE = TG_TABLE_NAME;

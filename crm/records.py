@@ -64,11 +64,15 @@ def record_soft_delete(*, instance: TenantModel, dependents: Sequence[QuerySet[A
 
 
 def record_restore(*, instance: TenantModel, dependents: Sequence[QuerySet[Any]] = ()) -> None:
-    """Bring a soft-deleted row back, then the dependents deleted with it (same deleted_at)."""
+    """Bring a soft-deleted row back, then the dependents deleted with it (same deleted_at).
+
+    `dependents` is in deletion order (children first); restoring walks it backwards, so every row
+    comes back after the rows it references.
+    """
     deleted_at = instance.deleted_at
     if deleted_at is None:
         return
     with transaction.atomic():
         type(instance)._default_manager.filter(pk=instance.pk).update(deleted_at=None)
-        for queryset in dependents:
+        for queryset in reversed(dependents):
             queryset.filter(deleted_at=deleted_at).update(deleted_at=None)

@@ -44,7 +44,8 @@ _INTERACTION_RULES = """
             END IF;
             NEW.principal_id := organization_scope;
         END IF;
-        IF NEW.contact_id IS NOT NULL THEN
+        IF NEW.contact_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id
+                                           OR NEW.organization_id IS DISTINCT FROM OLD.organization_id) THEN
             PERFORM 1 FROM contact
               WHERE id = NEW.contact_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;
             IF NOT FOUND THEN

@@ -263,10 +263,12 @@ class OpportunityContact(TenantModel):
                 extra="""
         -- A shared contact, or one at the opportunity's own principal: never one hidden from a user who
         -- sees the opportunity.
-        PERFORM 1 FROM contact
-          WHERE id = NEW.contact_id
-            AND (scope_principal_id IS NULL OR scope_principal_id = NEW.scope_principal_id);
-        IF NOT FOUND THEN
+        IF TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id THEN
+            PERFORM 1 FROM contact
+              WHERE id = NEW.contact_id
+                AND (scope_principal_id IS NULL OR scope_principal_id = NEW.scope_principal_id);
+        END IF;
+        IF (TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id) AND NOT FOUND THEN
             RAISE EXCEPTION 'contact must be shared or work at the opportunity''s principal'
                 USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;
         END IF;""",

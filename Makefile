@@ -7,7 +7,7 @@ PORT ?= 8000
 # Local development defaults; a deployment sets DEBUG=0 and its own SECRET_KEY (see README).
 export DEBUG ?= 1
 
-.PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer
+.PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer client client-check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
-test: install lint typecheck check pgbouncer
+test: install lint typecheck check pgbouncer client-check
 	$(VENV)/bin/pytest -q
 
 # The RLS pooling test runs the API behind PgBouncer (transaction mode). Debian's package is installed
@@ -59,3 +59,37 @@ shell: install
 clean-db: install
 	$(MANAGE) embedded_db stop || true
 	rm -rf .pgdata
+
+# The TypeScript client (client/): types generated from the committed schema (openapi.yaml), calls through
+# openapi-fetch. `make client` regenerates both after an API change; tests fail until it is run.
+CLIENT_DEPS := client/node_modules/.package-lock.json
+
+$(CLIENT_DEPS): client/package.json client/package-lock.json
+	npm ci --prefix client --no-audit --no-fund --loglevel=error
+	touch $@
+
+client: install
+	$(MANAGE) spectacular --validate --fail-on-warn --file openapi.yaml
+	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js 20+) is needed to regenerate client/src/schema.ts"; exit 1; }
+	$(MAKE) --no-print-directory $(CLIENT_DEPS)
+	npm run --prefix client --silent generate
+
+# Installs the client's pinned dependencies and type-checks it; its live test runs in pytest
+# (tests/client/). Without Node.js both are skipped, loudly.
+client-check:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(CLIENT_DEPS) && npm run --prefix client --silent typecheck; \
+	else \
+		echo "**********************************************************************************"; \
+		echo "WARNING: Node.js/npm not found: the TypeScript client's type-check and live test"; \
+		echo "         (tests/client/) are SKIPPED. Install Node.js 20+ to run them."; \
+		echo "**********************************************************************************"; \
+	fi
+
+# Schemathesis over the whole live API, as `make test` runs it (tests/fuzz/) but with a much larger budget:
+# FUZZ_EXAMPLES generated cases per operation (default 200; `make test` uses 15), FUZZ_SEED for a seed
+# other than the fixed one. Takes tens of minutes.
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q tests/fuzz

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin, messages
@@ -11,9 +13,9 @@ from django.contrib.admin.forms import AdminPasswordChangeForm as SitePasswordCh
 from django.contrib.auth.forms import AdminPasswordChangeForm, AuthenticationForm
 from django.contrib.auth.views import PasswordChangeView
 from django.db import DatabaseError, models, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 
 from crm import rls
 from crm.admin_base import database_refusal
@@ -77,6 +79,18 @@ def soft_delete_selected(
         return None
 
 
+@dataclass(frozen=True)
+class AdminPage:
+    """A page another app adds to the site (the reports dashboard): served behind the site's sign-in
+    (admin_view) at `/admin/<route>`, and listed on the index and in the sidebar as `section` › `title`."""
+
+    route: str
+    name: str
+    view: Callable[[HttpRequest], HttpResponse]
+    title: str
+    section: str
+
+
 class CrmAdminSite(admin.AdminSite):
     site_header = "Food-service broker CRM"
     site_title = "Broker CRM admin"
@@ -88,6 +102,25 @@ class CrmAdminSite(admin.AdminSite):
         super().__init__(name)
         # Deleting sets deleted_at (the ModelAdmins' delete_queryset); see crm.admin_base.
         self.add_action(soft_delete_selected, "delete_selected")
+        self.pages: list[AdminPage] = []
+
+    def register_page(self, page: AdminPage) -> None:
+        self.pages.append(page)
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        pages: list[URLResolver | URLPattern] = [
+            path(page.route, self.admin_view(page.view), name=page.name) for page in self.pages
+        ]
+        return [*pages, *super().get_urls()]
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        # The pages are listed above the models (crm/templates/admin/index.html), as app-list sections.
+        pages = []
+        for page in self.pages:
+            url = reverse(f"{self.name}:{page.name}", current_app=self.name)
+            link = {"name": page.title, "object_name": page.name, "admin_url": url}
+            pages.append({"name": page.section, "app_label": page.name, "app_url": url, "models": [link]})
+        return super().index(request, {"pages": pages, **(extra_context or {})})
 
     def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """Django's own-password page, with a form that writes only the password column."""

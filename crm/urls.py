@@ -4,11 +4,11 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
-from rest_framework_simplejwt.views import TokenObtainPairView
 
 from contacts.views import ContactViewSet
+from crm import health
 from crm.api.tenancy import MemberViewSet, MeView
-from crm.tokens import ActiveUserTokenRefreshView
+from crm.tokens import ActiveUserTokenRefreshView, SignInView
 from interactions.views import InteractionViewSet
 from opportunities.views import OpportunityContactViewSet, OpportunityProductViewSet, OpportunityViewSet
 from organizations.views import (
@@ -36,12 +36,13 @@ router.register("opportunity-products", OpportunityProductViewSet, basename="opp
 router.register("opportunity-contacts", OpportunityContactViewSet, basename="opportunity-contact")
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/", SignInView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("reports/", include("reports.urls")),
     path("", include(router.urls)),
 ]
 
@@ -50,6 +51,8 @@ api_v1: list[URLPattern | URLResolver] = [
 handler404 = "crm.api.problems.not_found"
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
+from crm.api.filtering import DateTimeFilter, StrictBooleanFilter, TenantFilterSet, id_filter
 from interactions.models import Interaction, InteractionType, Sentiment
 
 
@@ -16,8 +16,8 @@ class InteractionFilter(TenantFilterSet):
     opportunity = id_filter("opportunity_id")
     principal = id_filter("principal_id")
     user = id_filter("user_id")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = DateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = DateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     follow_up_due = django_filters.DateFilter(
         method="filter_follow_up_due", help_text="Open follow-ups due on or before this date."
     )

@@ -8,7 +8,13 @@ from typing import Any
 from rest_framework import serializers
 
 from contacts.serializers import contact_summary
-from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
+from crm.api.serializers import (
+    AUDIT_FIELDS,
+    StrictJSONTypes,
+    TenantMemberField,
+    TenantModelSerializer,
+    user_summary,
+)
 from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityContact, OpportunityProduct, Stage
 from organizations.serializers import organization_summary
 from products.serializers import product_summary
@@ -92,7 +98,7 @@ class OpportunitySerializer(TenantModelSerializer):
         return attrs
 
 
-class StageChangeSerializer(serializers.Serializer):
+class StageChangeSerializer(StrictJSONTypes):
     stage = serializers.ChoiceField(choices=Stage.choices)
     win_reason = serializers.CharField(required=False, allow_blank=True)
     loss_reason = serializers.CharField(required=False, allow_blank=True)

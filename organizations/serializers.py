@@ -93,11 +93,14 @@ class PrincipalAssignmentSerializer(TenantModelSerializer):
         read_only_fields = AUDIT_FIELDS
 
 
+TIMELINE_EVENT_KINDS = ["interaction", "stage_change", "contact_added", "opportunity_added"]
+
+
 class TimelineEventSerializer(serializers.Serializer):
+    """Something that happened to an organization."""
+
     at = serializers.DateTimeField()
-    kind = serializers.ChoiceField(
-        choices=["interaction", "stage_change", "contact_added", "opportunity_added"]
-    )
+    kind = serializers.ChoiceField(choices=TIMELINE_EVENT_KINDS)
     id = serializers.IntegerField(
         help_text="The interaction's, contact's or opportunity's id; for a stage change, the history entry's."
     )
@@ -107,5 +110,7 @@ class TimelineEventSerializer(serializers.Serializer):
 
 
 class TimelinePageSerializer(serializers.Serializer):
+    """A page of the timeline, newest first: follow `next` for older events."""
+
     next = serializers.URLField(allow_null=True)
     results = TimelineEventSerializer(many=True)

@@ -13,6 +13,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from crm.api.pagination import CursorPagination
 from crm.api.positions import decode_position, encode_position
+from crm.api.schema import cursor_page_parameters
 from crm.api.viewsets import TenantModelViewSet
 from crm.permissions import IsTenantAdminOrReadOnly
 from organizations import filters, selectors, serializers, services
@@ -33,7 +34,7 @@ class OrganizationViewSet(TenantModelViewSet):
     ordering = ("name", "id")
     ordering_fields = ("id", "name", "type", "priority", "created_at", "updated_at")
 
-    @extend_schema(responses=TimelinePageSerializer, filters=False)
+    @extend_schema(responses=TimelinePageSerializer, filters=False, parameters=cursor_page_parameters())
     @action(detail=True, methods=["get"])
     def timeline(self, request: Request, pk: Any = None) -> Response:
         """The organization's interactions, stage changes, and contacts and opportunities added: newest

@@ -2,22 +2,59 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import django_filters
 from django import forms
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, taken to UTC before it reaches the database.
+
+    RFC 3339 allows UTC offsets up to ±23:59, PostgreSQL only up to ±15:59: `?created_after=…T10:00+16:20`
+    would otherwise fail in the query. An instant beyond year 1–9999 once in UTC is clamped to the
+    first or last one, which bounds every row the same way.
+    """
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        parsed: dt.datetime | None = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            edge = dt.datetime.min if parsed.year == dt.MINYEAR else dt.datetime.max
+            return edge.replace(tzinfo=dt.UTC)
+
+
+class DateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class TenantFilterSet(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
 
-def id_filter(field_name: str, help_text: str = "") -> django_filters.NumberFilter:
+class IdFilter(django_filters.NumberFilter):
+    """A related row's id: a whole number (`?principal=1.5` is a 400, not a silent miss)."""
+
+    field_class = forms.IntegerField
+
+    def get_max_validator(self) -> None:
+        # Any integer is an id to look for (none beyond bigint exists); the stock 1e50 cap would make a
+        # valid integer a 400.
+        return None
+
+
+def id_filter(field_name: str, help_text: str = "") -> IdFilter:
     """Filter by a related id. A hidden or unknown id simply matches nothing."""
-    return django_filters.NumberFilter(
+    return IdFilter(
         field_name=field_name,
         help_text=help_text or f"Only rows whose {field_name.removesuffix('_id')} has this id.",
     )
@@ -45,3 +82,12 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     """BooleanFilter that refuses `?is_open=maybe` (the stock one silently ignores it)."""
 
     field_class = StrictBooleanField
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A true/false query parameter outside any filterset (`?cascade=true`); absent is false, and a value
+    that is not a boolean is a 400 rather than quietly false."""
+    try:
+        return bool(StrictBooleanField(required=False).clean(request.query_params.get(name)))
+    except forms.ValidationError as error:
+        raise ValidationError({name: error.messages}) from None

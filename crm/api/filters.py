@@ -112,12 +112,22 @@ class StrictOrderingFilter(BaseFilterBackend):
         fields = sorted(getattr(view, "ordering_fields", ()))
         if not fields:
             return []
+        # Comma-separated (`?ordering=name,-id`): an array parameter with style=form, explode=false.
         return [
             {
                 "name": "ordering",
                 "required": False,
                 "in": "query",
-                "description": "Comma-separated fields, `-` for descending. One of: " + ", ".join(fields),
-                "schema": {"type": "string"},
+                "description": "Comma-separated fields to order by, `-` for descending; the primary key "
+                "always breaks ties. An unknown field is a 400.",
+                "schema": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "enum": [f"{sign}{name}" for name in fields for sign in ("", "-")],
+                    },
+                },
+                "style": "form",
+                "explode": False,
             }
         ]

@@ -1,11 +1,36 @@
-"""drf-spectacular extensions: how our authentication classes appear in the OpenAPI schema."""
+"""The OpenAPI schema (drf-spectacular), made to describe the API exactly: front ends generate clients from it.
+
+Besides what drf-spectacular infers, `CrmAutoSchema` documents what the shared base classes do to every
+operation: RFC 9457 problem responses (crm/api/problems.py), `?expand=` and what it does to a foreign
+key, `If-Match`/`ETag` (crm/records.py), `?cascade=`, `X-Request-ID`, and stable operation ids. The
+hook `postprocess_schema` points filter parameters at the named enum components.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Model
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.drainage import has_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent, force_instance, get_doc
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+
+from crm.api.filtering import IdFilter
+from crm.api.pagination import CursorPagination
+from crm.api.problems import PROBLEM_CONTENT_TYPE
+from crm.api.serializers import TenantModelSerializer
+
+# Not imported here: crm.api.viewsets (and every views module) use @extend_schema, which needs this
+# module's CrmAutoSchema at class-definition time. See _resource().
+
+# --- authentication -----------------------------------------------------------------------------------
 
 
 class RequestJWTScheme(SimpleJWTScheme):
@@ -20,3 +45,450 @@ class RequestSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+# --- problem details: the body of every error (see crm/api/problems.py) ---------------------------------
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    """One thing wrong with the request."""
+
+    field = serializers.CharField(
+        allow_null=True,
+        help_text="The body field (a dotted path for nested ones) or query parameter at fault; "
+        "null when the request as a whole is.",
+    )
+    code = serializers.CharField(
+        help_text="Machine-readable: `required`, `invalid`, `invalid_choice`, `unique`, `does_not_exist`, …"
+    )
+    detail = serializers.CharField(help_text="Human-readable explanation.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem: the body of every error response (`application/problem+json`)."""
+
+    type = serializers.CharField(help_text="Always `about:blank`: `status` and `title` say what happened.")
+    title = serializers.CharField(help_text="The status code's phrase, or `Invalid input` for a 400.")
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="Human-readable explanation of this occurrence.")
+    # A declared field (DRF moves it off the class): the `errors` property of serializers is unaffected.
+    errors = ProblemFieldErrorSerializer(  # type: ignore[assignment]
+        many=True, required=False, help_text="For invalid input (400): each field or parameter at fault."
+    )
+
+
+# Problems with extension members, as `allOf: [Problem, {their members}]`: component name → members.
+PROBLEM_EXTENSIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "ConflictProblem": (
+        "A problem (409) naming the live dependents that keep a record from being deleted.",
+        {
+            "dependents": {
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 1},
+                "description": "Live dependents by kind (`contacts`, `open_opportunities`) with their counts.",
+            }
+        },
+    ),
+    "PreconditionFailedProblem": (
+        "A problem (412): `If-Match` named a version the record no longer has.",
+        {
+            "current_version": {
+                "type": "integer",
+                "description": "The record's version now (also in the `ETag` header).",
+            }
+        },
+    ),
+}
+
+
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": schema or {"type": "string"}}
+
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "XRequestId": _header(
+        "The request's id, recorded in history with every change it made: the caller's `X-Request-ID` "
+        "when it is a plain token (1–64 of `A-Za-z0-9._:-`), else a new one."
+    ),
+    "ETag": _header(
+        'The record\'s version as a strong entity tag (`"<version>"`): send it back as `If-Match` to '
+        "write only if nobody changed the record since.",
+    ),
+    "WWWAuthenticate": _header("The authentication scheme to use: `Bearer`."),
+}
+HEADER_NAMES = {"XRequestId": "X-Request-ID", "ETag": "ETag", "WWWAuthenticate": "WWW-Authenticate"}
+
+# status → (response component name, its problem schema, description, extra headers)
+PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
+    400: (
+        "BadRequest",
+        "Problem",
+        "Invalid input: a body field, or a query parameter (an unknown one, an unknown `expand` or "
+        "`ordering` name, a bad `cursor` or `page_size` included). `errors` names each.",
+        (),
+    ),
+    401: (
+        "Unauthorized",
+        "Problem",
+        "Not signed in, wrong credentials, or an invalid or expired token (refresh the access token).",
+        ("WWWAuthenticate",),
+    ),
+    403: (
+        "Forbidden",
+        "Problem",
+        "Signed in but not allowed: viewers only read, only admins manage members and books, and nobody "
+        "writes outside what they may see.",
+        (),
+    ),
+    404: (
+        "NotFound",
+        "Problem",
+        "No such record, or none you can see: another firm's id and one outside your book get the same "
+        "answer as an id that does not exist.",
+        (),
+    ),
+    409: (
+        "Conflict",
+        "ConflictProblem",
+        "The record still has live dependents (counted in `dependents`): delete them first or pass "
+        "`?cascade=true`.",
+        (),
+    ),
+    412: (
+        "PreconditionFailed",
+        "PreconditionFailedProblem",
+        "`If-Match` names an old version: the record changed since it was read. Nothing was written; "
+        "`current_version` and `ETag` give the version now.",
+        ("ETag",),
+    ),
+    415: (
+        "UnsupportedMediaType",
+        "Problem",
+        "The body is not JSON: send `Content-Type: application/json`.",
+        (),
+    ),
+}
+
+# Actions whose response is one record, sent with its ETag (TenantModelViewSet.finalize_response).
+ETAG_ACTIONS = frozenset({"retrieve", "create", "update", "partial_update", "restore", "change_stage"})
+# Actions whose response is built by the serializer that honours `?expand=`.
+EXPAND_ACTIONS = ETAG_ACTIONS | {"list"}
+
+SUMMARIES = {
+    "list": "List {plural}",
+    "create": "Add {a}",
+    "retrieve": "Get {a}",
+    "update": "Replace {a}",
+    "partial_update": "Change {a}",
+    "destroy": "Delete {a}",
+}
+
+
+def _with_article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def cursor_page_parameters() -> list[OpenApiParameter]:
+    """`cursor` and `page_size`, as the cursor paginator describes them, for views that page themselves."""
+    return [
+        OpenApiParameter(
+            name=parameter["name"],
+            type=parameter["schema"],
+            location=OpenApiParameter.QUERY,
+            required=False,
+            description=parameter["description"],
+        )
+        for parameter in CursorPagination().get_schema_operation_parameters(view=None)
+    ]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a TenantModelViewSet does beyond plain CRUD, as far as the schema is concerned."""
+
+    locking_actions: frozenset[str]  # If-Match honoured, 412 possible
+    expandable: tuple[str, ...]  # names `?expand=` accepts
+    delete_can_conflict: bool  # live dependents make a DELETE a 409
+    delete_cascades: bool  # `?cascade=true` takes something along
+
+
+def _resource(view: Any) -> Resource | None:
+    """The view as a business resource; None for any other view."""
+    from crm.api.viewsets import LOCKING_ACTIONS, TenantModelViewSet
+
+    if not isinstance(view, TenantModelViewSet):
+        return None
+    cls = type(view)
+    return Resource(
+        locking_actions=LOCKING_ACTIONS,
+        expandable=tuple(sorted(view.serializer_class.expandable)),
+        delete_can_conflict=cls.blocking_dependents is not TenantModelViewSet.blocking_dependents,
+        delete_cascades=cls.deletion_dependents is not TenantModelViewSet.deletion_dependents,
+    )
+
+
+class CrmAutoSchema(AutoSchema):
+    """AutoSchema that also documents what the shared base classes do to every operation."""
+
+    # --- identity -------------------------------------------------------------------------------------
+
+    def get_operation_id(self) -> str:
+        # An extra action's id is its path (`opportunities_change_stage`, `contacts_restore`), without
+        # the HTTP method drf-spectacular would append.
+        handler = getattr(self.view, getattr(self.view, "action", None) or "", None)
+        mapping = getattr(handler, "mapping", None)
+        if mapping is not None and len(mapping) == 1:
+            return "_".join(token.replace("-", "_") for token in self._tokenize_path())
+        return str(super().get_operation_id())
+
+    def get_summary(self) -> str | None:
+        summary = super().get_summary()
+        action = getattr(self.view, "action", None)
+        model = self._model()
+        if summary or action not in SUMMARIES or model is None:
+            return summary
+        meta = model._meta
+        return SUMMARIES[action].format(
+            plural=meta.verbose_name_plural, a=_with_article(str(meta.verbose_name))
+        )
+
+    def _model(self) -> type[Model] | None:
+        serializer_class = getattr(self.view, "serializer_class", None)
+        meta = getattr(serializer_class, "Meta", None)
+        return getattr(meta, "model", None)
+
+    # --- parameters -----------------------------------------------------------------------------------
+
+    def get_override_parameters(self) -> list[Any]:
+        # Ours first: an @extend_schema parameter of the same name and location wins.
+        return [*self._crm_parameters(), *super().get_override_parameters()]
+
+    def _crm_parameters(self) -> list[OpenApiParameter]:
+        parameters = [
+            OpenApiParameter(
+                "X-Request-ID",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and "
+                "echoed back; anything else is replaced by a new one.",
+            )
+        ]
+        action = getattr(self.view, "action", None)
+        resource = _resource(self.view)
+        if resource is None:
+            return parameters
+        expandable = list(resource.expandable)
+        if action in EXPAND_ACTIONS and expandable:
+            parameters.append(
+                OpenApiParameter(
+                    "expand",
+                    {"type": "array", "items": {"type": "string", "enum": expandable}},
+                    OpenApiParameter.QUERY,
+                    required=False,
+                    style="form",
+                    explode=False,
+                    description="Comma-separated relations to embed as objects instead of ids "
+                    "(`?expand=" + ",".join(expandable) + "`), at no extra query. An unknown name is a 400.",
+                )
+            )
+        if action in resource.locking_actions:
+            parameters.append(
+                OpenApiParameter(
+                    "If-Match",
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description='The `ETag` you read (`"<version>"`; several comma-separated, or `*`): '
+                    "anything else is refused with 412 and nothing is written. Without it the last write "
+                    "wins.",
+                )
+            )
+        if action == "destroy":
+            parameters.append(
+                OpenApiParameter(
+                    "cascade",
+                    bool,
+                    OpenApiParameter.QUERY,
+                    required=False,
+                    description=self._cascade_description(resource),
+                )
+            )
+        return parameters
+
+    def _cascade_description(self, resource: Resource) -> str:
+        if resource.delete_can_conflict:
+            return (
+                "Also soft-delete the live dependents (without it, having any is a 409); `restore` "
+                "brings back exactly what was deleted together."
+            )
+        if resource.delete_cascades:
+            return (
+                "Also soft-delete what belongs to this record; `restore` brings back exactly what was "
+                "deleted together."
+            )
+        return "Accepted on every DELETE; nothing belongs to this kind of record, so it changes nothing."
+
+    # --- responses ------------------------------------------------------------------------------------
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        action = getattr(self.view, "action", None)
+        is_resource = _resource(self.view) is not None
+        for code, response in responses.items():
+            headers = response.setdefault("headers", {})
+            headers["X-Request-ID"] = self._header_ref("XRequestId")
+            if code.startswith("2") and is_resource and action in ETAG_ACTIONS:
+                headers["ETag"] = self._header_ref("ETag")
+        for status in sorted(self._problem_statuses()):
+            responses.setdefault(str(status), self._problem_response_ref(status))
+        return responses
+
+    def _problem_statuses(self) -> set[int]:
+        from rest_framework_simplejwt.views import TokenViewBase
+
+        statuses: set[int] = set()
+        has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        if has_body:
+            statuses.add(415)
+        # Bodies are validated, and a generic view's query parameters too (unknown ones are a 400).
+        if has_body or isinstance(self.view, GenericAPIView) or self.method != "GET":
+            statuses.add(400)
+        if isinstance(self.view, TokenViewBase):
+            statuses.add(401)
+        elif self.get_auth():
+            statuses |= {401, 403}
+        if "{" in self.path:
+            statuses.add(404)
+        resource = _resource(self.view)
+        if resource is not None:
+            action = getattr(self.view, "action", None)
+            if action in resource.locking_actions:
+                statuses.add(412)
+            if action == "destroy" and resource.delete_can_conflict:
+                statuses.add(409)
+        return statuses
+
+    def _header_ref(self, name: str) -> dict[str, str]:
+        component = ResolvedComponent(
+            name=name, type=ResolvedComponent.HEADER, schema=HEADERS[name], object=f"header:{name}"
+        )
+        self.registry.register_on_missing(component)
+        return dict(component.ref)
+
+    def _problem_response_ref(self, status: int) -> dict[str, str]:
+        name, problem, description, extra_headers = PROBLEM_RESPONSES[status]
+        schema = self._problem_schema_ref(problem)
+        headers = {HEADER_NAMES[h]: self._header_ref(h) for h in ("XRequestId", *extra_headers)}
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.RESPONSE,
+            schema={
+                "description": description,
+                "headers": dict(sorted(headers.items())),
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}},
+            },
+            object=f"response:{name}",
+        )
+        self.registry.register_on_missing(component)
+        return dict(component.ref)
+
+    def _problem_schema_ref(self, name: str) -> dict[str, str]:
+        problem = self.resolve_serializer(ProblemSerializer, "response").ref
+        if name == "Problem":
+            return dict(problem)
+        description, members = PROBLEM_EXTENSIONS[name]
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.SCHEMA,
+            schema={
+                "description": description,
+                "allOf": [problem, {"type": "object", "properties": members, "required": sorted(members)}],
+            },
+            object=f"problem:{name}",
+        )
+        self.registry.register_on_missing(component)
+        return dict(component.ref)
+
+    # --- serializers ----------------------------------------------------------------------------------
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        serializer = force_instance(serializer)
+        # A component says what its own class's docstring says, not what a base class is for.
+        if not has_override(serializer, "description"):
+            own_doc = vars(type(serializer)).get("__doc__")
+            if own_doc:
+                schema["description"] = get_doc(type(serializer))
+            else:
+                schema.pop("description", None)
+        if direction != "response":
+            return schema
+        properties = schema.get("properties", {})
+        # A model's representation always has every readable field: none is optional in a response.
+        if isinstance(serializer, serializers.ModelSerializer) and properties:
+            schema["required"] = sorted(properties)
+        if isinstance(serializer, TenantModelSerializer):
+            for name, summary in sorted(serializer.expandable.items()):
+                if name in properties:
+                    properties[name] = self._expandable_schema(name, properties[name], summary())
+        return schema
+
+    def _expandable_schema(
+        self, name: str, schema: dict[str, Any], summary: type[serializers.Serializer]
+    ) -> dict[str, Any]:
+        """A foreign key is its id, or with `?expand=<name>` the related object's summary."""
+        noun = str(summary.Meta.model._meta.verbose_name)  # type: ignore[attr-defined]
+        identifier = {key: schema[key] for key in ("type", "format") if key in schema}
+        described = schema.get("description", "")
+        expanded: dict[str, Any] = {
+            "oneOf": [identifier, self.resolve_serializer(summary, "response").ref],
+            "description": (f"{described} " if described else "")
+            + f"The {noun}'s id; with `?expand={name}`, the {noun} itself.",
+        }
+        for key in ("readOnly", "nullable"):
+            if schema.get(key):
+                expanded[key] = True
+        return expanded
+
+
+class CrmDjangoFilterExtension(DjangoFilterExtension):
+    """django-filter parameters, with id filters as integers (drf-spectacular sees a foreign key: number)."""
+
+    priority = 1
+
+    def resolve_filter_field(
+        self, auto_schema: Any, model: Any, filterset_class: Any, field_name: str, filter_field: Any
+    ) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        if isinstance(filter_field, IdFilter):
+            for parameter in parameters:
+                parameter["schema"] = {"type": "integer"}
+        return parameters
+
+
+# Parameters whose enums are their own (relation and field names), not a model's choices.
+_OWN_ENUM_PARAMETERS = frozenset({"expand", "ordering"})
+
+
+def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Filter parameters name the enum component of their choices (`StageEnum`) instead of repeating it."""
+    components = result.get("components", {}).get("schemas", {})
+    by_values: dict[frozenset[str], list[str]] = {}
+    for name, component in components.items():
+        if component.get("type") == "string" and component.get("enum"):
+            by_values.setdefault(frozenset(component["enum"]), []).append(name)
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") in _OWN_ENUM_PARAMETERS or "schema" not in parameter:
+                    continue
+                schema = parameter["schema"]
+                holder, key = (schema, "items") if schema.get("type") == "array" else (parameter, "schema")
+                target = holder[key]
+                names = by_values.get(frozenset(target.get("enum") or ()), [])
+                if len(names) == 1:
+                    holder[key] = {"$ref": f"#/components/schemas/{names[0]}"}
+    return result

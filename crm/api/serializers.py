@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
@@ -12,6 +12,43 @@ from crm.models import HistoryOperation, TenantModel
 
 AUDIT_FIELDS = ("version", "created_at", "updated_at", "created_by", "updated_by")
 
+# The JSON type each kind of field takes, as the OpenAPI schema gives it (decimals are strings there,
+# so no precision is lost on the way); first match wins. Other fields parse their own input.
+JSON_TYPES: tuple[tuple[type[serializers.Field], type, str], ...] = (
+    (serializers.BooleanField, bool, "Must be a valid boolean."),
+    (serializers.CharField, str, "Not a valid string."),
+    (serializers.IntegerField, int, "A valid integer is required."),
+    (serializers.DecimalField, str, "A valid number, as a string, is required."),
+    (serializers.RelatedField, int, "Incorrect type. Expected pk value."),
+)
+
+
+def json_type_of(field: serializers.Field) -> tuple[type, str] | None:
+    """(JSON type, message when another is sent) for fields that need one checked, else None."""
+    return next(
+        ((json_type, message) for kind, json_type, message in JSON_TYPES if isinstance(field, kind)), None
+    )
+
+
+class StrictJSONTypes(serializers.Serializer):
+    """A body field takes the JSON type the schema gives it, not whatever DRF can coerce into it:
+    `"notes": 0`, `"is_primary": 0`, `"probability": "5"` or `"principal": "1"` are 400s, as the schema
+    says, rather than stored as "0", false, 5 and 1."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            errors: dict[str, list[serializers.ErrorDetail]] = {}
+            for field in self._writable_fields:
+                value, expected = data.get(field.field_name), json_type_of(field)
+                if value is None or expected is None:
+                    continue
+                json_type, message = expected
+                if not isinstance(value, json_type) or (isinstance(value, bool) and json_type is not bool):
+                    errors[str(field.field_name)] = [serializers.ErrorDetail(message, code="invalid")]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
 
 class UserSummarySerializer(serializers.ModelSerializer):
     class Meta:
@@ -20,7 +57,7 @@ class UserSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TenantModelSerializer(serializers.ModelSerializer):
+class TenantModelSerializer(StrictJSONTypes, serializers.ModelSerializer):
     """Base of every business serializer.
 
     `expandable` maps a foreign key field to a callable returning its summary serializer class; the view
@@ -33,6 +70,8 @@ class TenantModelSerializer(serializers.ModelSerializer):
         data: dict[str, Any] = super().to_representation(instance)
         for name in self.context.get("expand", ()):
             related = getattr(instance, name, None)
+            if getattr(related, "deleted_at", None) is not None:
+                related = None  # a deleted record is not embedded
             data[name] = (
                 None if related is None else self.expandable[name]()(related, context=self.context).data
             )

@@ -133,6 +133,8 @@ class MemberViewSet(
     """The firm's members: admins add them, change roles, and deactivate them; others see themselves."""
 
     serializer_class = MemberSerializer
+    # Only for the schema (the model behind the id): every request goes through get_queryset().
+    queryset = Membership.objects.none()
     permission_classes = [IsTenantAdminOrReadOnly]
     ordering = ("id",)
     ordering_fields = ("id", "created_at")

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from crm.api.filtering import query_flag
 from crm.api.serializers import HistoryEntrySerializer, TenantModelSerializer
 from crm.models import HistoryEntry, TenantModel
 from crm.records import Conflict, etag_of, record_check_version, record_restore, record_soft_delete
@@ -129,7 +130,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Any) -> None:
         # Soft delete: the row stays (history, restore) but vanishes from every list and detail.
-        cascade = self.request.query_params.get("cascade", "false").lower() in ("1", "true")
+        cascade = query_flag(self.request, "cascade")  # strict: `?cascade=yes` is a 400, as the schema says
         blocking = {name: count for name, count in self.blocking_dependents(instance).items() if count}
         if blocking and not cascade:
             raise Conflict(

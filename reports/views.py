@@ -1,0 +1,476 @@
+"""The reports API: thin views that validate the query, call a selector and serialize (JSON or CSV)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.utils import timezone
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers as drf_serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.permissions import IsTenantMember
+from crm.rls import RequestContext, context_of
+from reports import selectors
+from reports import serializers as s
+from reports.renderers import CSVRenderer, FormatOverrideNegotiation
+
+ALL_PRINCIPALS = "All principals"
+
+
+class ReportView(GenericAPIView):
+    """One report: GET with the report's query parameters; `?format=csv` downloads its rows as CSV.
+
+    Subclasses say which parameters they take (`params_class`), how to build the report (`build`),
+    its response shape (`serializer_class`) and how it reads as one table (`csv_rows`). A generic view
+    for its serializer plumbing (schema, browsable API), without filter backends or pagination: a report
+    validates its own parameters, and an unknown one is a 400 as on every list.
+    """
+
+    permission_classes = [IsTenantMember]
+    filter_backends = ()
+    pagination_class = None
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    content_negotiation_class = FormatOverrideNegotiation
+    params_class: type[s.ReportParamsSerializer]
+    serializer_class: type[drf_serializers.Serializer]
+    file_stem: str
+
+    def get(self, request: Request) -> Response:
+        params = self.query_params(request)
+        report = self.build(context_of(request), params, today=timezone.localdate())
+        return Response(self.serializer_class(report).data)
+
+    def query_params(self, request: Request) -> dict[str, Any]:
+        """The validated parameters; an unknown one is a 400, as on every list."""
+        serializer = self.params_class(data=request.query_params)
+        known = set(serializer.fields) | {"format"}
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        raise NotImplementedError
+
+    def principal(self, context: RequestContext, principal_id: int) -> selectors.PrincipalRef:
+        """The principal a one-principal report is about; one outside the book is like one that does not
+        exist (no existence leak)."""
+        principal = selectors.principal_of(tenant_id=context.member_tenant_id, principal_id=principal_id)
+        if principal is None:
+            raise ValidationError(
+                {"principal": [f'Invalid pk "{principal_id}" - object does not exist.']},
+                code="does_not_exist",
+            )
+        return principal
+
+    # --- CSV
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        return data["rows"]  # type: ignore[no-any-return]
+
+    def csv_filename(self, data: Mapping[str, Any]) -> str:
+        return f"{self.file_stem}-{data['as_of']}.csv"
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        if isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
+            if response.status_code >= 400:
+                # Errors stay problem details, whatever format was asked for.
+                request.accepted_renderer = JSONRenderer()
+                request.accepted_media_type = JSONRenderer.media_type
+            elif isinstance(response.data, Mapping):
+                response["Content-Disposition"] = f'attachment; filename="{self.csv_filename(response.data)}"'
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _report_schema(
+    params: type[s.ReportParamsSerializer], response: type[drf_serializers.Serializer], **kwargs: Any
+) -> Any:
+    """The report's GET in the schema: its parameters, JSON shape and CSV download."""
+    return extend_schema_view(
+        get=extend_schema(
+            parameters=[
+                params,
+                OpenApiParameter(
+                    "format",
+                    str,
+                    OpenApiParameter.QUERY,
+                    enum=["json", "csv"],
+                    description="`csv` downloads the report as a CSV file named after it and the day;"
+                    " JSON by default.",
+                ),
+            ],
+            responses={(200, "application/json"): response, (200, "text/csv"): OpenApiTypes.STR},
+            tags=["reports"],
+            **kwargs,
+        )
+    )
+
+
+@_report_schema(
+    s.PipelineParamsSerializer,
+    s.PipelineReportSerializer,
+    operation_id="reports_pipeline",
+    summary="Pipeline per principal and stage",
+)
+class PipelineReportView(ReportView):
+    """Open opportunities per principal × stage: how many, weekly case volume, weighted volume and average
+    days in stage, with totals per principal and overall."""
+
+    params_class = s.PipelineParamsSerializer
+    serializer_class = s.PipelineReportSerializer
+    file_stem = "pipeline"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.pipeline_report(
+            tenant_id=context.member_tenant_id,
+            today=today,
+            principal_id=params.get("principal"),
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        by_principal: dict[int, list[Mapping[str, Any]]] = {}
+        for row in data["rows"]:
+            by_principal.setdefault(row["principal"], []).append(row)
+        for total in data["principals"]:
+            yield from by_principal.get(total["principal"], [])
+            yield {**total, "stage": "total"}
+        yield {"principal": None, "principal_name": ALL_PRINCIPALS, "stage": "total", **data["total"]}
+
+
+@_report_schema(
+    s.WeeklyActivityParamsSerializer,
+    s.WeeklyActivityReportSerializer,
+    operation_id="reports_weekly_activity",
+    summary="Interactions per principal per ISO week",
+)
+class WeeklyActivityReportView(ReportView):
+    """Interactions per principal per ISO week, by type, for the last N weeks (or the period given), with
+    the change against the period of the same length before. The CSV is the table a broker sends each
+    principal: one row per principal and type, one column per week."""
+
+    params_class = s.WeeklyActivityParamsSerializer
+    serializer_class = s.WeeklyActivityReportSerializer
+    file_stem = "weekly-activity"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.weekly_activity_report(
+            tenant_id=context.member_tenant_id,
+            today=today,
+            weeks=params["weeks"],
+            principal_id=params.get("principal"),
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        for activity in [
+            *data["principals"],
+            {**data["total"], "principal": None, "principal_name": ALL_PRINCIPALS},
+        ]:
+            head = {"principal": activity["principal"], "principal_name": activity["principal_name"]}
+            yield {
+                **head,
+                "type": "all",
+                **{week["week"]: week["interactions"] for week in activity["weeks"]},
+                "interactions": activity["interactions"],
+                "previous_interactions": activity["previous_interactions"],
+                "change": activity["change"],
+                "change_percent": activity["change_percent"],
+            }
+            for kind in activity["by_type"]:
+                yield {
+                    **head,
+                    "type": kind["type"],
+                    **{week["week"]: week["by_type"].get(kind["type"], 0) for week in activity["weeks"]},
+                    "interactions": kind["interactions"],
+                    "previous_interactions": kind["previous_interactions"],
+                    "change": kind["change"],
+                    "change_percent": selectors.change_percent(
+                        kind["interactions"], kind["previous_interactions"]
+                    ),
+                }
+
+
+@_report_schema(
+    s.FollowUpsParamsSerializer,
+    s.FollowUpsReportSerializer,
+    operation_id="reports_follow_ups",
+    summary="My follow-ups due and next actions passed",
+)
+class FollowUpsReportView(ReportView):
+    """Your interactions with a follow-up due (today or earlier) and not done, and your open opportunities
+    whose next action date has passed; oldest first."""
+
+    params_class = s.FollowUpsParamsSerializer
+    serializer_class = s.FollowUpsReportSerializer
+    file_stem = "follow-ups"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.follow_ups_report(
+            tenant_id=context.member_tenant_id,
+            user_id=params.get("owner") or context.member_user_id,
+            today=today,
+            principal_id=params.get("principal"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+            limit=params["limit"],
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        rows = [
+            {
+                "kind": "interaction",
+                "id": i["id"],
+                "due_on": i["follow_up_on"],
+                "days_overdue": i["days_overdue"],
+                "title": i["subject"],
+                "detail": i["type"],
+                "organization": i["organization"],
+                "organization_name": i["organization_name"],
+                "principal": i["principal"],
+                "principal_name": i["principal_name"],
+                "next_action": "",
+            }
+            for i in data["interactions"]
+        ] + [
+            {
+                "kind": "opportunity",
+                "id": o["id"],
+                "due_on": o["next_action_date"],
+                "days_overdue": o["days_overdue"],
+                "title": o["name"],
+                "detail": o["stage"],
+                "organization": o["customer"],
+                "organization_name": o["customer_name"],
+                "principal": o["principal"],
+                "principal_name": o["principal_name"],
+                "next_action": o["next_action"],
+            }
+            for o in data["opportunities"]
+        ]
+        # Oldest first across both kinds (ISO dates sort as text).
+        return sorted(rows, key=lambda r: (str(r["due_on"]), r["kind"], r["id"]))
+
+
+@_report_schema(
+    s.StaleAccountsParamsSerializer,
+    s.StaleAccountsReportSerializer,
+    operation_id="reports_stale_accounts",
+    summary="Accounts of the book with no interaction in N days",
+)
+class StaleAccountsReportView(ReportView):
+    """Customers and prospects of your book (a live opportunity of one of your principals) with no
+    interaction in the last N days (default 30), never-touched first, then longest untouched."""
+
+    params_class = s.StaleAccountsParamsSerializer
+    serializer_class = s.StaleAccountsReportSerializer
+    file_stem = "stale-accounts"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.stale_accounts_report(
+            tenant_id=context.member_tenant_id,
+            today=today,
+            days=params["days"],
+            principal_id=params.get("principal"),
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+            limit=params["limit"],
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        return data["accounts"]  # type: ignore[no-any-return]
+
+
+@_report_schema(
+    s.StaleOpportunitiesParamsSerializer,
+    s.StaleOpportunitiesReportSerializer,
+    operation_id="reports_stale_opportunities",
+    summary="Open opportunities with no stage change in N days",
+)
+class StaleOpportunitiesReportView(ReportView):
+    """Open opportunities whose stage has not changed in the last N days (default 21), longest in their
+    stage first."""
+
+    params_class = s.StaleOpportunitiesParamsSerializer
+    serializer_class = s.StaleOpportunitiesReportSerializer
+    file_stem = "stale-opportunities"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.stale_opportunities_report(
+            tenant_id=context.member_tenant_id,
+            today=today,
+            days=params["days"],
+            principal_id=params.get("principal"),
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+            limit=params["limit"],
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        return data["opportunities"]  # type: ignore[no-any-return]
+
+
+@_report_schema(
+    s.WinLossParamsSerializer,
+    s.WinLossReportSerializer,
+    operation_id="reports_win_loss",
+    summary="Closed won and lost per principal per quarter, with reasons",
+)
+class WinLossReportView(ReportView):
+    """Opportunities closed won and lost per principal per quarter (the last four quarters by default),
+    with volumes, win rate and how often each reason was given."""
+
+    params_class = s.WinLossParamsSerializer
+    serializer_class = s.WinLossReportSerializer
+    file_stem = "win-loss"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.win_loss_report(
+            tenant_id=context.member_tenant_id,
+            today=today,
+            principal_id=params.get("principal"),
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        def row(line: Mapping[str, Any], **head: Any) -> dict[str, Any]:
+            return {
+                **head,
+                **{
+                    k: v
+                    for k, v in line.items()
+                    if k not in head and k not in ("win_reasons", "loss_reasons")
+                },
+                "win_reasons": [f"{r['reason']} ({r['opportunities']})" for r in line["win_reasons"]],
+                "loss_reasons": [f"{r['reason']} ({r['opportunities']})" for r in line["loss_reasons"]],
+            }
+
+        by_principal: dict[int, list[Mapping[str, Any]]] = {}
+        for line in data["rows"]:
+            by_principal.setdefault(line["principal"], []).append(line)
+        for total in data["principals"]:
+            for line in by_principal.get(total["principal"], []):
+                yield row(
+                    line,
+                    principal=line["principal"],
+                    principal_name=line["principal_name"],
+                    quarter=line["quarter"],
+                    quarter_start=line["quarter_start"],
+                )
+            yield row(
+                total,
+                principal=total["principal"],
+                principal_name=total["principal_name"],
+                quarter="total",
+                quarter_start=None,
+            )
+        yield row(
+            data["total"], principal=None, principal_name=ALL_PRINCIPALS, quarter="total", quarter_start=None
+        )
+
+
+@_report_schema(
+    s.CoverageParamsSerializer,
+    s.CoverageReportSerializer,
+    operation_id="reports_distributor_coverage",
+    summary="A principal's authorized distributors, their customers and open opportunities",
+)
+class DistributorCoverageReportView(ReportView):
+    """For one principal: the distributors authorized to carry it (today, or during the period given) and,
+    per distributor, the customers it serves and the principal's open opportunities through it."""
+
+    params_class = s.CoverageParamsSerializer
+    serializer_class = s.CoverageReportSerializer
+    file_stem = "distributor-coverage"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.coverage_report(
+            tenant_id=context.member_tenant_id,
+            principal=self.principal(context, params["principal"]),
+            today=today,
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        head = {"principal": data["principal"], "principal_name": data["principal_name"]}
+        return [{**head, **line} for line in data["distributors"]]
+
+    def csv_filename(self, data: Mapping[str, Any]) -> str:
+        return f"{self.file_stem}-{slugify(data['principal_name']) or data['principal']}-{data['as_of']}.csv"
+
+
+@_report_schema(
+    s.ScorecardParamsSerializer,
+    s.ScorecardReportSerializer,
+    operation_id="reports_principal_scorecard",
+    summary="One principal on one page",
+)
+class PrincipalScorecardReportView(ReportView):
+    """One principal: products by status, open pipeline by stage and its weighted volume, activity in the
+    last four weeks (or the period given) against the four before, and the top customers. The CSV lists
+    every figure as section, item, measure, value."""
+
+    params_class = s.ScorecardParamsSerializer
+    serializer_class = s.ScorecardReportSerializer
+    file_stem = "principal-scorecard"
+
+    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+        return selectors.scorecard_report(
+            tenant_id=context.member_tenant_id,
+            principal=self.principal(context, params["principal"]),
+            today=today,
+            owner_id=params.get("owner"),
+            date_from=params.get("date_from"),
+            date_to=params.get("date_to"),
+        )
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        def figure(section: str, item: Any, measure: str, value: Any) -> dict[str, Any]:
+            return {"section": section, "item": item, "measure": measure, "value": value}
+
+        for status in data["products"]:
+            yield figure("products", status["status"], "products", status["products"])
+        yield figure("products", "total", "products", data["products_total"])
+        for stage in data["pipeline"]:
+            for measure in ("opportunities", "weekly_case_volume", "weighted_weekly_volume"):
+                yield figure("pipeline", stage["stage"], measure, stage[measure])
+        for measure in ("open_opportunities", "weekly_case_volume", "weighted_weekly_volume"):
+            yield figure("pipeline", "total", measure, data[measure])
+        activity = data["activity"]
+        for measure in ("interactions", "previous_interactions", "change", "change_percent"):
+            yield figure("activity", "all", measure, activity[measure])
+        for kind in activity["by_type"]:
+            for measure in ("interactions", "previous_interactions", "change"):
+                yield figure("activity", kind["type"], measure, kind[measure])
+        for customer in data["top_customers"]:
+            for measure in (
+                "won_opportunities",
+                "won_weekly_case_volume",
+                "open_opportunities",
+                "open_weighted_weekly_volume",
+                "interactions",
+            ):
+                yield figure("top_customers", customer["customer_name"], measure, customer[measure])
+
+    def csv_filename(self, data: Mapping[str, Any]) -> str:
+        return f"{self.file_stem}-{slugify(data['principal_name']) or data['principal']}-{data['as_of']}.csv"

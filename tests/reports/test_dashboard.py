@@ -1,0 +1,60 @@
+"""The sales dashboard in the admin: the signed-in member's reports as tables and inline SVG charts."""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+
+from django.test import Client
+
+from reports.charts import bar_chart, column_chart
+from tests.reports.support import World
+
+DASHBOARD = "/admin/dashboard/"
+
+
+def signed_in(user: object) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_dashboard_renders_the_managers_book_with_svg_charts(world: World) -> None:
+    response = signed_in(world.firm.manager).get(DASHBOARD)
+    assert response.status_code == 200
+    page = response.content.decode()
+    charts = re.findall(r'<svg[^>]*class="report-chart".*?</svg>', page, flags=re.DOTALL)
+    assert len(charts) == 5  # pipeline, activity, win/loss, and the scorecard's two
+    assert "<script" not in page.split('id="content-main"')[1]
+    assert "Acme Principal A" in page and "Acme Principal B" not in page
+    assert "Acme Diner" in page  # a stale account
+    assert "Send samples" in page  # an overdue next action
+    assert "/api/v1/reports/pipeline/?format=csv" in page
+    for svg in charts:
+        ElementTree.fromstring(svg)  # well-formed, as a browser's SVG parser wants it
+
+
+def test_dashboard_shows_the_chosen_principal_of_the_book_only(world: World) -> None:
+    admin = signed_in(world.firm.admin)
+    page = admin.get(DASHBOARD, {"principal": world.firm.principal_b.pk}).content.decode()
+    assert "Scorecard: Acme Principal B" in page and "Acme Wholesale" in page
+    # A principal outside the book is not offered, and asking for it shows the first of the book.
+    manager_page = signed_in(world.firm.manager).get(DASHBOARD, {"principal": world.firm.principal_b.pk})
+    assert "Scorecard: Acme Principal A" in manager_page.content.decode()
+
+
+def test_dashboard_is_linked_from_the_admin_index_and_needs_sign_in(world: World) -> None:
+    index = signed_in(world.firm.viewer).get("/admin/").content.decode()
+    assert f'href="{DASHBOARD}"' in index and "Sales dashboard" in index
+    assert signed_in(world.firm.viewer).get(DASHBOARD).status_code == 200
+    anonymous = Client().get(DASHBOARD)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+
+
+def test_charts_scale_bars_to_the_largest_value_and_escape_labels() -> None:
+    svg = bar_chart([("<A>", [10]), ("B", [5])], title="t", width=400, label_width=100)
+    assert svg.count("<rect") == 2
+    assert 'width="240.0"' in svg and 'width="120.0"' in svg  # plot = 400 - 100 - 60
+    assert "&lt;A&gt;" in svg and "<A>" not in svg
+    empty = column_chart([("W01", 0)], title="none")
+    assert 'height="0.0"' in empty

@@ -34,4 +34,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except DatabaseError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(value.startswith("ok") for value in checks.values()) and "migrations" in checks
-    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
+    )

@@ -93,3 +93,20 @@ client-check:
 FUZZ_EXAMPLES ?= 200
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q tests/fuzz
+
+# The API under load on generated data (crm/bench): gunicorn (DEBUG off) on the current database, each hot
+# operation of a Sales Manager at 1 and 8 connections, with SQL, JSON and no-RLS baselines; generates a
+# scale-1 firm first when the database has none (it writes: use a benchmark database, e.g.
+# DATABASE_URL=postgresql://postgres@/crm_bench?host=$(CURDIR)/.pgdata). wrk (Debian package) is installed
+# when missing and this is a root shell with apt; otherwise a Python client drives the load.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--json" or "--only interactions --seconds 3".
+.PHONY: bench
+BENCH_ARGS ?=
+bench: migrate
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing wrk (Debian package) for the benchmark's load"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; \
+	else echo "wrk is not installed: the benchmark drives the load with its Python client"; fi
+	$(MANAGE) benchmark $(BENCH_ARGS)

@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 
 from crm.rls import context_of
 from opportunities.models import Stage
@@ -34,7 +33,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Pipeline, weekly activity, follow-ups, stale accounts and deals, win/loss, and one principal's
     scorecard and distributor coverage (`?principal=`, the first of the book by default)."""
     crm = context_of(request)
-    tenant_id, today = crm.member_tenant_id, timezone.localdate()
+    tenant_id, today = crm.member_tenant_id, selectors.utc_today()
     choices = list(selectors.principal_choices(tenant_id=tenant_id))
     chosen = _chosen_principal(request, choices)
 

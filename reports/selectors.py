@@ -65,6 +65,11 @@ def quarter_label(day: dt.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
+def utc_today() -> dt.date:
+    """Today as the reports count days: in UTC, like the day boundaries in their SQL."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from interactions.models import InteractionType
 from opportunities.models import OpportunityStatus, Stage
 from organizations.models import OrganizationType, Priority
 from products.models import ProductStatus
+from reports.selectors import utc_today
 
 # A report's period may span at most this many days (two years and a day): enough for any comparison a
 # manager makes, small enough that a typo (2206 for 2026) is a 400 rather than a slow query.
@@ -61,7 +61,7 @@ class ReportParamsSerializer(serializers.Serializer):
         if date_from and date_to and date_from > date_to:
             raise serializers.ValidationError({"date_from": ["Must not be after date_to."]})
         if self.period_limited and date_from:
-            end = date_to or timezone.localdate()
+            end = date_to or utc_today()
             if date_from > end:
                 raise serializers.ValidationError({"date_from": ["Must not be after today (or date_to)."]})
             if (end - date_from).days >= MAX_PERIOD_DAYS:

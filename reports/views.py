@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -46,7 +45,7 @@ class ReportView(GenericAPIView):
 
     def get(self, request: Request) -> Response:
         params = self.query_params(request)
-        report = self.build(context_of(request), params, today=timezone.localdate())
+        report = self.build(context_of(request), params, today=selectors.utc_today())
         return Response(self.serializer_class(report).data)
 
     def query_params(self, request: Request) -> dict[str, Any]:
@@ -83,12 +82,13 @@ class ReportView(GenericAPIView):
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         if isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
-            if response.status_code >= 400:
-                # Errors stay problem details, whatever format was asked for.
+            is_report = request.method in ("GET", "HEAD") and response.status_code < 300
+            if is_report and isinstance(response.data, Mapping):
+                response["Content-Disposition"] = f'attachment; filename="{self.csv_filename(response.data)}"'
+            else:
+                # Only a report is a CSV file: problem details and OPTIONS' description stay JSON.
                 request.accepted_renderer = JSONRenderer()
                 request.accepted_media_type = JSONRenderer.media_type
-            elif isinstance(response.data, Mapping):
-                response["Content-Disposition"] = f'attachment; filename="{self.csv_filename(response.data)}"'
         return super().finalize_response(request, response, *args, **kwargs)
 
 

@@ -1573,8 +1573,12 @@ export interface components {
             user: number;
             /** @description Follow-ups due, oldest first. */
             interactions: components["schemas"]["FollowUpInteraction"][];
+            /** @description All follow-ups due (the list stops at limit). */
+            interactions_total: number;
             /** @description Next actions passed, oldest first. */
             opportunities: components["schemas"]["FollowUpOpportunity"][];
+            /** @description All next actions passed. */
+            opportunities_total: number;
         };
         /** @description One recorded change: who, when, in which request, and each changed field's [old, new]. */
         HistoryEntry: {
@@ -2462,14 +2466,20 @@ export interface components {
             as_of: string;
             /** @description No interaction in these days. */
             window: components["schemas"]["ReportPeriod"];
+            /** @description Never touched first, then longest untouched. */
             accounts: components["schemas"]["StaleAccount"][];
+            /** @description All stale accounts (the list stops at limit). */
+            total: number;
         };
         StaleOpportunitiesReport: {
             /** Format: date */
             as_of: string;
             /** @description No stage change in these days. */
             window: components["schemas"]["ReportPeriod"];
+            /** @description Longest in their stage first. */
             opportunities: components["schemas"]["StaleOpportunity"][];
+            /** @description All stale opportunities (the list stops at limit). */
+            total: number;
         };
         StaleOpportunity: {
             id: number;
@@ -6600,6 +6610,8 @@ export interface operations {
                 date_to?: string;
                 /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
                 format?: "csv" | "json";
+                /** @description At most this many rows (default 100). */
+                limit?: number;
                 /** @description Whose follow-ups (a user id); yours by default. */
                 owner?: number;
                 /** @description Only this principal (an organization id). */
@@ -6716,6 +6728,8 @@ export interface operations {
                 days?: number;
                 /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
                 format?: "csv" | "json";
+                /** @description At most this many rows (default 100). */
+                limit?: number;
                 /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
                 owner?: number;
                 /** @description Only this principal (an organization id). */
@@ -6756,6 +6770,8 @@ export interface operations {
                 days?: number;
                 /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
                 format?: "csv" | "json";
+                /** @description At most this many rows (default 100). */
+                limit?: number;
                 /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
                 owner?: number;
                 /** @description Only this principal (an organization id). */

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import connection
+
 from contacts.models import Contact
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import Organization
@@ -74,15 +76,22 @@ def test_deleting_an_inline_row_soft_deletes_it(firm: Firm) -> None:
 
 
 def test_a_delete_the_database_refuses_is_a_message(firm: Firm) -> None:
-    # The contact's organization is already gone: its trigger refuses any write to the contact.
-    orphan = f.ContactFactory(tenant=firm.tenant, organization=firm.customer)
-    Organization.objects.filter(pk=firm.customer.pk).update(deleted_at="2025-01-01T00:00:00Z")
+    # A rule of the database's own refuses the write (a trigger created for this test, rolled back
+    # with it): the admin must show a message, not a 500, and write nothing.
+    contact = f.ContactFactory(tenant=firm.tenant, organization=firm.customer)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.refuse_for_test() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'refused for the test' USING ERRCODE = 'check_violation'; END $$;"
+            " CREATE TRIGGER refuse_for_test BEFORE UPDATE ON contact"
+            " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_for_test();"
+        )
     client = signed_in(firm.manager)
-    response = client.post(url(Contact, "delete", orphan.pk), {"post": "yes"}, follow=True)
+    response = client.post(url(Contact, "delete", contact.pk), {"post": "yes"}, follow=True)
     assert response.status_code == 200
     assert any("Not deleted" in str(m) for m in response.context["messages"])
-    orphan.refresh_from_db()
-    assert orphan.deleted_at is None
+    contact.refresh_from_db()
+    assert contact.deleted_at is None
 
 
 def test_viewer_cannot_delete(firm: Firm) -> None:

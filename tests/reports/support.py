@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from crm.models import User
 from opportunities.models import Opportunity
 from organizations.models import Organization
-from reports.selectors import quarter_start, quarters_back, week_start
+from reports.selectors import quarter_start, quarters_back, utc_today, week_start
 from tests import factories as f
 from tests.conftest import Firm, client_for
 
@@ -82,7 +82,7 @@ class World:
 
 
 def build_world(firm: Firm, rival: Firm) -> World:
-    today = timezone.localdate()
+    today = utc_today()
     monday = week_start(today)
     tenant = firm.tenant
     a, b = firm.principal_a, firm.principal_b

@@ -132,6 +132,10 @@ def test_csv_wins_over_an_accept_header_and_errors_stay_problem_details(world: W
     assert bad.status_code == 400 and bad["Content-Type"] == "application/problem+json"
     assert "Content-Disposition" not in bad
     assert bad.json()["errors"][0]["field"] == "owner"
+    options = client.options(f"{REPORTS}/pipeline/?format=csv")
+    assert options.status_code == 200 and options["Content-Type"] == "application/json"
+    head = client.head(f"{REPORTS}/pipeline/?format=csv")
+    assert head.status_code == 200 and head["Content-Disposition"].startswith("attachment;")
 
 
 def test_csv_cells_cannot_smuggle_spreadsheet_formulas() -> None:

@@ -13,7 +13,10 @@ from organizations.serializers import organization_summary
 
 class InteractionSerializer(TenantModelSerializer):
     user = TenantMemberField(required=False, allow_null=True, help_text="Who logged it; defaults to you.")
-    duration_minutes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    # The model's column is a PostgreSQL integer: a larger value is this field's 400, not the database's.
+    duration_minutes = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+    )
     expandable = {
         "organization": organization_summary,
         "contact": contact_summary,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import django_filters
@@ -41,10 +42,19 @@ class TenantFilterSet(django_filters.FilterSet):
     updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
 
+class WholeNumberField(forms.IntegerField):
+    """Digits only, as the schema's `integer` says: Django's IntegerField also takes `1.0` and ` 1 `."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value not in self.empty_values and not re.fullmatch(r"-?\d+", str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class IdFilter(django_filters.NumberFilter):
     """A related row's id: a whole number (`?principal=1.5` is a 400, not a silent miss)."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
     def get_max_validator(self) -> None:
         # Any integer is an id to look for (none beyond bigint exists); the stock 1e50 cap would make a

@@ -1,0 +1,100 @@
+"""Baselines for list and detail pages, on the same data and policies as the endpoint:
+
+- "ORM SQL": the statements the request runs (captured once through Django's test client), replayed
+  alone in psycopg, in one transaction each time: the database's and the driver's share of a request.
+- "JSON SQL": the request's context statement plus one statement returning the page as JSON
+  (json_agg over the ORM's own page query, the serializer's fields: PostgREST-style).
+- "no RLS": the endpoint itself, served with RLS bypassed (crm.bench.wsgi, BENCH_RLS_BYPASS=1).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+from django.db.models import Model
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
+from psycopg.conninfo import make_conninfo
+
+from crm.bench.load import Call, Measurement
+from crm.bench.server import connection_params
+from crm.bench.stats import Latency
+
+
+@dataclass(frozen=True)
+class CapturedRequest:
+    status: int
+    statements: list[str]
+    page: str | None  # the statement reading the page's rows
+    json_page: str | None  # that page as one JSON statement
+
+
+def capture(call: Call, token: str) -> CapturedRequest:
+    """Run `call` once in-process and keep the SQL it ran (parameters inlined, as psycopg sent it)."""
+    client = Client(
+        HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json"
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = client.generic(
+            call.method, call.path, data=call.payload() or b"", content_type="application/json"
+        )
+    statements = [q["sql"] for q in queries.captured_queries]
+    serializer = getattr(
+        getattr(resolve(call.path.split("?")[0]).func, "cls", None), "serializer_class", None
+    )
+    model: type[Model] | None = getattr(getattr(serializer, "Meta", None), "model", None)
+    page = None
+    if model is not None:
+        table = f'FROM "{model._meta.db_table}"'
+        page = next((s for s in statements[1:] if s.startswith("SELECT") and table in s), None)
+    json_page = None
+    if page is not None and serializer is not None and model is not None:
+        json_page = json_page_sql(page, model, serializer.Meta.fields)
+    return CapturedRequest(response.status_code, statements, page, json_page)
+
+
+def json_page_sql(page: str, model: type[Model], fields: Sequence[str]) -> str:
+    """`page` (a SELECT of the model's columns) as one JSON array of the API's fields, built in SQL."""
+    pairs = []
+    for name in fields:
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        column = getattr(field, "column", None)
+        if column:
+            pairs.append(f"'{name}', q.\"{column}\"")
+    return f"SELECT coalesce(json_agg(json_build_object({', '.join(pairs)})), '[]'::json) FROM ({page}) q"  # noqa: S608
+
+
+def connect(settings_dict: Mapping[str, Any]) -> psycopg.Connection[Any]:
+    """A connection like Django's own: client-side parameter binding, no server-side prepares."""
+    conninfo = make_conninfo("", **connection_params(settings_dict))
+    return psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+
+
+def replay(
+    conn: psycopg.Connection[Any], statements: Sequence[str], *, max_requests: int, seconds: float
+) -> Measurement:
+    """Run `statements` in one transaction, again and again, fetching every row; one latency per run."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    cursor = psycopg.ClientCursor(conn)
+    while len(latencies) < max_requests and time.perf_counter() < deadline:
+        begun = time.perf_counter()
+        with conn.transaction():
+            for statement in statements:
+                cursor.execute(statement.encode())
+                if cursor.description is not None:
+                    cursor.fetchall()
+        latencies.append((time.perf_counter() - begun) * 1000)
+    elapsed = time.perf_counter() - started
+    return Measurement("psycopg", 1, len(latencies), 0, elapsed, Latency.of(latencies))

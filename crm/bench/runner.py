@@ -1,0 +1,373 @@
+"""The benchmark run: serve, probe, load each operation at each concurrency, measure the baselines,
+and report (a table, or JSON)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, closing
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+from crm.bench import baselines, load, server
+from crm.bench.scenario import Operation, Scene, build_scene
+from crm.bench.stats import fmt, format_table, ratio
+
+
+@dataclass
+class Options:
+    connections: tuple[int, ...] = (1, 8)
+    seconds: float = 1.0  # per operation and concurrency (wrk: whole seconds)
+    requests: int = 300  # per operation and concurrency, at most (the Python client only)
+    client: str = "auto"  # auto | wrk | python
+    baselines: bool = True
+    only: str = ""  # run the operations whose name contains this
+    workers: int = 2
+    threads: int = 4
+
+
+@dataclass
+class Result:
+    operation: str
+    group: str
+    path: str
+    connections: int
+    client: str
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    queries: int | None
+    rows: int | None
+
+
+@dataclass
+class Baseline:
+    operation: str
+    endpoint_p50_ms: float | None = None
+    orm_sql_p50_ms: float | None = None
+    json_sql_p50_ms: float | None = None
+    no_rls_p50_ms: float | None = None
+    no_rls_rows: int | None = None
+    note: str = ""
+
+    def ratios(self) -> dict[str, float | None]:
+        return {
+            "endpoint/orm_sql": ratio(self.endpoint_p50_ms, self.orm_sql_p50_ms),
+            "endpoint/json_sql": ratio(self.endpoint_p50_ms, self.json_sql_p50_ms),
+            "endpoint/no_rls": ratio(self.endpoint_p50_ms, self.no_rls_p50_ms),
+        }
+
+
+@dataclass
+class Report:
+    options: Options
+    facts: dict[str, Any]
+    results: list[Result] = field(default_factory=list)
+    baselines: list[Baseline] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "options": asdict(self.options),
+            "data": self.facts,
+            "results": [asdict(r) for r in self.results],
+            "baselines": [asdict(b) | {"ratios": b.ratios()} for b in self.baselines],
+            "failures": self.failures,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _client(options: Options) -> str:
+    if options.client == "wrk" and load.wrk_path() is None:
+        raise RuntimeError("--client wrk: wrk is not installed (Debian: apt-get install wrk)")
+    if options.client == "auto":
+        return "wrk" if load.wrk_path() else "python"
+    return options.client
+
+
+MIN_SAMPLES = 3  # fewer in the time given: the operation is re-run on a count instead
+SLOW_SECONDS = 15.0  # the bound of that re-run
+
+
+def _measure(
+    base_url: str, token: str, operation: Operation, connections: int, options: Options, client: str
+) -> load.Measurement:
+    if client == "wrk":
+        measured = load.wrk_load(
+            base_url, token, operation.calls, connections=connections, seconds=options.seconds
+        )
+        if measured.requests >= MIN_SAMPLES:
+            return measured
+        # Slower than the time given (wrk counts only what completes): a few requests, on the clock.
+    else:
+        measured = load.python_load(
+            base_url,
+            token,
+            operation.calls,
+            connections=connections,
+            max_requests=options.requests,
+            seconds=options.seconds,
+        )
+        if measured.requests >= min(MIN_SAMPLES, options.requests):
+            return measured
+    return load.python_load(
+        base_url,
+        token,
+        operation.calls,
+        connections=connections,
+        max_requests=max(MIN_SAMPLES, connections),
+        seconds=max(SLOW_SECONDS, options.seconds),
+    )
+
+
+def _ms(value: float) -> float | None:
+    return None if value != value else round(value, 2)  # NaN: nothing completed
+
+
+def _warm(base_url: str, token: str, operation: Operation, options: Options) -> None:
+    """A few requests on as many connections as the heaviest run: every server thread has its database
+    connection open and the rows in cache before anything is timed."""
+    top = max(options.connections)
+    load.python_load(base_url, token, operation.calls, connections=top, max_requests=2 * top, seconds=5)
+
+
+def run(options: Options, log: Callable[[str], None], scene: Scene | None = None) -> Report:
+    """Benchmark the generated firm in the current database (scene: who and what; built when None).
+
+    Per operation: a probe (the status it must answer), a warm-up, a second probe (rows per page, queries
+    per request, counted by the server), then each concurrency level. List and
+    detail pages also get their baselines right after their lowest-concurrency run, so that both see
+    the machine in the same state: the ORM's SQL replayed in psycopg, one JSON statement, and the same
+    load on a second server that bypasses RLS.
+    """
+    started = time.perf_counter()
+
+    def say(text: str) -> None:
+        log(f"[{time.perf_counter() - started:6.1f}s] {text}")
+
+    scene = scene or build_scene()
+    operations = [op for op in scene.operations if options.only in op.name]
+    client = _client(options)
+    report = Report(options=options, facts={**scene.facts, "client": client, "operations": len(operations)})
+    say(
+        f"firm {scene.tenant.pk}, manager {scene.manager.pk} (book of {len(scene.book)}); {len(operations)}"
+        f" operations × {len(options.connections)} concurrency levels, client {client}"
+    )
+    url = server.database_url(connection.settings_dict)
+    lowest = min(options.connections)
+    with ExitStack() as stack:
+        base_url = stack.enter_context(server.serve(url, workers=options.workers, threads=options.threads))
+        say(f"gunicorn up at {base_url} ({options.workers} workers × {options.threads} threads, DEBUG off)")
+        bypass_url = ""
+        sql = None
+        if options.baselines and any(op.baseline for op in operations):
+            bypass_url = stack.enter_context(
+                server.serve(
+                    url,
+                    workers=options.workers,
+                    threads=options.threads,
+                    environment={"BENCH_RLS_BYPASS": "1"},
+                )
+            )
+            sql = stack.enter_context(closing(baselines.connect(connection.settings_dict)))
+            say(f"baseline server without RLS up at {bypass_url}")
+        for n, operation in enumerate(operations, 1):
+            first = operation.calls[0]
+            checked = load.probe(base_url, scene.token, first)
+            if checked.status != operation.expect:
+                report.failures.append(
+                    f"{operation.name}: {first.method} {first.path} → {checked.status} {checked.excerpt}"
+                )
+                say(f"[{n:>2}/{len(operations)}] {operation.name}: SKIPPED, answered {checked.status}")
+                continue
+            _warm(base_url, scene.token, operation, options)
+            checked = load.probe(base_url, scene.token, first)  # again, warm: queries a request makes
+            for connections in options.connections:
+                measured = _measure(base_url, scene.token, operation, connections, options, client)
+                result = Result(
+                    operation=operation.name,
+                    group=operation.group,
+                    path=first.path,
+                    connections=connections,
+                    client=measured.client,
+                    requests=measured.requests,
+                    errors=measured.errors,
+                    rps=round(measured.rps, 1),
+                    p50_ms=_ms(measured.latency.p50),
+                    p95_ms=_ms(measured.latency.p95),
+                    p99_ms=_ms(measured.latency.p99),
+                    queries=checked.queries,
+                    rows=checked.rows,
+                )
+                report.results.append(result)
+                say(
+                    f"[{n:>2}/{len(operations)}] {operation.name:<44} c={connections:<2} p50 {fmt(result.p50_ms):>7} ms"
+                    f"  p99 {fmt(result.p99_ms):>7} ms  {result.rps:7.1f} req/s  {result.errors} errors"
+                )
+                if connections == lowest and operation.baseline and sql is not None:
+                    baseline = _baseline(
+                        operation, scene, options, client, result, checked.rows, bypass_url, sql
+                    )
+                    report.baselines.append(baseline)
+                    ratios = baseline.ratios()
+                    say(
+                        f"        baselines: ORM SQL {fmt(baseline.orm_sql_p50_ms)} ms · JSON SQL"
+                        f" {fmt(baseline.json_sql_p50_ms)} ms · no RLS {fmt(baseline.no_rls_p50_ms)} ms"
+                        f" (endpoint ×{fmt(ratios['endpoint/no_rls'], 2)} of no RLS) {baseline.note}"
+                    )
+    report.seconds = time.perf_counter() - started
+    say(f"done in {report.seconds:.0f} s")
+    return report
+
+
+def _baseline(
+    operation: Operation,
+    scene: Scene,
+    options: Options,
+    client: str,
+    endpoint: Result,
+    rows: int | None,
+    bypass_url: str,
+    conn: Any,
+) -> Baseline:
+    baseline = Baseline(operation.name, endpoint_p50_ms=endpoint.p50_ms)
+    notes: list[str] = []
+    captured = baselines.capture(operation.calls[0], scene.token)
+    if captured.status == 200:
+        replayed = baselines.replay(
+            conn, captured.statements, max_requests=options.requests, seconds=options.seconds
+        )
+        baseline.orm_sql_p50_ms = _ms(replayed.latency.p50)
+        if captured.json_page is not None:
+            try:
+                as_json = baselines.replay(
+                    conn,
+                    [captured.statements[0], captured.json_page],
+                    max_requests=options.requests,
+                    seconds=options.seconds,
+                )
+                baseline.json_sql_p50_ms = _ms(as_json.latency.p50)
+            except psycopg.Error as exc:  # a page query that cannot be wrapped: say so, carry on
+                notes.append(f"JSON statement failed: {str(exc).splitlines()[0]}")
+        else:
+            notes.append("no single page statement")
+    else:
+        notes.append(f"in-process request answered {captured.status}")
+    checked = load.probe(bypass_url, scene.token, operation.calls[0])
+    baseline.no_rls_rows = checked.rows
+    if checked.status == 200:
+        _warm(bypass_url, scene.token, operation, options)
+        measured = _measure(bypass_url, scene.token, operation, endpoint.connections, options, client)
+        baseline.no_rls_p50_ms = _ms(measured.latency.p50)
+        if checked.rows != rows:
+            notes.append(f"rows without RLS: {checked.rows}")
+    else:
+        notes.append(f"no-RLS server answered {checked.status}")
+    baseline.note = "; ".join(notes)
+    return baseline
+
+
+def render(report: Report) -> str:
+    """The report as plain-text tables."""
+    facts = report.facts
+    lines = [
+        f"Benchmark: firm {facts.get('tenant')}, manager {facts.get('manager')} with a book of"
+        f" {facts.get('book_size')} principals; client {facts.get('client')}; {report.options.seconds:g} s or"
+        f" {report.options.requests} requests per cell (n: requests completed); latencies in ms.",
+        "",
+        format_table(
+            ["operation", "conns", "n", "p50", "p95", "p99", "req/s", "queries", "rows", "errors"],
+            [
+                [
+                    r.operation,
+                    str(r.connections),
+                    fmt(r.requests) + ("*" if r.client != facts.get("client") else ""),
+                    fmt(r.p50_ms),
+                    fmt(r.p95_ms),
+                    fmt(r.p99_ms),
+                    fmt(r.rps, 0),
+                    fmt(r.queries),
+                    fmt(r.rows),
+                    fmt(r.errors),
+                ]
+                for r in report.results
+            ],
+        ),
+    ]
+    if any(r.client != facts.get("client") for r in report.results):
+        lines.append(
+            f"* slower than the {report.options.seconds:g} s given: timed on {MIN_SAMPLES}+ requests by the Python"
+            " client instead"
+        )
+    if report.baselines:
+        lowest = min(report.options.connections)
+        lines += [
+            "",
+            f"Baselines at {lowest} connection(s), p50 in ms (ratios: how many times slower the endpoint is):",
+            "",
+            format_table(
+                [
+                    "page",
+                    "endpoint",
+                    "ORM SQL",
+                    "JSON SQL",
+                    "no RLS",
+                    "÷ORM SQL",
+                    "÷JSON SQL",
+                    "÷no RLS",
+                    "note",
+                ],
+                [
+                    [
+                        b.operation,
+                        fmt(b.endpoint_p50_ms),
+                        fmt(b.orm_sql_p50_ms),
+                        fmt(b.json_sql_p50_ms),
+                        fmt(b.no_rls_p50_ms),
+                        fmt(b.ratios()["endpoint/orm_sql"], 1),
+                        fmt(b.ratios()["endpoint/json_sql"], 1),
+                        fmt(b.ratios()["endpoint/no_rls"], 2),
+                        b.note,
+                    ]
+                    for b in report.baselines
+                ],
+                left=1,
+            ),
+        ]
+    if report.failures:
+        lines += ["", "Skipped (unexpected status):", *(f"  {f}" for f in report.failures)]
+    return "\n".join(lines)
+
+
+def summary(report: Report) -> str:
+    """One closing paragraph: the slowest operations and the overall cost of RLS and of Python."""
+    if not report.results:
+        return "No operation was measured."
+    top = max(report.options.connections)
+    at_top = [r for r in report.results if r.connections == top]
+    slowest = sorted(at_top, key=lambda r: float("inf") if r.p95_ms is None else r.p95_ms, reverse=True)[:3]
+    parts = [
+        f"{len(report.results)} measurements in {report.seconds:.0f} s.",
+        f"Slowest p95 at {top} connections: "
+        + ", ".join(
+            f"{r.operation} {'(none completed)' if r.p95_ms is None else f'{r.p95_ms:.0f} ms'}"
+            for r in slowest
+        )
+        + ".",
+    ]
+    rls = [v for b in report.baselines if (v := b.ratios()["endpoint/no_rls"]) is not None]
+    orm = [v for b in report.baselines if (v := b.ratios()["endpoint/orm_sql"]) is not None]
+    if rls:
+        parts.append(f"Endpoint vs no RLS: median ×{sorted(rls)[len(rls) // 2]:.2f}.")
+    if orm:
+        parts.append(f"Endpoint vs its SQL alone: median ×{sorted(orm)[len(orm) // 2]:.1f}.")
+    if report.failures:
+        parts.append(f"{len(report.failures)} operation(s) skipped.")
+    return " ".join(parts)

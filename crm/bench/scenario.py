@@ -1,0 +1,286 @@
+"""What the benchmark asks: a Sales Manager with a typical book, and the hot operations of their day.
+
+Ids come from the generated firm itself (read as the owner), chosen the way a manager would meet them:
+their busiest principal, that principal's busiest account, its contacts and open deals. The deep
+cursor page is built with the API's own paginator from the row ~10,000 deep in the manager's view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from crm import rls
+from crm.api.pagination import CursorPagination
+from crm.bench.load import Call
+from crm.datagen import GENERATED_MARK
+from crm.models import Tenant, User
+from interactions.models import Interaction
+
+API = "/api/v1"
+DEEP_ROWS = 10_000
+POOL = 100  # rows the write operations rotate through
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One hot operation: the calls it rotates through; `baseline` for list and detail pages."""
+
+    name: str
+    group: str
+    calls: tuple[Call, ...]
+    baseline: bool = False
+    expect: int = 200
+
+
+@dataclass
+class Scene:
+    tenant: Tenant
+    manager: User
+    book: list[int]
+    token: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    operations: list[Operation] = field(default_factory=list)
+
+
+class NoGeneratedData(Exception):
+    pass
+
+
+def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _one(sql: str, params: Sequence[Any]) -> Any:
+    rows = _rows(sql, params)
+    return rows[0][0] if rows else None
+
+
+def generated_tenant() -> Tenant | None:
+    return Tenant.objects.filter(name__contains=GENERATED_MARK).order_by("id").first()
+
+
+def typical_manager(tenant: Tenant) -> tuple[User, list[int]]:
+    """The manager whose book size is the firm's median (ties: the lower id)."""
+    books = _rows(
+        "SELECT m.user_id, array_agg(pa.principal_id ORDER BY pa.principal_id) FROM membership m"
+        " JOIN principal_assignment pa ON pa.user_id = m.user_id AND pa.deleted_at IS NULL"
+        " WHERE m.tenant_id = %s AND m.role = 'manager' GROUP BY m.user_id ORDER BY count(*), m.user_id",
+        [tenant.pk],
+    )
+    if not books:
+        raise NoGeneratedData(f"firm {tenant.pk} has no manager with a book")
+    user_id, book = books[(len(books) - 1) // 2]
+    return User.objects.get(pk=user_id), list(book)
+
+
+def _deep_cursor(manager: User, tenant: Tenant) -> tuple[str, int]:
+    """The interactions list's cursor ~DEEP_ROWS rows in, as the manager sees them (RLS applies)."""
+    with rls.acting_as(manager.pk):
+        visible = Interaction.objects.filter(tenant_id=tenant.pk, deleted_at__isnull=True)
+        depth = DEEP_ROWS
+        row = visible.order_by("-occurred_at", "-id")[depth : depth + 1].first()
+        if row is None:
+            depth = visible.count() // 2
+            row = visible.order_by("-occurred_at", "-id")[depth : depth + 1].first()
+    if row is None:
+        return "", 0
+    pager = CursorPagination()
+    pager.ordering = ["-occurred_at", "-id"]
+    return pager._encode(row, False), depth
+
+
+def route_exists(path: str) -> bool:
+    try:
+        resolve(path.split("?")[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def _get(path: str, **params: Any) -> Call:
+    query = f"?{urlencode(params)}" if params else ""
+    return Call("GET", f"{API}{path}{query}")
+
+
+def build_scene() -> Scene:
+    tenant = generated_tenant()
+    if tenant is None:
+        raise NoGeneratedData("no generated firm in this database: run generate_data first")
+    manager, book = typical_manager(tenant)
+    token = str(AccessToken.for_user(manager))
+    busy = (
+        _one(
+            "SELECT principal_id FROM interaction WHERE tenant_id = %s AND principal_id = ANY(%s)"
+            " GROUP BY principal_id ORDER BY count(*) DESC, principal_id LIMIT 1",
+            [tenant.pk, book],
+        )
+        or book[0]
+    )
+    customer = _one(
+        "SELECT i.organization_id FROM interaction i JOIN organization o ON o.id = i.organization_id"
+        " WHERE i.tenant_id = %s AND i.principal_id = %s AND o.type IN ('customer', 'prospect')"
+        " GROUP BY i.organization_id ORDER BY count(*) DESC, i.organization_id LIMIT 1",
+        [tenant.pk, busy],
+    )
+    contacts = [
+        r[0]
+        for r in _rows(
+            "SELECT id FROM contact WHERE organization_id = %s AND deleted_at IS NULL ORDER BY id", [customer]
+        )
+    ]
+    open_deals = [
+        r[0]
+        for r in _rows(
+            "SELECT id FROM opportunity WHERE tenant_id = %s AND principal_id = ANY(%s) AND deleted_at IS NULL"
+            " AND stage IN ('new_lead', 'initial_outreach') ORDER BY id LIMIT %s",
+            [tenant.pk, book, POOL],
+        )
+    ]
+    deal = _one(
+        "SELECT id FROM opportunity WHERE customer_id = %s AND principal_id = %s AND deleted_at IS NULL"
+        " ORDER BY (stage IN ('closed_won', 'closed_lost')), id LIMIT 1",
+        [customer, busy],
+    )
+    recent = [
+        r[0]
+        for r in _rows(
+            "SELECT id FROM interaction WHERE tenant_id = %s AND principal_id = %s AND deleted_at IS NULL"
+            " ORDER BY occurred_at DESC, id DESC LIMIT %s",
+            [tenant.pk, busy, POOL],
+        )
+    ]
+    if customer is None or not contacts or not open_deals or deal is None or not recent:
+        raise NoGeneratedData(f"firm {tenant.pk} is too small to benchmark (generate at least --scale 0.01)")
+    cursor, depth = _deep_cursor(manager, tenant)
+    today = timezone.now().date()
+    since = (timezone.now() - dt.timedelta(days=90)).replace(microsecond=0).isoformat()
+    customer_name = _one("SELECT name FROM organization WHERE id = %s", [customer]) or "a"
+    last_name = _one("SELECT last_name FROM contact WHERE id = %s", [contacts[0]]) or "a"
+    principal_name = _one("SELECT name FROM organization WHERE id = %s", [busy]) or "a"
+
+    scene = Scene(tenant=tenant, manager=manager, book=book, token=token)
+    scene.facts = {
+        "tenant": tenant.pk,
+        "manager": manager.pk,
+        "book_size": len(book),
+        "busy_principal": busy,
+        "account": customer,
+        "deep_cursor_rows": depth,
+    }
+    ops: list[Operation] = []
+
+    def add(name: str, group: str, *calls: Call, baseline: bool = False, expect: int = 200) -> None:
+        ops.append(Operation(name, group, calls, baseline, expect))
+
+    add("organizations: customers by name", "list", _get("/organizations/", type="customer"), baseline=True)
+    add("contacts: everyone by name", "list", _get("/contacts/"), baseline=True)
+    add("contacts: at an account", "list", _get("/contacts/", organization=customer), baseline=True)
+    add("products: a principal's line", "list", _get("/products/", principal=busy), baseline=True)
+    add("opportunities: recently updated", "list", _get("/opportunities/"), baseline=True)
+    add(
+        "opportunities: open, a principal, by volume",
+        "list",
+        _get("/opportunities/", principal=busy, is_open="true", ordering="-weighted_weekly_volume"),
+        baseline=True,
+    )
+    add("opportunities: a stage", "list", _get("/opportunities/", stage="demo_scheduled"), baseline=True)
+    add("interactions: recent", "list", _get("/interactions/"), baseline=True)
+    add(
+        "interactions: a principal, 90 days",
+        "list",
+        _get("/interactions/", principal=busy, occurred_after=since),
+        baseline=True,
+    )
+    add(
+        "interactions: my follow-ups due",
+        "list",
+        _get("/interactions/", user=manager.pk, follow_up_due=today.isoformat()),
+        baseline=True,
+    )
+    if cursor:
+        add(
+            f"interactions: cursor page ~{depth:,} rows in",
+            "deep page",
+            _get("/interactions/", cursor=cursor),
+        )
+    add("organizations: search", "search", _get("/organizations/", search=customer_name.split()[0][:4]))
+    add("contacts: search", "search", _get("/contacts/", search=last_name[:4]))
+    add("interactions: search", "search", _get("/interactions/", search=principal_name.split()[0][:5]))
+    add(
+        "opportunities: expand 4 relations",
+        "expand",
+        _get("/opportunities/", expand="principal,customer,distributor,owner"),
+    )
+    add(
+        "interactions: expand 4 relations",
+        "expand",
+        _get("/interactions/", expand="organization,contact,principal,user"),
+    )
+    add("organizations: detail", "detail", _get(f"/organizations/{customer}/"), baseline=True)
+    add("contacts: detail", "detail", _get(f"/contacts/{contacts[0]}/"), baseline=True)
+    add("opportunities: detail", "detail", _get(f"/opportunities/{deal}/"), baseline=True)
+    add("interactions: detail", "detail", _get(f"/interactions/{recent[0]}/"), baseline=True)
+    add(
+        "interactions: create",
+        "write",
+        Call(
+            "POST",
+            f"{API}/interactions/",
+            {
+                "type": "call",
+                "occurred_at": timezone.now().replace(microsecond=0).isoformat(),
+                "subject": f"Benchmark call about {principal_name}",
+                "organization": customer,
+                "contact": contacts[0],
+                "opportunity": deal,
+                "outcome": "Asked for a sample case next week.",
+                "sentiment": "positive",
+            },
+        ),
+        expect=201,
+    )
+    add(
+        "interactions: update",
+        "write",
+        *(
+            Call("PATCH", f"{API}/interactions/{i}/", {"notes": f"Benchmark note {n}"})
+            for n, i in enumerate(recent)
+        ),
+    )
+    add(
+        "opportunities: change stage",
+        "write",
+        *(
+            Call("POST", f"{API}/opportunities/{o}/change-stage/", {"stage": stage})
+            for stage in ("initial_outreach", "new_lead")
+            for o in open_deals
+        ),
+    )
+    add("organizations: timeline", "timeline", _get(f"/organizations/{customer}/timeline/"))
+    reports: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("pipeline", {}),
+        ("weekly-activity", {}),
+        ("follow-ups", {}),
+        ("stale-accounts", {}),
+        ("stale-opportunities", {}),
+        ("win-loss", {}),
+        ("distributor-coverage", {"principal": busy}),
+        ("principal-scorecard", {"principal": busy}),
+    )
+    for report, params in reports:
+        call = _get(f"/reports/{report}/", **params)
+        if route_exists(call.path):
+            add(f"reports: {report}", "report", call)
+    scene.operations = ops
+    return scene

@@ -1,0 +1,92 @@
+"""`manage.py benchmark`: the API under load on generated data, beside its SQL, JSON and no-RLS baselines."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from crm.bench import runner
+from crm.bench.scenario import NoGeneratedData, generated_tenant
+from crm.datagen import GenerationError, generate
+from crm.models import Tenant
+
+
+def _connections(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError("a comma-separated list of whole numbers, e.g. 1,8") from None
+    if not values or min(values) < 1:
+        raise ValueError("at least one connection count, each 1 or more")
+    return values
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve the API with gunicorn (DEBUG off) on the generated firm of this database (generating one at"
+        " --scale when there is none), load each hot operation of a Sales Manager at 1 and 8 connections"
+        " (wrk when installed, else a Python client), and print p50/p95/p99, req/s, queries per request and"
+        " rows per page; for list and detail pages also the ORM's SQL alone, one JSON statement and the"
+        " endpoint without RLS, with ratios. Writes (creates, updates) go to this database."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--connections", type=_connections, default=(1, 8), help="Default 1,8.")
+        parser.add_argument(
+            "--seconds", type=float, default=1.0, help="Per operation and concurrency (default 1)."
+        )
+        parser.add_argument(
+            "--requests",
+            type=int,
+            default=300,
+            help="At most this many per cell (Python client; default 300).",
+        )
+        parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+        parser.add_argument(
+            "--no-baselines", action="store_true", help="Skip the SQL, JSON and no-RLS baselines."
+        )
+        parser.add_argument("--only", default="", help="Only operations whose name contains this text.")
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2).")
+        parser.add_argument("--threads", type=int, default=4, help="Threads per worker (default 4).")
+        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        parser.add_argument("--scale", type=float, default=1.0, help="Scale to generate when nothing is (1).")
+        parser.add_argument("--seed", type=int, default=1, help="Seed for that generation.")
+        parser.add_argument(
+            "--force", action="store_true", help="Generate even with DEBUG off on a database that has firms."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if generated_tenant() is None:
+            if not settings.DEBUG and not options["force"] and Tenant.objects.exists():
+                raise CommandError(
+                    "No generated firm here, and this database has real ones with DEBUG off: point DATABASE_URL"
+                    " at a benchmark database (or pass --force)."
+                )
+            self.stderr.write(f"No generated firm yet: generating scale {options['scale']:g} first.")
+            try:
+                generate(scale=options["scale"], seed=options["seed"], progress=self.stderr.write)
+            except GenerationError as exc:
+                raise CommandError(str(exc)) from exc
+        run_options = runner.Options(
+            connections=options["connections"],
+            seconds=options["seconds"],
+            requests=options["requests"],
+            client=options["client"],
+            baselines=not options["no_baselines"],
+            only=options["only"],
+            workers=options["workers"],
+            threads=options["threads"],
+        )
+        try:
+            report = runner.run(run_options, log=self.stderr.write)
+        except (NoGeneratedData, RuntimeError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_json(), indent=2))
+        else:
+            self.stdout.write(runner.render(report))
+            self.stdout.write("")
+            self.stdout.write(runner.summary(report))

@@ -1,0 +1,97 @@
+"""The benchmark's measurement code: statistics, tables, load generators, and one tiny live run."""
+
+from __future__ import annotations
+
+import dj_database_url
+import pytest
+
+from crm.bench import runner
+from crm.bench.load import Call, rows_in, wrk_script
+from crm.bench.server import database_url
+from crm.bench.stats import Latency, format_table, percentile, ratio
+from crm.datagen import generate
+
+
+def test_percentile_interpolates_between_ranks():
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([4, 1, 3, 2], 0) == 1
+    assert percentile([4, 1, 3, 2], 100) == 4
+    assert percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
+    assert percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_latency_of_nothing_is_not_a_number_and_ratios_skip_it():
+    nothing = Latency.of([])
+    assert nothing.count == 0 and nothing.p50 != nothing.p50
+    assert ratio(10.0, 2.0) == 5.0
+    assert ratio(nothing.p50, 2.0) is None and ratio(1.0, None) is None and ratio(1.0, 0.0) is None
+
+
+def test_format_table_aligns_names_left_and_numbers_right():
+    table = format_table(["operation", "p50"], [["list", "1.5"], ["a longer name", "12.0"]])
+    assert table.splitlines() == [
+        "operation       p50",
+        "-------------  ----",
+        "list            1.5",
+        "a longer name  12.0",
+    ]
+    with pytest.raises(ValueError):
+        format_table(["a", "b"], [["only one"]])
+
+
+def test_rows_in_counts_pages_lists_records_and_reports():
+    assert rows_in({"next": None, "results": [1, 2, 3]}) == 3
+    assert rows_in({"rows": [1, 2]}) == 2
+    assert rows_in([1]) == 1
+    assert rows_in({"id": 1}) == 1
+    assert rows_in("text") is None
+
+
+def test_wrk_script_carries_every_call_and_body_verbatim():
+    script = wrk_script("tok", [Call("GET", "/a/?x=1"), Call("POST", "/b/", {"subject": "It's ]] here"})])
+    assert "[=[GET]=]" in script and "[=[/a/?x=1]=]" in script
+    assert '{"subject": "It\'s ]] here"}' in script  # a long bracket that does not clash with the body
+    assert "[ [=[Authorization]=] ] = [=[Bearer tok]=]" in script
+
+
+def test_database_url_keeps_socket_directories_and_passwords():
+    for settings_dict in (
+        {
+            "NAME": "crm",
+            "USER": "postgres",
+            "PASSWORD": "",
+            "HOST": "",
+            "PORT": "",
+            "OPTIONS": {"host": "/srv/pg"},
+        },
+        {"NAME": "crm", "USER": "owner", "PASSWORD": "p@ss w", "HOST": "db", "PORT": "5433", "OPTIONS": {}},
+    ):
+        parsed = dj_database_url.parse(database_url(settings_dict))
+        assert parsed["NAME"] == "crm" and parsed["USER"] == settings_dict["USER"]
+        assert parsed["PASSWORD"] == settings_dict["PASSWORD"]
+        assert (parsed["HOST"] or parsed["OPTIONS"].get("host")) in ("/srv/pg", "db")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_run_against_a_live_server_measures_every_operation_and_its_baselines():
+    generate(scale=0.01, seed=5)
+    options = runner.Options(connections=(1, 2), seconds=10, requests=5, client="python", only="interactions")
+    report = runner.run(options, log=lambda line: None)
+
+    assert report.failures == []
+    names = {r.operation for r in report.results}
+    assert {"interactions: recent", "interactions: create", "interactions: detail"} <= names
+    for result in report.results:
+        assert result.requests == 5 and result.errors == 0, result
+        assert result.queries is not None and result.queries >= 2
+        assert result.p50_ms is not None and result.p99_ms is not None and result.p50_ms <= result.p99_ms
+    recent = next(r for r in report.results if r.operation == "interactions: recent")
+    assert recent.rows == 50
+    baselines = {b.operation: b for b in report.baselines}
+    assert baselines["interactions: recent"].orm_sql_p50_ms is not None
+    assert baselines["interactions: recent"].json_sql_p50_ms is not None
+    assert baselines["interactions: recent"].no_rls_p50_ms is not None
+    assert "interactions: recent" in runner.render(report)
+    assert report.as_json()["results"][0]["connections"] == 1

@@ -178,12 +178,6 @@ class TablePolicy:
         """Rows are soft-deleted through UPDATE; a real DELETE is a purge, which only admins may do."""
         return f"tenant_id = {TENANT} AND {ROLE} = 'admin'"
 
-    def sql(self) -> str:
-        read, write = self.read_condition(), self.write_condition()
-        return policies_sql(
-            self.table, select=read, insert=write, update=write, delete=self.delete_condition()
-        )
-
 
 def policies_sql(
     table: str, *, select: str, insert: str | None, update: str | None, delete: str | None, force: bool = True

@@ -39,8 +39,15 @@ check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
-test: install lint typecheck check pgbouncer client-check
+test: install lint typecheck check migration-lint pgbouncer hypopg client-check
 	$(VENV)/bin/pytest -q
+
+# Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
+# django-migration-linter; exceptions and their reasons in crm/migration_lint.toml, conventions in
+# docs/migrations.md. `make migration-lint LINT_ARGS=app` lints one app; LINT_ARGS=--sql prints the SQL it judged.
+.PHONY: migration-lint
+migration-lint: install
+	$(MANAGE) lint_migrations $(LINT_ARGS)
 
 # The RLS pooling test runs the API behind PgBouncer (transaction mode). Debian's package is installed
 # when missing and this is a root shell with apt (CI); elsewhere the test says loudly that it skipped.
@@ -51,6 +58,19 @@ pgbouncer:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }; \
 	else echo "WARNING: PgBouncer is not installed: the transaction-pooling test will be SKIPPED"; fi
+
+# analyze_queries' HypoPG test (tests/ops/) starts a throwaway cluster of Debian's PostgreSQL with the hypopg
+# extension. Debian's package is installed when missing and this is a root shell with apt (CI); elsewhere the
+# test says loudly that it skipped. (The embedded server has no HypoPG: the command then lists unverified.)
+.PHONY: hypopg
+hypopg:
+	@if ls /usr/lib/postgresql/*/lib/hypopg.so >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		v=$$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1); v=$${v:-15}; \
+		echo "Installing HypoPG (Debian package postgresql-$$v-hypopg) for the analyze_queries test"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$v-hypopg >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$v-hypopg >/dev/null; }; \
+	else echo "WARNING: HypoPG is not installed: the analyze_queries HypoPG test will be SKIPPED"; fi
 
 shell: install
 	$(MANAGE) shell

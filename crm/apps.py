@@ -15,12 +15,22 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import user_logged_in
         from django.contrib.auth.models import update_last_login
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_migrate, pre_migrate
 
         from crm.api import schema  # noqa: F401 - registers the OpenAPI authentication extensions
-        from crm.signals import harden_trigger_ignore
+        from crm.signals import (
+            harden_trigger_ignore,
+            reset_migration_lock_timeout,
+            set_migration_lock_timeout,
+        )
 
         post_migrate.connect(harden_trigger_ignore, sender=self, dispatch_uid="crm.harden_trigger_ignore")
+        pre_migrate.connect(
+            set_migration_lock_timeout, sender=self, dispatch_uid="crm.migration_lock_timeout"
+        )
+        post_migrate.connect(
+            reset_migration_lock_timeout, sender=self, dispatch_uid="crm.reset_migration_lock_timeout"
+        )
 
         # Sign-in happens before the request knows its user, so RLS would refuse Django's last_login
         # update (an UPDATE of 0 rows is an error for save(update_fields=...)). Not tracked for now.

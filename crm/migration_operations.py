@@ -28,7 +28,8 @@ class ApplyRowLevelSecurity(Operation):
     ) -> None:
         """`force=False` leaves the owner outside RLS (for tables the owner's SECURITY DEFINER
         functions read, like crm_user). `previous` is the definition this one replaces, restored when
-        the migration is reversed."""
+        the migration is reversed; `{"select": None, "grant": ...}` when the table had no RLS before,
+        only that grant (reversing drops the policies and RLS and restores the grant)."""
         self.table = table
         self.force = force
         self.previous = previous
@@ -81,6 +82,12 @@ class ApplyRowLevelSecurity(Operation):
         )
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if self.previous is not None and self.previous.get("select") is None:
+            schema_editor.execute(rls.drop_policies_sql(self.table))
+            schema_editor.execute(rls.revoke_sql(self.table))
+            if self.previous.get("grant"):
+                schema_editor.execute(rls.grant_sql(self.table, self.previous["grant"]))
+            return
         if self.previous is not None:
             previous = dict(self.previous)
             self._apply(
@@ -160,8 +167,14 @@ class CreateRuntimeRole(Operation):
         schema_editor.execute(f'GRANT USAGE ON SCHEMA public TO "{role}";')
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        # The role is cluster-wide and may serve other databases: only this database's grant goes.
-        schema_editor.execute(f'REVOKE USAGE ON SCHEMA public FROM "{rls.runtime_role()}";')
+        # The role is cluster-wide and may serve other databases, so it is neither dropped nor stripped
+        # with DROP OWNED (which also revokes its grants on shared objects, such as CONNECT on another
+        # database), and the owner's membership in it stays. Only what it holds in this database goes:
+        # the later migrations' reversals revoked their own grants; this sweeps up anything left.
+        role = rls.runtime_role()
+        for kind in ("TABLES", "SEQUENCES", "FUNCTIONS"):
+            schema_editor.execute(f'REVOKE ALL ON ALL {kind} IN SCHEMA public FROM "{role}";')
+        schema_editor.execute(f'REVOKE USAGE ON SCHEMA public FROM "{role}";')
 
     def describe(self) -> str:
         return "Create the runtime role when missing"
@@ -192,3 +205,32 @@ class GrantRuntime(Operation):
 
     def describe(self) -> str:
         return f"Grant {self.privileges} on {self.table} to the runtime role"
+
+
+class CreateSearchFunction(Operation):
+    """`crm_search_<table>(query)`: ids of the live rows matching a tsquery, filtered by the table's own
+    SELECT policy (copied from pg_policy when this runs), so search can use its GIN index under RLS.
+    See crm.rls.search_function_sql; re-run it (a new migration) whenever that policy changes."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__name__, [self.table], {})
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        with schema_editor.connection.cursor() as cursor:
+            qual = rls.select_policy_qual(cursor, self.table)
+        schema_editor.execute(rls.search_function_sql(self.table, qual, rls.runtime_role()), params=None)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {rls.search_function(self.table)}(text);")
+
+    def describe(self) -> str:
+        return f"Search function of {self.table} under its SELECT policy"

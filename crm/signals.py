@@ -1,9 +1,10 @@
-"""Database hardening applied after every `migrate` (post_migrate), because migrations keep undoing it."""
+"""Around every `migrate`: a lock timeout while it runs, and hardening that migrations keep undoing."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 
 from crm.rls import runtime_role
@@ -32,3 +33,20 @@ def harden_trigger_ignore(using: str = "default", **kwargs: Any) -> None:
             """,
             None,
         )
+
+
+def set_migration_lock_timeout(using: str = "default", **kwargs: Any) -> None:
+    """Before `migrate` runs (pre_migrate): give up on a lock after settings.MIGRATION_LOCK_TIMEOUT.
+
+    A DDL statement waiting for its lock behind a long transaction makes every later query of that table
+    queue behind it too: an outage. Failing fast and running the migration again later is the safer
+    deal (docs/migrations.md). Session-level, so it covers every migration of the run.
+    """
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [str(settings.MIGRATION_LOCK_TIMEOUT)])
+
+
+def reset_migration_lock_timeout(using: str = "default", **kwargs: Any) -> None:
+    """After `migrate` (post_migrate): the connection goes on (tests, commands) with its usual timeout."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("RESET lock_timeout")

@@ -61,6 +61,14 @@ def grant_functions(apps, schema_editor):
     schema_editor.execute(f'GRANT EXECUTE ON FUNCTION crm_is_member(bigint, bigint) TO "{role}";')
 
 
+def revoke_functions(apps, schema_editor):
+    from crm.rls import runtime_role
+
+    role = runtime_role()
+    schema_editor.execute(f'REVOKE EXECUTE ON FUNCTION crm_request_context(bigint) FROM "{role}";')
+    schema_editor.execute(f'REVOKE EXECUTE ON FUNCTION crm_is_member(bigint, bigint) FROM "{role}";')
+
+
 ADMIN = f"{ROLE} = 'admin'"
 
 
@@ -81,7 +89,7 @@ class Migration(migrations.Migration):
             "DROP FUNCTION IF EXISTS crm_request_context(bigint);",
         ),
         migrations.RunSQL(IS_MEMBER, "DROP FUNCTION IF EXISTS crm_is_member(bigint, bigint);"),
-        migrations.RunPython(grant_functions, migrations.RunPython.noop),
+        migrations.RunPython(grant_functions, revoke_functions),
         # Tenancy: members read their own firm; admins rename it. Firms are created by the owner
         # (create_tenant), never through the API.
         ApplyRowLevelSecurity(

@@ -102,14 +102,8 @@ class Migration(migrations.Migration):
             None,
             "SELECT",
             force=False,
-            previous={
-                "select": "true",
-                "insert": "true",
-                "update": "true",
-                "delete": "false",
-                "grant": "SELECT, INSERT, UPDATE",
-                "force": False,
-            },
+            # Before: no RLS, and 0002's GrantRuntime("crm_user", "SELECT, INSERT, UPDATE").
+            previous={"select": None, "grant": "SELECT, INSERT, UPDATE"},
         ),
         ApplyRowLevelSecurity(
             "django_session",
@@ -118,6 +112,8 @@ class Migration(migrations.Migration):
             f"session_key = {SESSION_KEY}",
             f"session_key = {SESSION_KEY}",
             force=False,
+            # Before: no RLS, and 0002's GrantRuntime("django_session", "SELECT, INSERT, UPDATE, DELETE").
+            previous={"select": None, "grant": "SELECT, INSERT, UPDATE, DELETE"},
         ),
         ApplyRowLevelSecurity(
             "tenant",

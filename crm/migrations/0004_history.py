@@ -65,6 +65,14 @@ def grant_history_write(apps, schema_editor):
     )
 
 
+def revoke_history_write(apps, schema_editor):
+    from crm.rls import runtime_role
+
+    schema_editor.execute(
+        f'REVOKE EXECUTE ON FUNCTION crm_history_write(text, text, jsonb, jsonb, text, boolean) FROM "{runtime_role()}";'
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0003_user_and_session_security"),
@@ -158,5 +166,5 @@ class Migration(migrations.Migration):
             "DROP POLICY IF EXISTS history_writer_insert ON history;"
             " DROP FUNCTION IF EXISTS crm_history_write(text, text, jsonb, jsonb, text, boolean);",
         ),
-        migrations.RunPython(grant_history_write, migrations.RunPython.noop),
+        migrations.RunPython(grant_history_write, revoke_history_write),
     ]

@@ -15,19 +15,22 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+    # Built CONCURRENTLY (writes to opportunity go on meanwhile), which cannot run in a transaction.
+    atomic = False
+
     dependencies = [
         ("opportunities", "0005_history_version_soft_delete"),
     ]
 
     operations = [
         migrations.RunSQL(
-            sql="CREATE INDEX IF NOT EXISTS opportunity_open_stage_age ON opportunity (tenant_id, stage_changed_at)"
+            sql="CREATE INDEX CONCURRENTLY IF NOT EXISTS opportunity_open_stage_age ON opportunity (tenant_id, stage_changed_at)"
             " WHERE deleted_at IS NULL AND stage NOT IN ('closed_won', 'closed_lost')",
-            reverse_sql="DROP INDEX IF EXISTS opportunity_open_stage_age",
+            reverse_sql="DROP INDEX CONCURRENTLY IF EXISTS opportunity_open_stage_age",
         ),
         migrations.RunSQL(
-            sql="CREATE INDEX IF NOT EXISTS opportunity_closed_on ON opportunity (tenant_id, closed_on)"
+            sql="CREATE INDEX CONCURRENTLY IF NOT EXISTS opportunity_closed_on ON opportunity (tenant_id, closed_on)"
             " WHERE deleted_at IS NULL AND stage IN ('closed_won', 'closed_lost')",
-            reverse_sql="DROP INDEX IF EXISTS opportunity_closed_on",
+            reverse_sql="DROP INDEX CONCURRENTLY IF EXISTS opportunity_closed_on",
         ),
     ]

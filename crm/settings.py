@@ -110,6 +110,41 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 # crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls.py.
 DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "crm_app")
 
+# How long `migrate` waits for a table lock before giving up (PostgreSQL lock_timeout; "0" waits forever).
+# A migration queued behind a long transaction would block every request behind it: failing is better.
+MIGRATION_LOCK_TIMEOUT = os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s")
+
+# Profiling with django-silk (crm/profiling.py). Off unless SILK_ENABLED=1, and off means absent: not
+# imported, not an installed app, not in the middleware chain, no /silk/ route.
+SILK_ENABLED = env_bool("SILK_ENABLED", False)
+if SILK_ENABLED:
+    from crm import profiling
+
+    try:
+        SILK_SAMPLE_PERCENT = float(os.environ.get("SILK_SAMPLE_PERCENT", "") or "10")
+    except ValueError:
+        SILK_SAMPLE_PERCENT = -1.0
+    if not 0 <= SILK_SAMPLE_PERCENT <= 100:
+        raise ImproperlyConfigured("SILK_SAMPLE_PERCENT must be a number from 0 to 100.")
+    INSTALLED_APPS.append("silk")
+    # Outermost but for SecurityMiddleware: the timing covers sessions, authentication and the RLS
+    # transaction, whose every statement the recorder right after it captures.
+    MIDDLEWARE[1:1] = ["silk.middleware.SilkyMiddleware", "crm.profiling.SilkQueryRecorder"]
+    # Silk's rows go through a connection of their own to the same database, as the owner: never the
+    # request's (runtime role, inside the RLS transaction). Tests create no second database for it.
+    DATABASES[profiling.SILK_DATABASE] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["crm.profiling.SilkRouter"]
+    SILKY_INTERCEPT_FUNC = profiling.sampler(SILK_SAMPLE_PERCENT)
+    SILKY_AUTHENTICATION = True  # anonymous → the admin's sign-in page
+    SILKY_AUTHORISATION = True
+    SILKY_PERMISSIONS = profiling.is_operator  # superusers only: profiles hold every firm's data
+    LOGIN_URL = "admin:login"
+    SILKY_PYTHON_PROFILER = env_bool("SILK_PYTHON_PROFILER", False)
+    SILKY_MAX_RECORDED_REQUESTS = 10_000  # older requests are deleted (checked on 10% of writes)
+    SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 10
+    SILKY_MAX_REQUEST_BODY_SIZE = 16 * 1024  # bytes; password/token/key fields are masked by silk
+    SILKY_MAX_RESPONSE_BODY_SIZE = 0  # response bodies are firm data and not what a profile is for
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = ["crm.auth_backend.EmailBackend"]
@@ -135,14 +170,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.IsTenantMember"],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "crm.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "crm.api.filters.StrictQueryParamsBackend",
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "crm.api.filtering.FilterSetBackend",
         "crm.api.filters.FullTextSearchFilter",
         "crm.api.filters.StrictOrderingFilter",
     ],

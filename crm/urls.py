@@ -1,5 +1,6 @@
 """Root URLs: the admin, the API under /api/v1/, its schema and docs."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -56,3 +57,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
+
+if settings.SILK_ENABLED:
+    # Only when profiling is on (crm/profiling.py): readable by superusers alone.
+    urlpatterns.append(path("silk/", include("silk.urls", namespace="silk")))

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.bench import runner
+from crm.bench import runner, silk_replay
 from crm.bench.scenario import NoGeneratedData, generated_tenant
 from crm.datagen import GenerationError, generate
 from crm.models import Tenant
@@ -57,6 +57,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Generate even with DEBUG off on a database that has firms."
         )
+        replay = parser.add_argument_group("silk replay (instead of the load run)")
+        replay.add_argument(
+            "--silk-replay",
+            action="store_true",
+            help="Replay each operation on a server with django-silk recording every request; fail (exit 1)"
+            " any request over --max-ms or over its query budget, then compare the latency of a plain"
+            " server with silk sampling 0 %% and 100 %%. Creates silk's tables here when missing.",
+        )
+        replay.add_argument("--repeat", type=int, default=1, help="Judged requests per operation (1).")
+        replay.add_argument("--max-ms", type=float, default=silk_replay.MAX_MS, help="Per request (500).")
+        replay.add_argument(
+            "--overhead-requests",
+            type=int,
+            default=30,
+            help="Requests per operation on each server of the comparison (30; 0 skips it).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if generated_tenant() is None:
@@ -70,6 +86,9 @@ class Command(BaseCommand):
                 generate(scale=options["scale"], seed=options["seed"], progress=self.stderr.write)
             except GenerationError as exc:
                 raise CommandError(str(exc)) from exc
+        if options["silk_replay"]:
+            self._silk_replay(options)
+            return
         run_options = runner.Options(
             connections=options["connections"],
             seconds=options["seconds"],
@@ -90,3 +109,27 @@ class Command(BaseCommand):
             self.stdout.write(runner.render(report))
             self.stdout.write("")
             self.stdout.write(runner.summary(report))
+
+    def _silk_replay(self, options: dict[str, Any]) -> None:
+        if options["repeat"] < 1 or options["max_ms"] <= 0 or options["overhead_requests"] < 0:
+            raise CommandError(
+                "--repeat must be 1 or more, --max-ms positive, --overhead-requests 0 or more."
+            )
+        try:
+            report = silk_replay.run(
+                only=options["only"],
+                repeat=options["repeat"],
+                max_ms=options["max_ms"],
+                overhead_requests=options["overhead_requests"],
+                log=self.stderr.write,
+            )
+        except (NoGeneratedData, RuntimeError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_json(), indent=2))
+        else:
+            self.stdout.write(silk_replay.render(report))
+            self.stdout.write("")
+            self.stdout.write(silk_replay.summary(report))
+        if report.failed:
+            raise CommandError(f"{len(report.failed)} of {len(report.checks)} replayed requests failed.")

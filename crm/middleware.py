@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -12,11 +13,34 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import Token
 
 from crm import rls
 
 _jwt = JWTAuthentication()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+# Access tokens already validated, with the instant they stop being valid. A token's signature and claims
+# never change, so a client sending the same token again needs only its expiry checked (simplejwt's and
+# PyJWT's rule: expired once exp <= now - leeway), not another decode (~0.1 ms). Bounded: emptied when full.
+_validated: dict[bytes, tuple[Token, float]] = {}
+VALIDATED_TOKENS_KEPT = 10_000
+
+
+def validated_token(raw: bytes) -> Token:
+    """The access token `raw`, validated (signature, type, expiry); InvalidToken otherwise."""
+    known = _validated.get(raw)
+    if known is not None:
+        token, valid_until = known
+        if time.time() < valid_until:
+            return token
+        _validated.pop(raw, None)
+    token = _jwt.get_validated_token(raw)
+    if len(_validated) >= VALIDATED_TOKENS_KEPT:
+        _validated.clear()
+    leeway = token.get_token_backend().get_leeway().total_seconds()
+    _validated[raw] = (token, float(token["exp"]) + leeway)
+    return token
 
 
 def request_id_of(request: HttpRequest) -> str:
@@ -65,7 +89,7 @@ class RowLevelSecurityMiddleware:
         if raw is not None:
             request.jwt_error = None  # type: ignore[attr-defined]
             try:
-                token = _jwt.get_validated_token(raw)
+                token = validated_token(raw)
                 user_id = int(token["user_id"])
             except (InvalidToken, TokenError, KeyError, ValueError) as exc:
                 request.jwt_error = exc  # type: ignore[attr-defined]

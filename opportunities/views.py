@@ -43,7 +43,7 @@ class OpportunityViewSet(TenantModelViewSet):
         payload = serializers.StageChangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.opportunity_change_stage(opportunity=opportunity, **payload.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=opportunity.pk)).data)
+        return Response(self.representation_of(opportunity.pk))
 
 
 class OpportunityProductViewSet(TenantModelViewSet):

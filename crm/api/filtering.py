@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django_filters.filters import QuerySetRequestMixin
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
@@ -40,6 +45,69 @@ class TenantFilterSet(django_filters.FilterSet):
     created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
     updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
+
+    # django-filter deep-copies every filter (choices and all) and builds a form class, its fields and
+    # their labels for each request (~0.8 ms a list). None of it depends on the request unless a filter's
+    # choices come from it (QuerySetRequestMixin): otherwise filters are copied shallowly and the form
+    # class is built once per filterset class.
+
+    def __init__(self, data: Any = None, queryset: Any = None, *, request: Any = None, prefix: Any = None):
+        if self._request_dependent():
+            super().__init__(data, queryset, request=request, prefix=prefix)
+            return
+        # BaseFilterSet.__init__ (django-filter 26.2), but for the copies of the filters.
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            filter_ = copy.copy(base)
+            if base.method is not None:
+                filter_.method = base.method  # a FilterMethod of its own, bound to this filterset
+            filter_.model = queryset.model
+            filter_.parent = self
+            self.filters[name] = filter_
+
+    @classmethod
+    def _request_dependent(cls) -> bool:
+        flag: bool | None = cls.__dict__.get("_depends_on_request")
+        if flag is None:
+            flag = any(isinstance(f, QuerySetRequestMixin) for f in cls.base_filters.values())
+            cls._depends_on_request = flag  # type: ignore[attr-defined]
+        return flag
+
+    def get_form_class(self) -> type[forms.Form]:
+        cls = type(self)
+        if cls._request_dependent():
+            return super().get_form_class()  # type: ignore[no-any-return]
+        cached: type[forms.Form] | None = cls.__dict__.get("_form_class")
+        if cached is None:
+            cached = cls._form_class = super().get_form_class()  # type: ignore[attr-defined]
+        return cached
+
+
+# Query parameters that are never a filterset's input (unless it has a filter of that name).
+VIEW_PARAMS = frozenset({"cursor", "page_size", "format", "search", "ordering", "expand", "cascade"})
+
+
+class FilterSetBackend(DjangoFilterBackend):
+    """django-filter's backend, without building the filterset when the query has nothing for it.
+
+    With no input a filterset's form is valid and every filter leaves the queryset as it is, so the
+    result is the same queryset; a list without filters (and every detail) saves ~1 ms of form work.
+    """
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is not None and not getattr(view, "filterset_fields", None):
+            inputs = VIEW_PARAMS.difference(filterset_class.base_filters)
+            if all(name in inputs for name in request.query_params):
+                return queryset
+        return super().filter_queryset(request, queryset, view)  # type: ignore[no-any-return]
 
 
 class WholeNumberField(forms.IntegerField):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -11,10 +12,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from crm.api.fast import ReadPlan, read_plan
 from crm.api.filtering import query_flag
 from crm.api.serializers import HistoryEntrySerializer, TenantModelSerializer
 from crm.models import HistoryEntry, TenantModel
@@ -30,9 +34,10 @@ DELETED_ROW_ACTIONS = frozenset({"restore", "history"})
 class TenantModelViewSet(viewsets.ModelViewSet):
     """CRUD over one tenant table.
 
-    Reads: `base_queryset()` (live rows, the select_related every response needs) plus whatever `?expand=`
-    asks for; PostgreSQL's policies decide which rows exist for this user. Writes: the tenant comes from
-    the request's context, never from the body; the database checks the rest.
+    Reads: `scope()` (the firm's live rows) plus whatever `?expand=` asks for, represented by the
+    serializer compiled into a read plan (crm.api.fast) or, when it cannot be, by DRF; PostgreSQL's
+    policies decide which rows exist for this user. Writes: the tenant comes from the request's context,
+    never from the body; the database checks the rest.
     """
 
     serializer_class: type[TenantModelSerializer]
@@ -45,13 +50,26 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         # Schema generation builds views without going through the middleware: nobody, no rows.
         return context_of(self.request)
 
-    def base_queryset(self) -> QuerySet[Any]:
-        model: type[Model] = self.serializer_class.Meta.model
-        if getattr(self, "action", None) in DELETED_ROW_ACTIONS:
-            return model._default_manager.all()
-        return model._default_manager.filter(deleted_at__isnull=True)
+    def scope(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """This action's rows of `queryset`: the request's firm, live ones (any, for restore and
+        history), locked (SELECT … FOR UPDATE) for the actions that write one."""
+        conditions: dict[str, Any] = {"tenant_id": self.crm.tenant_id}
+        action = getattr(self, "action", None)
+        if action not in DELETED_ROW_ACTIONS:
+            conditions["deleted_at__isnull"] = True
+        queryset = queryset.filter(**conditions)
+        if action in LOCKING_ACTIONS:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset
 
     def requested_expansions(self) -> tuple[str, ...]:
+        # Asked for by the queryset, the serializer context and the read plan: parsed once a request.
+        cached: tuple[str, ...] | None = getattr(self, "_expansions", None)
+        if cached is None:
+            cached = self._expansions = self._parse_expansions()
+        return cached
+
+    def _parse_expansions(self) -> tuple[str, ...]:
         raw = self.request.query_params.get("expand", "") if self.request else ""
         names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
         allowed = self.serializer_class.expandable
@@ -67,13 +85,66 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         return names
 
     def get_queryset(self) -> QuerySet[Any]:
-        queryset = self.base_queryset().filter(tenant_id=self.crm.tenant_id)
+        model: type[Model] = self.serializer_class.Meta.model
+        queryset = self.scope(model._default_manager.all())
         expansions = self.requested_expansions()
         if expansions:
             queryset = queryset.select_related(*expansions)
-        if getattr(self, "action", None) in LOCKING_ACTIONS:
-            queryset = queryset.select_for_update(of=("self",))
         return queryset
+
+    # --- reads: the compiled representation (crm.api.fast) ----------------------------------------
+
+    def read_plan(self) -> ReadPlan | None:
+        """The serializer compiled for this request's expansions, or None to serialize with DRF.
+
+        Not for views that change how rows are read (their own get_queryset) or checked (object
+        permissions look at model instances); the plan reads named rows, not instances.
+        """
+        serializer_class = self.get_serializer_class()
+        if (
+            not issubclass(serializer_class, TenantModelSerializer)
+            or type(self).get_queryset is not TenantModelViewSet.get_queryset
+            or any(
+                type(permission).has_object_permission is not BasePermission.has_object_permission
+                for permission in self.get_permissions()
+            )
+        ):
+            return None
+        # The ordering columns travel with the rows: the cursor is made of them.
+        ordering = dict.fromkeys(
+            name.lstrip("-")
+            for name in (*(getattr(self, "ordering", None) or ()), *self.ordering_fields, "id")
+        )
+        return read_plan(serializer_class, self.requested_expansions(), tuple(ordering))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        plan = self.read_plan()
+        if plan is None:
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.scope(plan.rows()))
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(plan.represent_many(queryset))
+        return self.get_paginated_response(plan.represent_many(page))
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        plan = self.read_plan()
+        if plan is None:
+            return super().retrieve(request, *args, **kwargs)
+        # GenericAPIView.get_object(), on named rows: the same filters, 404s and permission checks.
+        queryset = self.filter_queryset(self.scope(plan.rows()))
+        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+        row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        self.check_object_permissions(request, row)
+        return Response(plan.represent(row))
+
+    def representation_of(self, pk: Any) -> Any:
+        """The response body for stored row `pk`, re-read: the database keeps some of its columns
+        (audit, scope keys, weighted volume, stage dates), and expansions come in the same query."""
+        plan = self.read_plan()
+        if plan is None:
+            return self.get_serializer(self.get_queryset().get(pk=pk)).data
+        return plan.represent(self.scope(plan.rows()).get(pk=pk))
 
     def get_object(self) -> Any:
         instance = super().get_object()
@@ -112,15 +183,18 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         self._refresh(serializer)
 
     def _refresh(self, serializer: BaseSerializer[Any]) -> None:
-        # Columns the database keeps (audit, scope keys, weighted volume, stage dates) are re-read so the
-        # response shows what was stored, and expansions are loaded in the same query.
+        # The response shows the row as stored (see representation_of); handing it to the serializer
+        # as its `data` spares DRF representing the instance again.
         instance = serializer.instance
         assert isinstance(instance, Model)
-        serializer.instance = self.get_queryset().get(pk=instance.pk)
+        if self.read_plan() is None:
+            serializer.instance = self.get_queryset().get(pk=instance.pk)
+        else:
+            serializer._data = self.representation_of(instance.pk)  # type: ignore[attr-defined]
 
     # --- soft delete, restore, history ------------------------------------------------------------
 
-    def deletion_dependents(self, instance: Any) -> list[QuerySet[Any]]:
+    def deletion_dependents(self, instance: Any) -> Sequence[QuerySet[Any]]:
         """Rows soft-deleted (and restored) together with `instance`, children first."""
         return []
 
@@ -151,7 +225,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         instance: TenantModel = self.get_object()
         record_restore(instance=instance, dependents=self.deletion_dependents(instance))
         self.action = "retrieve"
-        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
+        return Response(self.representation_of(instance.pk))
 
     @extend_schema(responses=HistoryEntrySerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])

@@ -27,11 +27,14 @@ from crm.bench.load import Call, Measurement
 from crm.bench.server import connection_params
 from crm.bench.stats import Latency
 
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+
 
 @dataclass(frozen=True)
 class CapturedRequest:
     status: int
     statements: list[str]
+    context: str  # the statement setting the role and the RLS variables (the middleware's)
     page: str | None  # the statement reading the page's rows
     json_page: str | None  # that page as one JSON statement
 
@@ -45,7 +48,10 @@ def capture(call: Call, token: str) -> CapturedRequest:
         response = client.generic(
             call.method, call.path, data=call.payload() or b"", content_type="application/json"
         )
-    statements = [q["sql"] for q in queries.captured_queries]
+    # Django logs BEGIN/COMMIT too (Django 5.2); the replay wraps each run in its own transaction.
+    statements = [
+        q["sql"] for q in queries.captured_queries if q["sql"].split(" ", 1)[0] not in TRANSACTION_CONTROL
+    ]
     serializer = getattr(
         getattr(resolve(call.path.split("?")[0]).func, "cls", None), "serializer_class", None
     )
@@ -57,18 +63,20 @@ def capture(call: Call, token: str) -> CapturedRequest:
     json_page = None
     if page is not None and serializer is not None and model is not None:
         json_page = json_page_sql(page, model, serializer.Meta.fields)
-    return CapturedRequest(response.status_code, statements, page, json_page)
+    context = next((s for s in statements if s.startswith("SELECT set_config('role'")), "")
+    return CapturedRequest(response.status_code, statements, context, page, json_page)
 
 
 def json_page_sql(page: str, model: type[Model], fields: Sequence[str]) -> str:
-    """`page` (a SELECT of the model's columns) as one JSON array of the API's fields, built in SQL."""
+    """`page` (a SELECT of the model's columns, or of the API's fields by name as the read plans of
+    crm.api.fast select them) as one JSON array of the API's fields, built in SQL."""
     pairs = []
     for name in fields:
         try:
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
-        column = getattr(field, "column", None)
+        column = name if f'AS "{name}"' in page else getattr(field, "column", None)
         if column:
             pairs.append(f"'{name}', q.\"{column}\"")
     return f"SELECT coalesce(json_agg(json_build_object({', '.join(pairs)})), '[]'::json) FROM ({page}) q"  # noqa: S608

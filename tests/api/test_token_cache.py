@@ -1,0 +1,34 @@
+"""Access tokens validated once are not decoded again, yet expire and stay unforgeable as before."""
+
+from __future__ import annotations
+
+import time
+
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.api.support import API, assert_problem, ok
+
+
+def bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_a_token_already_seen_is_refused_once_it_expires(firm):
+    token = AccessToken.for_user(firm.manager)
+    expires = int(time.time()) + 2
+    token["exp"] = expires
+    client = bearer(str(token))
+    ok(client.get(f"{API}/me/"))
+    ok(client.get(f"{API}/me/"))  # from the cache of validated tokens
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
+    assert_problem(client.get(f"{API}/me/"), 401)
+
+
+def test_a_token_seen_does_not_vouch_for_one_with_its_claims_and_another_signature(firm):
+    token = str(AccessToken.for_user(firm.manager))
+    ok(bearer(token).get(f"{API}/me/"))
+    header, payload, signature = token.split(".")
+    assert_problem(bearer(f"{header}.{payload}.{signature[::-1]}").get(f"{API}/me/"), 401)

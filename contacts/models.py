@@ -82,6 +82,12 @@ class Contact(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "scope_principal_id"], name="contact_scope"),
             models.Index(fields=["organization", "last_name"], name="contact_organization"),
+            # The default list order, live rows only: a page is an index range with no sort.
+            models.Index(
+                fields=["tenant", "last_name", "first_name", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="contact_live_name",
+            ),
             models.Index(fields=["reports_to"], name="contact_reports_to"),
             GinIndex(fields=["search_vector"], name="contact_search"),
         ]

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from crm.api.constraints import describe_database_error
-from crm.api.filters import prefix_search_query
+from crm.api.filters import search
 from crm.rls import context_of
 
 RECORD_FIELDS = ("created_at", "created_by", "updated_at", "updated_by")
@@ -249,8 +249,7 @@ class CrmModelAdmin(CrmAdminMixin, admin.ModelAdmin):
         if all(source) and request.path.endswith("/autocomplete/"):
             queryset = queryset.filter(**choice_lookups(*source))  # type: ignore[arg-type]
         if has_field(self.model, "search_vector"):
-            query = prefix_search_query(search_term)
-            return (queryset if query is None else queryset.filter(search_vector=query)), False
+            return search(queryset, search_term), False
         return super().get_search_results(request, queryset, search_term)
 
     # --- forms

@@ -222,3 +222,56 @@ def grant_sql(table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") ->
 
 def revoke_sql(table: str) -> str:
     return f'REVOKE ALL ON {table} FROM "{runtime_role()}";'
+
+
+# ---------------------------------------------------------------------------------------------------
+# Full-text search under row level security.
+#
+# `search_vector @@ query` is not LEAKPROOF, so below a policy PostgreSQL may not evaluate it before the
+# policy's own quals: it cannot be a GIN index condition, and a search filters every row of the firm one
+# by one. Marking ts_match_vq LEAKPROOF would be a lie (and needs a superuser), and a (tenant_id,
+# search_vector) GIN index (btree_gin, not shipped with the embedded server) would still be unusable for
+# the same reason. Instead each searchable table has a SECURITY DEFINER function that returns the ids of
+# the live rows matching a query *and* the table's SELECT policy, copied verbatim from pg_policy when the
+# function is created (crm.migration_operations.CreateSearchFunction; tests/rls checks they stay equal).
+# Run as the owner (superuser or BYPASSRLS), the policy there is a plain qual, so the GIN index answers
+# the search; the list query then reads `id IN (those ids)` under the caller's own RLS as before, so the
+# function can only narrow what the caller sees, never widen it. pg_temp comes last in its search_path
+# (crm migration 0007 says why). An owner still subject to RLS gets the same rows, only without the index.
+
+
+def search_function(table: str) -> str:
+    """The name of `table`'s search function: `crm_search_<table>(query text) RETURNS SETOF bigint`."""
+    if not _ROLE_NAME.match(table):
+        raise ImproperlyConfigured(f"not a plain table name: {table!r}")
+    return f"crm_search_{table}"
+
+
+def search_function_sql(table: str, policy_qual: str, runtime: str) -> str:
+    """CREATE OR REPLACE the search function of `table` filtering by `policy_qual` (the deparsed USING
+    expression of its SELECT policy), executable by the runtime role only."""
+    name = search_function(table)
+    return f"""
+CREATE OR REPLACE FUNCTION {name}(query text) RETURNS SETOF bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 100 AS $$
+    SELECT id FROM {table}
+     WHERE deleted_at IS NULL AND search_vector @@ to_tsquery('simple', query)
+       -- policy {table}_select, verbatim:
+       AND ({policy_qual})
+$$;
+REVOKE ALL ON FUNCTION {name}(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {name}(text) TO "{runtime}";
+"""
+
+
+def select_policy_qual(cursor: Any, table: str) -> str:
+    """The USING expression of `table`'s SELECT policy, as PostgreSQL deparses it."""
+    cursor.execute(
+        "SELECT pg_get_expr(p.polqual, p.polrelid) FROM pg_policy p"
+        " WHERE p.polrelid = %s::regclass AND p.polname = %s",
+        [table, f"{table}_select"],
+    )
+    row = cursor.fetchone()
+    if row is None or not row[0]:
+        raise ImproperlyConfigured(f"{table} has no SELECT policy to search under")
+    return str(row[0])

@@ -56,6 +56,11 @@ _INTERACTION_RULES = """
 
 
 class Interaction(TenantModel):
+    # Lists of a non-admin merge one index range per principal of their book (crm.api.pagination).
+    book_scope_column = "principal_id"
+    # Searched by walking the list's order, not through a search function (crm.api.filters.search).
+    search_in_list_order = True
+
     type = models.CharField(max_length=16, choices=InteractionType.choices)
     occurred_at = models.DateTimeField()
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
@@ -99,7 +104,13 @@ class Interaction(TenantModel):
         db_table = "interaction"
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["tenant", "principal", "-occurred_at"], name="interaction_principal_time"),
+            # A principal's (or, principal NULL, the shared) live interactions, newest first, the key last:
+            # `?principal=` lists and a manager's list merged per principal of the book (crm.api.pagination).
+            models.Index(
+                fields=["tenant", "principal", "-occurred_at", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="interaction_live_principal",
+            ),
             models.Index(fields=["tenant", "-occurred_at", "-id"], name="interaction_recent"),
             models.Index(fields=["organization", "-occurred_at"], name="interaction_organization"),
             models.Index(fields=["opportunity"], name="interaction_opportunity"),

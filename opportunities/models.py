@@ -60,6 +60,9 @@ _OPPORTUNITY_RULES = """
 
 
 class Opportunity(TenantModel):
+    # Lists of a non-admin merge one index range per principal of their book (crm.api.pagination).
+    book_scope_column = "principal_id"
+
     name = models.CharField(max_length=200)
     principal = models.ForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="principal_opportunities"
@@ -124,6 +127,13 @@ class Opportunity(TenantModel):
             models.Index(fields=["distributor"], name="opportunity_distributor"),
             models.Index(fields=["owner", "next_action_date"], name="opportunity_owner_next_action"),
             models.Index(fields=["tenant", "-updated_at", "-id"], name="opportunity_recent"),
+            # A principal's live deals, most recently updated first: `?principal=` lists, and a manager's
+            # list merged from one such range per principal of the book (crm.api.pagination).
+            models.Index(
+                fields=["tenant", "principal", "-updated_at", "-id"],
+                condition=Q(deleted_at__isnull=True),
+                name="opportunity_live_principal",
+            ),
             GinIndex(fields=["search_vector"], name="opportunity_search"),
         ]
         constraints = [

@@ -114,8 +114,18 @@ class Organization(TenantModel):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["tenant", "scope_principal_id"], name="organization_scope"),
-            models.Index(fields=["tenant", "type", "name"], name="organization_type_name"),
-            models.Index(Lower("name"), "id", name="organization_lower_name"),
+            # Lists show live rows only, in the list's order with the key last: a page (first or deep)
+            # is one index range that stops after page_size + 1 rows, with no sort.
+            models.Index(
+                fields=["tenant", "name", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="organization_live_name",
+            ),
+            models.Index(
+                fields=["tenant", "type", "name", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="organization_live_type_name",
+            ),
             GinIndex(fields=["search_vector"], name="organization_search"),
         ]
         constraints = [

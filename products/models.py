@@ -36,6 +36,9 @@ class ProductStatus(models.TextChoices):
 
 
 class Product(TenantModel):
+    # Lists of a non-admin merge one index range per principal of their book (crm.api.pagination).
+    book_scope_column = "principal_id"
+
     principal = models.ForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="products"
     )

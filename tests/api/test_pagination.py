@@ -121,3 +121,26 @@ def test_default_page_size_is_fifty(firm, manager):
         f.CustomerFactory(tenant=firm.tenant)
     first = ok(manager.get(f"{API}/organizations/"))
     assert len(first["results"]) == 50 and first["next"]
+
+
+def test_a_managers_page_merged_over_the_book_walks_the_same_rows_as_the_policy_shows(firm, manager, admin):
+    # Interactions are listed per principal of the book plus the shared ones (crm.api.pagination):
+    # the walk must see exactly the rows RLS shows the manager, newest first, with ties on occurred_at.
+    second = f.PrincipalFactory(tenant=firm.tenant, name="Second Line Foods")
+    f.PrincipalAssignmentFactory(tenant=firm.tenant, user=firm.manager, principal=second)
+    at = "2026-03-01T10:00:00Z"
+    for i in range(4):
+        for principal in (firm.principal_a, second, firm.principal_b, None):
+            f.InteractionFactory(
+                tenant=firm.tenant,
+                organization=firm.customer,
+                principal=principal,
+                occurred_at=at,
+                subject=f"Call {i}",
+            )
+    everything = ok(admin.get(f"{API}/interactions/?page_size=200"))["results"]
+    hidden = firm.principal_b.pk
+    expected = [row["id"] for row in everything if row["principal"] != hidden]
+    ids, pages = walk(manager, f"{API}/interactions/?page_size=5")
+    assert ids == expected and len(ids) == 12 and len(pages) == 3
+    assert _walk_backwards(manager, f"{API}/interactions/?page_size=5") == expected

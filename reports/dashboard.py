@@ -33,20 +33,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Pipeline, weekly activity, follow-ups, stale accounts and deals, win/loss, and one principal's
     scorecard and distributor coverage (`?principal=`, the first of the book by default)."""
     crm = context_of(request)
-    tenant_id, today = crm.member_tenant_id, selectors.utc_today()
+    tenant_id, today, book = crm.member_tenant_id, selectors.utc_today(), selectors.book_of(crm)
     choices = list(selectors.principal_choices(tenant_id=tenant_id))
     chosen = _chosen_principal(request, choices)
 
-    pipeline = selectors.pipeline_report(tenant_id=tenant_id, today=today)
-    activity = selectors.weekly_activity_report(tenant_id=tenant_id, today=today)
+    pipeline = selectors.pipeline_report(tenant_id=tenant_id, today=today, book=book)
+    activity = selectors.weekly_activity_report(tenant_id=tenant_id, today=today, book=book)
     follow_ups = selectors.follow_ups_report(
         tenant_id=tenant_id, user_id=crm.member_user_id, today=today, limit=SHOWN_ROWS
     )
-    stale_accounts = selectors.stale_accounts_report(tenant_id=tenant_id, today=today, limit=SHOWN_ROWS)
-    stale_opportunities = selectors.stale_opportunities_report(
-        tenant_id=tenant_id, today=today, limit=SHOWN_ROWS
+    stale_accounts = selectors.stale_accounts_report(
+        tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS
     )
-    win_loss = selectors.win_loss_report(tenant_id=tenant_id, today=today)
+    stale_opportunities = selectors.stale_opportunities_report(
+        tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS
+    )
+    win_loss = selectors.win_loss_report(tenant_id=tenant_id, today=today, book=book)
     scorecard = coverage = None
     if chosen is not None:
         scorecard = selectors.scorecard_report(tenant_id=tenant_id, principal=chosen, today=today)

@@ -1,9 +1,12 @@
 """Sales-manager reports: one selector per report, each computed by PostgreSQL in the caller's transaction.
 
 The queries run as whoever the transaction runs as. In a request that is the runtime role with the user's
-RLS variables, so a manager's report covers their book and a viewer's theirs without any condition here
-saying so; the explicit `tenant_id = …` only lets the planner use the tenant-leading indexes. Soft-deleted
-rows are left out everywhere. Days are UTC days and weeks ISO weeks (Monday first), as PostgreSQL's
+RLS variables, so a manager's report covers their book and a viewer's theirs whatever the SQL here says.
+The explicit `tenant_id = …` and `book` conditions only help the planner: the policies read the book from
+a setting the planner cannot see, OR-ed with the admin case, so on their own they leave it no index but a
+scan of the firm's rows. The book passed in as literal ids (`book_of`) lets it read just the book's
+principals from the principal-leading indexes; it never widens what RLS shows. Soft-deleted rows are left
+out everywhere. Days are UTC days and weeks ISO weeks (Monday first), as PostgreSQL's
 date_trunc('week', …) counts them in the connection's UTC time zone.
 
 Optional filters are written `(%(x)s IS NULL OR column = %(x)s)`: the values reach the server as literals
@@ -21,6 +24,7 @@ from typing import Any
 
 from django.db import connection
 
+from crm.rls import RequestContext
 from interactions.models import InteractionType
 from opportunities.models import Stage
 from products.models import ProductStatus
@@ -100,11 +104,22 @@ class Period:
         return midnight(self.date_to + dt.timedelta(days=1))
 
 
+def book_of(context: RequestContext) -> tuple[int, ...] | None:
+    """The principals the caller's reports can cover, for the selectors' `book`: a manager's or a viewer's
+    book, or None (the whole firm) for an admin, whose book is every principal."""
+    return None if context.is_admin else context.book
+
+
 def _fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description or ()]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _ids(book: Sequence[int] | None) -> list[int] | None:
+    """`book` as a list, which psycopg sends as an array literal (None stays NULL: no condition)."""
+    return None if book is None else list(book)
 
 
 def _limited(kind: Any, rows: list[dict[str, Any]]) -> tuple[list[Any], int]:
@@ -163,6 +178,7 @@ SELECT o.principal_id AS principal, p.name AS principal_name, o.stage,
  WHERE o.tenant_id = %(tenant)s
    AND o.deleted_at IS NULL
    AND o.stage NOT IN ('closed_won', 'closed_lost')
+   AND (%(book)s::bigint[] IS NULL OR o.principal_id = ANY (%(book)s::bigint[]))
    AND (%(principal)s::bigint IS NULL OR o.principal_id = %(principal)s::bigint)
    AND (%(owner)s::bigint IS NULL OR o.owner_id = %(owner)s::bigint)
    AND (%(created_from)s::timestamptz IS NULL OR o.created_at >= %(created_from)s::timestamptz)
@@ -175,6 +191,7 @@ def pipeline_report(
     *,
     tenant_id: int,
     today: dt.date,
+    book: Sequence[int] | None = None,
     principal_id: int | None = None,
     owner_id: int | None = None,
     date_from: dt.date | None = None,
@@ -186,6 +203,7 @@ def pipeline_report(
         _PIPELINE_SQL,
         {
             "tenant": tenant_id,
+            "book": _ids(book),
             "today": today,
             "principal": principal_id,
             "owner": owner_id,
@@ -268,6 +286,7 @@ WITH counts AS (
        AND i.deleted_at IS NULL
        AND i.occurred_at >= %(previous_start)s AND i.occurred_at < %(end)s
        AND i.principal_id IS NOT NULL
+       AND (%(book)s::bigint[] IS NULL OR i.principal_id = ANY (%(book)s::bigint[]))
        AND (%(principal)s::bigint IS NULL OR i.principal_id = %(principal)s::bigint)
        AND (%(owner)s::bigint IS NULL OR i.user_id = %(owner)s::bigint)
      GROUP BY 1, 2, 3, 4
@@ -278,6 +297,7 @@ SELECT p.id AS principal, p.name AS principal_name, c.type, c.week_start, c.in_p
  WHERE p.tenant_id = %(tenant)s
    AND p.type = 'principal'
    AND p.deleted_at IS NULL
+   AND (%(book)s::bigint[] IS NULL OR p.id = ANY (%(book)s::bigint[]))
    AND (%(principal)s::bigint IS NULL OR p.id = %(principal)s::bigint)
  ORDER BY p.name, p.id
 """
@@ -296,6 +316,7 @@ def weekly_activity_report(
     *,
     tenant_id: int,
     today: dt.date,
+    book: Sequence[int] | None = None,
     weeks: int = 8,
     principal_id: int | None = None,
     owner_id: int | None = None,
@@ -315,6 +336,7 @@ def weekly_activity_report(
         _WEEKLY_ACTIVITY_SQL,
         {
             "tenant": tenant_id,
+            "book": _ids(book),
             "start": period.start,
             "end": period.end,
             "previous_start": previous.start,
@@ -546,8 +568,11 @@ class StaleAccountsReport:
 
 
 # The book's accounts are the customers (and prospects) with a live opportunity of a principal the user
-# sees. An account is stale when none of its visible interactions falls in the window: recent touches come
-# from a range scan of the window, the last earlier touch only for the accounts found stale.
+# sees. An account is stale when none of its visible interactions falls in the window, i.e. when its last
+# visible interaction before the window's end is older than the window (or there is none). That last touch
+# is one descending probe of the interaction_account_touch index per account (LATERAL … LIMIT 1): the cost
+# follows the book's accounts, not the firm's interactions, and the index carries the columns the RLS
+# policy reads, so hidden interactions of other principals are skipped without visiting the table.
 _STALE_ACCOUNTS_SQL = """
 WITH accounts AS (
     SELECT o.customer_id,
@@ -558,36 +583,32 @@ WITH accounts AS (
       JOIN organization p ON p.id = o.principal_id AND p.deleted_at IS NULL
      WHERE o.tenant_id = %(tenant)s
        AND o.deleted_at IS NULL
+       AND (%(book)s::bigint[] IS NULL OR o.principal_id = ANY (%(book)s::bigint[]))
        AND (%(principal)s::bigint IS NULL OR o.principal_id = %(principal)s::bigint)
        AND (%(owner)s::bigint IS NULL OR o.owner_id = %(owner)s::bigint)
      GROUP BY o.customer_id
-), touched AS (
-    SELECT DISTINCT i.organization_id
-      FROM interaction i
-     WHERE i.tenant_id = %(tenant)s
-       AND i.deleted_at IS NULL
-       AND i.occurred_at >= %(start)s AND i.occurred_at < %(end)s
-       AND (%(principal)s::bigint IS NULL OR i.principal_id = %(principal)s::bigint)
-), stale AS (
-    SELECT a.* FROM accounts a LEFT JOIN touched t ON t.organization_id = a.customer_id
-     WHERE t.organization_id IS NULL
 ), last_touch AS (
-    SELECT i.organization_id, max(i.occurred_at) AS last_interaction_at
-      FROM interaction i
-      JOIN stale s ON s.customer_id = i.organization_id
-     WHERE i.tenant_id = %(tenant)s
-       AND i.deleted_at IS NULL
-       AND i.occurred_at < %(start)s
-       AND (%(principal)s::bigint IS NULL OR i.principal_id = %(principal)s::bigint)
-     GROUP BY i.organization_id
+    SELECT a.*, t.last_interaction_at
+      FROM accounts a
+      LEFT JOIN LATERAL (
+          SELECT i.occurred_at AS last_interaction_at
+            FROM interaction i
+           WHERE i.organization_id = a.customer_id
+             AND i.deleted_at IS NULL
+             AND i.occurred_at < %(end)s
+             AND i.tenant_id = %(tenant)s
+             AND (%(principal)s::bigint IS NULL OR i.principal_id = %(principal)s::bigint)
+           ORDER BY i.occurred_at DESC
+           LIMIT 1
+      ) t ON true
 )
 SELECT c.id AS customer, c.name AS customer_name, c.type, c.priority, c.account_manager_id AS account_manager,
-       s.principals, s.opportunities, s.open_opportunities, l.last_interaction_at,
-       %(as_of)s::date - l.last_interaction_at::date AS days_since_interaction, count(*) OVER () AS total
-  FROM stale s
+       s.principals, s.opportunities, s.open_opportunities, s.last_interaction_at,
+       %(as_of)s::date - s.last_interaction_at::date AS days_since_interaction, count(*) OVER () AS total
+  FROM last_touch s
   JOIN organization c ON c.id = s.customer_id AND c.deleted_at IS NULL
-  LEFT JOIN last_touch l ON l.organization_id = s.customer_id
- ORDER BY l.last_interaction_at NULLS FIRST, c.name, c.id
+ WHERE s.last_interaction_at IS NULL OR s.last_interaction_at < %(start)s
+ ORDER BY s.last_interaction_at NULLS FIRST, c.name, c.id
  LIMIT %(limit)s
 """
 
@@ -596,6 +617,7 @@ def stale_accounts_report(
     *,
     tenant_id: int,
     today: dt.date,
+    book: Sequence[int] | None = None,
     days: int = 30,
     principal_id: int | None = None,
     owner_id: int | None = None,
@@ -611,6 +633,7 @@ def stale_accounts_report(
         _STALE_ACCOUNTS_SQL,
         {
             "tenant": tenant_id,
+            "book": _ids(book),
             "start": window.start,
             "end": window.end,
             "as_of": window.date_to,
@@ -661,6 +684,7 @@ SELECT o.id, o.name, o.stage, o.status, o.principal_id AS principal, p.name AS p
    AND o.deleted_at IS NULL
    AND o.stage NOT IN ('closed_won', 'closed_lost')
    AND o.stage_changed_at < %(start)s
+   AND (%(book)s::bigint[] IS NULL OR o.principal_id = ANY (%(book)s::bigint[]))
    AND (%(principal)s::bigint IS NULL OR o.principal_id = %(principal)s::bigint)
    AND (%(owner)s::bigint IS NULL OR o.owner_id = %(owner)s::bigint)
  ORDER BY o.stage_changed_at, o.id
@@ -672,6 +696,7 @@ def stale_opportunities_report(
     *,
     tenant_id: int,
     today: dt.date,
+    book: Sequence[int] | None = None,
     days: int = 21,
     principal_id: int | None = None,
     owner_id: int | None = None,
@@ -686,6 +711,7 @@ def stale_opportunities_report(
         _STALE_OPPORTUNITIES_SQL,
         {
             "tenant": tenant_id,
+            "book": _ids(book),
             "start": window.start,
             "as_of": window.date_to,
             "principal": principal_id,
@@ -745,6 +771,7 @@ WITH closed AS (
        AND o.deleted_at IS NULL
        AND o.stage IN ('closed_won', 'closed_lost')
        AND o.closed_on >= %(date_from)s::date AND o.closed_on <= %(date_to)s::date
+       AND (%(book)s::bigint[] IS NULL OR o.principal_id = ANY (%(book)s::bigint[]))
        AND (%(principal)s::bigint IS NULL OR o.principal_id = %(principal)s::bigint)
        AND (%(owner)s::bigint IS NULL OR o.owner_id = %(owner)s::bigint)
 )
@@ -768,6 +795,7 @@ SELECT o.principal_id AS principal, date_trunc('quarter', o.closed_on)::date AS 
    AND o.deleted_at IS NULL
    AND o.stage IN ('closed_won', 'closed_lost')
    AND o.closed_on >= %(date_from)s::date AND o.closed_on <= %(date_to)s::date
+   AND (%(book)s::bigint[] IS NULL OR o.principal_id = ANY (%(book)s::bigint[]))
    AND (%(principal)s::bigint IS NULL OR o.principal_id = %(principal)s::bigint)
    AND (%(owner)s::bigint IS NULL OR o.owner_id = %(owner)s::bigint)
  GROUP BY 1, 2, 3, 4
@@ -785,6 +813,7 @@ def win_loss_report(
     *,
     tenant_id: int,
     today: dt.date,
+    book: Sequence[int] | None = None,
     principal_id: int | None = None,
     owner_id: int | None = None,
     date_from: dt.date | None = None,
@@ -795,6 +824,7 @@ def win_loss_report(
     period = win_loss_period(today=today, date_from=date_from, date_to=date_to)
     params = {
         "tenant": tenant_id,
+        "book": _ids(book),
         "date_from": period.date_from,
         "date_to": period.date_to,
         "principal": principal_id,
@@ -900,11 +930,17 @@ WITH authorized AS (
        AND (da.authorized_on IS NULL OR da.authorized_on <= %(date_to)s::date)
        AND (da.expires_on IS NULL OR da.expires_on >= %(date_from)s::date)
 ), served AS (
+    -- A big distributor serves thousands of customers: read them from the covering index alone, and drop
+    -- the soft-deleted customers by an anti-join with the few deleted organizations instead of looking
+    -- every customer up. Customers are shared rows, which every member of the firm sees, so "not
+    -- soft-deleted" is all a join with the customer would check.
     SELECT cd.distributor_id, cd.customer_id, cd.is_primary
       FROM customer_distributor cd
       JOIN authorized a ON a.distributor_id = cd.distributor_id
-      JOIN organization c ON c.id = cd.customer_id AND c.deleted_at IS NULL
      WHERE cd.tenant_id = %(tenant)s AND cd.deleted_at IS NULL
+       AND cd.customer_id NOT IN (
+           SELECT c.id FROM organization c WHERE c.tenant_id = %(tenant)s AND c.deleted_at IS NOT NULL
+       )
 ), served_counts AS (
     SELECT distributor_id, count(*) AS customers_served, count(*) FILTER (WHERE is_primary) AS primary_customers
       FROM served
@@ -1099,15 +1135,22 @@ WITH deals AS (
        AND (%(owner)s::bigint IS NULL OR i.user_id = %(owner)s::bigint)
      GROUP BY i.organization_id
 )
-SELECT c.id AS customer, c.name AS customer_name,
-       coalesce(d.won_opportunities, 0) AS won_opportunities,
-       coalesce(d.won_weekly_case_volume, 0) AS won_weekly_case_volume,
-       coalesce(d.open_opportunities, 0) AS open_opportunities,
-       coalesce(d.open_weighted_weekly_volume, 0) AS open_weighted_weekly_volume,
-       coalesce(t.interactions, 0) AS interactions
-  FROM deals d
-  FULL JOIN touches t ON t.organization_id = d.customer_id
-  JOIN organization c ON c.id = coalesce(d.customer_id, t.organization_id)
+, lines AS MATERIALIZED (
+    -- Materialized: joined on coalesce() of a full join, the planner would hash the whole customer table
+    -- instead of looking up these few dozen customers by id.
+    SELECT coalesce(d.customer_id, t.organization_id) AS customer_id,
+           coalesce(d.won_opportunities, 0) AS won_opportunities,
+           coalesce(d.won_weekly_case_volume, 0) AS won_weekly_case_volume,
+           coalesce(d.open_opportunities, 0) AS open_opportunities,
+           coalesce(d.open_weighted_weekly_volume, 0) AS open_weighted_weekly_volume,
+           coalesce(t.interactions, 0) AS interactions
+      FROM deals d
+      FULL JOIN touches t ON t.organization_id = d.customer_id
+)
+SELECT c.id AS customer, c.name AS customer_name, l.won_opportunities, l.won_weekly_case_volume,
+       l.open_opportunities, l.open_weighted_weekly_volume, l.interactions
+  FROM lines l
+  JOIN organization c ON c.id = l.customer_id
  WHERE c.deleted_at IS NULL AND c.type IN ('customer', 'prospect')
  ORDER BY 4 DESC, 6 DESC, 7 DESC, c.name, c.id
  LIMIT %(limit)s

@@ -134,6 +134,7 @@ class PipelineReportView(ReportView):
         return selectors.pipeline_report(
             tenant_id=context.member_tenant_id,
             today=today,
+            book=selectors.book_of(context),
             principal_id=params.get("principal"),
             owner_id=params.get("owner"),
             date_from=params.get("date_from"),
@@ -169,6 +170,7 @@ class WeeklyActivityReportView(ReportView):
         return selectors.weekly_activity_report(
             tenant_id=context.member_tenant_id,
             today=today,
+            book=selectors.book_of(context),
             weeks=params["weeks"],
             principal_id=params.get("principal"),
             owner_id=params.get("owner"),
@@ -284,6 +286,7 @@ class StaleAccountsReportView(ReportView):
         return selectors.stale_accounts_report(
             tenant_id=context.member_tenant_id,
             today=today,
+            book=selectors.book_of(context),
             days=params["days"],
             principal_id=params.get("principal"),
             owner_id=params.get("owner"),
@@ -314,6 +317,7 @@ class StaleOpportunitiesReportView(ReportView):
         return selectors.stale_opportunities_report(
             tenant_id=context.member_tenant_id,
             today=today,
+            book=selectors.book_of(context),
             days=params["days"],
             principal_id=params.get("principal"),
             owner_id=params.get("owner"),
@@ -344,6 +348,7 @@ class WinLossReportView(ReportView):
         return selectors.win_loss_report(
             tenant_id=context.member_tenant_id,
             today=today,
+            book=selectors.book_of(context),
             principal_id=params.get("principal"),
             owner_id=params.get("owner"),
             date_from=params.get("date_from"),

@@ -245,11 +245,11 @@ def _baseline(
             conn, captured.statements, max_requests=options.requests, seconds=options.seconds
         )
         baseline.orm_sql_p50_ms = _ms(replayed.latency.p50)
-        if captured.json_page is not None:
+        if captured.json_page is not None and captured.context:
             try:
                 as_json = baselines.replay(
                     conn,
-                    [captured.statements[0], captured.json_page],
+                    [captured.context, captured.json_page],
                     max_requests=options.requests,
                     seconds=options.seconds,
                 )

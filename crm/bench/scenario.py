@@ -29,6 +29,25 @@ API = "/api/v1"
 DEEP_ROWS = 10_000
 POOL = 100  # rows the write operations rotate through
 
+# Query budgets: the statements one request may run in production (`benchmark --silk-replay` fails a
+# request over it). The test suite asserts at most 6 for a list or detail page, expanded or not
+# (tests/api/test_query_counts.py), and 9 for a report (tests/reports/test_queries.py), counting 3
+# statements only a test's outer transaction adds: SAVEPOINT, the RLS reset (rls.end) and RELEASE.
+# Searches and the deep page are list pages. Writes and the timeline have no bound in the suite (only
+# "does not grow with the rows"): theirs are what they run today.
+TEST_ONLY_STATEMENTS = 3
+PAGE_BUDGET = 6 - TEST_ONLY_STATEMENTS
+REPORT_BUDGET = 9 - TEST_ONLY_STATEMENTS
+GROUP_BUDGETS = {
+    "list": PAGE_BUDGET,
+    "deep page": PAGE_BUDGET,
+    "search": PAGE_BUDGET,
+    "expand": PAGE_BUDGET,
+    "detail": PAGE_BUDGET,
+    "timeline": 3,  # RLS context, the organization, one merged page
+    "report": REPORT_BUDGET,
+}
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -39,6 +58,7 @@ class Operation:
     calls: tuple[Call, ...]
     baseline: bool = False
     expect: int = 200
+    query_budget: int | None = None  # statements one request may run; see GROUP_BUDGETS
 
 
 @dataclass
@@ -113,8 +133,9 @@ def _get(path: str, **params: Any) -> Call:
     return Call("GET", f"{API}{path}{query}")
 
 
-def build_scene() -> Scene:
-    tenant = generated_tenant()
+def build_scene(tenant: Tenant | None = None) -> Scene:
+    """The scene for `tenant` (default: the database's first generated firm)."""
+    tenant = tenant or generated_tenant()
     if tenant is None:
         raise NoGeneratedData("no generated firm in this database: run generate_data first")
     manager, book = typical_manager(tenant)
@@ -180,8 +201,16 @@ def build_scene() -> Scene:
     }
     ops: list[Operation] = []
 
-    def add(name: str, group: str, *calls: Call, baseline: bool = False, expect: int = 200) -> None:
-        ops.append(Operation(name, group, calls, baseline, expect))
+    def add(
+        name: str,
+        group: str,
+        *calls: Call,
+        baseline: bool = False,
+        expect: int = 200,
+        budget: int | None = None,
+    ) -> None:
+        budget = GROUP_BUDGETS.get(group) if budget is None else budget
+        ops.append(Operation(name, group, calls, baseline, expect, budget))
 
     add("organizations: customers by name", "list", _get("/organizations/", type="customer"), baseline=True)
     add("contacts: everyone by name", "list", _get("/contacts/"), baseline=True)
@@ -249,6 +278,7 @@ def build_scene() -> Scene:
             },
         ),
         expect=201,
+        budget=8,  # RLS context, the 3 referenced rows checked, SAVEPOINT, INSERT, RELEASE, the row again
     )
     add(
         "interactions: update",
@@ -257,6 +287,7 @@ def build_scene() -> Scene:
             Call("PATCH", f"{API}/interactions/{i}/", {"notes": f"Benchmark note {n}"})
             for n, i in enumerate(recent)
         ),
+        budget=6,  # RLS context, the row, SAVEPOINT, UPDATE, RELEASE, the row again
     )
     add(
         "opportunities: change stage",
@@ -266,21 +297,44 @@ def build_scene() -> Scene:
             for stage in ("initial_outreach", "new_lead")
             for o in open_deals
         ),
+        budget=6,
     )
     add("organizations: timeline", "timeline", _get(f"/organizations/{customer}/timeline/"))
-    reports: tuple[tuple[str, dict[str, Any]], ...] = (
-        ("pipeline", {}),
-        ("weekly-activity", {}),
-        ("follow-ups", {}),
-        ("stale-accounts", {}),
-        ("stale-opportunities", {}),
-        ("win-loss", {}),
-        ("distributor-coverage", {"principal": busy}),
-        ("principal-scorecard", {"principal": busy}),
+    # Each report as first opened, then rotating through the filters a manager narrows it by.
+    quarter_ago, year_ago = (
+        (today - dt.timedelta(days=90)).isoformat(),
+        (today - dt.timedelta(days=365)).isoformat(),
     )
-    for report, params in reports:
+    mine, principal = {"owner": manager.pk}, {"principal": busy}
+    reports: tuple[tuple[str, dict[str, Any], tuple[dict[str, Any], ...]], ...] = (
+        ("pipeline", {}, (principal, mine, {"date_from": year_ago})),
+        ("weekly-activity", {}, ({"weeks": 12, **principal}, mine, {"date_from": quarter_ago})),
+        ("follow-ups", {}, (principal, {"date_from": quarter_ago})),
+        ("stale-accounts", {}, (principal, {"days": 60, **mine}, {"date_from": quarter_ago})),
+        ("stale-opportunities", {}, (principal, {"days": 45, **mine})),
+        ("win-loss", {}, (principal, mine, {"date_from": year_ago, "date_to": today.isoformat()})),
+        ("distributor-coverage", principal, ({**principal, **mine}, {**principal, "date_from": year_ago})),
+        ("principal-scorecard", principal, ({**principal, **mine}, {**principal, "date_from": quarter_ago})),
+    )
+    for report, params, filters in reports:
         call = _get(f"/reports/{report}/", **params)
         if route_exists(call.path):
             add(f"reports: {report}", "report", call)
+            add(
+                f"reports: {report}, filtered",
+                "report",
+                *(_get(f"/reports/{report}/", **f) for f in filters),
+            )
+    if route_exists("/admin/dashboard/"):
+        # The admin's sales dashboard (HTML): every report of the book, and one principal's scorecard
+        # and coverage, in one request. The bearer token signs the manager in, as it does for the API.
+        add(
+            "reports: admin dashboard",
+            "report",
+            Call("GET", "/admin/dashboard/"),
+            # RLS context, the user, the book's principals, the reports' own 13 statements; a process's
+            # first request runs 2 more, filling Django's caches.
+            budget=18,
+        )
     scene.operations = ops
     return scene

@@ -215,11 +215,12 @@ class CreateSearchFunction(Operation):
     reversible = True
     reduces_to_sql = False
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, cap: int | None = None) -> None:
         self.table = table
+        self.cap = cap
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__name__, [self.table], {})
+        return (self.__class__.__name__, [self.table], {"cap": self.cap} if self.cap is not None else {})
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
@@ -227,7 +228,9 @@ class CreateSearchFunction(Operation):
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         with schema_editor.connection.cursor() as cursor:
             qual = rls.select_policy_qual(cursor, self.table)
-        schema_editor.execute(rls.search_function_sql(self.table, qual, rls.runtime_role()), params=None)
+        schema_editor.execute(
+            rls.search_function_sql(self.table, qual, rls.runtime_role(), cap=self.cap), params=None
+        )
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         schema_editor.execute(f"DROP FUNCTION IF EXISTS {rls.search_function(self.table)}(text);")

@@ -247,17 +247,19 @@ def search_function(table: str) -> str:
     return f"crm_search_{table}"
 
 
-def search_function_sql(table: str, policy_qual: str, runtime: str) -> str:
+def search_function_sql(table: str, policy_qual: str, runtime: str, cap: int | None = None) -> str:
     """CREATE OR REPLACE the search function of `table` filtering by `policy_qual` (the deparsed USING
-    expression of its SELECT policy), executable by the runtime role only."""
+    expression of its SELECT policy), executable by the runtime role only. With `cap`, it returns at most
+    that many ids (any of them): the caller learns whether the matches are few enough for an id list."""
     name = search_function(table)
+    limit = f"\n     LIMIT {int(cap)}" if cap is not None else ""
     return f"""
 CREATE OR REPLACE FUNCTION {name}(query text) RETURNS SETOF bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 100 AS $$
     SELECT id FROM {table}
      WHERE deleted_at IS NULL AND search_vector @@ to_tsquery('simple', query)
        -- policy {table}_select, verbatim:
-       AND ({policy_qual})
+       AND ({policy_qual}){limit}
 $$;
 REVOKE ALL ON FUNCTION {name}(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {name}(text) TO "{runtime}";

@@ -58,8 +58,9 @@ _INTERACTION_RULES = """
 class Interaction(TenantModel):
     # Lists of a non-admin merge one index range per principal of their book (crm.api.pagination).
     book_scope_column = "principal_id"
-    # Searched by walking the list's order, not through a search function (crm.api.filters.search).
-    search_in_list_order = True
+    # A common word matches too many interactions for an id list: the search function stops at this many
+    # and the list then walks its own index instead (crm.api.filters.search).
+    search_id_cap = 2000
 
     type = models.CharField(max_length=16, choices=InteractionType.choices)
     occurred_at = models.DateTimeField()

@@ -6,8 +6,10 @@ import re
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
+from django.db import OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from psycopg.errors import QueryCanceled
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
@@ -75,13 +77,44 @@ def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
     terms = prefix_search_terms(text)
     if terms is None:
         return queryset
-    if getattr(queryset.model, "search_in_list_order", False):
-        # Walk the list's own index and test each row until a page matches: bounded by how common the
-        # words are among the newest rows, where the function's cost grows with every match of the firm
-        # (a principal's name is in ~100k interaction subjects at --scale 10).
-        return queryset.filter(search_vector=SearchQuery(terms, search_type="raw", config="simple"))
     function = search_function(queryset.model._meta.db_table)
+    cap: int | None = getattr(queryset.model, "search_id_cap", None)
+    if cap is not None:
+        ids = _capped_search_ids(function, terms, cap)
+        if ids is not None:
+            return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+        return queryset.filter(search_vector=SearchQuery(terms, search_type="raw", config="simple"))
     return queryset.filter(pk__in=RawSQL(f"SELECT found FROM {function}(%s) AS found", [terms]))  # noqa: S608, S611 (a checked identifier)
+
+
+# How long the id probe of a capped search may take before the list walks its own index instead.
+SEARCH_PROBE_TIMEOUT = "20ms"
+
+
+def _capped_search_ids(function: str, terms: str, cap: int) -> list[int] | None:
+    """Every visible match's id when there are fewer than `cap` and the GIN lookup finds them quickly; None
+    when the list should rather walk its own index and test each row.
+
+    Neither way is fast for every word on a table this size: a rare word (or a typo) makes the walk read
+    the whole firm, while a word common in the firm but sparse in what the caller may see makes the GIN
+    lookup sift through every firm's matches. The lookup is cheap exactly when the walk is not, so it gets
+    a short statement timeout, in a savepoint so that cancelling it leaves the request's transaction usable.
+    """
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                [SEARCH_PROBE_TIMEOUT],
+            )
+            previous = cursor.fetchone()[0]
+            cursor.execute(f"SELECT array(SELECT {function}(%s))", [terms])
+            ids: list[int] = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+    except OperationalError as exc:  # Django wraps psycopg's error
+        if isinstance(exc.__cause__, QueryCanceled):
+            return None
+        raise
+    return ids if len(ids) < cap else None
 
 
 class FullTextSearchFilter(BaseFilterBackend):

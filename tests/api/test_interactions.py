@@ -205,3 +205,25 @@ def test_unknown_type_and_missing_subject_are_400(firm, manager):
     body = {"type": "smoke_signal", "occurred_at": "2026-11-20T10:00:00Z", "organization": firm.customer.pk}
     problem = assert_problem(manager.post(URL, body), 400)
     assert {e["field"] for e in problem["errors"]} == {"type", "subject"}
+
+
+@pytest.mark.parametrize("way", ["id list", "cap reached", "probe cancelled"])
+@pytest.mark.parametrize(("search", "expected"), [("intro", {"call"}), ("pric", {"done"}), ("zzzq", set())])
+def test_search_finds_the_same_rows_whichever_way_it_goes(
+    manager, touches, monkeypatch, way, search, expected
+):
+    """crm.api.filters.search: an id list from the capped search function when matches are few and found
+    fast, else a walk of the list's index; a cancelled probe must leave the request's transaction usable."""
+    from crm.api import filters
+    from interactions.models import Interaction
+
+    if way == "cap reached":
+        monkeypatch.setattr(Interaction, "search_id_cap", 1)
+    if way == "probe cancelled":
+        # A probe that can only time out: the same call, made to sleep past the timeout first.
+        monkeypatch.setattr(filters, "SEARCH_PROBE_TIMEOUT", "1ms")
+        real = filters.search_function
+        monkeypatch.setattr(
+            filters, "search_function", lambda table: f"(pg_sleep(0.05) IS NULL)::int + {real(table)}"
+        )
+    assert set(result_ids(manager, f"{URL}?search={search}")) == {touches[n].pk for n in expected}

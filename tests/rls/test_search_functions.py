@@ -10,8 +10,8 @@ from crm.api.filters import prefix_search_terms
 from tests import factories as f
 from tests.conftest import Firm
 
-# Interactions are searched in list order instead (crm.api.filters.search).
-SEARCHABLE = ("organization", "contact", "product", "opportunity")
+# Interactions: capped (crm.api.filters.search), the same policy.
+SEARCHABLE = ("organization", "contact", "product", "opportunity", "interaction")
 
 pytestmark = pytest.mark.django_db
 

@@ -40,8 +40,13 @@ _CONTACT_RULES = """
 
 
 class Contact(TenantModel):
+    # A search list in the default order picks its page from the keyed search function's rows
+    # (contacts migration 0012, crm.api.filters.search): a common last-name prefix matches thousands.
+    search_keys = ("last_name", "first_name")
+
+    # Indexed by contact_organization (Meta.indexes), which leads with it.
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="contacts"
+        "organizations.Organization", on_delete=models.PROTECT, related_name="contacts", db_index=False
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
@@ -51,8 +56,14 @@ class Contact(TenantModel):
     phone = models.CharField(max_length=40, blank=True)
     mobile = models.CharField(max_length=40, blank=True)
     is_primary = models.BooleanField(default=False)
+    # Indexed by contact_reports_to (Meta.indexes).
     reports_to = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="direct_reports"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="direct_reports",
+        db_index=False,
     )
     notes = models.TextField(blank=True)
     # Kept by the database: the organization's scope key.

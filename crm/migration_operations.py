@@ -1,9 +1,11 @@
-"""Migration operations for row level security: reversible, idempotent, role name read at run time."""
+"""Migration operations for row level security (reversible, idempotent, role name read at run time), and
+for dropping a foreign key's own index without locking writes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import migrations, models
 from django.db.migrations.operations.base import Operation
 
 from crm import rls
@@ -237,3 +239,54 @@ class CreateSearchFunction(Operation):
 
     def describe(self) -> str:
         return f"Search function of {self.table} under its SELECT policy"
+
+
+class CreateKeyedSearchFunction(Operation):
+    """`crm_search_<table>_keyed(query)`: the search function's matches with the columns `keys` of the
+    list's default order, under the table's SELECT policy copied from pg_policy when this runs (see
+    crm.rls.keyed_search_function_sql). Re-run it, like CreateSearchFunction, whenever that policy changes."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def __init__(self, table: str, keys: tuple[str, ...]) -> None:
+        self.table = table
+        self.keys = tuple(keys)
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (self.__class__.__name__, [self.table, self.keys], {})
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        with schema_editor.connection.cursor() as cursor:
+            qual = rls.select_policy_qual(cursor, self.table)
+            keys = rls.column_types(cursor, self.table, self.keys)
+        schema_editor.execute(
+            rls.keyed_search_function_sql(self.table, qual, rls.runtime_role(), keys), params=None
+        )
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {rls.keyed_search_function(self.table)}(text);")
+
+    def describe(self) -> str:
+        return f"Keyed search function of {self.table} under its SELECT policy"
+
+
+def drop_foreign_key_index(
+    model_name: str, name: str, field: models.ForeignKey[Any, Any], *, table: str, column: str, index: str
+) -> migrations.SeparateDatabaseAndState:
+    """`field` (the ForeignKey with db_index=False) in the state, and its automatic index `index` dropped
+    CONCURRENTLY in the database; backwards builds it again CONCURRENTLY under the same name. Django's
+    AlterField would DROP INDEX without CONCURRENTLY, blocking the table's writes while it waits for
+    its lock. Use it in a migration with `atomic = False` (docs/migrations.md)."""
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AlterField(model_name=model_name, name=name, field=field)],
+        database_operations=[
+            migrations.RunSQL(
+                f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"',
+                f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index}" ON "{table}" ("{column}")',
+            )
+        ],
+    )

@@ -78,7 +78,8 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """A user's one tenant and role there."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="memberships")
+    # Indexed by membership_tenant_role (Meta.indexes), which leads with it.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="memberships", db_index=False)
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MANAGER)
     created_at = models.DateTimeField(db_default=Now(), editable=False)

@@ -67,8 +67,13 @@ class Opportunity(TenantModel):
     principal = models.ForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="principal_opportunities"
     )
+    # customer, distributor and owner are indexed by opportunity_customer, opportunity_distributor and
+    # opportunity_owner_next_action (Meta.indexes): an index of the key alone would only cost writes.
     customer = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="customer_opportunities"
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="customer_opportunities",
+        db_index=False,
     )
     distributor = models.ForeignKey(
         "organizations.Organization",
@@ -76,9 +81,15 @@ class Opportunity(TenantModel):
         null=True,
         blank=True,
         related_name="distributor_opportunities",
+        db_index=False,
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     stage = models.CharField(max_length=24, choices=Stage.choices, default=Stage.NEW_LEAD)
     status = models.CharField(
@@ -192,7 +203,10 @@ class OpportunityProduct(TenantModel):
     opportunity = models.ForeignKey(
         Opportunity, on_delete=models.CASCADE, related_name="opportunity_products"
     )
-    product = models.ForeignKey("products.Product", on_delete=models.PROTECT, related_name="+")
+    # Indexed by opportunity_product_product (Meta.indexes).
+    product = models.ForeignKey(
+        "products.Product", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     notes = models.TextField(blank=True)
     # Kept by the database: the opportunity's principal.
@@ -242,7 +256,10 @@ class OpportunityContact(TenantModel):
     opportunity = models.ForeignKey(
         Opportunity, on_delete=models.CASCADE, related_name="opportunity_contacts"
     )
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="+")
+    # Indexed by opportunity_contact_contact (Meta.indexes).
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
     # Kept by the database: the opportunity's principal.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)

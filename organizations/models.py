@@ -178,8 +178,9 @@ class Organization(TenantModel):
 class DistributorAuthorization(TenantModel):
     """A distributor carries a principal's line."""
 
+    # Indexed by distributor_auth_distributor (Meta.indexes).
     distributor = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="authorized_principals"
+        Organization, on_delete=models.PROTECT, related_name="authorized_principals", db_index=False
     )
     principal = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="authorized_distributors"
@@ -226,7 +227,10 @@ class CustomerDistributor(TenantModel):
     """A distributor delivers to a customer (operator); at most one primary per customer."""
 
     customer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="distributors")
-    distributor = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="customers")
+    # Indexed by customer_distributor_distrib (Meta.indexes).
+    distributor = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="customers", db_index=False
+    )
     is_primary = models.BooleanField(default=False)
 
     class Meta:
@@ -266,12 +270,20 @@ class PrincipalAssignment(TenantModel):
     """A principal in a user's book."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="book")
-    principal = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="assignments")
+    # Indexed by principal_assignment_principal (Meta.indexes).
+    principal = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="assignments", db_index=False
+    )
 
     class Meta:
         db_table = "principal_assignment"
         ordering = ["id"]
-        indexes = [models.Index(fields=["principal"], name="principal_assignment_principal")]
+        indexes = [
+            models.Index(fields=["principal"], name="principal_assignment_principal"),
+            # The tenant key (TenantModel leaves it unindexed) with the user the policies compare:
+            # a firm's assignments, and the foreign key check when a tenant row is deleted.
+            models.Index(fields=["tenant", "user"], name="principal_assignment_tenant"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "principal"],

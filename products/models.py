@@ -103,8 +103,9 @@ class ProductDistributor(TenantModel):
     """A distributor's own item code for a product."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="distributor_items")
+    # Indexed by product_distributor_distrib (Meta.indexes).
     distributor = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="product_items"
+        "organizations.Organization", on_delete=models.PROTECT, related_name="product_items", db_index=False
     )
     vendor_item_number = models.CharField(max_length=64, blank=True)
     # Kept by the database: the product's principal.

@@ -7,14 +7,15 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import OperationalError, connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 from psycopg.errors import QueryCanceled
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
-from crm.rls import search_function
+from crm.api.pagination import UNFILTERED_PARAMS, column_of, page_window
+from crm.rls import keyed_search_function, search_function
 
 # Parameters every list understands besides its filterset's; `search`, `ordering` and `expand` only
 # where the view offers them (see allowed_params).
@@ -65,7 +66,9 @@ def prefix_search_query(text: str) -> SearchQuery | None:
     return None if terms is None else SearchQuery(terms, search_type="raw", config="simple")
 
 
-def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
+def search(
+    queryset: QuerySet[Any], text: str, *, window: tuple[list[str], list[Any] | None, int] | None = None
+) -> QuerySet[Any]:
     """Rows of `queryset` whose `search_vector` matches `text` (every word as a prefix).
 
     Under row level security `search_vector @@ …` cannot use its GIN index (the operator is not
@@ -73,10 +76,17 @@ def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
     as the owner and can (crm.rls.search_function_sql). The query itself still runs under the caller's
     policies: the ids can only narrow it. The list keeps its own ordering (and so its cursors); ranking
     would need a position a cursor cannot hold.
+
+    `window` (crm.api.pagination.page_window), when the search is the list's only filter: a model with
+    `search_keys` in that order gets only the page's ids, picked from its keyed search function's rows.
     """
     terms = prefix_search_terms(text)
     if terms is None:
         return queryset
+    if window is not None:
+        page = _keyed_search_page(queryset.model, terms, window)
+        if page is not None:
+            return queryset.filter(pk__in=page)
     function = search_function(queryset.model._meta.db_table)
     cap: int | None = getattr(queryset.model, "search_id_cap", None)
     if cap is not None:
@@ -85,6 +95,36 @@ def search(queryset: QuerySet[Any], text: str) -> QuerySet[Any]:
             return queryset.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
         return queryset.filter(search_vector=SearchQuery(terms, search_type="raw", config="simple"))
     return queryset.filter(pk__in=RawSQL(f"SELECT found FROM {function}(%s) AS found", [terms]))  # noqa: S608, S611 (a checked identifier)
+
+
+def _keyed_search_page(
+    model: type[Model], terms: str, window: tuple[list[str], list[Any] | None, int]
+) -> RawSQL | None:
+    """The ids of one page of the matches, ordered and cut from the keyed search function's own rows; None
+    unless the page's order is the model's `search_keys` then id, all one way.
+
+    Exact only because every row the function returns is one the list shows: the same policy, live rows,
+    the firm, and no other filter (the caller passes a window only then). The list's query still runs
+    under the caller's policies, so these ids can only narrow it.
+    """
+    keys: tuple[str, ...] | None = getattr(model, "search_keys", None)
+    order, values, limit = window
+    if not keys or [field.lstrip("-") for field in order] != [*keys, "id"]:
+        return None
+    descending = order[0].startswith("-")
+    if any(field.startswith("-") != descending for field in order):
+        return None
+    columns = ", ".join(f"s.{column_of(model, name)}" for name in (*keys, "id"))
+    direction = " DESC" if descending else ""
+    sort = ", ".join(f"{column}{direction}" for column in columns.split(", "))
+    after = ""
+    params: list[Any] = [terms]
+    if values is not None:
+        after = f" WHERE ({columns}) {'<' if descending else '>'} ({', '.join(['%s'] * len(values))})"
+        params += values
+    function = keyed_search_function(model._meta.db_table)
+    sql = f"SELECT s.id FROM {function}(%s) AS s{after} ORDER BY {sort} LIMIT {int(limit)}"  # noqa: S608 (a checked identifier, model columns)
+    return RawSQL(sql, params)  # noqa: S611 (values bound as parameters)
 
 
 # How long the id probe of a capped search may take before the list walks its own index instead.
@@ -124,7 +164,12 @@ class FullTextSearchFilter(BaseFilterBackend):
         text = request.query_params.get("search", "").strip()
         if not text or not getattr(view, "searchable", False):
             return queryset
-        return search(queryset, text)
+        window = None
+        if getattr(queryset.model, "search_keys", None) and set(request.query_params) - UNFILTERED_PARAMS == {
+            "search"
+        }:
+            window = page_window(request, queryset.model, StrictOrderingFilter().get_ordering(request, view))
+        return search(queryset, text, window=window)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         if not getattr(view, "searchable", False):

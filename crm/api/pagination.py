@@ -12,11 +12,12 @@ import base64
 import binascii
 import json
 from collections import OrderedDict
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import F, Field, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.exceptions import ValidationError
@@ -32,6 +33,77 @@ MAX_PAGE_SIZE = 200
 MAX_MERGED_BOOK = 64
 # Parameters that leave a list unfiltered (its order, page and shape only).
 UNFILTERED_PARAMS = frozenset({"cursor", "page_size", "format", "ordering", "expand"})
+
+
+def merges_over_book(filters: set[str], view: Any, model: type[Model]) -> bool:
+    """Whether a list filtered by the query parameters `filters` is read merged over the book.
+
+    The unfiltered list always is. A filtered one only when each per-principal branch stays one bounded
+    index range: every filter is a plain equality (no method, lookup `exact`) on a column that, with the
+    others, makes up the columns right after (tenant, scope column) of one of the model's indexes — e.g.
+    `?stage=` with opportunity_principal_stage (tenant, principal, stage): each branch reads only that
+    principal's deals in that stage. Any other filter (a user, a due date, a range, a search) has an
+    index of its own that finds its rows across the firm; per-principal branches would each sift through
+    the principal's rows for them ("my follow-ups due": 1 → 141 ms when every filtered list was merged).
+    """
+    if not filters:
+        return True
+    filterset_class = getattr(view, "filterset_class", None)
+    column: str | None = getattr(model, "book_scope_column", None)
+    if filterset_class is None or column is None:
+        return False
+    columns: set[str | None] = set()
+    for name in filters:
+        spec = filterset_class.base_filters.get(name)
+        if spec is None or spec.method is not None or spec.lookup_expr != "exact":
+            return False
+        try:
+            field = model._meta.get_field(spec.field_name)
+        except FieldDoesNotExist:
+            return False
+        columns.add(field.column if isinstance(field, Field) else None)
+    return any(columns == set(after[: len(columns)]) for after in _columns_after_book_scope(model, column))
+
+
+def column_of(model: type[Model], name: str) -> str:
+    """The database column of `model`'s concrete field `name`."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise FieldDoesNotExist(f"{model.__name__}.{name} is not a column")
+    return field.column
+
+
+@cache
+def _columns_after_book_scope(model: type[Model], scope_column: str) -> list[tuple[str, ...]]:
+    """The columns after (tenant_id, `scope_column`) of each index of `model` that leads with them, over
+    every row or every live row (the only rows a list reads)."""
+    found = []
+    for index in model._meta.indexes:
+        if index.condition is not None and index.condition != Q(deleted_at__isnull=True):
+            continue
+        if not index.fields:  # an expression index
+            continue
+        columns = tuple(column_of(model, name.lstrip("-")) for name in index.fields)
+        if columns[:2] == ("tenant_id", scope_column) and len(columns) > 2:
+            found.append(columns[2:])
+    return found
+
+
+def page_window(
+    request: Request, model: type[Model], ordering: list[str]
+) -> tuple[list[str], list[Any] | None, int]:
+    """What CursorPagination will read for `request` in `ordering`: the order (reversed for a `previous`
+    cursor), the cursor's values (None on the first page) and how many rows (the page and one more).
+    For a filter that can narrow to that page itself (crm.api.filters.search); a bad cursor or page size
+    is the same 400 the paginator gives."""
+    paginator = CursorPagination()
+    paginator.ordering = list(ordering)
+    if paginator.ordering[-1].lstrip("-") not in ("id", "pk"):
+        paginator.ordering.append("-id" if paginator.ordering[-1].startswith("-") else "id")
+    size = paginator.get_page_size(request)
+    values, backwards = paginator._decode(request.query_params.get(paginator.cursor_query_param), model)
+    order = [paginator._flip(f) for f in paginator.ordering] if backwards else paginator.ordering
+    return order, values, size + 1
 
 
 class CursorPagination(BasePagination):
@@ -67,9 +139,7 @@ class CursorPagination(BasePagination):
         order = [self._flip(f) for f in self.ordering] if backwards else self.ordering
         if values is not None:
             queryset = queryset.filter(self._after(order, values))
-        if not set(request.query_params) - UNFILTERED_PARAMS:
-            # Only the unfiltered list: a filter or search is narrowed by its own index (follow-ups,
-            # search), which per-principal branches would each walk again.
+        if merges_over_book(set(request.query_params) - UNFILTERED_PARAMS, view, model):
             queryset = self._merged_over_book(queryset, order, context_of(request))
         rows = list(queryset.order_by(*order)[: self.page_size + 1])
         more = len(rows) > self.page_size

@@ -1,0 +1,165 @@
+"""The faster read paths of a list (a search page picked by the keyed search function, filtered lists merged
+over the book) show exactly what the plain query and the policies show, page by page, as the runtime role."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from contacts.models import Contact
+from contacts.views import ContactViewSet
+from crm import rls
+from crm.api.pagination import merges_over_book
+from interactions.models import Interaction
+from interactions.views import InteractionViewSet
+from opportunities.models import Opportunity
+from opportunities.views import OpportunityViewSet
+from products.models import Product
+from products.views import ProductViewSet
+from tests import factories as f
+from tests.api.support import API, ok, walk
+
+pytestmark = pytest.mark.django_db
+
+
+def _statements(client, url: str) -> str:
+    with CaptureQueriesContext(connection) as queries:
+        ok(client.get(url))
+    return "\n".join(q["sql"] for q in queries.captured_queries)
+
+
+def _walk_backwards(client, url: str) -> list[int]:
+    page = ok(client.get(url))
+    while page["next"]:
+        page = ok(client.get(page["next"]))
+    ids = [r["id"] for r in page["results"]]
+    while page["previous"]:
+        page = ok(client.get(page["previous"]))
+        ids = [r["id"] for r in page["results"]] + ids
+    return ids
+
+
+@pytest.fixture
+def kowalskis(firm) -> dict[str, list[int]]:
+    """Contacts named Kowalski/Kowalczyk (ties on last and first name) in the manager's book, outside it and
+    at a shared account, plus one who does not match."""
+    at = {"book": firm.principal_a, "outside": firm.principal_b, "shared": firm.customer}
+    made: dict[str, list[int]] = {kind: [] for kind in at}
+    for i in range(4):
+        for kind, organization in at.items():
+            contact = f.ContactFactory(
+                tenant=firm.tenant,
+                organization=organization,
+                last_name="Kowalski" if i % 2 else "Kowalczyk",
+                first_name="Anna" if i < 2 else f"Jan {kind}",
+            )
+            made[kind].append(contact.pk)
+    f.ContactFactory(tenant=firm.tenant, organization=firm.customer, last_name="Nowak")
+    return made
+
+
+def _in_list_order(ids: list[int]) -> list[int]:
+    return list(
+        Contact.objects.filter(pk__in=ids)
+        .order_by("last_name", "first_name", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def test_a_search_page_picked_from_the_keyed_function_walks_exactly_what_the_manager_may_see(
+    firm, manager, kowalskis
+):
+    expected = _in_list_order(kowalskis["book"] + kowalskis["shared"])
+    url = f"{API}/contacts/?search=kowa&page_size=3"
+    assert "crm_search_contact_keyed" in _statements(manager, url)
+    ids, pages = walk(manager, url)
+    assert ids == expected
+    # Every page full: the function only returns rows the list shows, so its limit is the page's.
+    assert [len(p["results"]) for p in pages] == [3, 3, 2]
+    assert _walk_backwards(manager, url) == expected
+
+
+def test_a_keyed_search_page_is_the_plain_searchs_page_for_every_role(
+    firm, admin, manager, viewer, kowalskis
+):
+    for client in (admin, manager, viewer):
+        keyed, _ = walk(client, f"{API}/contacts/?search=kowa&page_size=2")
+        # A filter besides the search takes the plain path (the function knows nothing of `role`).
+        url = f"{API}/contacts/?search=kowa&role=other&page_size=2"
+        assert "crm_search_contact_keyed" not in _statements(client, url)
+        plain, _ = walk(client, url)
+        assert keyed == plain
+    viewer_sees, _ = walk(viewer, f"{API}/contacts/?search=kowa")
+    assert viewer_sees == _in_list_order(kowalskis["book"])  # viewers read no shared contacts
+
+
+def test_a_search_in_another_order_keeps_the_plain_path_and_its_order(firm, manager, kowalskis):
+    url = f"{API}/contacts/?search=kowa&ordering=-id&page_size=3"
+    assert "crm_search_contact_keyed" not in _statements(manager, url)
+    ids, _ = walk(manager, url)
+    assert ids == sorted(kowalskis["book"] + kowalskis["shared"], reverse=True)
+
+
+def test_a_bad_cursor_on_a_keyed_search_is_a_problem_400(firm, manager, kowalskis):
+    response = manager.get(f"{API}/contacts/?search=kowa&cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert "cursor" in str(response.json())
+
+
+def test_the_keyed_search_function_carries_the_contact_policy_verbatim(firm):
+    with connection.cursor() as cursor:
+        qual = rls.select_policy_qual(cursor, "contact")
+        cursor.execute(
+            "SELECT p.prosrc, p.prosecdef, p.proconfig, has_function_privilege(%s, p.oid, 'EXECUTE'),"
+            " EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0)"
+            " FROM pg_proc p WHERE p.proname = %s",
+            [rls.runtime_role(), rls.keyed_search_function("contact")],
+        )
+        source, definer, config, runtime_may_run, public_may_run = cursor.fetchone()
+    assert f"AND ({qual})" in source and "deleted_at IS NULL" in source
+    assert definer and config == ["search_path=pg_catalog, public, pg_temp"]
+    assert runtime_may_run and not public_may_run
+
+
+@pytest.mark.parametrize(
+    ("view", "model", "filters", "merged"),
+    [
+        (OpportunityViewSet, Opportunity, set(), True),
+        # opportunity_principal_stage (tenant, principal, stage): each branch reads that stage only.
+        (OpportunityViewSet, Opportunity, {"stage"}, True),
+        (OpportunityViewSet, Opportunity, {"stage", "owner"}, False),
+        (OpportunityViewSet, Opportunity, {"is_open"}, False),  # a method: no column to judge
+        (OpportunityViewSet, Opportunity, {"principal"}, False),  # one principal already
+        # "my follow-ups due" keeps its own index: neither filter is a column of a per-principal index.
+        (InteractionViewSet, Interaction, {"user", "follow_up_due"}, False),
+        (InteractionViewSet, Interaction, {"occurred_after"}, False),
+        (InteractionViewSet, Interaction, {"type"}, False),
+        (ProductViewSet, Product, {"category"}, False),
+        (ContactViewSet, Contact, set(), True),  # merged only where the model says how (book_scope_column)
+        (ContactViewSet, Contact, {"organization"}, False),
+    ],
+)
+def test_a_filtered_list_is_merged_over_the_book_only_when_an_index_per_principal_covers_its_filters(
+    view, model, filters, merged
+):
+    assert merges_over_book(filters, view, model) is merged
+
+
+def test_a_managers_stage_list_merged_over_the_book_walks_the_rows_the_policy_shows(firm, manager, admin):
+    second = f.PrincipalFactory(tenant=firm.tenant, name="Second Line Foods")
+    f.PrincipalAssignmentFactory(tenant=firm.tenant, user=firm.manager, principal=second)
+    for _ in range(3):
+        for principal in (firm.principal_a, second, firm.principal_b):
+            for stage in ("demo_scheduled", "new_lead"):
+                f.OpportunityFactory(
+                    tenant=firm.tenant, principal=principal, customer=firm.customer, stage=stage
+                )
+    everything = ok(admin.get(f"{API}/opportunities/?stage=demo_scheduled&page_size=200"))["results"]
+    expected = [row["id"] for row in everything if row["principal"] != firm.principal_b.pk]
+    url = f"{API}/opportunities/?stage=demo_scheduled&page_size=4"
+    assert "unnest" in _statements(manager, url)
+    ids, pages = walk(manager, url)
+    assert ids == expected and len(ids) == 6 and [len(p["results"]) for p in pages] == [4, 2]
+    assert _walk_backwards(manager, url) == expected

@@ -56,6 +56,18 @@ def walk(client: APIClient, url: str) -> tuple[list[int], list[dict[str, Any]]]:
     return ids, pages
 
 
+def walk_backwards(client: APIClient, url: str) -> list[int]:
+    """Go to the last page, then follow `previous` links back to the start: the ids in list order."""
+    page = ok(client.get(url))
+    while page["next"]:
+        page = ok(client.get(page["next"]))
+    ids = [r["id"] for r in page["results"]]
+    while page["previous"]:
+        page = ok(client.get(page["previous"]))
+        ids = [r["id"] for r in page["results"]] + ids
+    return ids
+
+
 def count_queries(client: APIClient, url: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)

@@ -18,7 +18,7 @@ from opportunities.views import OpportunityViewSet
 from products.models import Product
 from products.views import ProductViewSet
 from tests import factories as f
-from tests.api.support import API, ok, walk
+from tests.api.support import API, ok, walk, walk_backwards
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +27,6 @@ def _statements(client, url: str) -> str:
     with CaptureQueriesContext(connection) as queries:
         ok(client.get(url))
     return "\n".join(q["sql"] for q in queries.captured_queries)
-
-
-def _walk_backwards(client, url: str) -> list[int]:
-    page = ok(client.get(url))
-    while page["next"]:
-        page = ok(client.get(page["next"]))
-    ids = [r["id"] for r in page["results"]]
-    while page["previous"]:
-        page = ok(client.get(page["previous"]))
-        ids = [r["id"] for r in page["results"]] + ids
-    return ids
 
 
 @pytest.fixture
@@ -77,7 +66,7 @@ def test_a_search_page_picked_from_the_keyed_function_walks_exactly_what_the_man
     assert ids == expected
     # Every page full: the function only returns rows the list shows, so its limit is the page's.
     assert [len(p["results"]) for p in pages] == [3, 3, 2]
-    assert _walk_backwards(manager, url) == expected
+    assert walk_backwards(manager, url) == expected
 
 
 def test_a_keyed_search_page_is_the_plain_searchs_page_for_every_role(
@@ -162,4 +151,4 @@ def test_a_managers_stage_list_merged_over_the_book_walks_the_rows_the_policy_sh
     assert "unnest" in _statements(manager, url)
     ids, pages = walk(manager, url)
     assert ids == expected and len(ids) == 6 and [len(p["results"]) for p in pages] == [4, 2]
-    assert _walk_backwards(manager, url) == expected
+    assert walk_backwards(manager, url) == expected

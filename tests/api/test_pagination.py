@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests import factories as f
-from tests.api.support import API, RESOURCES, ok, walk
+from tests.api.support import API, RESOURCES, ok, walk, walk_backwards
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=str)
@@ -44,24 +44,12 @@ def test_next_and_previous_links_move_between_pages(firm, manager):
     assert [r["id"] for r in ok(manager.get(third["previous"]))["results"]] == made[3:6]
 
 
-def _walk_backwards(client, url: str) -> list[int]:
-    """Go to the last page, then follow `previous` links back to the start."""
-    page = ok(client.get(url))
-    while page["next"]:
-        page = ok(client.get(page["next"]))
-    ids = [r["id"] for r in page["results"]]
-    while page["previous"]:
-        page = ok(client.get(page["previous"]))
-        ids = [r["id"] for r in page["results"]] + ids
-    return ids
-
-
 def test_walking_backwards_on_a_unique_ordering_sees_the_same_rows_in_the_same_order(firm, manager):
     for i in range(7):
         f.CustomerFactory(tenant=firm.tenant, name=f"Diner {i:02d}")
     url = f"{API}/organizations/?page_size=3"
     forward, _ = walk(manager, url)
-    assert _walk_backwards(manager, url) == forward
+    assert walk_backwards(manager, url) == forward
 
 
 @pytest.mark.parametrize(
@@ -143,4 +131,4 @@ def test_a_managers_page_merged_over_the_book_walks_the_same_rows_as_the_policy_
     expected = [row["id"] for row in everything if row["principal"] != hidden]
     ids, pages = walk(manager, f"{API}/interactions/?page_size=5")
     assert ids == expected and len(ids) == 12 and len(pages) == 3
-    assert _walk_backwards(manager, f"{API}/interactions/?page_size=5") == expected
+    assert walk_backwards(manager, f"{API}/interactions/?page_size=5") == expected

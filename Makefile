@@ -24,6 +24,10 @@ migrate: install
 demo: migrate
 	$(MANAGE) load_demo
 
+# Front ends under development may call the API from their own origin: Vite's dev server and preview and
+# the other usual local ports (a deployment sets CORS_ALLOWED_ORIGINS itself; see README, "Front ends on another origin").
+LOCAL_DEV_ORIGINS := http://localhost:5173,http://127.0.0.1:5173,http://localhost:4173,http://127.0.0.1:4173,http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080
+run: export CORS_ALLOWED_ORIGINS ?= $(LOCAL_DEV_ORIGINS)
 run: demo
 	$(MANAGE) demo_logins
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
@@ -39,7 +43,7 @@ check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
-test: install lint typecheck check migration-lint pgbouncer hypopg client-check
+test: install lint typecheck check migration-lint pgbouncer hypopg chromium client-check
 	$(VENV)/bin/pytest -q
 
 # Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
@@ -71,6 +75,17 @@ hypopg:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$v-hypopg >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$v-hypopg >/dev/null; }; \
 	else echo "WARNING: HypoPG is not installed: the analyze_queries HypoPG test will be SKIPPED"; fi
+
+# The CORS browser test (tests/browser/) drives Debian's headless Chromium. Installed when missing and this is a
+# root shell with apt (CI); elsewhere the test says loudly that it skipped.
+.PHONY: chromium
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium (Debian package) for the cross-origin browser test"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	else echo "WARNING: Chromium is not installed: the cross-origin browser test will be SKIPPED"; fi
 
 shell: install
 	$(MANAGE) shell

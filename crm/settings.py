@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt",
     "django_filters",
@@ -59,6 +61,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that touches the database: a preflight is answered here, and every API response
+    # (problems included) gets its CORS headers on the way out.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -144,6 +149,23 @@ if SILK_ENABLED:
     SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 10
     SILKY_MAX_REQUEST_BODY_SIZE = 16 * 1024  # bytes; password/token/key fields are masked by silk
     SILKY_MAX_RESPONSE_BODY_SIZE = 0  # response bodies are firm data and not what a profile is for
+
+# CORS (django-cors-headers), for front ends served from another origin. Only the API answers
+# cross-origin requests; the admin stays same-origin. Front ends send bearer tokens, never cookies, so
+# credentials are not allowed cross-origin and CSRF does not come into it.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+# Whitespace-separated full-match regular expressions, e.g. ^https://[a-z0-9-]+\.example\.com$
+CORS_ALLOWED_ORIGIN_REGEXES = os.environ.get("CORS_ALLOWED_ORIGIN_REGEXES", "").split()
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (
+    *cors_default_headers,
+    "if-match",
+    "if-none-match",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Location", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "86400"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"

@@ -10,19 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.conf import global_settings, settings
-from django.db import connection
+from django.conf import global_settings
 
 from tests import factories as f
 from tests.conftest import make_firm
-from tests.pgbouncer.test_transaction_pooling import free_port, wait_for_port
+from tests.live import gunicorn_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "client"
@@ -78,52 +75,11 @@ def test_client_types_are_generated_from_the_committed_schema(client_dependencie
     )
 
 
-def database_url() -> str:
-    """The test database, for a server in another process."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"], safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or db.get("OPTIONS", {}).get("host") or ""
-    port = str(db["PORT"] or "")
-    if host.startswith("/"):  # a unix socket directory (the embedded server)
-        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host, safe='/')}" + (
-            f"&port={port}" if port else ""
-        )
-    return f"postgresql://{credentials}@{host or 'localhost'}:{port or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def api_server(transactional_db: Any) -> Iterator[str]:
     """gunicorn on the test database, configured as deployed (DEBUG off)."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEBUG": "0",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("PYTEST_VERSION", None)
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "crm.wsgi", "-b", f"127.0.0.1:{port}"),
-            *("-w", "1", "--threads", "4", "--no-control-socket"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=10)
-        print(errors[-3000:])  # shown when the test fails
+    with gunicorn_server() as url:
+        yield url
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,68 @@
+"""A live API server for tests that need a real client over HTTP: gunicorn on the test database, as deployed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+from tests.pgbouncer.test_transaction_pooling import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url() -> str:
+    """The test database, for a server in another process."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"], safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or db.get("OPTIONS", {}).get("host") or ""
+    port = str(db["PORT"] or "")
+    if host.startswith("/"):  # a unix socket directory (the embedded server)
+        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host, safe='/')}" + (
+            f"&port={port}" if port else ""
+        )
+    return f"postgresql://{credentials}@{host or 'localhost'}:{port or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def gunicorn_server(**environment: str) -> Iterator[str]:
+    """gunicorn serving the test database with DEBUG off; `environment` adds or overrides variables.
+    Yields the base URL; the server's stderr is printed afterwards (shown when the test fails)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        **environment,
+    }
+    env.pop("PYTEST_VERSION", None)
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "crm.wsgi", "-b", f"127.0.0.1:{port}"),
+            *("-w", "1", "--threads", "4", "--no-control-socket"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=10)
+        print(errors[-3000:])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
@@ -14,15 +14,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+RETRY_AFTER_SECONDS = "5"
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database answers as the runtime role and every migration is applied."""
+    """The database answers as the runtime role and every migration is applied.
+
+    Outside the RLS middleware (it would fail before this could answer), so the probe switches to the
+    runtime role itself, in a transaction of its own; any failure to reach the database is a 503.
+    """
     global _migrations_applied
+    from crm import rls
+
     connection = connections[DEFAULT_DB_ALIAS]
     checks: dict[str, str] = {}
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_user")
-            row = cursor.fetchone()
+        with transaction.atomic():
+            rls.begin(None)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT current_user")
+                row = cursor.fetchone()
+            if connection.in_atomic_block and not connection.needs_rollback:
+                rls.end()
         checks["database"] = f"ok (as {row[0] if row else '?'})"
         if not _migrations_applied:
             executor = MigrationExecutor(connection)
@@ -31,9 +44,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
             checks["migrations"] = "ok" if not pending else f"{len(pending)} not applied"
         else:
             checks["migrations"] = "ok"
-    except DatabaseError as exc:
+    except (DatabaseError, InterfaceError) as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(value.startswith("ok") for value in checks.values()) and "migrations" in checks
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
     )
+    if not ready:
+        response["Retry-After"] = RETRY_AFTER_SECONDS
+    return response

@@ -16,8 +16,10 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
 from crm import rls
+from crm.api.limits import valid_id
 
 _jwt = JWTAuthentication()
+PROBES = frozenset({"/healthz", "/readyz"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 # Access tokens already validated, with the instant they stop being valid. A token's signature and claims
@@ -70,7 +72,7 @@ class RowLevelSecurityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info == "/healthz":  # liveness must not depend on the database
+        if request.path_info in PROBES:  # probes check the database themselves (crm/health.py)
             return self.get_response(request)
         outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction
         request.request_id = request_id_of(request)  # type: ignore[attr-defined]
@@ -90,8 +92,10 @@ class RowLevelSecurityMiddleware:
             request.jwt_error = None  # type: ignore[attr-defined]
             try:
                 token = validated_token(raw)
-                user_id = int(token["user_id"])
-            except (InvalidToken, TokenError, KeyError, ValueError) as exc:
+                user_id = valid_id(token.get("user_id"))
+                if user_id is None:  # signed by us, yet not a user id PostgreSQL can hold
+                    raise InvalidToken("The token's user_id is not a user id.")
+            except (InvalidToken, TokenError, KeyError, ValueError, TypeError) as exc:
                 request.jwt_error = exc  # type: ignore[attr-defined]
                 return rls.begin(None, request_id=request.request_id)  # type: ignore[attr-defined]
             request.jwt_token = token  # type: ignore[attr-defined]

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     # Before anything that touches the database: a preflight is answered here, and every API response
     # (problems included) gets its CORS headers on the way out.
     "corsheaders.middleware.CorsMiddleware",
+    "crm.api.limits.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,6 +168,14 @@ CORS_ALLOW_HEADERS = (
 CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Location", "Retry-After"]
 CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "86400"))
 
+# Input limits (enforced in crm/api/limits.py and crm/api/parsers.py; README, "Limits").
+# Largest request body, in bytes, for every content type: a larger one is a 413 before it is read.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", "") or 1024 * 1024)
+# Deepest nesting of arrays and objects in a JSON body (400 beyond).
+API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", "") or 32)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = ["crm.auth_backend.EmailBackend"]
@@ -195,7 +204,7 @@ REST_FRAMEWORK = {
         "crm.api.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "crm.api.filters.StrictQueryParamsBackend",

@@ -11,6 +11,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from crm.api.limits import valid_id
 from crm.auth_backend import auth_user
 
 
@@ -31,7 +32,8 @@ class AccessTokenSerializer(serializers.Serializer):
 class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = RefreshToken(attrs["refresh"])
-        user = auth_user(user_id=int(refresh.payload.get("user_id", 0) or 0))
+        user_id = valid_id(refresh.payload.get("user_id"))
+        user = auth_user(user_id=user_id) if user_id is not None else None
         if user is None or not user.is_active:
             raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
         return {"access": str(refresh.access_token)}

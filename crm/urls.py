@@ -50,6 +50,9 @@ api_v1: list[URLPattern | URLResolver] = [
 # Resolver misses under /api/ answer in problem details like every other API error (when DEBUG is off:
 # with DEBUG on, Django shows its technical 404 page instead of any handler).
 handler404 = "crm.api.problems.not_found"
+handler400 = "crm.api.problems.bad_request"
+handler403 = "crm.api.problems.permission_denied"
+handler500 = "crm.api.problems.server_error"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

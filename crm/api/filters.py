@@ -40,6 +40,17 @@ def allowed_params(view: Any) -> set[str]:
     return allowed
 
 
+def refuse_nul(request: Request) -> None:
+    """A NUL character in a query parameter is a 400 naming it (PostgreSQL text cannot hold one)."""
+    bad = sorted(
+        name
+        for name, values in request.query_params.lists()
+        if "\x00" in name or any("\x00" in value for value in values)
+    )
+    if bad:
+        raise ValidationError({name: ["May not contain the NUL character."] for name in bad})
+
+
 class StrictQueryParamsBackend(BaseFilterBackend):
     """A misspelled filter, or one this list does not offer, must not silently return everything:
     unknown parameters are a 400."""
@@ -49,6 +60,7 @@ class StrictQueryParamsBackend(BaseFilterBackend):
         unknown = sorted(set(request.query_params) - allowed)
         if unknown:
             raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+        refuse_nul(request)
         return queryset
 
 
@@ -198,11 +210,12 @@ class StrictOrderingFilter(BaseFilterBackend):
         if not raw:
             return default
         allowed = set(getattr(view, "ordering_fields", ()))
-        fields = [part.strip() for part in raw.split(",") if part.strip()]
-        bad = [f for f in fields if f.lstrip("-") not in allowed]
+        fields = [part.strip() for part in raw.split(",")]
+        bad = [f for f in fields if f.removeprefix("-") not in allowed]
         if bad:
+            shown = ", ".join(repr(f) for f in bad)
             raise ValidationError(
-                {"ordering": [f"Cannot order by {', '.join(bad)}. Allowed: {', '.join(sorted(allowed))}."]}
+                {"ordering": [f"Cannot order by {shown}. Allowed: {', '.join(sorted(allowed))}."]}
             )
         if not any(f.lstrip("-") == "id" for f in fields):
             fields.append("-id" if fields[-1].startswith("-") else "id")

@@ -263,6 +263,16 @@ class CursorPagination(BasePagination):
         try:
             padded = raw + "=" * (-len(raw) % 4)
             payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(payload, dict) or not isinstance(payload["v"], list):
+                raise ValueError("not a cursor")
+            for value in payload["v"]:
+                # Ordering columns are NOT NULL scalars; ints must fit a bigint, text cannot hold NUL.
+                if value is None or isinstance(value, list | dict):
+                    raise ValueError("not a position value")
+                if (isinstance(value, str) and "\x00" in value) or (
+                    isinstance(value, int) and abs(value) >= 2**63
+                ):
+                    raise ValueError("not a position value")
             if payload["o"] != self.ordering or len(payload["v"]) != len(self.ordering):
                 raise ValueError("ordering changed")
             values = [

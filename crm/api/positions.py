@@ -9,6 +9,8 @@ import json
 
 from rest_framework.exceptions import ValidationError
 
+from crm.api.limits import valid_id
+
 
 def encode_position(position: tuple[str, str, int]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode().rstrip("=")
@@ -19,7 +21,11 @@ def decode_position(raw: str | None) -> tuple[str, str, int] | None:
         return None
     try:
         at, kind, event_id = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not (isinstance(at, str) and isinstance(kind, str) and valid_id(event_id)):
+            raise ValueError("not a position")
+        if "\x00" in kind or len(kind) > 64:
+            raise ValueError("not a kind")
         dt.datetime.fromisoformat(at)
-        return str(at), str(kind), int(event_id)
-    except (ValueError, TypeError, binascii.Error):
+        return at, kind, int(event_id)
+    except (ValueError, TypeError, binascii.Error, OverflowError):
         raise ValidationError({"cursor": ["Invalid cursor."]}) from None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -70,7 +71,30 @@ def problem_response(
     return response
 
 
+RETRY_AFTER_SECONDS = "5"
+UNAVAILABLE = (503, "Service Unavailable", "The database cannot be reached; try again shortly.")
+
+
 def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler: every error a view raises, as a problem carrying the request id."""
+    response = _problem(exc, context)
+    if response is not None and isinstance(response.data, dict):
+        response.data["request_id"] = _request_id(context.get("request"))
+    return response
+
+
+def _request_id(request: Any) -> str | None:
+    request = getattr(request, "_request", request)
+    given = getattr(request, "request_id", None)
+    if given is None and request is not None:
+        from crm.middleware import request_id_of
+
+        given = request_id_of(request)
+        request.request_id = given
+    return given
+
+
+def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
     # Whatever went wrong, nothing of this request may be committed.
     if transaction.get_connection().in_atomic_block:
         transaction.set_rollback(True)
@@ -82,6 +106,14 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
     elif isinstance(exc, DjangoValidationError):
         # Raised by Django code the view called (password validators, model validation): bad input.
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database went away (down, restarting, a connection cut): the client may retry shortly.
+        logger.error("Database unavailable: %s", exc)
+        return problem_response(*UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
+    elif isinstance(exc, DataError) and "NUL" in str(exc):
+        return problem_response(
+            status.HTTP_400_BAD_REQUEST, "Invalid input", "Text may not contain the NUL character."
+        )
     elif isinstance(exc, IntegrityError | DatabaseError) and refused_by_policy(exc):
         # A row level security policy refused the write: the row is outside what this user may write.
         logger.warning("Write refused by the database: %s", exc)
@@ -123,19 +155,63 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
     return problem_response(response.status_code, title, detail, errors or None, headers=headers, **extra)
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """handler404: a problem for addresses under /api/ that match no route, Django's page elsewhere."""
-    if not request.path_info.startswith("/api/"):
-        return defaults.page_not_found(request, exception)
-    body = {
-        "type": "about:blank",
-        "title": "Not Found",
-        "status": status.HTTP_404_NOT_FOUND,
-        "detail": "No API endpoint at this address.",
-    }
-    return JsonResponse(
+def plain_problem(
+    request: HttpRequest,
+    status_code: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    close: bool = False,
+) -> JsonResponse:
+    """A problem answered outside DRF (middleware, Django's error handlers), with the request id."""
+    request_id = _request_id(request)
+    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
+    body["request_id"] = request_id
+    response = JsonResponse(
         body,
-        status=status.HTTP_404_NOT_FOUND,
+        status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
         json_dumps_params={"separators": (",", ":")},
     )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    if request_id:
+        response["X-Request-ID"] = request_id
+    if close:  # the unread body must not be taken for the next request on this connection
+        response["Connection"] = "close"
+    return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: a problem for addresses under /api/ that match no route, Django's page elsewhere."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return plain_problem(request, 404, "Not Found", "No API endpoint at this address.")
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler400 (a SuspiciousOperation: a bad Host header, a body over the limits Django checks)."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+    return plain_problem(request, 400, "Bad Request", "The request is malformed.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
+    return plain_problem(request, 403, "Forbidden", "You may not do this.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500, the last resort: an exception nothing else answered. Under /api/ a problem without
+    internals (logged by Django with its traceback); a database that cannot be reached is a 503."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return plain_problem(request, *UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
+    return plain_problem(request, 500, "Internal Server Error", "The server could not complete the request.")

@@ -71,6 +71,9 @@ class ProblemSerializer(serializers.Serializer):
     title = serializers.CharField(help_text="The status code's phrase, or `Invalid input` for a 400.")
     status = serializers.IntegerField(help_text="The HTTP status code.")
     detail = serializers.CharField(help_text="Human-readable explanation of this occurrence.")
+    request_id = serializers.CharField(
+        help_text="The request's id (also the `X-Request-ID` header): quote it when reporting a problem."
+    )
     # A declared field (DRF moves it off the class): the `errors` property of serializers is unaffected.
     errors = ProblemFieldErrorSerializer(  # type: ignore[assignment]
         many=True, required=False, help_text="For invalid input (400): each field or parameter at fault."
@@ -115,8 +118,14 @@ HEADERS: dict[str, dict[str, Any]] = {
         "write only if nobody changed the record since.",
     ),
     "WWWAuthenticate": _header("The authentication scheme to use: `Bearer`."),
+    "RetryAfter": _header("Seconds to wait before trying again.", {"type": "integer", "minimum": 0}),
 }
-HEADER_NAMES = {"XRequestId": "X-Request-ID", "ETag": "ETag", "WWWAuthenticate": "WWW-Authenticate"}
+HEADER_NAMES = {
+    "XRequestId": "X-Request-ID",
+    "ETag": "ETag",
+    "WWWAuthenticate": "WWW-Authenticate",
+    "RetryAfter": "Retry-After",
+}
 
 # status → (response component name, its problem schema, description, extra headers)
 PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
@@ -161,11 +170,24 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
         "`current_version` and `ETag` give the version now.",
         ("ETag",),
     ),
+    413: (
+        "ContentTooLarge",
+        "Problem",
+        "The body is larger than the service accepts (`API_MAX_BODY_BYTES`, 1 MiB by default); it was not read.",
+        (),
+    ),
     415: (
         "UnsupportedMediaType",
         "Problem",
         "The body is not JSON: send `Content-Type: application/json`.",
         (),
+    ),
+    503: (
+        "ServiceUnavailable",
+        "Problem",
+        "The database cannot be reached (down, restarting, failing over): nothing was written; retry after "
+        "`Retry-After` seconds.",
+        ("RetryAfter",),
     ),
 }
 
@@ -349,8 +371,9 @@ class CrmAutoSchema(AutoSchema):
 
         statuses: set[int] = set()
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        statuses.add(503)
         if has_body:
-            statuses.add(415)
+            statuses |= {413, 415}
         # Bodies are validated, and a generic view's query parameters too (unknown ones are a 400).
         if has_body or isinstance(self.view, GenericAPIView) or self.method != "GET":
             statuses.add(400)

@@ -24,6 +24,7 @@ def assert_problem(response: Any, status: int, *, field: str | None = None, code
     body = response.json()
     assert body["status"] == status
     assert body["title"] and body["detail"]
+    assert body["request_id"] == response["X-Request-ID"], body  # every problem names its request
     if field is not None:
         fields = [error["field"] for error in body["errors"]]
         assert field in fields, body

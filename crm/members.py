@@ -34,7 +34,10 @@ def member_update(
     first_name: str | None = None,
     last_name: str | None = None,
     is_active: bool | None = None,
+    password: str | None = None,
 ) -> Membership:
+    """Change what is given. A new password (already validated) replaces the old one at once; the member's
+    sessions end with it (Django checks each session's password-derived hash on every request)."""
     with transaction.atomic():
         if role is not None and role != membership.role:
             membership.role = role
@@ -45,6 +48,9 @@ def member_update(
             if value is not None and getattr(user, name) != value:
                 setattr(user, name, value)
                 changed.append(name)
+        if password is not None:
+            user.set_password(password)
+            changed.append("password")
         if changed:
             user.save(update_fields=changed)
     return membership

@@ -193,6 +193,7 @@ class MemberViewSet(
             first_name=user.get("first_name"),
             last_name=user.get("last_name"),
             is_active=user.get("is_active"),
+            password=data.get("password"),
         )
 
     def perform_destroy(self, instance: Membership) -> None:

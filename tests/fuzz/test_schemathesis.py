@@ -24,11 +24,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
 from rest_framework_simplejwt.tokens import AccessToken
@@ -48,6 +46,7 @@ from products.models import Product, ProductDistributor
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.fuzz.hooks import KIND_OF_RESOURCE
+from tests.live import database_url
 from tests.pgbouncer.test_transaction_pooling import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,18 +184,6 @@ def schema_file(directory: Path) -> Path:
     generated = directory / "openapi.yaml"
     generated.write_bytes(OpenApiYamlRenderer().render(schema, renderer_context={}))
     return generated
-
-
-def database_url() -> str:
-    """The test database, for a server in another process."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"], safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or db.get("OPTIONS", {}).get("host") or ""
-    if host.startswith("/"):  # a unix socket directory (the embedded server)
-        return f"postgresql://{credentials}@/{db['NAME']}?host={quote(host, safe='/')}"
-    return f"postgresql://{credentials}@{host or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

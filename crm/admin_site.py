@@ -12,6 +12,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.forms import AdminPasswordChangeForm as SitePasswordChangeForm
 from django.contrib.auth.forms import AdminPasswordChangeForm, AuthenticationForm
 from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from crm import rls
 from crm.admin_base import database_refusal
 from crm.models import User
+from crm.signin import SignInLocked
 
 
 class MemberAuthenticationForm(AdminAuthenticationForm):
@@ -35,6 +37,17 @@ class MemberAuthenticationForm(AdminAuthenticationForm):
         **AdminAuthenticationForm.error_messages,
         "invalid_login": "Please enter the correct email address and password of a member of your firm.",
     }
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except SignInLocked as locked:
+            minutes = max(1, -(-locked.retry_after // 60))
+            raise ValidationError(
+                "Too many failed sign-ins for this account or from this address. "
+                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                code="signin_locked",
+            ) from None
 
     def confirm_login_allowed(self, user: Any) -> None:
         # Active, as AuthenticationForm checks; not AdminAuthenticationForm's is_staff.

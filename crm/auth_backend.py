@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from crm import signin
 from crm.models import User
 
 
@@ -27,14 +28,21 @@ class EmailBackend(ModelBackend):
         email = username if username is not None else kwargs.get(User.USERNAME_FIELD)
         if not email or password is None:
             return None
+        # Failed sign-ins are counted per account and per client (crm.signin): SignInLocked propagates
+        # to the API (429) and the admin form, which say so.
+        account, client = signin.account_key(email), signin.client_key(request)
+        signin.check(account=account, client=client)
         user = auth_user(email=email)
         if user is None:
             User().set_password(
                 password
             )  # same work as a real check: no timing difference for unknown emails
+            signin.failed(account=account, client=client)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
+            signin.succeeded(account=account)
             return user
+        signin.failed(account=account, client=client)
         return None
 
     def get_user(self, user_id: Any) -> User | None:

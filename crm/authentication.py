@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.models import TokenUser
 
-from crm.middleware import bearer_token
+from crm.middleware import TokenRevoked, bearer_token
 from crm.rls import context_of
 
 
@@ -22,6 +22,8 @@ class RequestJWTAuthentication(JWTAuthentication):
         if bearer_token(django_request) is None:
             return None
         error = getattr(django_request, "jwt_error", None)
+        if isinstance(error, TokenRevoked):
+            raise exceptions.AuthenticationFailed(str(error.default_detail), code="token_revoked")
         if error is not None:
             raise exceptions.AuthenticationFailed(
                 "The access token is invalid or expired.", code="token_not_valid"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import password_validation
 from django.db import connection, transaction
 
+from crm import signin
 from crm.models import Membership, User
+
+
+class WrongPassword(Exception):
+    """The current password given was not the member's."""
 
 
 def member_create(
@@ -59,3 +65,19 @@ def member_update(
 def member_deactivate(*, membership: Membership) -> None:
     """Members are never deleted (their name stays on what they did): they can no longer sign in."""
     member_update(membership=membership, is_active=False)
+
+
+def member_change_own_password(*, user: User, current_password: str, new_password: str, client: str) -> None:
+    """A member changes their own password, proving the current one first. A wrong current password is
+    a failed sign-in of the account (crm.signin): a stolen access token cannot be used to guess it. The new
+    one must pass the password validators (Django's ValidationError, a 400). Changing the password moves
+    the credentials epoch on: every token issued before dies (crm migration 0010), and the sessions end."""
+    account = signin.account_key(user.email)
+    signin.check(account=account, client=client)
+    if not user.check_password(current_password):
+        signin.failed(account=account, client=client)
+        raise WrongPassword
+    signin.succeeded(account=account)
+    password_validation.validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
@@ -43,6 +44,24 @@ def validated_token(raw: bytes) -> Token:
     leeway = token.get_token_backend().get_leeway().total_seconds()
     _validated[raw] = (token, float(token["exp"]) + leeway)
     return token
+
+
+class TokenRevoked(InvalidToken):
+    """Signed by us and unexpired, but issued before the user's password, activity or role changed."""
+
+    default_detail = gettext_lazy(
+        "This token was issued before the account's password, access or role changed; sign in again."
+    )
+    default_code = "token_revoked"
+
+
+def credentials_epoch_of(token: Token) -> int:
+    """The token's `cred` claim (crm.tokens): the epoch it was issued under; -1 (never current) when the
+    claim is missing or not a small non-negative integer, so tokens from before the claim are refused."""
+    value = token.get("cred")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    return -1
 
 
 def request_id_of(request: HttpRequest) -> str:
@@ -99,7 +118,14 @@ class RowLevelSecurityMiddleware:
                 request.jwt_error = exc  # type: ignore[attr-defined]
                 return rls.begin(None, request_id=request.request_id)  # type: ignore[attr-defined]
             request.jwt_token = token  # type: ignore[attr-defined]
-            context = rls.begin(user_id, request_id=request.request_id)  # type: ignore[attr-defined]
+            context = rls.begin(
+                user_id,
+                request_id=request.request_id,  # type: ignore[attr-defined]
+                credentials=credentials_epoch_of(token),
+            )
+            if context.revoked:
+                request.jwt_error = TokenRevoked()  # type: ignore[attr-defined]
+                return context
             # Django code that asks for the user gets it on demand; the API itself needs only the id.
             request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
             return context

@@ -48,6 +48,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May sign in to the Django admin.")
     date_joined = models.DateTimeField(db_default=Now(), editable=False)
+    # Kept by the database alone (crm migration 0010): it moves on when the password or is_active changes
+    # and when the membership's role changes or ends; tokens carry the epoch they were issued under.
+    credentials_epoch = models.BigIntegerField(db_default=0, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -22,6 +22,15 @@ class IsTenantMember(BasePermission):
         return request.method in SAFE_METHODS or context.can_write
 
 
+class IsSignedInMember(BasePermission):
+    """Signed in, member of a firm, whatever the role: for what members do to their own account."""
+
+    message = "You must be a member of a firm."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and context_of(request).is_member)
+
+
 class IsTenantAdminOrReadOnly(IsTenantMember):
     """Admins manage members and books; others read what RLS shows them (their own)."""
 

@@ -38,6 +38,7 @@ class RequestContext:
     tenant_id: int | None = None
     role: str | None = None
     book: tuple[int, ...] = field(default=())
+    revoked: bool = False
 
     @property
     def member_tenant_id(self) -> int:
@@ -66,6 +67,8 @@ class RequestContext:
 
 
 ANONYMOUS = RequestContext()
+# A token issued under credentials that have changed since (password, is_active, role): nobody.
+REVOKED = RequestContext(revoked=True)
 
 
 def context_of(request: Any) -> RequestContext:
@@ -87,23 +90,33 @@ def runtime_role() -> str:
     return role
 
 
-def begin(user_id: int | None, *, session_key: str | None = None, request_id: str = "") -> RequestContext:
+def begin(
+    user_id: int | None,
+    *,
+    session_key: str | None = None,
+    request_id: str = "",
+    credentials: int | None = None,
+) -> RequestContext:
     """Switch the current transaction to the runtime role and set the variables for `user_id`.
 
     One statement, called as the connection's own (owner) role: crm_request_context() runs before the
     role switch in the same statement, and the runtime role itself may not call it, so code running as
     the runtime role cannot assume another identity. Must run inside a transaction (the settings are
-    transaction-local).
+    transaction-local). `credentials`: the epoch a token was issued under (crm migration 0010); a stale
+    one gets nobody, with `revoked` set. None (sessions, commands) is not checked.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("rls.begin() must run inside transaction.atomic()")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
-            " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book FROM crm_request_context(%s) c",
-            [runtime_role(), session_key or "", request_id, user_id],
+            " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book, c.revoked"
+            " FROM crm_request_context(%s, %s) c",
+            [runtime_role(), session_key or "", request_id, user_id, credentials],
         )
         row = cursor.fetchone()
+    if row is not None and row[6]:
+        return REVOKED
     if row is None or row[3] is None:
         return RequestContext(user_id=user_id) if user_id is not None else ANONYMOUS
     return RequestContext(user_id=user_id, tenant_id=row[3], role=row[4], book=tuple(row[5] or ()))

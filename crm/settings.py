@@ -218,6 +218,15 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# Failed sign-ins (API and admin) lock an account, and a client address, out for a while (crm/signin.py):
+# SIGNIN_MAX_FAILURES failures of one account, or SIGNIN_MAX_FAILURES_PER_CLIENT from one address, within
+# SIGNIN_WINDOW_SECONDS. 0 turns a limit off. Behind proxies, SIGNIN_TRUSTED_PROXIES says how many append
+# to X-Forwarded-For (0: REMOTE_ADDR is the client).
+SIGNIN_MAX_FAILURES = int(os.environ.get("SIGNIN_MAX_FAILURES", "") or 5)
+SIGNIN_MAX_FAILURES_PER_CLIENT = int(os.environ.get("SIGNIN_MAX_FAILURES_PER_CLIENT", "") or 50)
+SIGNIN_WINDOW_SECONDS = int(os.environ.get("SIGNIN_WINDOW_SECONDS", "") or 15 * 60)
+SIGNIN_TRUSTED_PROXIES = int(os.environ.get("SIGNIN_TRUSTED_PROXIES", "") or 0)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),

@@ -6,13 +6,14 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from crm.api.limits import valid_id
 from crm.auth_backend import auth_user
+from crm.signin import SignInLocked
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -28,6 +29,57 @@ class AccessTokenSerializer(serializers.Serializer):
     access = serializers.CharField(help_text="Access token (JWT), short-lived.")
 
 
+class TooManySignIns(Throttled):
+    """429: too many failed sign-ins for this account or from this address (crm.signin)."""
+
+    default_detail = "Too many failed sign-ins for this account or from this address."
+    default_code = "signin_locked"
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(
+            wait,
+            detail=f"Too many failed sign-ins for this account or from this address; try again in {wait} s.",
+        )
+
+
+class SignInFailed(AuthenticationFailed):
+    """A wrong email or password: the failure it recorded (crm.signin) must commit with the 401."""
+
+    commit_anyway = True
+
+
+def credentials_epoch(user_id: int) -> int:
+    """The user's current credentials epoch (crm migration 0010), read afresh: signing in may have just
+    re-hashed the password, which moves it on."""
+    user = auth_user(user_id=user_id)
+    return int(getattr(user, "credentials_epoch", 0)) if user is not None else -1
+
+
+def tokens_for(user: Any) -> RefreshToken:
+    """A refresh token for `user` (its `.access_token` the access token), carrying the credentials epoch:
+    what signing in issues. simplejwt's bare `RefreshToken.for_user` lacks the claim and is refused."""
+    token = RefreshToken.for_user(user)
+    token["cred"] = credentials_epoch(user.pk)
+    return token
+
+
+@extend_schema_serializer(component_name="TokenObtainPair")
+class SignInSerializer(TokenObtainPairSerializer):
+    """Email and password; tokens carry the credentials epoch they were issued under (claim `cred`)."""
+
+    @classmethod
+    def get_token(cls, user: Any) -> Token:
+        return tokens_for(user)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except SignInLocked as locked:
+            raise TooManySignIns(locked.retry_after) from None
+        except AuthenticationFailed as failed:
+            raise SignInFailed(failed.detail, getattr(failed, "default_code", None)) from None
+
+
 @extend_schema_serializer(component_name="TokenRefresh")
 class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
@@ -36,6 +88,12 @@ class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
         user = auth_user(user_id=user_id) if user_id is not None else None
         if user is None or not user.is_active:
             raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+        cred = refresh.payload.get("cred")
+        if isinstance(cred, bool) or cred != getattr(user, "credentials_epoch", None):
+            raise AuthenticationFailed(
+                "This token was issued before the account's password, access or role changed; sign in again.",
+                "token_revoked",
+            )
         return {"access": str(refresh.access_token)}
 
 
@@ -44,6 +102,9 @@ class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
 )
 class SignInView(TokenObtainPairView):
     """Trade an email and password for an access and a refresh token."""
+
+    serializer_class = SignInSerializer  # type: ignore[assignment]
+    problem_statuses = (429,)  # too many failed sign-ins (crm.signin)
 
 
 @extend_schema_view(

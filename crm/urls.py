@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from contacts.views import ContactViewSet
 from crm import health
-from crm.api.tenancy import MemberViewSet, MeView
+from crm.api.tenancy import MemberViewSet, MeView, MyPasswordView
 from crm.tokens import ActiveUserTokenRefreshView, SignInView
 from interactions.views import InteractionViewSet
 from opportunities.views import OpportunityContactViewSet, OpportunityProductViewSet, OpportunityViewSet
@@ -40,6 +40,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", SignInView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
     path("me/", MeView.as_view(), name="me"),
+    path("me/password/", MyPasswordView.as_view(), name="me-password"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

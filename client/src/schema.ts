@@ -421,6 +421,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/password/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change your password
+         * @description Change your own password. The old one, your other sessions and every token issued before stop
+         *     working; the answer carries new tokens so this client stays signed in. A wrong current password
+         *     counts as a failed sign-in (and may lock the account: 429).
+         */
+        post: operations["me_password_change"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/members/": {
         parameters: {
             query?: never;
@@ -2008,6 +2030,11 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Product"][];
         };
+        PasswordChangeRequest: {
+            current_password: string;
+            /** @description Checked by the password validators (length, similarity to your name and email, common passwords, all digits); a 400 lists what they refused. */
+            new_password: string;
+        };
         PatchedContactRequest: {
             organization?: number;
             first_name?: string;
@@ -2251,6 +2278,8 @@ export interface components {
             detail: string;
             /** @description The request's id (also the `X-Request-ID` header): quote it when reporting a problem. */
             request_id: string;
+            /** @description Machine-readable reason, outside 400s: `not_authenticated`, `authentication_failed`, `token_not_valid`, `token_revoked` (sign in again), `signin_locked`, `permission_denied`, `not_found`, … */
+            code?: string;
             /** @description For invalid input (400): each field or parameter at fault. */
             errors?: components["schemas"]["ProblemFieldError"][];
         };
@@ -2538,6 +2567,7 @@ export interface components {
             next: string | null;
             results: components["schemas"]["TimelineEvent"][];
         };
+        /** @description Email and password; tokens carry the credentials epoch they were issued under (claim `cred`). */
         TokenObtainPairRequest: {
             email: string;
             password: string;
@@ -2717,7 +2747,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Not signed in, wrong credentials, or an invalid or expired token (refresh the access token). */
+        /** @description Too many failed sign-ins for this account or from this address (`SIGNIN_MAX_FAILURES`, `SIGNIN_MAX_FAILURES_PER_CLIENT` within `SIGNIN_WINDOW_SECONDS`): even the right password is refused until `Retry-After` seconds have passed. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: refresh the access token) or revoked (`token_revoked`: the password, access or role changed since it was issued; sign in again). */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -2784,6 +2825,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -4145,6 +4187,40 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    me_password_change: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -49,6 +49,15 @@ def _message(detail: Any) -> str:
     return str(detail)
 
 
+def _code(exc: Exception) -> str | None:
+    """The machine-readable code of a DRF or simplejwt exception (`token_revoked`, `signin_locked`, …)."""
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, dict) and isinstance(detail.get("code"), str):
+        return str(detail["code"])
+    code = getattr(detail, "code", None)
+    return str(code) if code else None
+
+
 def problem_response(
     status_code: int,
     title: str,
@@ -95,8 +104,9 @@ def _request_id(request: Any) -> str | None:
 
 
 def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
-    # Whatever went wrong, nothing of this request may be committed.
-    if transaction.get_connection().in_atomic_block:
+    # Whatever went wrong, nothing of this request may be committed; except what an exception says must
+    # be (a failed sign-in's record: crm.signin).
+    if transaction.get_connection().in_atomic_block and not getattr(exc, "commit_anyway", False):
         transaction.set_rollback(True)
 
     if isinstance(exc, Http404):
@@ -136,6 +146,7 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
         return None
+    reason: str | None = None
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         title, detail = "Invalid input", "The request has invalid fields; see errors."
@@ -145,11 +156,12 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
         errors = []
         title = response.status_text
         detail = _message(getattr(exc, "detail", title))
+        reason = _code(exc)
     headers = {
         k: v for k, v in response.headers.items() if k in ("WWW-Authenticate", "Retry-After", "Allow", "ETag")
     }
     # Exceptions may carry extension members for the body (e.g. a 412's current_version).
-    extra = getattr(exc, "problem_extra", None) or {}
+    extra = {**({"code": reason} if reason else {}), **(getattr(exc, "problem_extra", None) or {})}
     if getattr(exc, "etag", None):
         headers["ETag"] = exc.etag  # type: ignore[attr-defined]
     return problem_response(response.status_code, title, detail, errors or None, headers=headers, **extra)

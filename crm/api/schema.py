@@ -74,6 +74,12 @@ class ProblemSerializer(serializers.Serializer):
     request_id = serializers.CharField(
         help_text="The request's id (also the `X-Request-ID` header): quote it when reporting a problem."
     )
+    code = serializers.CharField(
+        required=False,
+        help_text="Machine-readable reason, outside 400s: `not_authenticated`, `authentication_failed`, "
+        "`token_not_valid`, `token_revoked` (sign in again), `signin_locked`, `permission_denied`, "
+        "`not_found`, …",
+    )
     # A declared field (DRF moves it off the class): the `errors` property of serializers is unaffected.
     errors = ProblemFieldErrorSerializer(  # type: ignore[assignment]
         many=True, required=False, help_text="For invalid input (400): each field or parameter at fault."
@@ -139,7 +145,9 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
     401: (
         "Unauthorized",
         "Problem",
-        "Not signed in, wrong credentials, or an invalid or expired token (refresh the access token).",
+        "Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: "
+        "refresh the access token) or revoked (`token_revoked`: the password, access or role changed since "
+        "it was issued; sign in again).",
         ("WWWAuthenticate",),
     ),
     403: (
@@ -181,6 +189,14 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
         "Problem",
         "The body is not JSON: send `Content-Type: application/json`.",
         (),
+    ),
+    429: (
+        "TooManyRequests",
+        "Problem",
+        "Too many failed sign-ins for this account or from this address (`SIGNIN_MAX_FAILURES`, "
+        "`SIGNIN_MAX_FAILURES_PER_CLIENT` within `SIGNIN_WINDOW_SECONDS`): even the right password is refused "
+        "until `Retry-After` seconds have passed.",
+        ("RetryAfter",),
     ),
     503: (
         "ServiceUnavailable",
@@ -383,6 +399,8 @@ class CrmAutoSchema(AutoSchema):
             statuses |= {401, 403}
         if "{" in self.path:
             statuses.add(404)
+        # Views that answer more (sign-in and the password change: 429) say so.
+        statuses |= set(getattr(self.view, "problem_statuses", ()))
         resource = _resource(self.view)
         if resource is not None:
             action = getattr(self.view, "action", None)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import password_validation
+from django.contrib.auth import password_validation, update_session_auth_hash
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm import members
+from crm import members, signin
+from crm.middleware import bearer_token
 from crm.models import Membership, Role, Tenant, User
-from crm.permissions import IsTenantAdminOrReadOnly, IsTenantMember
+from crm.permissions import IsSignedInMember, IsTenantAdminOrReadOnly, IsTenantMember
 from crm.rls import context_of
+from crm.tokens import TokenPairSerializer, TooManySignIns, tokens_for
 from organizations.models import Organization, OrganizationType, PrincipalAssignment
 
 
@@ -65,6 +68,77 @@ class MeView(APIView):
             "book": principals.order_by("name").values("id", "name"),
         }
         return Response(MeSerializer(data).data)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(
+        write_only=True, max_length=4096, style={"input_type": "password"}, trim_whitespace=False
+    )
+    new_password = serializers.CharField(
+        write_only=True,
+        max_length=4096,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        help_text="Checked by the password validators (length, similarity to your name and email, common "
+        "passwords, all digits); a 400 lists what they refused.",
+    )
+
+
+class PasswordChangeFailed(ValidationError):
+    """The current password was wrong: the failure it recorded (crm.signin) commits with the 400."""
+
+    commit_anyway = True
+
+
+class MyPasswordView(APIView):
+    """Change your own password. The old one, your other sessions and every token issued before stop
+    working; the answer carries new tokens so this client stays signed in. A wrong current password
+    counts as a failed sign-in (and may lock the account: 429)."""
+
+    permission_classes = [IsSignedInMember]
+    problem_statuses = (429,)  # too many failed sign-ins (crm.signin)
+
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses=TokenPairSerializer,
+        operation_id="me_password_change",
+        summary="Change your password",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = User.objects.get(pk=context_of(request).member_user_id)
+        try:
+            members.member_change_own_password(
+                user=user,
+                current_password=serializer.validated_data["current_password"],
+                new_password=serializer.validated_data["new_password"],
+                client=signin.client_key(request._request),
+            )
+        except signin.SignInLocked as locked:
+            raise TooManySignIns(locked.retry_after) from None
+        except DjangoValidationError as refused:  # the password validators: this field's errors
+            raise ValidationError(
+                {
+                    "new_password": [
+                        ErrorDetail(str(message), code=error.code or "invalid")
+                        for error in refused.error_list
+                        for message in error.messages
+                    ]
+                }
+            ) from None
+        except members.WrongPassword:
+            raise PasswordChangeFailed(
+                {
+                    "current_password": [
+                        ErrorDetail("This is not your current password.", code="wrong_password")
+                    ]
+                }
+            ) from None
+        if request._request.user.is_authenticated and bearer_token(request._request) is None:
+            update_session_auth_hash(request._request, user)  # this browser session stays signed in
+        tokens = tokens_for(user)
+        return Response({"access": str(tokens.access_token), "refresh": str(tokens)})
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -16,13 +16,13 @@ from urllib.parse import urlencode
 from django.db import connection
 from django.urls import Resolver404, resolve
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
 from crm import rls
 from crm.api.pagination import CursorPagination
 from crm.bench.load import Call
 from crm.datagen import GENERATED_MARK
 from crm.models import Tenant, User
+from crm.tokens import tokens_for
 from interactions.models import Interaction
 
 API = "/api/v1"
@@ -139,7 +139,7 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
     if tenant is None:
         raise NoGeneratedData("no generated firm in this database: run generate_data first")
     manager, book = typical_manager(tenant)
-    token = str(AccessToken.for_user(manager))
+    token = str(tokens_for(manager).access_token)
     busy = (
         _one(
             "SELECT principal_id FROM interaction WHERE tenant_id = %s AND principal_id = ANY(%s)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
+from crm.tokens import tokens_for
 from tests import factories as f
 from tests.api.support import API, assert_problem, ok
 from tests.conftest import client_for
@@ -46,7 +46,7 @@ def test_garbage_refresh_token_is_401_problem_with_a_readable_detail(firm):
 
 
 def test_access_token_cannot_be_used_as_refresh_token(firm):
-    access = str(AccessToken.for_user(firm.manager))
+    access = str(tokens_for(firm.manager).access_token)
     assert_problem(APIClient().post(f"{API}/auth/token/refresh/", {"refresh": access}), 401)
 
 
@@ -77,7 +77,7 @@ def test_inactive_user_cannot_obtain_a_token(firm):
 
 
 def test_expired_access_token_is_401_problem(firm):
-    token = AccessToken.for_user(firm.manager)
+    token = tokens_for(firm.manager).access_token
     token["exp"] = int(time.time()) - 60
     response = bearer(str(token)).get(f"{API}/organizations/")
     assert_problem(response, 401)
@@ -89,7 +89,7 @@ def test_garbage_bearer_is_401_problem(firm):
 
 
 def test_token_signed_with_another_key_is_401(firm):
-    token = AccessToken.for_user(firm.manager)
+    token = tokens_for(firm.manager).access_token
     header, payload, signature = str(token).split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
     assert_problem(bearer(forged).get(f"{API}/organizations/"), 401)

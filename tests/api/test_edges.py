@@ -12,9 +12,9 @@ import pytest
 from django.db import OperationalError
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from crm.api import problems
+from crm.tokens import tokens_for
 from tests.api.support import API, PROBLEM, assert_problem, ok
 from tests.conftest import Firm
 
@@ -134,7 +134,7 @@ CLAIMS = [None, [1], {"id": 1}, True, 1.5, "01", " 1", "1e3", "\u0661", str(2**6
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=repr)
 def test_a_signed_access_token_with_a_bad_user_id_is_a_401(firm: Firm, claim: Any) -> None:
-    token = AccessToken.for_user(firm.manager)
+    token = tokens_for(firm.manager).access_token
     token["user_id"] = claim
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -144,7 +144,7 @@ def test_a_signed_access_token_with_a_bad_user_id_is_a_401(firm: Firm, claim: An
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=repr)
 def test_a_signed_refresh_token_with_a_bad_user_id_is_a_401(firm: Firm, claim: Any) -> None:
-    token = RefreshToken.for_user(firm.manager)
+    token = tokens_for(firm.manager)
     token["user_id"] = claim
     response = APIClient().post(f"{API}/auth/token/refresh/", {"refresh": str(token)}, format="json")
     problem_of(response, 401)

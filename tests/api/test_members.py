@@ -105,12 +105,15 @@ def test_viewer_cannot_create_members(firm, viewer):
     assert_problem(viewer.post(URL, {"email": "v@acme.test", "role": "viewer"}), 403)
 
 
-def test_admin_changes_a_members_role_and_it_takes_effect(firm, admin, viewer):
+def test_admin_changes_a_members_role_and_it_takes_effect(firm, admin, viewer, api):
     body = ok(
         admin.patch(f"{URL}{firm.viewer.membership.pk}/", {"role": "manager", "first_name": "Promoted"})
     )
     assert body["role"] == "manager" and body["first_name"] == "Promoted"
-    created = viewer.post(f"{API}/organizations/", {"name": "Now I can write", "type": "prospect"})
+    # Tokens issued under the old role are dead; signing in again brings the new one.
+    stale = viewer.post(f"{API}/organizations/", {"name": "Now I can write", "type": "prospect"})
+    assert_problem(stale, 401, code="token_revoked")
+    created = api(firm.viewer).post(f"{API}/organizations/", {"name": "Now I can write", "type": "prospect"})
     assert created.status_code == 201, created.content
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
+from crm.tokens import tokens_for
 from tests.api.support import API, assert_problem, ok
 
 
@@ -17,7 +17,7 @@ def bearer(token: str) -> APIClient:
 
 
 def test_a_token_already_seen_is_refused_once_it_expires(firm):
-    token = AccessToken.for_user(firm.manager)
+    token = tokens_for(firm.manager).access_token
     expires = int(time.time()) + 2
     token["exp"] = expires
     client = bearer(str(token))
@@ -28,7 +28,7 @@ def test_a_token_already_seen_is_refused_once_it_expires(firm):
 
 
 def test_a_token_seen_does_not_vouch_for_one_with_its_claims_and_another_signature(firm):
-    token = str(AccessToken.for_user(firm.manager))
+    token = str(tokens_for(firm.manager).access_token)
     ok(bearer(token).get(f"{API}/me/"))
     header, payload, signature = token.split(".")
     assert_problem(bearer(f"{header}.{payload}.{signature[::-1]}").get(f"{API}/me/"), 401)

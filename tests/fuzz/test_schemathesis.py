@@ -29,11 +29,11 @@ import pytest
 from django.conf import settings
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
-from rest_framework_simplejwt.tokens import AccessToken
 
 from contacts.models import Contact
 from crm.models import Membership, Tenant, User
 from crm.rls import acting_as
+from crm.tokens import tokens_for
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
@@ -243,7 +243,7 @@ def reachable_references(manager: User) -> dict[str, list[int]]:
 
 
 def access_token(user: User) -> str:
-    token = AccessToken.for_user(user)
+    token = tokens_for(user).access_token
     token.set_exp(lifetime=TOKEN_LIFETIME)
     return str(token)
 

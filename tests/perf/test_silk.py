@@ -16,7 +16,6 @@ import pytest
 from django.conf import global_settings
 from django.db import ProgrammingError, connection
 from django.test import Client
-from rest_framework_simplejwt.tokens import AccessToken
 
 from crm import rls
 from crm.bench import server, silk_replay
@@ -24,6 +23,7 @@ from crm.bench.load import Call
 from crm.bench.scenario import build_scene
 from crm.datagen import generate
 from crm.profiling import is_operator, sampler
+from crm.tokens import tokens_for
 from tests import factories as f
 from tests.conftest import make_firm
 
@@ -158,7 +158,7 @@ def test_silk_records_a_managers_request_with_every_statement_and_rls_still_deci
     operator = f.UserFactory(is_superuser=True, is_staff=True)
     with server.serve(silk_tables, workers=1, threads=1, environment=silk_replay.SILK_ON) as base_url:
         token = {
-            "Authorization": f"Bearer {AccessToken.for_user(firm.manager)}",
+            "Authorization": f"Bearer {tokens_for(firm.manager).access_token}",
             "X-Request-ID": "silk-test-1",
         }
         status, headers, body = get(base_url, "/api/v1/organizations/?page_size=200", token)

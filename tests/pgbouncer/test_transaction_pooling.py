@@ -27,8 +27,8 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from crm.tokens import tokens_for
 from tests import factories as f
 from tests.conftest import make_firm
 
@@ -187,7 +187,7 @@ def test_requests_through_transaction_pooling_never_see_another_clients_rows(pgb
         expected[key] = set(
             Opportunity.objects.filter(tenant=firm.tenant, principal=principal).values_list("id", flat=True)
         )
-    tokens = {key: str(RefreshToken.for_user(user).access_token) for key, (user, _, _) in users.items()}
+    tokens = {key: str(tokens_for(user).access_token) for key, (user, _, _) in users.items()}
     tenants = {key: firm.tenant.pk for key, (_, firm, _) in users.items()}
 
     def call(index: int) -> str | None:

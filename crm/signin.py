@@ -1,0 +1,101 @@
+"""Failed sign-ins lock an account and a client out for a while, for the API and the admin alike.
+
+The counts live in PostgreSQL (crm migration 0011), so every worker and every app node shares them and
+the embedded set-up needs nothing more. django-axes would do the bookkeeping too, but it writes through
+the ORM in the request's transaction, which this service rolls back for every 4xx problem (the failure
+would vanish with it), and keeps its tables readable by whoever can write them; DRF throttling counts
+requests, not failures, and needs a shared cache this project does not otherwise run.
+
+How a sign-in goes (crm.auth_backend.EmailBackend calls these): `check()` takes a transaction lock on the
+account, so parallel guesses for one account queue and each sees the failures committed before it, and
+raises SignInLocked while too many failures of this account or this client fall in the window; a wrong
+password is recorded with `failed()` in the same transaction, which commits (crm.tokens and the admin
+form keep it); the right one clears the account's failures with `succeeded()`. An unknown email is
+counted like a known one, and a locked account refuses the right password as it does a wrong one, so a
+stranger learns nothing about which accounts exist or which password was right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import unicodedata
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest
+
+
+class SignInLocked(Exception):
+    """Too many failed sign-ins for this account or from this client; try again in `retry_after` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed sign-ins; try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+def account_key(email: str) -> str:
+    """A hash of the email as a person would read it: case, width and spacing do not make a new account."""
+    normalised = " ".join(unicodedata.normalize("NFKC", email).casefold().split())
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+def client_key(request: HttpRequest | None) -> str:
+    """The client's address: REMOTE_ADDR, or with SIGNIN_TRUSTED_PROXIES = n > 0 the n-th address from the
+    right of X-Forwarded-For (what the nearest trusted proxy saw). IPv6 clients are counted per /64."""
+    if request is None:
+        return "-"
+    address = str(request.META.get("REMOTE_ADDR") or "")
+    proxies = settings.SIGNIN_TRUSTED_PROXIES
+    if proxies > 0:
+        forwarded = [part.strip() for part in str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            address = forwarded[-proxies]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64] or "-"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def enabled() -> bool:
+    return settings.SIGNIN_MAX_FAILURES > 0 or settings.SIGNIN_MAX_FAILURES_PER_CLIENT > 0
+
+
+def check(*, account: str, client: str) -> None:
+    """Raise SignInLocked while this account or this client has too many failures in the window."""
+    if not enabled():
+        return
+    huge = 2**31 - 1  # a limit of 0 is no limit
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT crm_signin_retry_after(%s, %s, %s, %s, %s)",
+            [
+                account,
+                client,
+                settings.SIGNIN_WINDOW_SECONDS,
+                settings.SIGNIN_MAX_FAILURES or huge,
+                settings.SIGNIN_MAX_FAILURES_PER_CLIENT or huge,
+            ],
+        )
+        row = cursor.fetchone()
+    retry_after = int(row[0]) if row else 0
+    if retry_after > 0:
+        raise SignInLocked(retry_after)
+
+
+def failed(*, account: str, client: str) -> None:
+    if enabled():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT crm_signin_failed(%s, %s, %s)", [account, client, settings.SIGNIN_WINDOW_SECONDS]
+            )
+
+
+def succeeded(*, account: str) -> None:
+    if enabled():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT crm_signin_succeeded(%s)", [account])

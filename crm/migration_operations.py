@@ -274,6 +274,82 @@ class CreateKeyedSearchFunction(Operation):
         return f"Keyed search function of {self.table} under its SELECT policy"
 
 
+class RequireVerifiedContext(Operation):
+    """Every policy of `tables` that applies to everyone (the runtime role included) also requires
+    crm_context_ok(): `ALTER POLICY … USING ((SELECT crm_context_ok()) AND (<as it was>))`, the same for
+    WITH CHECK, read from pg_policy when this runs. Policies written for one role (the owner's definer
+    ones) are left alone. `search` and `keyed_search` name the tables' search functions, which copy the
+    SELECT policy verbatim: they are re-created from the new policy, and from the old one when reversed.
+    Reversible and idempotent (a policy already checking is skipped)."""
+
+    reversible = True
+    reduces_to_sql = False
+    PREFIX = "(( SELECT crm_context_ok() AS crm_context_ok) AND "
+
+    def __init__(
+        self,
+        tables: tuple[str, ...],
+        search: tuple[tuple[str, int | None], ...] = (),
+        keyed_search: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    ) -> None:
+        self.tables = tuple(tables)
+        self.search = tuple((table, cap) for table, cap in search)
+        self.keyed_search = tuple((table, tuple(keys)) for table, keys in keyed_search)
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return (
+            self.__class__.__name__,
+            [self.tables],
+            {"search": self.search, "keyed_search": self.keyed_search},
+        )
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def _policies(self, cursor: Any, table: str) -> list[tuple[str, str | None, str | None]]:
+        cursor.execute(
+            "SELECT polname, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid)"
+            " FROM pg_policy WHERE polrelid = %s::regclass AND polroles = '{0}' ORDER BY polname",
+            [table],
+        )
+        return list(cursor.fetchall())
+
+    def _unwrapped(self, expression: str | None) -> str | None:
+        if expression is None or not expression.startswith(self.PREFIX) or not expression.endswith(")"):
+            return None
+        return expression[len(self.PREFIX) : -1]
+
+    def _alter(self, schema_editor: Any, wrap: bool) -> None:
+        for table in self.tables:
+            with schema_editor.connection.cursor() as cursor:
+                policies = self._policies(cursor, table)
+            for name, using, check in policies:
+                clauses = []
+                for keyword, expression in (("USING", using), ("WITH CHECK", check)):
+                    if expression is None:
+                        continue
+                    inner = self._unwrapped(expression)
+                    if wrap and inner is None:
+                        clauses.append(f"{keyword} ({rls.verified(expression)})")
+                    elif not wrap and inner is not None:
+                        clauses.append(f"{keyword} ({inner})")
+                if clauses:
+                    schema_editor.execute(f"ALTER POLICY {name} ON {table} {' '.join(clauses)}", params=None)
+        for table, cap in self.search:
+            CreateSearchFunction(table, cap=cap).database_forwards("", schema_editor, None, None)
+        for table, keys in self.keyed_search:
+            CreateKeyedSearchFunction(table, keys).database_forwards("", schema_editor, None, None)
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        self._alter(schema_editor, wrap=True)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        self._alter(schema_editor, wrap=False)
+
+    def describe(self) -> str:
+        return f"Policies of {', '.join(self.tables)} accept only the MAC'd request context"
+
+
 def drop_foreign_key_index(
     model_name: str, name: str, field: models.ForeignKey[Any, Any], *, table: str, column: str, index: str
 ) -> migrations.SeparateDatabaseAndState:

@@ -10,6 +10,10 @@ How it fits together (README, "Row level security"):
   request on a reused connection, even through a transaction pooler.
 - Policies read the variables once per statement (`(SELECT current_setting(...))` is an InitPlan) and
   compare them with indexed columns. Unset variables are NULL: no row matches, nothing can be written.
+- The variables are unforgeable: crm_request_context() also sets `crm.context_mac`, a MAC of them (bound
+  to the backend and the transaction) keyed by a secret only the owner reads, and every policy the runtime
+  role meets starts with `(SELECT crm_context_ok())`, which recomputes it. SQL running as the runtime role
+  that sets `crm.tenant_id` itself sees nothing and writes nothing (crm migration 0012).
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ TENANT = "(SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint)"
 USER = "(SELECT nullif(current_setting('crm.user_id', true), '')::bigint)"
 ROLE = "(SELECT current_setting('crm.role', true))"
 BOOK = "(SELECT nullif(current_setting('crm.book', true), '')::bigint[])"
+# The variables count only with their MAC (crm migration 0012): every policy the runtime role meets starts
+# with this check, evaluated once per statement (an InitPlan) like the variables themselves.
+CONTEXT_OK = "(SELECT crm_context_ok())"
+
+
+def verified(condition: str) -> str:
+    """`condition`, holding only while the request's variables are the ones crm_request_context() set."""
+    return f"{CONTEXT_OK} AND ({condition})"
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,7 @@ def end() -> None:
             "SELECT set_config('crm.user_id', '', true), set_config('crm.tenant_id', '', true),"
             " set_config('crm.role', '', true), set_config('crm.book', '', true),"
             " set_config('crm.session_key', '', true), set_config('crm.request_id', '', true),"
+            " set_config('crm.context_mac', '', true),"
             " set_config('role', 'none', true)"
         )
 

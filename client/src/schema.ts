@@ -433,8 +433,9 @@ export interface paths {
         /**
          * Change your password
          * @description Change your own password. The old one, your other sessions and every token issued before stop
-         *     working; the answer carries new tokens so this client stays signed in. A wrong current password
-         *     counts as a failed sign-in (and may lock the account: 429).
+         *     working; the answer carries new tokens so this client stays signed in. A wrong current password is a
+         *     403 (`code` `wrong_password`, `errors` naming `current_password`) and counts as a failed sign-in: it
+         *     may lock the account (429).
          */
         post: operations["me_password_change"];
         delete?: never;

@@ -164,6 +164,7 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
     extra = {**({"code": reason} if reason else {}), **(getattr(exc, "problem_extra", None) or {})}
     if getattr(exc, "etag", None):
         headers["ETag"] = exc.etag  # type: ignore[attr-defined]
+    errors = errors or extra.pop("errors", None)  # a non-400 may name the field at fault too (a 403's)
     return problem_response(response.status_code, title, detail, errors or None, headers=headers, **extra)
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -84,16 +84,23 @@ class PasswordChangeSerializer(serializers.Serializer):
     )
 
 
-class PasswordChangeFailed(ValidationError):
-    """The current password was wrong: the failure it recorded (crm.signin) commits with the 400."""
+class WrongCurrentPassword(PermissionDenied):
+    """403: the current password was wrong (the request is well formed; proving who you are failed). The
+    failure it recorded (crm.signin) commits with the answer; `errors` names the field for a form."""
 
+    default_detail = "This is not your current password."
+    default_code = "wrong_password"
     commit_anyway = True
+    problem_extra = {
+        "errors": [{"field": "current_password", "code": "wrong_password", "detail": default_detail}]
+    }
 
 
 class MyPasswordView(APIView):
     """Change your own password. The old one, your other sessions and every token issued before stop
-    working; the answer carries new tokens so this client stays signed in. A wrong current password
-    counts as a failed sign-in (and may lock the account: 429)."""
+    working; the answer carries new tokens so this client stays signed in. A wrong current password is a
+    403 (`code` `wrong_password`, `errors` naming `current_password`) and counts as a failed sign-in: it
+    may lock the account (429)."""
 
     permission_classes = [IsSignedInMember]
     problem_statuses = (429,)  # too many failed sign-ins (crm.signin)
@@ -128,13 +135,7 @@ class MyPasswordView(APIView):
                 }
             ) from None
         except members.WrongPassword:
-            raise PasswordChangeFailed(
-                {
-                    "current_password": [
-                        ErrorDetail("This is not your current password.", code="wrong_password")
-                    ]
-                }
-            ) from None
+            raise WrongCurrentPassword from None
         if request._request.user.is_authenticated and bearer_token(request._request) is None:
             update_session_auth_hash(request._request, user)  # this browser session stays signed in
         tokens = tokens_for(user)

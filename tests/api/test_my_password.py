@@ -44,15 +44,15 @@ def test_a_viewer_may_change_their_own_password(firm: Firm) -> None:
     assert sign_in(firm.viewer.email, NEW) == 200
 
 
-def test_a_wrong_current_password_is_a_400_and_counts_as_a_failed_sign_in(firm: Firm) -> None:
+def test_a_wrong_current_password_is_a_403_and_counts_as_a_failed_sign_in(firm: Firm) -> None:
     client = signed_in(firm.manager)
     for _ in range(5):
         body = assert_problem(
             client.post(URL, {"current_password": "guess", "new_password": NEW}),
-            400,
+            403,
             field="current_password",
         )
-        assert body["errors"][0]["code"] == "wrong_password"
+        assert body["code"] == body["errors"][0]["code"] == "wrong_password"
     locked = client.post(URL, {"current_password": OLD, "new_password": NEW})
     assert assert_problem(locked, 429)["code"] == "signin_locked"
     assert int(locked["Retry-After"]) > 0

@@ -1,0 +1,20 @@
+"""Interaction: every policy accepts only the request context crm_request_context() set
+(its MAC, crm migration 0012); the search functions, which copy the SELECT policy, are re-created from it."""
+
+from django.db import migrations
+
+from crm.migration_operations import RequireVerifiedContext
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("interactions", "0012_tenant_user_statistics"),
+        ("crm", "0012_unforgeable_request_context"),
+    ]
+
+    operations = [
+        RequireVerifiedContext(
+            ("interaction",),
+            search=(("interaction", 2000),),
+        ),
+    ]

@@ -1,0 +1,20 @@
+"""Opportunity, opportunity_product, opportunity_contact: every policy accepts only the request context crm_request_context() set
+(its MAC, crm migration 0012); the search functions, which copy the SELECT policy, are re-created from it."""
+
+from django.db import migrations
+
+from crm.migration_operations import RequireVerifiedContext
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("opportunities", "0011_foreign_key_indexes_deduplicated"),
+        ("crm", "0012_unforgeable_request_context"),
+    ]
+
+    operations = [
+        RequireVerifiedContext(
+            ("opportunity", "opportunity_product", "opportunity_contact"),
+            search=(("opportunity", None),),
+        ),
+    ]

@@ -1,0 +1,20 @@
+"""Organization, distributor_authorization, customer_distributor, principal_assignment: every policy accepts only the request context crm_request_context() set
+(its MAC, crm migration 0012); the search functions, which copy the SELECT policy, are re-created from it."""
+
+from django.db import migrations
+
+from crm.migration_operations import RequireVerifiedContext
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("organizations", "0010_foreign_key_indexes_deduplicated"),
+        ("crm", "0012_unforgeable_request_context"),
+    ]
+
+    operations = [
+        RequireVerifiedContext(
+            ("organization", "distributor_authorization", "customer_distributor", "principal_assignment"),
+            search=(("organization", None),),
+        ),
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import password_validation
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
@@ -14,9 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm import members
+from crm.api.serializers import normalized_text_field
 from crm.models import Membership, Role, Tenant, User
 from crm.permissions import IsTenantAdminOrReadOnly, IsTenantMember
 from crm.rls import context_of
+from crm.text import NameKey
 from organizations.models import Organization, OrganizationType, PrincipalAssignment
 
 
@@ -69,7 +71,7 @@ class MeView(APIView):
 
 class MemberSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
-    email = serializers.EmailField(source="user.email")
+    email = normalized_text_field(serializers.EmailField)(source="user.email")
     first_name = serializers.CharField(
         source="user.first_name", required=False, allow_blank=True, max_length=150
     )
@@ -117,7 +119,9 @@ class MemberSerializer(serializers.ModelSerializer):
     def validate_email(self, value: str) -> str:
         if self.instance is not None and value.lower() != self.instance.user.email:
             raise ValidationError("A member's email cannot change here.")
-        if self.instance is None and User.objects.filter(email__iexact=value).exists():
+        # Compared as the unique index compares them (crm_name_key: NFKC, case, spaces).
+        taken = User.objects.alias(key=NameKey("email")).filter(key=NameKey(Value(value)))
+        if self.instance is None and taken.exists():
             raise ValidationError("This email is already in use.")
         return value
 

@@ -293,9 +293,12 @@ def test_migration_operation_fails_with_the_report_and_passes_without_clashes(fi
     second = insert(
         None, "product", tenant_id=firm.tenant.pk, principal_id=firm.principal_a.pk, sku="ｆｒｙ-38"
     )
-    with pytest.raises(NameConflicts) as caught, transaction.atomic():
-        with connection.schema_editor(atomic=False) as editor:
-            operation.database_forwards("products", editor, None, None)
+    with (
+        pytest.raises(NameConflicts) as caught,
+        transaction.atomic(),
+        connection.schema_editor(atomic=False) as editor,
+    ):
+        operation.database_forwards("products", editor, None, None)
     report = str(caught.value)
     assert "product.sku: 1 group(s)" in report
     assert f"tenant {firm.tenant.pk}: ids {first}, {second}: 'FRY-38', 'ｆｒｙ-38'" in report

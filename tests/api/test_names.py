@@ -108,13 +108,9 @@ def test_organization_email_with_invisible_character_is_400_naming_email(
 def test_contact_names_and_email_refuse_invisible_characters(
     firm: Firm, admin: APIClient, field: str
 ) -> None:
-    body = {
-        "organization": firm.customer.pk,
-        "first_name": "Sam",
-        "last_name": "Lee",
-        "email": "sam@bistro.test",
-    }
-    body[field] = body[field][:2] + "\u200d" + body[field][2:]
+    names = {"first_name": "Sam", "last_name": "Lee", "email": "sam@bistro.test"}
+    names[field] = names[field][:2] + "\u200d" + names[field][2:]
+    body = {"organization": firm.customer.pk, **names}
     assert_problem(admin.post(f"{API}/contacts/", body), 400, field=field, code="invalid")
 
 

@@ -1,9 +1,9 @@
 """Contact names and emails stored NFC without control or invisible characters; notes at most 10,000.
 
-Existing values are NFC-normalised first; rows the new rules would refuse (a control or invisible
-character, two live contacts of one organization whose emails share a crm_name_key) stop the migration
-with a report naming them. The CHECKs are added NOT VALID and validated by 0015; 0014 rebuilds the
-unique index.
+Rows the new rules would refuse (a control or invisible character, two live contacts of one
+organization whose emails share a crm_name_key) stop the migration with a report naming them; then
+existing values are NFC-normalised. The CHECKs are added NOT VALID and validated by 0015; 0014 replaces
+the unique index.
 """
 
 import django.db.models.functions.text
@@ -24,12 +24,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(
-            "UPDATE contact SET first_name = normalize(first_name, NFC), last_name = normalize(last_name, NFC),"
-            " email = normalize(email, NFC) WHERE first_name IS NOT NFC NORMALIZED"
-            " OR last_name IS NOT NFC NORMALIZED OR email IS NOT NFC NORMALIZED",
-            migrations.RunSQL.noop,
-        ),
         RefuseNameConflicts(
             "contact",
             "email",
@@ -38,6 +32,13 @@ class Migration(migrations.Migration):
         ),
         RefuseNameConflicts("contact", "first_name"),
         RefuseNameConflicts("contact", "last_name"),
+        # After the report: an NFC update cannot then collide on the old lower() indexes.
+        migrations.RunSQL(
+            "UPDATE contact SET first_name = normalize(first_name, NFC), last_name = normalize(last_name, NFC),"
+            " email = normalize(email, NFC) WHERE first_name IS NOT NFC NORMALIZED"
+            " OR last_name IS NOT NFC NORMALIZED OR email IS NOT NFC NORMALIZED",
+            migrations.RunSQL.noop,
+        ),
         add_check_not_valid(
             "contact",
             models.CheckConstraint(

@@ -5,8 +5,8 @@ and no-break spaces become their plain forms), lower case, every run of whitespa
 The Lower() unique indexes of tenant names and user emails become indexes on it, and both columns get a
 CHECK: stored NFC, free of Unicode Cc/Cf characters (the literal ranges of crm.text.FORBIDDEN_RANGES:
 PostgreSQL's [[:cntrl:]] and \\s follow LC_CTYPE, under "C" ASCII only). Sign-in looks users up by the
-same key. Existing values are NFC-normalised first; rows the new rules would refuse (a control or
-invisible character, two users or firms with one key) stop the migration with a report naming them.
+same key. Rows the new rules would refuse (a control or invisible character, two users or firms with
+one key) stop the migration with a report naming them; then existing values are NFC-normalised.
 
 Not atomic: the new unique indexes (tenant_name_key_unique, crm_user_email_key_unique, with the old
 ones' messages) are built CONCURRENTLY beside the old ones, which are then dropped CONCURRENTLY; the
@@ -87,11 +87,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(NAME_KEY, "DROP FUNCTION IF EXISTS crm_name_key(text);"),
-        migrations.RunSQL(
-            "UPDATE crm_user SET email = normalize(email, NFC) WHERE email IS NOT NFC NORMALIZED;"
-            " UPDATE tenant SET name = normalize(name, NFC) WHERE name IS NOT NFC NORMALIZED;",
-            migrations.RunSQL.noop,
-        ),
         RefuseNameConflicts(
             "crm_user",
             "email",
@@ -99,6 +94,12 @@ class Migration(migrations.Migration):
             tenant_column="(SELECT tenant_id FROM membership WHERE membership.user_id = crm_user.id)",
         ),
         RefuseNameConflicts("tenant", "name", scope=(), tenant_column="id"),
+        # After the report: an NFC update cannot then collide on the old lower() indexes.
+        migrations.RunSQL(
+            "UPDATE crm_user SET email = normalize(email, NFC) WHERE email IS NOT NFC NORMALIZED;"
+            " UPDATE tenant SET name = normalize(name, NFC) WHERE name IS NOT NFC NORMALIZED;",
+            migrations.RunSQL.noop,
+        ),
         normalized("tenant", "tenant", "name"),
         normalized("crm_user", "user", "email"),
         validate_constraint("tenant", "tenant_name_normalized"),

@@ -1,9 +1,10 @@
 """Organization names and emails stored NFC without control or invisible characters; notes at most 10,000.
 
-Existing values are NFC-normalised first; rows the new rules would refuse (a control or invisible
-character, two live names with one crm_name_key among the principals or among the shared accounts of a
-firm) stop the migration with a report naming them (crm.migration_operations.RefuseNameConflicts). The
-CHECKs are added NOT VALID (new writes only) and validated by 0013; 0012 rebuilds the unique indexes.
+Rows the new rules would refuse (a control or invisible character, two live names with one
+crm_name_key among the principals or among the shared accounts of a firm) stop the migration with a
+report naming them (crm.migration_operations.RefuseNameConflicts); then existing values are
+NFC-normalised. The CHECKs are added NOT VALID (new writes only) and validated by 0013; 0012 replaces
+the unique indexes.
 """
 
 import django.db.models.functions.text
@@ -24,11 +25,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(
-            "UPDATE organization SET name = normalize(name, NFC), email = normalize(email, NFC)"
-            " WHERE name IS NOT NFC NORMALIZED OR email IS NOT NFC NORMALIZED",
-            migrations.RunSQL.noop,
-        ),
         RefuseNameConflicts(
             "organization",
             "name",
@@ -42,6 +38,12 @@ class Migration(migrations.Migration):
             condition="deleted_at IS NULL AND type <> 'principal'",
         ),
         RefuseNameConflicts("organization", "email"),
+        # After the report: an NFC update cannot then collide on the old lower() indexes.
+        migrations.RunSQL(
+            "UPDATE organization SET name = normalize(name, NFC), email = normalize(email, NFC)"
+            " WHERE name IS NOT NFC NORMALIZED OR email IS NOT NFC NORMALIZED",
+            migrations.RunSQL.noop,
+        ),
         add_check_not_valid(
             "organization",
             models.CheckConstraint(

@@ -1,8 +1,8 @@
 """Product names and SKUs stored NFC without control or invisible characters; descriptions at most 10,000.
 
-Existing values are NFC-normalised first; rows the new rules would refuse (a control or invisible
-character, two live products of one principal whose SKUs share a crm_name_key) stop the migration with a
-report naming them. The CHECKs are added NOT VALID and validated by 0012; 0011 rebuilds the unique index.
+Rows the new rules would refuse (a control or invisible character, two live products of one principal
+whose SKUs share a crm_name_key) stop the migration with a report naming them; then existing values are
+NFC-normalised. The CHECKs are added NOT VALID and validated by 0012; 0011 replaces the unique index.
 """
 
 import django.db.models.functions.text
@@ -23,13 +23,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        RefuseNameConflicts("product", "sku", scope=("principal_id",), condition="deleted_at IS NULL"),
+        RefuseNameConflicts("product", "name"),
+        # After the report: an NFC update cannot then collide on the old lower() indexes.
         migrations.RunSQL(
             "UPDATE product SET name = normalize(name, NFC), sku = normalize(sku, NFC)"
             " WHERE name IS NOT NFC NORMALIZED OR sku IS NOT NFC NORMALIZED",
             migrations.RunSQL.noop,
         ),
-        RefuseNameConflicts("product", "sku", scope=("principal_id",), condition="deleted_at IS NULL"),
-        RefuseNameConflicts("product", "name"),
         add_check_not_valid(
             "product",
             models.CheckConstraint(

@@ -159,7 +159,7 @@ class NormalizedTextFormField(forms.CharField):
         try:
             return text.normalized(value) if isinstance(value, str) else value
         except text.ForbiddenCharacter as error:
-            raise ValidationError(str(error), code="invalid") from error
+            raise ValidationError(str(error), code="forbidden_characters") from error
 
 
 class NormalizedEmailFormField(NormalizedTextFormField, forms.EmailField):

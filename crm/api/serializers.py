@@ -60,7 +60,7 @@ class NormalizedText(serializers.CharField):
         try:
             return text.normalized(value)
         except text.ForbiddenCharacter as error:
-            raise serializers.ValidationError(str(error), code="invalid") from error
+            raise serializers.ValidationError(str(error), code="forbidden_characters") from error
 
 
 _NORMALIZED: dict[type[serializers.Field], type[serializers.CharField]] = {}

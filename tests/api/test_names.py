@@ -58,7 +58,7 @@ def test_the_name_with_a_zero_width_space_is_refused_before_any_comparison(
     firm: Firm, admin: APIClient
 ) -> None:
     ok(_organization(admin, NAME), 201)
-    assert_problem(_organization(admin, "Café\u200b Zürich"), 400, field="name", code="invalid")
+    assert_problem(_organization(admin, "Café\u200b Zürich"), 400, field="name", code="forbidden_characters")
 
 
 def test_principal_name_read_the_same_is_a_duplicate(firm: Firm, admin: APIClient) -> None:
@@ -89,7 +89,9 @@ def test_different_names_are_not_clashes(firm: Firm, admin: APIClient) -> None:
 def test_organization_name_with_control_or_invisible_character_is_400_naming_name(
     firm: Firm, admin: APIClient, character: str
 ) -> None:
-    body = assert_problem(_organization(admin, f"Café{character}Zürich"), 400, field="name", code="invalid")
+    body = assert_problem(
+        _organization(admin, f"Café{character}Zürich"), 400, field="name", code="forbidden_characters"
+    )
     assert "invisible" in body["errors"][0]["detail"]
     assert not Organization.objects.filter(tenant=firm.tenant, name__startswith="Café").exists()
 
@@ -101,7 +103,7 @@ def test_organization_email_with_invisible_character_is_400_naming_email(
         f"{API}/organizations/",
         {"name": "Harbor Deli", "type": "customer", "email": "deli\u200b@harbor.test"},
     )
-    assert_problem(response, 400, field="email", code="invalid")
+    assert_problem(response, 400, field="email", code="forbidden_characters")
 
 
 @pytest.mark.parametrize("field", ["first_name", "last_name", "email"])
@@ -111,7 +113,7 @@ def test_contact_names_and_email_refuse_invisible_characters(
     names = {"first_name": "Sam", "last_name": "Lee", "email": "sam@bistro.test"}
     names[field] = names[field][:2] + "\u200d" + names[field][2:]
     body = {"organization": firm.customer.pk, **names}
-    assert_problem(admin.post(f"{API}/contacts/", body), 400, field=field, code="invalid")
+    assert_problem(admin.post(f"{API}/contacts/", body), 400, field=field, code="forbidden_characters")
 
 
 def test_contact_names_are_stored_composed(firm: Firm, admin: APIClient) -> None:
@@ -163,7 +165,9 @@ def test_sku_read_the_same_for_one_principal_is_a_duplicate(
 def test_product_sku_and_name_refuse_invisible_characters(firm: Firm, admin: APIClient, field: str) -> None:
     values = {"sku": "FRY-38", "name": "Crinkle Fries"}
     values[field] = values[field][:3] + "\ufeff" + values[field][3:]
-    assert_problem(_product(admin, firm, values["sku"], values["name"]), 400, field=field, code="invalid")
+    assert_problem(
+        _product(admin, firm, values["sku"], values["name"]), 400, field=field, code="forbidden_characters"
+    )
 
 
 def test_member_email_read_the_same_is_taken(firm: Firm, admin: APIClient) -> None:
@@ -176,7 +180,7 @@ def test_member_email_read_the_same_is_taken(firm: Firm, admin: APIClient) -> No
 
 def test_member_email_with_invisible_character_is_400_naming_email(firm: Firm, admin: APIClient) -> None:
     response = admin.post(f"{API}/members/", {"email": "nia\u200b.rep@acme.test", "role": "manager"})
-    assert_problem(response, 400, field="email", code="invalid")
+    assert_problem(response, 400, field="email", code="forbidden_characters")
 
 
 def test_member_email_taken_in_another_firm_is_refused_by_the_database(

@@ -6,10 +6,13 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Value
-from django.db.models.functions import Lower, Replace
+from django.db.models.functions import Replace
 
 from crm.db import Ref, immutable, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
+from crm.text import NameKey, max_length_check, normalized_text_check
+
+NOTES_MAX_LENGTH = 10_000
 
 
 class ContactRole(models.TextChoices):
@@ -43,6 +46,8 @@ class Contact(TenantModel):
     # A search list in the default order picks its page from the keyed search function's rows
     # (contacts migration 0012, crm.api.filters.search): a common last-name prefix matches thousands.
     search_keys = ("last_name", "first_name")
+    # Stored NFC, without control or invisible characters (crm.text); the API and admin normalise them.
+    normalized_text_fields = ("first_name", "last_name", "email")
 
     # Indexed by contact_organization (Meta.indexes), which leads with it.
     organization = models.ForeignKey(
@@ -65,7 +70,7 @@ class Contact(TenantModel):
         related_name="direct_reports",
         db_index=False,
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Kept by the database: the organization's scope key.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
     # The parser keeps an email whole, so a search for "jsmith@corner" (jsmith:* & corner:*) would miss
@@ -107,11 +112,16 @@ class Contact(TenantModel):
                 condition=models.Q(role__in=ContactRole.values), name="contact_role_valid"
             ),
             models.CheckConstraint(condition=~models.Q(first_name=""), name="contact_first_name_not_blank"),
+            normalized_text_check("contact", "first_name"),
+            normalized_text_check("contact", "last_name"),
+            normalized_text_check("contact", "email"),
+            max_length_check("contact", "notes", NOTES_MAX_LENGTH),
+            # Emails compared as people read them (crm_name_key: NFKC, case, spaces).
             models.UniqueConstraint(
                 "organization",
-                Lower("email"),
+                NameKey("email"),
                 condition=models.Q(deleted_at__isnull=True) & ~models.Q(email=""),
-                name="contact_email_unique_per_organization",
+                name="contact_email_key_unique_per_organization",
                 violation_error_message="A contact with this email already exists at this organization.",
             ),
         ]

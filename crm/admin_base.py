@@ -21,6 +21,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from crm import text
 from crm.api.constraints import describe_database_error
 from crm.api.filters import search
 from crm.rls import context_of
@@ -150,6 +151,21 @@ class LabelledAutocompleteSelect(AutocompleteSelect):
         return [(None, options, 0)]
 
 
+class NormalizedTextFormField(forms.CharField):
+    """A name or code as the API takes it: stored NFC, a control or invisible character refused (crm.text)."""
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        try:
+            return text.normalized(value) if isinstance(value, str) else value
+        except text.ForbiddenCharacter as error:
+            raise ValidationError(str(error), code="forbidden_characters") from error
+
+
+class NormalizedEmailFormField(NormalizedTextFormField, forms.EmailField):
+    """An email, normalised as NormalizedTextFormField."""
+
+
 class CrmModelForm(forms.ModelForm):
     """Hands the autocompletes the labels of the rows the instance already loaded (select_related)."""
 
@@ -208,6 +224,9 @@ class CrmAdminMixin:
     ) -> Any:
         if isinstance(db_field, models.URLField):
             kwargs.setdefault("assume_scheme", "https")  # Django 6's default, without the warning
+        if db_field.name in getattr(db_field.model, "normalized_text_fields", ()):
+            email = isinstance(db_field, models.EmailField)
+            kwargs["form_class"] = NormalizedEmailFormField if email else NormalizedTextFormField
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
 
     def formfield_for_foreignkey(

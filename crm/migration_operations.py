@@ -8,7 +8,7 @@ from typing import Any
 from django.db import migrations, models
 from django.db.migrations.operations.base import Operation
 
-from crm import rls
+from crm import rls, text
 
 
 class ApplyRowLevelSecurity(Operation):
@@ -284,7 +284,6 @@ class RequireVerifiedContext(Operation):
 
     reversible = True
     reduces_to_sql = False
-    PREFIX = "(( SELECT crm_context_ok() AS crm_context_ok) AND "
 
     def __init__(
         self,
@@ -314,11 +313,6 @@ class RequireVerifiedContext(Operation):
         )
         return list(cursor.fetchall())
 
-    def _unwrapped(self, expression: str | None) -> str | None:
-        if expression is None or not expression.startswith(self.PREFIX) or not expression.endswith(")"):
-            return None
-        return expression[len(self.PREFIX) : -1]
-
     def _alter(self, schema_editor: Any, wrap: bool) -> None:
         for table in self.tables:
             with schema_editor.connection.cursor() as cursor:
@@ -328,7 +322,7 @@ class RequireVerifiedContext(Operation):
                 for keyword, expression in (("USING", using), ("WITH CHECK", check)):
                     if expression is None:
                         continue
-                    inner = self._unwrapped(expression)
+                    inner = rls.unverified(expression)
                     if wrap and inner is None:
                         clauses.append(f"{keyword} ({rls.verified(expression)})")
                     elif not wrap and inner is not None:
@@ -364,5 +358,155 @@ def drop_foreign_key_index(
                 f'DROP INDEX CONCURRENTLY IF EXISTS "{index}"',
                 f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index}" ON "{table}" ("{column}")',
             )
+        ],
+    )
+
+
+class NameConflicts(Exception):
+    """Stored rows that a name rule about to be added would refuse: listed for a person to resolve."""
+
+
+def _shown(value: str) -> str:
+    """A stored value quoted, its control and invisible characters spelled out (\\u200b)."""
+    return "'" + text.FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", value) + "'"
+
+
+def name_conflicts(
+    cursor: Any,
+    table: str,
+    column: str,
+    *,
+    scope: tuple[str, ...] | None,
+    condition: str = "TRUE",
+    tenant_column: str | None = "tenant_id",
+) -> list[str]:
+    """Lines reporting the rows of `table` whose `column` holds a control or format character, and,
+    with `scope`, the groups of rows (`condition`) sharing one crm_name_key(`column`) within `scope`
+    (the unique index's leading columns). Empty when nothing is in the way."""
+    tenant = tenant_column or "NULL::bigint"
+    lines: list[str] = []
+    cursor.execute(
+        f"SELECT {tenant}, id, {column} FROM {table} WHERE {column} ~ %s ORDER BY 1, 2",
+        [text.FORBIDDEN_PATTERN],
+    )
+    rows = cursor.fetchall()
+    if rows:
+        lines.append(f"{table}.{column}: {len(rows)} row(s) hold control or invisible formatting characters:")
+        lines += [f"  tenant {t}: id {pk}: {_shown(value)}" for t, pk, value in rows]
+    if scope is not None:
+        group = ", ".join([*scope, f"crm_name_key({column})"])
+        cursor.execute(
+            f"SELECT min({tenant}), array_agg(id ORDER BY id), array_agg({column} ORDER BY id)"
+            f" FROM {table} WHERE {condition} GROUP BY {group} HAVING count(*) > 1 ORDER BY 1, 2"
+        )
+        groups = cursor.fetchall()
+        if groups:
+            lines.append(
+                f"{table}.{column}: {len(groups)} group(s) of rows ({condition}) share one name key"
+                " (crm_name_key: NFKC, case and spaces ignored):"
+            )
+            lines += [
+                f"  tenant {t}: ids {', '.join(map(str, ids))}: {', '.join(map(_shown, values))}"
+                for t, ids, values in groups
+            ]
+    return lines
+
+
+class RefuseNameConflicts(Operation):
+    """Fails the migration, with a report, when rows stand in the way of the name rules it adds: a
+    control or format character in `column` (its CHECK), or rows whose crm_name_key(`column`) clash
+    within `scope` (its unique index). Nothing is merged or renamed: a person decides."""
+
+    reversible = True
+    reduces_to_sql = False
+
+    def __init__(
+        self,
+        table: str,
+        column: str,
+        scope: tuple[str, ...] | None = None,
+        condition: str = "TRUE",
+        tenant_column: str | None = "tenant_id",
+    ) -> None:
+        self.table = table
+        self.column = column
+        self.scope = None if scope is None else tuple(scope)
+        self.condition = condition
+        self.tenant_column = tenant_column
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {"scope": self.scope, "condition": self.condition}
+        if self.tenant_column != "tenant_id":
+            kwargs["tenant_column"] = self.tenant_column
+        return (self.__class__.__name__, [self.table, self.column], kwargs)
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        with schema_editor.connection.cursor() as cursor:
+            lines = name_conflicts(
+                cursor,
+                self.table,
+                self.column,
+                scope=self.scope,
+                condition=self.condition,
+                tenant_column=self.tenant_column,
+            )
+        if lines:
+            raise NameConflicts(
+                "Rows stand in the way of the name rules (rename, correct or delete them, then migrate"
+                " again):\n" + "\n".join(lines)
+            )
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"Refuse conflicting names in {self.table}.{self.column}"
+
+
+def add_check_not_valid(
+    model_name: str, constraint: models.CheckConstraint, *, table: str, check: str
+) -> migrations.SeparateDatabaseAndState:
+    """`constraint` in the state; in the database `CHECK (check) NOT VALID` (new writes only), to be
+    validated by a later migration (`validate_constraint`), as docs/migrations.md asks."""
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AddConstraint(model_name=model_name, constraint=constraint)],
+        database_operations=[
+            migrations.RunSQL(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint.name}" CHECK ({check}) NOT VALID',
+                f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{constraint.name}"',
+            )
+        ],
+    )
+
+
+def validate_constraint(table: str, name: str) -> migrations.RunSQL:
+    """VALIDATE CONSTRAINT: scans the table without blocking its writes."""
+    return migrations.RunSQL(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"', migrations.RunSQL.noop)
+
+
+def replace_unique_index(
+    model_name: str, old_name: str, constraint: models.UniqueConstraint, *, table: str, new: str, old: str
+) -> migrations.SeparateDatabaseAndState:
+    """The unique index `old_name` (on `old`: what follows `ON table`) replaced by `constraint`'s (on
+    `new`) without blocking writes: the new one built CONCURRENTLY beside it, then the old one dropped
+    CONCURRENTLY, so uniqueness holds throughout; backwards the same way round. Use it in a migration
+    with `atomic = False`."""
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[
+            migrations.RemoveConstraint(model_name=model_name, name=old_name),
+            migrations.AddConstraint(model_name=model_name, constraint=constraint),
+        ],
+        database_operations=[
+            migrations.RunSQL(
+                f'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{constraint.name}" ON "{table}" {new}',
+                f'DROP INDEX CONCURRENTLY IF EXISTS "{constraint.name}"',
+            ),
+            migrations.RunSQL(
+                f'DROP INDEX CONCURRENTLY IF EXISTS "{old_name}"',
+                f'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{old_name}" ON "{table}" {old}',
+            ),
         ],
     )

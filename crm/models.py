@@ -8,18 +8,26 @@ import pgtrigger
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower, Now
+from django.db.models.functions import Now
+
+from crm.text import NameKey, normalized_text_check
 
 
 class Tenant(models.Model):
     """One brokerage firm. Every business row carries its id."""
+
+    normalized_text_fields = ("name",)
 
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
         db_table = "tenant"
-        constraints = [models.UniqueConstraint(Lower("name"), name="tenant_name_unique")]
+        constraints = [
+            normalized_text_check("tenant", "name"),
+            # Compared as people read them (crm_name_key: NFKC, case, spaces).
+            models.UniqueConstraint(NameKey("name"), name="tenant_name_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -57,10 +65,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
+    normalized_text_fields = ("email",)
 
     class Meta:
         db_table = "crm_user"
-        constraints = [models.UniqueConstraint(Lower("email"), name="crm_user_email_unique")]
+        constraints = [
+            normalized_text_check("crm_user", "email"),
+            models.UniqueConstraint(NameKey("email"), name="crm_user_email_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email

@@ -37,6 +37,17 @@ BOOK = "(SELECT nullif(current_setting('crm.book', true), '')::bigint[])"
 CONTEXT_OK = "(SELECT crm_context_ok())"
 
 
+# How PostgreSQL prints a verified condition (pg_get_expr): this, the condition, then ")".
+VERIFIED_PREFIX = "(( SELECT crm_context_ok() AS crm_context_ok) AND "
+
+
+def unverified(expression: str | None) -> str | None:
+    """The condition inside a verified policy expression as PostgreSQL prints it; None if it is not one."""
+    if expression is None or not expression.startswith(VERIFIED_PREFIX) or not expression.endswith(")"):
+        return None
+    return expression[len(VERIFIED_PREFIX) : -1]
+
+
 def verified(condition: str) -> str:
     """`condition`, holding only while the request's variables are the ones crm_request_context() set."""
     return f"{CONTEXT_OK} AND ({condition})"

@@ -6,8 +6,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Value
 
+from crm import text
 from crm.models import Membership, Role, Tenant, User
+from crm.text import NameKey
 
 
 def tenant_create(*, name: str, admin_email: str, admin_password: str) -> Tenant:
@@ -16,22 +19,33 @@ def tenant_create(*, name: str, admin_email: str, admin_password: str) -> Tenant
     Runs as the database owner (a management command), outside row level security: creating a firm
     is the one write no tenant member may make. Raises ValidationError keyed by argument name.
     """
-    name = name.strip()
-    email = User.objects.normalize_email(admin_email.strip()).lower()
     errors: dict[str, list[str]] = {}
+    # Stored NFC, without control or invisible characters, compared by crm_name_key (crm.text).
+    try:
+        name = text.normalized(name.strip())
+    except text.ForbiddenCharacter as exc:
+        errors["name"] = [str(exc)]
+    try:
+        email = text.normalized(User.objects.normalize_email(admin_email.strip()).lower())
+    except text.ForbiddenCharacter as exc:
+        errors["admin_email"] = [str(exc)]
+        email = ""
 
-    if not name:
+    if "name" in errors:
+        pass  # holds a forbidden character
+    elif not name:
         errors["name"] = ["The tenant name must not be blank."]
-    elif Tenant.objects.filter(name__iexact=name).exists():
+    elif Tenant.objects.alias(key=NameKey("name")).filter(key=NameKey(Value(name))).exists():
         errors["name"] = [f'A tenant named "{name}" already exists.']
 
-    try:
-        validate_email(email)
-    except ValidationError as exc:
-        errors["admin_email"] = list(exc.messages)
-    else:
-        if User.objects.filter(email__iexact=email).exists():
-            errors["admin_email"] = [f"A user with the email {email} already exists."]
+    if "admin_email" not in errors:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            errors["admin_email"] = list(exc.messages)
+        else:
+            if User.objects.alias(key=NameKey("email")).filter(key=NameKey(Value(email))).exists():
+                errors["admin_email"] = [f"A user with the email {email} already exists."]
 
     try:
         # The user is passed so that similarity validators, when configured, can compare with the email.

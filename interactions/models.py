@@ -10,6 +10,9 @@ from django.db.models import Q
 
 from crm.db import Ref, member_check, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
+from crm.text import max_length_check
+
+NOTES_MAX_LENGTH = 10_000
 
 
 class InteractionType(models.TextChoices):
@@ -66,7 +69,7 @@ class Interaction(TenantModel):
     occurred_at = models.DateTimeField()
     duration_minutes = models.PositiveIntegerField(null=True, blank=True)
     subject = models.CharField(max_length=300)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # These three are indexed by interaction_organization, interaction_contact and
     # interaction_opportunity (Meta.indexes): an index of the key alone would only cost writes.
     organization = models.ForeignKey(
@@ -161,6 +164,7 @@ class Interaction(TenantModel):
                 violation_error_message="duration_minutes must be zero or more.",
             ),
             models.CheckConstraint(condition=~Q(subject=""), name="interaction_subject_not_blank"),
+            max_length_check("interaction", "notes", NOTES_MAX_LENGTH),
         ]
         triggers = [
             *tenant_row_triggers("principal_id"),

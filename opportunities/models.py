@@ -14,6 +14,10 @@ from django.db.models.functions import Cast
 from contacts.models import ContactRole
 from crm.db import Ref, immutable, member_check, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
+from crm.text import max_length_check
+
+NOTES_MAX_LENGTH = 10_000
+REASON_MAX_LENGTH = 2_000
 
 
 class Stage(models.TextChoices):
@@ -110,12 +114,12 @@ class Opportunity(TenantModel):
     )
     expected_close_date = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
-    win_reason = models.TextField(blank=True)
-    loss_reason = models.TextField(blank=True)
+    win_reason = models.TextField(blank=True, max_length=REASON_MAX_LENGTH)
+    loss_reason = models.TextField(blank=True, max_length=REASON_MAX_LENGTH)
     next_action = models.CharField(max_length=300, blank=True)
     next_action_date = models.DateField(null=True, blank=True)
     stage_changed_at = models.DateTimeField(null=True, editable=False)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     products: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         "products.Product", through="OpportunityProduct", related_name="opportunities", blank=True
     )
@@ -149,6 +153,9 @@ class Opportunity(TenantModel):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(stage__in=Stage.values), name="opportunity_stage_valid"),
+            max_length_check("opportunity", "win_reason", REASON_MAX_LENGTH),
+            max_length_check("opportunity", "loss_reason", REASON_MAX_LENGTH),
+            max_length_check("opportunity", "notes", NOTES_MAX_LENGTH),
             models.CheckConstraint(
                 condition=Q(status__in=OpportunityStatus.values), name="opportunity_status_valid"
             ),
@@ -208,7 +215,7 @@ class OpportunityProduct(TenantModel):
         "products.Product", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Kept by the database: the opportunity's principal.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
 
@@ -231,6 +238,7 @@ class OpportunityProduct(TenantModel):
                 name="opportunity_product_volume_not_negative",
                 violation_error_message="weekly_case_volume must be zero or more.",
             ),
+            max_length_check("opportunity_product", "notes", NOTES_MAX_LENGTH),
         ]
         triggers = [
             *tenant_row_triggers("scope_principal_id"),

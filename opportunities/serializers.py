@@ -15,7 +15,14 @@ from crm.api.serializers import (
     TenantModelSerializer,
     user_summary,
 )
-from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityContact, OpportunityProduct, Stage
+from opportunities.models import (
+    CLOSED_STAGES,
+    REASON_MAX_LENGTH,
+    Opportunity,
+    OpportunityContact,
+    OpportunityProduct,
+    Stage,
+)
 from organizations.serializers import organization_summary
 from products.serializers import product_summary
 
@@ -100,8 +107,8 @@ class OpportunitySerializer(TenantModelSerializer):
 
 class StageChangeSerializer(StrictJSONTypes):
     stage = serializers.ChoiceField(choices=Stage.choices)
-    win_reason = serializers.CharField(required=False, allow_blank=True)
-    loss_reason = serializers.CharField(required=False, allow_blank=True)
+    win_reason = serializers.CharField(required=False, allow_blank=True, max_length=REASON_MAX_LENGTH)
+    loss_reason = serializers.CharField(required=False, allow_blank=True, max_length=REASON_MAX_LENGTH)
     closed_on = serializers.DateField(required=False, allow_null=True)
     next_action = serializers.CharField(required=False, allow_blank=True, max_length=300)
     next_action_date = serializers.DateField(required=False, allow_null=True)

@@ -6,10 +6,12 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models.functions import Lower
 
 from crm.db import Ref, member_check, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
+from crm.text import NameKey, max_length_check, normalized_text_check
+
+NOTES_MAX_LENGTH = 10_000
 
 
 class OrganizationType(models.TextChoices):
@@ -79,6 +81,9 @@ _ORGANIZATION_RULES = """
 
 
 class Organization(TenantModel):
+    # Stored NFC, without control or invisible characters (crm.text); the API and admin normalise them.
+    normalized_text_fields = ("name", "email")
+
     name = models.CharField(max_length=200)
     type = models.CharField(max_length=16, choices=OrganizationType.choices)
     priority = models.CharField(max_length=1, choices=Priority.choices, default=Priority.C)
@@ -100,7 +105,7 @@ class Organization(TenantModel):
     state = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, default="US", help_text="ISO 3166-1 alpha-2 code.")
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Kept by the database (trigger): the row's RLS scope key.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
     search_vector = models.GeneratedField(
@@ -145,20 +150,24 @@ class Organization(TenantModel):
                 condition=~models.Q(parent=models.F("id")), name="organization_parent_not_self"
             ),
             models.CheckConstraint(condition=~models.Q(name=""), name="organization_name_not_blank"),
+            normalized_text_check("organization", "name"),
+            normalized_text_check("organization", "email"),
+            max_length_check("organization", "notes", NOTES_MAX_LENGTH),
             # Names are unique per tenant among live rows, within the principals and within the shared
             # accounts: so a manager's clash can only be with a row they can see (no existence leak).
+            # Compared as people read them (crm_name_key: NFKC, case, spaces), not byte for byte.
             models.UniqueConstraint(
                 "tenant",
-                Lower("name"),
+                NameKey("name"),
                 condition=models.Q(deleted_at__isnull=True, type="principal"),
-                name="organization_principal_name_unique",
+                name="organization_principal_name_key_unique",
                 violation_error_message="A principal with this name already exists.",
             ),
             models.UniqueConstraint(
                 "tenant",
-                Lower("name"),
+                NameKey("name"),
                 condition=models.Q(deleted_at__isnull=True) & ~models.Q(type="principal"),
-                name="organization_name_unique",
+                name="organization_name_key_unique",
                 violation_error_message="An organization with this name already exists.",
             ),
         ]
@@ -187,7 +196,7 @@ class DistributorAuthorization(TenantModel):
     )
     authorized_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
 
     class Meta:
         db_table = "distributor_authorization"
@@ -210,6 +219,7 @@ class DistributorAuthorization(TenantModel):
                 name="distributor_authorization_expires_after_authorized",
                 violation_error_message="expires_on must not be before authorized_on.",
             ),
+            max_length_check("distributor_authorization", "notes", NOTES_MAX_LENGTH),
         ]
         triggers = [
             *tenant_row_triggers("principal_id"),

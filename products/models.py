@@ -8,10 +8,13 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Value
-from django.db.models.functions import Lower, Replace
+from django.db.models.functions import Replace
 
 from crm.db import Ref, immutable, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
+from crm.text import NameKey, max_length_check, normalized_text_check
+
+DESCRIPTION_MAX_LENGTH = 10_000
 
 
 class ProductCategory(models.TextChoices):
@@ -38,6 +41,8 @@ class ProductStatus(models.TextChoices):
 class Product(TenantModel):
     # Lists of a non-admin merge one index range per principal of their book (crm.api.pagination).
     book_scope_column = "principal_id"
+    # Stored NFC, without control or invisible characters (crm.text); the API and admin normalise them.
+    normalized_text_fields = ("name", "sku")
 
     principal = models.ForeignKey(
         "organizations.Organization", on_delete=models.PROTECT, related_name="products"
@@ -49,7 +54,7 @@ class Product(TenantModel):
     pack_size = models.CharField(max_length=64, blank=True, help_text='e.g. "6/5 lb" or "24/12 oz".')
     unit_of_measure = models.CharField(max_length=16, default="case", help_text="case, each, lb, …")
     list_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=DESCRIPTION_MAX_LENGTH)
     # The parser reads "CHK-1001" as 'chk' and '-1001' (a signed number) while a search for it asks for
     # chk:* & 1001:*, so the SKU is indexed a second time with its hyphens as spaces.
     search_vector = models.GeneratedField(
@@ -79,11 +84,15 @@ class Product(TenantModel):
             ),
             models.CheckConstraint(condition=~models.Q(name=""), name="product_name_not_blank"),
             models.CheckConstraint(condition=~models.Q(sku=""), name="product_sku_not_blank"),
+            normalized_text_check("product", "name"),
+            normalized_text_check("product", "sku"),
+            max_length_check("product", "description", DESCRIPTION_MAX_LENGTH),
+            # SKUs compared as people read them (crm_name_key: NFKC, case, spaces).
             models.UniqueConstraint(
                 "principal",
-                Lower("sku"),
+                NameKey("sku"),
                 condition=models.Q(deleted_at__isnull=True),
-                name="product_sku_unique_per_principal",
+                name="product_sku_key_unique_per_principal",
                 violation_error_message="This principal already has a product with this SKU.",
             ),
         ]

@@ -56,7 +56,8 @@ def _q_fields(node: object) -> list[str]:
         return out
     if isinstance(node, tuple):
         return [node[0].split("__")[0]]
-    return []
+    # A lookup used as a condition (char_length(notes) <= 10000): the fields it reads.
+    return _expression_fields(node)
 
 
 def _expression_fields(expression: object) -> list[str]:

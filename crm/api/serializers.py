@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from crm import text
 from crm.models import HistoryOperation, TenantModel
 
 AUDIT_FIELDS = ("version", "created_at", "updated_at", "created_by", "updated_by")
@@ -50,6 +51,30 @@ class StrictJSONTypes(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class NormalizedText(serializers.CharField):
+    """A name, email or code: stored NFC, and a control or invisible character is a 400 naming the
+    field (crm.text; the database's CHECKs refuse what slips past)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return text.normalized(value)
+        except text.ForbiddenCharacter as error:
+            raise serializers.ValidationError(str(error), code="forbidden_characters") from error
+
+
+_NORMALIZED: dict[type[serializers.Field], type[serializers.CharField]] = {}
+
+
+def normalized_text_field(field_class: type[serializers.Field]) -> type[serializers.CharField]:
+    """`field_class` (CharField, EmailField…) normalising its input as NormalizedText does."""
+    if field_class not in _NORMALIZED:
+        _NORMALIZED[field_class] = type(
+            f"Normalized{field_class.__name__}", (NormalizedText, field_class), {}
+        )
+    return _NORMALIZED[field_class]
+
+
 class UserSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = get_user_model()
@@ -76,6 +101,12 @@ class TenantModelSerializer(StrictJSONTypes, serializers.ModelSerializer):
                 None if related is None else self.expandable[name]()(related, context=self.context).data
             )
         return data
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[Any, dict[str, Any]]:
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name in getattr(self.Meta.model, "normalized_text_fields", ()):
+            field_class = normalized_text_field(field_class)
+        return field_class, kwargs
 
     def build_relational_field(self, field_name: str, relation_info: Any) -> tuple[Any, dict[str, Any]]:
         field_class, kwargs = super().build_relational_field(field_name, relation_info)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth import password_validation, update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
@@ -15,10 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm import members, signin
+from crm.api.serializers import normalized_text_field
 from crm.middleware import bearer_token
 from crm.models import Membership, Role, Tenant, User
 from crm.permissions import IsSignedInMember, IsTenantAdminOrReadOnly, IsTenantMember
 from crm.rls import context_of
+from crm.text import NameKey
 from crm.tokens import TokenPairSerializer, TooManySignIns, tokens_for
 from organizations.models import Organization, OrganizationType, PrincipalAssignment
 
@@ -144,7 +146,7 @@ class MyPasswordView(APIView):
 
 class MemberSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
-    email = serializers.EmailField(source="user.email")
+    email = normalized_text_field(serializers.EmailField)(source="user.email")
     first_name = serializers.CharField(
         source="user.first_name", required=False, allow_blank=True, max_length=150
     )
@@ -192,7 +194,9 @@ class MemberSerializer(serializers.ModelSerializer):
     def validate_email(self, value: str) -> str:
         if self.instance is not None and value.lower() != self.instance.user.email:
             raise ValidationError("A member's email cannot change here.")
-        if self.instance is None and User.objects.filter(email__iexact=value).exists():
+        # Compared as the unique index compares them (crm_name_key: NFKC, case, spaces).
+        taken = User.objects.alias(key=NameKey("email")).filter(key=NameKey(Value(value)))
+        if self.instance is None and taken.exists():
             raise ValidationError("This email is already in use.")
         return value
 

@@ -101,7 +101,7 @@ REVOKE ALL ON FUNCTION crm_request_context(bigint, bigint) FROM PUBLIC;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0008_foreign_key_indexes_deduplicated")]
+    dependencies = [("crm", "0009_name_key")]
 
     operations = [
         migrations.AddField(

@@ -1068,7 +1068,20 @@ def _rls_state(db: Db, tables: list[TenantTable]) -> dict[int, dict[str, Any]]:
 
 def _policies(db: Db, tables: list[TenantTable]) -> list[dict[str, Any]]:
     """Policies on the tenant tables that apply to the runtime role (directly, through a role it is a
-    member of, or to PUBLIC), as PostgreSQL prints them."""
+    member of, or to PUBLIC), as PostgreSQL prints them. `using` and `check` are the conditions inside the
+    request-context check (crm.rls.verified), which `verified` lists for each clause that has it."""
+    policies = _raw_policies(db, tables)
+    for policy in policies:
+        policy["verified"] = []
+        for part in ("using", "check"):
+            inner = rls.unverified(policy[part])
+            if inner is not None:
+                policy[part] = inner
+                policy["verified"].append(part)
+    return policies
+
+
+def _raw_policies(db: Db, tables: list[TenantTable]) -> list[dict[str, Any]]:
     return db.rows(
         """SELECT p.polrelid AS oid, p.polrelid::regclass::text AS table, p.polname AS policy,
                   CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
@@ -1297,6 +1310,26 @@ def check_rls_policy_ignores_tenant(db: Db) -> Check:
     )
 
 
+def check_rls_unverified_context(db: Db) -> Check:
+    tables = tenant_tables(db)
+    rows = [
+        {"table": policy["table"], "policy": policy["policy"], "clause": part.upper()}
+        for policy in _policies(db, tables)
+        if policy["permissive"]
+        for part in ("using", "check")
+        if policy[part] is not None and part not in policy["verified"]
+    ]
+    return found(
+        "rls_unverified_context",
+        rows,
+        "fail",
+        "policies that take the RLS variables without their MAC",
+        why="SQL running as the runtime role can set crm.tenant_id itself; only crm_context_ok() tells the "
+        "variables crm_request_context() set from forged ones.",
+        remedy="Build the condition with crm.rls.verified(…), or add RequireVerifiedContext for the table.",
+    )
+
+
 def check_rls_views_bypass(db: Db) -> Check:
     tables = tenant_tables(db)
     rows = db.rows(
@@ -1448,6 +1481,7 @@ CHECKS: tuple[Callable[[Db], Check], ...] = (
     check_rls_always_true_policy,
     check_rls_per_row_current_setting,
     check_rls_policy_ignores_tenant,
+    check_rls_unverified_context,
     check_rls_views_bypass,
     check_security_definer_functions,
     check_runtime_role,

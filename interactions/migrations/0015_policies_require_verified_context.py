@@ -8,7 +8,7 @@ from crm.migration_operations import RequireVerifiedContext
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("interactions", "0012_tenant_user_statistics"),
+        ("interactions", "0014_text_limits_validated"),
         ("crm", "0012_unforgeable_request_context"),
     ]
 

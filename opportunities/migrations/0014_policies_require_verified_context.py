@@ -8,7 +8,7 @@ from crm.migration_operations import RequireVerifiedContext
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("opportunities", "0011_foreign_key_indexes_deduplicated"),
+        ("opportunities", "0013_text_limits_validated"),
         ("crm", "0012_unforgeable_request_context"),
     ]
 

@@ -198,3 +198,34 @@ def test_member_changes_their_own_password(firm: Firm) -> None:
     firm.viewer.refresh_from_db()
     assert firm.viewer.check_password("brand-new-pass-77")
     assert client.get("/admin/").status_code == 200  # still signed in
+
+
+def test_admin_stores_names_composed_and_refuses_invisible_characters(firm: Firm) -> None:
+    client = signed_in(firm.manager)
+    response = submit(
+        client, url(Organization, "add"), Organization, name="Cafe\u0301 Zu\u0308rich", type="customer"
+    )
+    assert response.status_code == 302, form_errors(response)
+    assert Organization.objects.filter(name="Café Zürich").exists()
+    response = submit(
+        client, url(Organization, "add"), Organization, name="Harbor\u200bGrill", type="customer"
+    )
+    assert "invisible" in " ".join(form_errors(response)["name"])
+    response = submit(
+        client, url(Organization, "add"), Organization, name="CAFÉ\u00a0ZÜRICH", type="customer"
+    )
+    assert "name" in form_errors(response) or "__all__" in form_errors(response), form_errors(response)
+    assert Organization.objects.filter(tenant=firm.tenant, name__icontains="rich").count() == 1
+
+
+def test_admin_refuses_an_sku_with_an_invisible_character(firm: Firm) -> None:
+    response = submit(
+        signed_in(firm.admin),
+        url(Product, "add"),
+        Product,
+        principal=str(firm.principal_a.pk),
+        name="Oat milk",
+        sku="OAT\ufeff1",
+    )
+    assert "sku" in form_errors(response)
+    assert not Product.objects.filter(name="Oat milk").exists()

@@ -23,6 +23,8 @@ from tests.conftest import Firm, client_for
 # Escapes JSON must make (quote, backslash, control characters), non-BMP and the two line separators
 # DRF escapes for JavaScript.
 AWKWARD = 'Crème brûlée — 東京 🍣 "quoted" \\ back\ttab\x01 \u2028\u2029 end'
+# Names may not hold control characters (crm.text): the same escapes without the tab and U+0001.
+AWKWARD_NAME = 'Crème brûlée — 東京 🍣 "quoted" \\ back tab \u2028\u2029 end'
 
 
 def soft_delete(row: Any) -> None:
@@ -33,7 +35,7 @@ def soft_delete(row: Any) -> None:
 def awkward_rows(firm: Firm) -> None:
     """Rows of every resource whose representation is easy to get subtly wrong."""
     t = firm.tenant
-    chain = f.CustomerFactory(tenant=t, name=f"Chain {AWKWARD}", city="Zürich", notes=AWKWARD)
+    chain = f.CustomerFactory(tenant=t, name=f"Chain {AWKWARD_NAME}", city="Zürich", notes=AWKWARD)
     closed_chain = f.CustomerFactory(tenant=t, name="Closed chain")
     # The manager's principal belongs to one outside their book: a parent RLS hides from them.
     type(firm.principal_a).objects.filter(pk=firm.principal_a.pk).update(parent=firm.principal_b)
@@ -48,7 +50,9 @@ def awkward_rows(firm: Firm) -> None:
     f.ContactFactory(tenant=t, organization=chain, reports_to=boss, email="", notes=AWKWARD)
     f.ContactFactory(tenant=t, organization=chain, reports_to=gone_boss)
 
-    cheap = f.ProductFactory(tenant=t, principal=firm.principal_a, list_price=Decimal("0.1"), name=AWKWARD)
+    cheap = f.ProductFactory(
+        tenant=t, principal=firm.principal_a, list_price=Decimal("0.1"), name=AWKWARD_NAME
+    )
     f.ProductFactory(tenant=t, principal=firm.principal_a, list_price=None, pack_size="")
     f.ProductFactory(tenant=t, principal=firm.principal_a, list_price=Decimal("9999999999.99"))
 

@@ -18,7 +18,7 @@ from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from crm.api.renderers import ORJSONRenderer
 from tests.api.support import API, PROBLEM
-from tests.api.test_fast_read import AWKWARD
+from tests.api.test_fast_read import AWKWARD, AWKWARD_NAME
 
 SERIALIZER: Serializer[Any] = Serializer()  # what ReturnDict and ReturnList carry along
 
@@ -84,7 +84,7 @@ def test_browsable_api_still_shows_lists_and_details_pretty_printed(firm):
 
     from tests import factories as f
 
-    contact = f.ContactFactory(tenant=firm.tenant, organization=firm.customer, first_name=AWKWARD)
+    contact = f.ContactFactory(tenant=firm.tenant, organization=firm.customer, first_name=AWKWARD_NAME)
     client = APIClient()
     client.force_login(firm.admin)
     for url in (f"{API}/contacts/?expand=organization", f"{API}/contacts/{contact.pk}/"):

@@ -88,3 +88,21 @@ def test_tenant_create_is_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
         tenant_create(name="Acme Brokers", admin_email="ann@acme.test", admin_password=PASSWORD)
     assert not Tenant.objects.exists()
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_tenant_names_and_admin_emails_are_compared_as_people_read_them() -> None:
+    tenant = tenant_create(
+        name="Café Zürich Brokers", admin_email="boss@cafe.test", admin_password="Harbor-Grill-2026!"
+    )
+    assert tenant.name == "Café Zürich Brokers"
+    with pytest.raises(ValidationError) as caught:
+        tenant_create(
+            name="CAFE\u0301\u00a0ZÜRICH  brokers",
+            admin_email="BOSS@cafe.test",
+            admin_password="Harbor-Grill-2026!",
+        )
+    assert set(caught.value.message_dict) == {"name", "admin_email"}
+    with pytest.raises(ValidationError) as caught:
+        tenant_create(name="Zero\u200bWidth", admin_email="z@zero.test", admin_password="Harbor-Grill-2026!")
+    assert "invisible" in caught.value.message_dict["name"][0]

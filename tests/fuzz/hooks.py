@@ -242,6 +242,12 @@ SCHEMA_GAPS = (
         lambda error, case: error.get("code") == "null_characters_not_allowed",
     ),
     SchemaGap(
+        "control characters in names",
+        "Names, emails and SKUs refuse Unicode Cc/Cf characters (crm.text, code `forbidden_characters`); "
+        "the schema's strings admit them.",
+        lambda error, case: error.get("code") == "forbidden_characters",
+    ),
+    SchemaGap(
         "report dates bounded",
         "Reports' `date_from`/`date_to` must fall in 1900–2999 (reports.serializers.ReportDateField); "
         "the schema's `format: date` admits any year.",

@@ -145,7 +145,7 @@ def test_tenant_name_is_unique_case_insensitively(firm: Firm) -> None:
     refused(
         lambda: run(None, "INSERT INTO tenant (name) VALUES (%s)", [firm.tenant.name.upper()]),
         UNIQUE,
-        constraint="tenant_name_unique",
+        constraint="tenant_name_key_unique",
     )
 
 
@@ -158,7 +158,7 @@ def test_user_email_is_unique_case_insensitively(firm: Firm) -> None:
             [firm.admin.email.upper()],
         ),
         UNIQUE,
-        constraint="crm_user_email_unique",
+        constraint="crm_user_email_key_unique",
     )
 
 

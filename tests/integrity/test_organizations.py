@@ -47,7 +47,7 @@ def test_organization_name_is_unique_per_tenant_case_insensitively(firm: Firm) -
     refused(
         lambda: insert(firm.admin, "organization", name=firm.customer.name.upper()),
         UNIQUE,
-        constraint="organization_name_unique",
+        constraint="organization_name_key_unique",
     )
 
 
@@ -55,7 +55,7 @@ def test_principal_name_is_unique_among_the_tenants_principals(firm: Firm) -> No
     refused(
         lambda: insert(firm.admin, "organization", name=firm.principal_a.name.lower(), type="principal"),
         UNIQUE,
-        constraint="organization_principal_name_unique",
+        constraint="organization_principal_name_key_unique",
     )
 
 

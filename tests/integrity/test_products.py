@@ -56,7 +56,7 @@ def test_product_sku_is_unique_per_principal_case_insensitively(firm: Firm) -> N
     refused(
         lambda: insert(firm.admin, "product", principal_id=firm.principal_a.pk, sku="FRY-1"),
         UNIQUE,
-        constraint="product_sku_unique_per_principal",
+        constraint="product_sku_key_unique_per_principal",
     )
 
 

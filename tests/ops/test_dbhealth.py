@@ -400,6 +400,15 @@ def test_policy_ignoring_tenant_id_warns(db: None) -> None:
     assert [(r["table"], r["policy"]) for r in result.details] == [("product", "by_scope")]
 
 
+def test_policy_taking_the_variables_without_their_mac_fails(db: None) -> None:
+    assert check("rls_unverified_context").status == "ok"
+    sql(f"CREATE POLICY by_tenant ON product FOR SELECT USING (tenant_id = {rls.TENANT})")
+    sql(f"CREATE POLICY checked ON contact FOR SELECT USING ({rls.verified(f'tenant_id = {rls.TENANT}')})")
+    result = check("rls_unverified_context")
+    assert result.status == "fail"
+    assert [(r["table"], r["policy"]) for r in result.details] == [("product", "by_tenant")]
+
+
 def test_view_read_with_its_owners_rights_fails_until_security_invoker(scratch: str) -> None:
     sql(f"CREATE VIEW {scratch}.names AS SELECT id, name FROM organization")
     sql(f'GRANT SELECT ON {scratch}.names TO "{rls.runtime_role()}"')
@@ -479,7 +488,7 @@ def test_clean_database_passes_with_exit_status_zero_and_rls_lints_all_ok(db: No
         "runtime_role",
     ]
     assert {name: statuses[name] for name in security} == dict.fromkeys(security, "ok")
-    assert "[26/26] runtime_role" in err.getvalue()  # progress goes to stderr
+    assert "[27/27] runtime_role" in err.getvalue()  # progress goes to stderr
 
 
 def test_a_failing_check_makes_the_command_exit_1_and_the_table_shows_the_remedy(

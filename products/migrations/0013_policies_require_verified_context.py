@@ -8,7 +8,7 @@ from crm.migration_operations import RequireVerifiedContext
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("products", "0009_foreign_key_indexes_deduplicated"),
+        ("products", "0012_names_and_text_limits_validated"),
         ("crm", "0012_unforgeable_request_context"),
     ]
 

@@ -8,7 +8,7 @@ from crm.migration_operations import RequireVerifiedContext
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("organizations", "0010_foreign_key_indexes_deduplicated"),
+        ("organizations", "0013_names_and_text_limits_validated"),
         ("crm", "0012_unforgeable_request_context"),
     ]
 

@@ -7,7 +7,10 @@ from crm.migration_operations import RequireVerifiedContext
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contacts", "0012_keyed_search_function"), ("crm", "0012_unforgeable_request_context")]
+    dependencies = [
+        ("contacts", "0015_names_and_text_limits_validated"),
+        ("crm", "0012_unforgeable_request_context"),
+    ]
 
     operations = [
         RequireVerifiedContext(

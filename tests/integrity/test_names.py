@@ -1,0 +1,304 @@
+"""Names, emails and SKUs in raw SQL as the runtime role: the database stores them NFC, refuses control and
+invisible characters, and compares them by crm_name_key() (NFKC, case, whitespace runs); free text has a
+maximum length. Also the migrations' clash report, against rows written with the unique index absent."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from django.db import connection, transaction
+
+from crm import text
+from crm.migration_operations import NameConflicts, RefuseNameConflicts, name_conflicts
+from tests import factories as f
+from tests.conftest import Firm
+from tests.integrity.sql import CHECK, UNIQUE, insert, refused, run, update
+
+pytestmark = pytest.mark.django_db
+
+NAME = "Café Zürich"
+SAME_NAME = [
+    "CAFÉ ZÜRICH",
+    "Café\u00a0Zürich",
+    "Ｃａｆé Ｚüｒｉｃｈ",
+    "Café   Zürich",
+    " Café Zürich ",
+    "Café\u2003Zürich",
+    "Café\u1680Zürich",
+    unicodedata.normalize("NFC", "Cafe\u0301 Zu\u0308rich"),
+]
+INVISIBLE = ["\u200b", "\u200d", "\ufeff", "\u202e", "\u00ad", "\t", "\n", "\x7f", "\x9f", "\U000e0041"]
+
+
+def key(value: str) -> str:
+    return str(run(None, "SELECT crm_name_key(%s)", [value])[0][0])
+
+
+@pytest.mark.parametrize("spelling", SAME_NAME)
+def test_organization_names_read_the_same_clash_in_raw_sql(firm: Firm, spelling: str) -> None:
+    insert(firm.admin, "organization", name=NAME)
+    refused(
+        lambda: insert(firm.admin, "organization", name=spelling),
+        UNIQUE,
+        constraint="organization_name_key_unique",
+    )
+
+
+def test_principal_names_read_the_same_clash_in_raw_sql(firm: Firm) -> None:
+    refused(
+        lambda: insert(
+            firm.admin,
+            "organization",
+            name=firm.principal_a.name.upper().replace(" ", "\u00a0"),
+            type="principal",
+        ),
+        UNIQUE,
+        constraint="organization_principal_name_key_unique",
+    )
+
+
+def test_decomposed_name_is_refused_in_raw_sql(firm: Firm) -> None:
+    refused(
+        lambda: insert(firm.admin, "organization", name=unicodedata.normalize("NFD", NAME)),
+        CHECK,
+        constraint="organization_name_normalized",
+    )
+
+
+@pytest.mark.parametrize("character", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
+@pytest.mark.parametrize(
+    ("table", "column", "constraint"),
+    [
+        ("organization", "name", "organization_name_normalized"),
+        ("organization", "email", "organization_email_normalized"),
+        ("contact", "first_name", "contact_first_name_normalized"),
+        ("contact", "last_name", "contact_last_name_normalized"),
+        ("contact", "email", "contact_email_normalized"),
+        ("product", "name", "product_name_normalized"),
+        ("product", "sku", "product_sku_normalized"),
+    ],
+)
+def test_control_and_invisible_characters_are_refused_in_raw_sql(
+    firm: Firm, table: str, column: str, constraint: str, character: str
+) -> None:
+    values: dict[str, object] = {column: f"ab{character}cd"}
+    if table == "organization":
+        values.setdefault("name", "Harbor Deli")
+    if table == "contact":
+        values["organization_id"] = firm.customer.pk
+    if table == "product":
+        values["principal_id"] = firm.principal_a.pk
+        values.setdefault("sku", "FRY-38")
+    refused(lambda: insert(firm.admin, table, **values), CHECK, constraint=constraint)
+
+
+def test_an_update_cannot_bring_in_an_invisible_character(firm: Firm) -> None:
+    refused(
+        lambda: update(firm.admin, "organization", firm.customer.pk, name="Harbor\u200bBistro"),
+        CHECK,
+        constraint="organization_name_normalized",
+    )
+
+
+def test_skus_read_the_same_clash_per_principal_in_raw_sql(firm: Firm) -> None:
+    insert(firm.admin, "product", principal_id=firm.principal_a.pk, sku="FRY-38")
+    for spelling in ("fry-38", "ＦＲＹ-３８", " FRY-38"):
+        refused(
+            lambda spelling=spelling: insert(
+                firm.admin, "product", principal_id=firm.principal_a.pk, sku=spelling
+            ),
+            UNIQUE,
+            constraint="product_sku_key_unique_per_principal",
+        )
+    insert(firm.admin, "product", principal_id=firm.principal_b.pk, sku="ｆｒｙ-38")  # another principal
+
+
+def test_contact_emails_read_the_same_clash_per_organization_in_raw_sql(firm: Firm) -> None:
+    insert(firm.admin, "contact", organization_id=firm.customer.pk, email="chef@bistro.test")
+    refused(
+        lambda: insert(firm.admin, "contact", organization_id=firm.customer.pk, email="ＣＨＥＦ@bistro.test"),
+        UNIQUE,
+        constraint="contact_email_key_unique_per_organization",
+    )
+
+
+def test_user_emails_read_the_same_clash_in_raw_sql(firm: Firm) -> None:
+    sql = (
+        "INSERT INTO crm_user (email, password, first_name, last_name, is_active, is_staff, is_superuser)"
+        " VALUES (%s, '', '', '', true, false, false)"
+    )
+    refused(
+        lambda: run(None, sql, [firm.admin.email.upper()]), UNIQUE, constraint="crm_user_email_key_unique"
+    )
+    refused(lambda: run(None, sql, ["new\u200b@acme.test"]), CHECK, constraint="crm_user_email_normalized")
+
+
+def test_member_created_by_the_runtime_role_obeys_the_email_rules(firm: Firm) -> None:
+    create = "SELECT crm_create_member(%s, '', '', '!', 'viewer')"
+    refused(lambda: run(firm.admin, create, [f" {firm.manager.email.upper()} "]), UNIQUE)
+    refused(
+        lambda: run(firm.admin, create, ["nia\u200b@acme.test"]),
+        CHECK,
+        constraint="crm_user_email_normalized",
+    )
+
+
+def test_sign_in_finds_the_user_by_the_name_key(firm: Firm) -> None:
+    found = run(None, "SELECT id FROM crm_auth_user(%s, NULL)", [firm.admin.email.upper().replace("@", "＠")])
+    assert found == [(firm.admin.pk,)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [NAME, *SAME_NAME, "  a\u2028b\u2029c\u3000\u3000d ", "ﬁne ﬂour", "Ⅻ", "ǅemal", "STRASSE", "x\u0085y"],
+)
+def test_python_name_key_mirrors_the_database(db: None, value: str) -> None:
+    assert text.name_key(value) == key(value)
+
+
+def test_name_key_collapses_whitespace_and_trims(db: None) -> None:
+    assert key("  Café \u00a0\u2003 ＺÜRICH\u3000") == "café zürich"
+
+
+def test_forbidden_ranges_are_exactly_unicodes_control_and_format_characters() -> None:
+    categories = {code for code in range(1, 0x110000) if unicodedata.category(chr(code)) in ("Cc", "Cf")}
+    listed = {code for start, end in text.FORBIDDEN_RANGES for code in range(start, end + 1)}
+    # Python 3.11 knows Unicode 14; 15.0 added U+13439..U+1343F (Egyptian hieroglyph format controls).
+    assert listed - categories == set(range(0x13439, 0x13440))
+    assert categories <= listed
+
+
+def test_the_database_regex_and_the_python_one_agree(db: None) -> None:
+    samples = [chr(c) for start, end in text.FORBIDDEN_RANGES for c in (start, end)]
+    samples += ["a", "é", " ", "\u00a0", "\u3000", "Ｚ", "\U0001f600", "\u2028"]
+    for sample in samples:
+        in_database = run(None, "SELECT %s ~ %s", [sample, text.FORBIDDEN_PATTERN])[0][0]
+        assert in_database is (text.forbidden_character(sample) is not None), f"U+{ord(sample):04X}"
+
+
+# -- free text ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "limit", "constraint"),
+    [
+        ("organization", "notes", 10_000, "organization_notes_max_length"),
+        ("contact", "notes", 10_000, "contact_notes_max_length"),
+        ("product", "description", 10_000, "product_description_max_length"),
+        ("opportunity", "notes", 10_000, "opportunity_notes_max_length"),
+        ("opportunity", "win_reason", 2_000, "opportunity_win_reason_max_length"),
+        ("opportunity", "loss_reason", 2_000, "opportunity_loss_reason_max_length"),
+        ("interaction", "notes", 10_000, "interaction_notes_max_length"),
+    ],
+)
+def test_free_text_longer_than_its_limit_is_refused_in_raw_sql(
+    firm: Firm, table: str, column: str, limit: int, constraint: str
+) -> None:
+    values: dict[str, object] = {}
+    if table == "organization":
+        values["name"] = "Harbor Deli"
+    if table == "contact":
+        values["organization_id"] = firm.customer.pk
+    if table == "product":
+        values.update(principal_id=firm.principal_a.pk, sku="FRY-38")
+    if table == "opportunity":
+        values.update(principal_id=firm.principal_a.pk, customer_id=firm.customer.pk, owner_id=firm.admin.pk)
+    if table == "interaction":
+        values.update(organization_id=firm.customer.pk, user_id=firm.admin.pk)
+    # Characters, not bytes: the limit of 'é' is the same number.
+    pk = insert(firm.admin, table, **values, **{column: "é" * limit})
+    refused(
+        lambda: update(firm.admin, table, pk, **{column: "é" * (limit + 1)}), CHECK, constraint=constraint
+    )
+
+
+def test_opportunity_product_and_authorization_notes_have_a_limit(firm: Firm) -> None:
+    authorization = f.DistributorAuthorizationFactory(
+        tenant=firm.tenant, distributor=firm.distributor, principal=firm.principal_a
+    )
+    refused(
+        lambda: update(firm.admin, "distributor_authorization", authorization.pk, notes="x" * 10_001),
+        CHECK,
+        constraint="distributor_authorization_notes_max_length",
+    )
+    line = f.OpportunityProductFactory(
+        tenant=firm.tenant,
+        opportunity=f.OpportunityFactory(
+            tenant=firm.tenant, principal=firm.principal_a, customer=firm.customer
+        ),
+        product=f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a),
+    )
+    refused(
+        lambda: update(firm.admin, "opportunity_product", line.pk, notes="x" * 10_001),
+        CHECK,
+        constraint="opportunity_product_notes_max_length",
+    )
+
+
+# -- the migrations' clash report -------------------------------------------------------------------
+
+
+def _without_name_indexes() -> None:
+    """Drop the name-key unique indexes inside the test's transaction (rolled back with it), as before
+    the migration that builds them."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX organization_name_key_unique, product_sku_key_unique_per_principal")
+
+
+def test_clash_report_lists_table_tenant_ids_and_names(firm: Firm, other_firm: Firm) -> None:
+    _without_name_indexes()
+    first = insert(None, "organization", tenant_id=firm.tenant.pk, name=NAME)
+    second = insert(None, "organization", tenant_id=firm.tenant.pk, name="CAFÉ\u00a0ZÜRICH")
+    third = insert(None, "organization", tenant_id=firm.tenant.pk, name="Ｃａｆé  Ｚüｒｉｃｈ")
+    insert(None, "organization", tenant_id=other_firm.tenant.pk, name=NAME)  # another firm: no clash
+    deleted = insert(None, "organization", tenant_id=firm.tenant.pk, name="café zürich")
+    run(None, "UPDATE organization SET deleted_at = now() WHERE id = %s", [deleted])  # not live: no clash
+    with connection.cursor() as cursor:
+        lines = name_conflicts(
+            cursor,
+            "organization",
+            "name",
+            scope=("tenant_id",),
+            condition="deleted_at IS NULL AND type <> 'principal'",
+        )
+    assert lines == [
+        "organization.name: 1 group(s) of rows (deleted_at IS NULL AND type <> 'principal') share one name key"
+        " (crm_name_key: NFKC, case and spaces ignored):",
+        f"  tenant {firm.tenant.pk}: ids {first}, {second}, {third}: 'Café Zürich', 'CAFÉ\u00a0ZÜRICH',"
+        " 'Ｃａｆé  Ｚüｒｉｃｈ'",
+    ]
+
+
+def test_clash_report_spells_out_invisible_characters(firm: Firm) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE product DROP CONSTRAINT product_sku_normalized")
+    pk = insert(
+        None, "product", tenant_id=firm.tenant.pk, principal_id=firm.principal_a.pk, sku="FRY\u200b38"
+    )
+    with connection.cursor() as cursor:
+        lines = name_conflicts(cursor, "product", "sku", scope=None)
+    assert lines == [
+        "product.sku: 1 row(s) hold control or invisible formatting characters:",
+        f"  tenant {firm.tenant.pk}: id {pk}: 'FRY\\u200b38'",
+    ]
+
+
+def test_migration_operation_fails_with_the_report_and_passes_without_clashes(firm: Firm) -> None:
+    _without_name_indexes()
+    operation = RefuseNameConflicts("product", "sku", scope=("principal_id",), condition="deleted_at IS NULL")
+    first = insert(None, "product", tenant_id=firm.tenant.pk, principal_id=firm.principal_a.pk, sku="FRY-38")
+    with connection.schema_editor(atomic=False) as editor:
+        operation.database_forwards("products", editor, None, None)  # one SKU: nothing in the way
+    second = insert(
+        None, "product", tenant_id=firm.tenant.pk, principal_id=firm.principal_a.pk, sku="ｆｒｙ-38"
+    )
+    with (
+        pytest.raises(NameConflicts) as caught,
+        transaction.atomic(),
+        connection.schema_editor(atomic=False) as editor,
+    ):
+        operation.database_forwards("products", editor, None, None)
+    report = str(caught.value)
+    assert "product.sku: 1 group(s)" in report
+    assert f"tenant {firm.tenant.pk}: ids {first}, {second}: 'FRY-38', 'ｆｒｙ-38'" in report

@@ -6,7 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -36,10 +36,11 @@ class TooManySignIns(Throttled):
     default_code = "signin_locked"
 
     def __init__(self, wait: int) -> None:
-        super().__init__(
-            wait,
-            detail=f"Too many failed sign-ins for this account or from this address; try again in {wait} s.",
+        # Not Throttled's own __init__, which appends "Expected available in …" to a detail that says it.
+        APIException.__init__(
+            self, f"Too many failed sign-ins for this account or from this address; try again in {wait} s."
         )
+        self.wait = wait
 
 
 class SignInFailed(AuthenticationFailed):

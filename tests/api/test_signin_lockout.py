@@ -45,6 +45,7 @@ def test_five_failures_lock_the_account_and_even_the_right_password_gets_429(kno
     body = assert_problem(locked, 429)
     assert body["code"] == "signin_locked"
     assert 0 < int(locked["Retry-After"]) <= 15 * 60
+    assert body["detail"].endswith(f"try again in {locked['Retry-After']} s.")
     assert "access" not in body
 
 

@@ -129,7 +129,7 @@ FUZZ_EXAMPLES ?= 200
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q tests/fuzz
 
-# The API under load on generated data (crm/bench): gunicorn (DEBUG off) on the current database, each hot
+# The API under load on generated data (workbench/bench): gunicorn (DEBUG off) on the current database, each hot
 # operation of a Sales Manager at 1 and 8 connections, with SQL, JSON and no-RLS baselines; generates a
 # scale-1 firm first when the database has none (it writes: use a benchmark database, e.g.
 # DATABASE_URL=postgresql://postgres@/crm_bench?host=$(CURDIR)/.pgdata). wrk (Debian package) is installed

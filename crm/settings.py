@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "opportunities",
     "interactions",
     "reports",
+    "workbench",  # the tools on top: demo data, data generator, benchmark, query analysis (commands)
 ]
 
 MIDDLEWARE = [

@@ -21,10 +21,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from crm.bench.scenario import build_scene
-from crm.datagen import generate
-from crm.ops import analyze
-from crm.ops.analyze_plan import (
+from workbench import analyze
+from workbench.analyze_plan import (
     Candidate,
     analyze_plan,
     covered_by,
@@ -32,6 +30,8 @@ from crm.ops.analyze_plan import (
     normalize,
     sort_columns,
 )
+from workbench.bench.scenario import build_scene
+from workbench.datagen import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILTER = (

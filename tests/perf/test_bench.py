@@ -5,11 +5,11 @@ from __future__ import annotations
 import dj_database_url
 import pytest
 
-from crm.bench import runner
-from crm.bench.load import Call, rows_in, wrk_script
-from crm.bench.server import database_url
-from crm.bench.stats import Latency, format_table, percentile, ratio
-from crm.datagen import generate
+from workbench.bench import runner
+from workbench.bench.load import Call, rows_in, wrk_script
+from workbench.bench.server import database_url
+from workbench.bench.stats import Latency, format_table, percentile, ratio
+from workbench.datagen import generate
 
 
 def test_percentile_interpolates_between_ranks():

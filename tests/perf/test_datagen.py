@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from crm.datagen import SCALE_ONE, FirmPlan, firm_plans, generate
-from crm.datagen.firm import TABLES, Clock, FirmBuilder, Ids
 from crm.models import Tenant
+from workbench.datagen import SCALE_ONE, FirmPlan, firm_plans, generate
+from workbench.datagen.firm import TABLES, Clock, FirmBuilder, Ids
 
 AS_OF = dt.date(2026, 6, 1)
 

@@ -1,7 +1,7 @@
 """Every hot query is index-backed: EXPLAIN each one as the runtime role and fail on a big sequential scan.
 
 A firm is generated at a scale where the main tables pass 10,000 rows (--scale 0.6: ~12k contacts and
-opportunities, ~120k interactions) and ANALYZEd. Each hot operation of the benchmark (crm.bench.scenario)
+opportunities, ~120k interactions) and ANALYZEd. Each hot operation of the benchmark (workbench.bench.scenario)
 and the admin changelists of the big tables run once in-process as the benchmark's Sales Manager; every
 statement they send is EXPLAINed under that request's own RLS context (runtime role, tenant, book), and
 so are the search functions' own queries (they run as the owner). A Seq Scan of a table whose
@@ -22,10 +22,10 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from crm.bench import baselines
-from crm.bench.scenario import Scene, build_scene
-from crm.datagen import generate
 from crm.models import User
+from workbench.bench import baselines
+from workbench.bench.scenario import Scene, build_scene
+from workbench.datagen import generate
 
 SCALE = 0.6
 BIG_TABLE_ROWS = 10_000

@@ -18,14 +18,14 @@ from django.db import ProgrammingError, connection
 from django.test import Client
 
 from crm import rls
-from crm.bench import server, silk_replay
-from crm.bench.load import Call
-from crm.bench.scenario import build_scene
-from crm.datagen import generate
 from crm.profiling import is_operator, sampler
 from crm.tokens import tokens_for
 from tests import factories as f
 from tests.conftest import make_firm
+from workbench.bench import server, silk_replay
+from workbench.bench.load import Call
+from workbench.bench.scenario import build_scene
+from workbench.datagen import generate
 
 PROBE = """
 import json, sys

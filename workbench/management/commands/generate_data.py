@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.datagen import GENERATED_PASSWORD, SCALE_ONE, GenerationError, generate
 from crm.models import Tenant
+from workbench.datagen import GENERATED_PASSWORD, SCALE_ONE, GenerationError, generate
 
 
 class Command(BaseCommand):

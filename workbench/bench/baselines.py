@@ -4,7 +4,7 @@
   alone in psycopg, in one transaction each time: the database's and the driver's share of a request.
 - "JSON SQL": the request's context statement plus one statement returning the page as JSON
   (json_agg over the ORM's own page query, the serializer's fields: PostgREST-style).
-- "no RLS": the endpoint itself, served with RLS bypassed (crm.bench.wsgi, BENCH_RLS_BYPASS=1).
+- "no RLS": the endpoint itself, served with RLS bypassed (workbench.bench.wsgi, BENCH_RLS_BYPASS=1).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from psycopg.conninfo import make_conninfo
 
-from crm.bench.load import Call, Measurement
-from crm.bench.server import connection_params
-from crm.bench.stats import Latency
+from workbench.bench.load import Call, Measurement
+from workbench.bench.server import connection_params
+from workbench.bench.stats import Latency
 
 TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 

@@ -17,13 +17,13 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from crm.datagen import vocabulary as v
-from crm.datagen.plan import FirmPlan
 from crm.models import Role
 from interactions.models import InteractionType, Sentiment
 from opportunities.models import OpportunityPriority, OpportunityStatus, Stage
 from organizations.models import OrganizationType
 from products.models import ProductStatus
+from workbench.datagen import vocabulary as v
+from workbench.datagen.plan import FirmPlan
 
 Row = tuple[object, ...]
 

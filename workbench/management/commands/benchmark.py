@@ -8,10 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.bench import runner, silk_replay
-from crm.bench.scenario import NoGeneratedData, generated_tenant
-from crm.datagen import GenerationError, generate
 from crm.models import Tenant
+from workbench.bench import runner, silk_replay
+from workbench.bench.scenario import NoGeneratedData, generated_tenant
+from workbench.datagen import GenerationError, generate
 
 
 def _connections(text: str) -> tuple[int, ...]:

@@ -1,7 +1,7 @@
 """`analyze_queries`' engine: collect the hot queries, EXPLAIN them under RLS, and try candidate indexes.
 
 Two sources of queries:
-- "requests": the benchmark's hot operations (crm.bench.scenario) run in-process through the real
+- "requests": the benchmark's hot operations (workbench.bench.scenario) run in-process through the real
   middleware as the firm's typical Sales Manager, every statement captured with its parameters; each
   request runs in a transaction that is rolled back, so writes are not kept.
 - "statements": the top of pg_stat_statements for this database, when the extension is loaded.
@@ -28,9 +28,9 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from crm import rls
-from crm.bench.scenario import Scene, typical_manager
 from crm.models import Tenant
-from crm.ops.analyze_plan import Candidate, PlanFindings, analyze_plan, covered_by, normalize
+from workbench.analyze_plan import Candidate, PlanFindings, analyze_plan, covered_by, normalize
+from workbench.bench.scenario import Scene, typical_manager
 
 RECOMMEND_CUT = 0.5  # a candidate must halve a query's estimated cost to be recommended
 _EXPLAINABLE = re.compile(r"^\s*(SELECT|WITH|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -476,7 +476,7 @@ def try_candidates(analysis: Analysis, user_id: int, options: Options, say: Call
 
 def choose_tenant(tenant_id: int | None) -> Tenant:
     """The firm to analyse: the one asked for, else the generated one, else the only firm there is."""
-    from crm.bench.scenario import generated_tenant
+    from workbench.bench.scenario import generated_tenant
 
     if tenant_id is not None:
         tenant = Tenant.objects.filter(pk=tenant_id).first()
@@ -509,7 +509,7 @@ def run(
     def say(text: str) -> None:
         log(f"[{time.perf_counter() - started:6.1f}s] {text}")
 
-    from crm.bench.scenario import build_scene
+    from workbench.bench.scenario import build_scene
 
     tenant = choose_tenant(tenant_id)
     source = options.source

@@ -5,7 +5,7 @@ switches off every trigger, foreign keys included, and COPY into a table under f
 bypassed). The tables are locked against other writers, the id ranges reserved (ids are supplied, so
 rows can name each other before they exist), each firm's tables copied in order, the identity
 sequences moved past the new ids, then every rule the triggers would have kept is checked in SQL
-(crm.datagen.checks): one violation rolls everything back. No history is written for generated rows.
+(workbench.datagen.checks): one violation rolls everything back. No history is written for generated rows.
 
 Repeatable: the same seed, scale, tenants and --as-of give the same rows (ids aside, which start after
 whatever the database already holds).
@@ -24,9 +24,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.datagen.checks import run_checks
-from crm.datagen.firm import GENERATED_MARK, TABLES, Clock, FirmBuilder, Ids, Row
-from crm.datagen.plan import FirmPlan, firm_plans
+from workbench.datagen.checks import run_checks
+from workbench.datagen.firm import GENERATED_MARK, TABLES, Clock, FirmBuilder, Ids, Row
+from workbench.datagen.plan import FirmPlan, firm_plans
 
 __all__ = ["GENERATED_MARK", "GENERATED_PASSWORD", "GenerationError", "GenerationReport", "generate"]
 
@@ -234,7 +234,7 @@ def generate(
     progress: Callable[[str], None] | None = None,
     analyze: bool = True,
 ) -> GenerationReport:
-    """Generate `tenants` firms sharing `scale` (1 = one mid-sized firm, see crm.datagen.plan).
+    """Generate `tenants` firms sharing `scale` (1 = one mid-sized firm, see workbench.datagen.plan).
 
     Raises GenerationError (nothing written) when the connection is not a superuser's or a check fails.
     """

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crm.bench.stats import Latency
+from workbench.bench.stats import Latency
 
-QUERY_COUNT_HEADER = "X-Query-Count"  # added by crm.bench.wsgi when BENCH_QUERY_COUNT=1
+QUERY_COUNT_HEADER = "X-Query-Count"  # added by workbench.bench.wsgi when BENCH_QUERY_COUNT=1
 
 
 @dataclass(frozen=True)

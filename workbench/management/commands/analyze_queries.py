@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from crm.bench.scenario import NoGeneratedData
-from crm.ops import analyze, analyze_report
+from workbench import analyze, analyze_report
+from workbench.bench.scenario import NoGeneratedData
 
 
 def _positive(text: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.demo import DEMO_PASSWORD, DEMO_TENANT_NAME, demo_load
+from workbench.demo import DEMO_PASSWORD, DEMO_TENANT_NAME, demo_load
 
 
 class Command(BaseCommand):

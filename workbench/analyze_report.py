@@ -6,8 +6,8 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from crm.bench.stats import fmt, format_table
-from crm.ops.analyze import RECOMMEND_CUT, Analysis, Statement, Verdict
+from workbench.analyze import RECOMMEND_CUT, Analysis, Statement, Verdict
+from workbench.bench.stats import fmt, format_table
 
 _SELECT_LIST = re.compile(r"^SELECT (?P<columns>.{40,}?) FROM ", re.DOTALL)
 

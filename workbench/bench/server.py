@@ -92,7 +92,7 @@ def serve(
         sys.executable,
         "-m",
         "gunicorn",
-        "crm.bench.wsgi:application",
+        "workbench.bench.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

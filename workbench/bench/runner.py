@@ -12,9 +12,9 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-from crm.bench import baselines, load, server
-from crm.bench.scenario import Operation, Scene, build_scene
-from crm.bench.stats import fmt, format_table, ratio
+from workbench.bench import baselines, load, server
+from workbench.bench.scenario import Operation, Scene, build_scene
+from workbench.bench.stats import fmt, format_table, ratio
 
 
 @dataclass

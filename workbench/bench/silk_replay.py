@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import connection
 
-from crm.bench import server
-from crm.bench.load import Call, headers_for
-from crm.bench.scenario import Operation, Scene, build_scene
-from crm.bench.stats import fmt, format_table, percentile, ratio
+from workbench.bench import server
+from workbench.bench.load import Call, headers_for
+from workbench.bench.scenario import Operation, Scene, build_scene
+from workbench.bench.stats import fmt, format_table, percentile, ratio
 
 MAX_MS = 500.0
 SILK_ON = {"SILK_ENABLED": "1", "SILK_SAMPLE_PERCENT": "100"}

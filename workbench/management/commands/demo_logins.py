@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from crm.demo import DEMO_PASSWORD, DEMO_TENANT_NAME, demo_members
+from workbench.demo import DEMO_PASSWORD, DEMO_TENANT_NAME, demo_members
 
 
 class Command(BaseCommand):

@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from crm import rls
 from crm.api.pagination import CursorPagination
-from crm.bench.load import Call
-from crm.datagen import GENERATED_MARK
 from crm.models import Tenant, User
 from crm.tokens import tokens_for
 from interactions.models import Interaction
+from workbench.bench.load import Call
+from workbench.datagen import GENERATED_MARK
 
 API = "/api/v1"
 DEEP_ROWS = 10_000

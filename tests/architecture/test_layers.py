@@ -1,0 +1,78 @@
+"""The layout shows the layers: nothing below imports anything above.
+
+    workbench/        tools on top: demo data, data generator, benchmark, query analysis
+    reports/          read-only capabilities over the entities
+    organizations/ contacts/ products/ opportunities/ interactions/   the entity apps
+    crm/              the core every app builds on
+
+An import (static or `import_module("…")` with a literal) from a layer into one above it fails here. The
+only exceptions are listed in UPWARD_IMPORTS_LEFT, with the reason and the work that removes them; an
+entry that no longer matches fails too, so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTITY_APPS = ("organizations", "contacts", "products", "opportunities", "interactions")
+LAYERS: dict[str, int] = {"crm": 0, **dict.fromkeys(ENTITY_APPS, 1), "reports": 2, "workbench": 3}
+
+# (importing file, imported package): why it is still here.
+UPWARD_IMPORTS_LEFT: dict[tuple[str, str], str] = {
+    ("crm/admin.py", "organizations"): "the member admin's book inline: goes when the book moves into crm",
+    (
+        "crm/api/tenancy.py",
+        "organizations",
+    ): "me/ and members/ read the book: goes when the book moves into crm",
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value.split(".")[0])
+    return names
+
+
+def upward_imports() -> set[tuple[str, str]]:
+    found = set()
+    for package, layer in LAYERS.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            for imported in imported_packages(path):
+                if LAYERS.get(imported, -1) > layer:
+                    found.add((relative, imported))
+    return found
+
+
+def test_no_layer_imports_one_above_it() -> None:
+    unexpected = upward_imports() - set(UPWARD_IMPORTS_LEFT)
+    assert unexpected == set(), f"imports from a lower layer into a higher one: {sorted(unexpected)}"
+
+
+def test_the_list_of_upward_imports_left_only_shrinks() -> None:
+    stale = set(UPWARD_IMPORTS_LEFT) - upward_imports()
+    assert stale == set(), f"no longer imported, remove from UPWARD_IMPORTS_LEFT: {sorted(stale)}"
+
+
+def test_the_core_names_the_apps_routes_only_by_string() -> None:
+    from crm import urls
+
+    assert set(urls.API_ROUTE_MODULES) == {f"{app}.urls" for app in ENTITY_APPS}
+    assert not {"organizations", "contacts", "products", "opportunities", "interactions"} & imported_packages(
+        ROOT / "crm" / "urls.py"
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
@@ -28,8 +28,10 @@ ALL_PRINCIPALS = "All principals"
 class ReportView(GenericAPIView):
     """One report: GET with the report's query parameters; `?format=csv` downloads its rows as CSV.
 
-    Subclasses say which parameters they take (`params_class`), how to build the report (`build`),
-    its response shape (`serializer_class`) and how it reads as one table (`csv_rows`). A generic view
+    Subclasses declare which parameters they take (`params_class`), the selector that builds the report
+    and what it takes (`selector`, `covers_book`, `about_one_principal`, `own_params`), its response
+    shape (`serializer_class`), its name in the schema (`operation_id`, `summary`: the schema is declared
+    for each subclass when it is defined) and how it reads as one table (`csv_rows`). A generic view
     for its serializer plumbing (schema, browsable API), without filter backends or pagination: a report
     validates its own parameters, and an unknown one is a 400 as on every list.
     """
@@ -42,6 +44,21 @@ class ReportView(GenericAPIView):
     params_class: type[s.ReportParamsSerializer]
     serializer_class: type[drf_serializers.Serializer]
     file_stem: str
+    # The schema's name and title of the report's GET.
+    operation_id: ClassVar[str]
+    summary: ClassVar[str]
+    # The selector, called with the tenant, today, `owner_id`, `date_from`, `date_to` and the principal:
+    # `principal` (resolved, see `principal()`) when the report is about one, else `principal_id`.
+    selector: ClassVar[Callable[..., Any]]
+    about_one_principal: ClassVar[bool] = False
+    # The caller's book (`selectors.book_of`) as `book`, for the selectors that cover several principals.
+    covers_book: ClassVar[bool] = False
+    # The report's own parameters, passed to the selector under their own names.
+    own_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _report_schema(cls)
 
     def get(self, request: Request) -> Response:
         params = self.query_params(request)
@@ -59,7 +76,25 @@ class ReportView(GenericAPIView):
         return dict(serializer.validated_data)
 
     def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        raise NotImplementedError
+        return type(self).selector(
+            tenant_id=context.member_tenant_id, today=today, **self.selector_arguments(context, params)
+        )
+
+    def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """What the selector takes besides the tenant and today."""
+        arguments: dict[str, Any] = {
+            "owner_id": params.get("owner"),
+            "date_from": params.get("date_from"),
+            "date_to": params.get("date_to"),
+            **{name: params[name] for name in self.own_params},
+        }
+        if self.about_one_principal:
+            arguments["principal"] = self.principal(context, params["principal"])
+        else:
+            arguments["principal_id"] = params.get("principal")
+        if self.covers_book:
+            arguments["book"] = selectors.book_of(context)
+        return arguments
 
     def principal(self, context: RequestContext, principal_id: int) -> selectors.PrincipalRef:
         """The principal a one-principal report is about; one outside the book is like one that does not
@@ -78,6 +113,10 @@ class ReportView(GenericAPIView):
         return data["rows"]  # type: ignore[no-any-return]
 
     def csv_filename(self, data: Mapping[str, Any]) -> str:
+        if self.about_one_principal:
+            return (
+                f"{self.file_stem}-{slugify(data['principal_name']) or data['principal']}-{data['as_of']}.csv"
+            )
         return f"{self.file_stem}-{data['as_of']}.csv"
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
@@ -92,14 +131,12 @@ class ReportView(GenericAPIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def _report_schema(
-    params: type[s.ReportParamsSerializer], response: type[drf_serializers.Serializer], **kwargs: Any
-) -> Any:
+def _report_schema(view: type[ReportView]) -> None:
     """The report's GET in the schema: its parameters, JSON shape and CSV download."""
-    return extend_schema_view(
+    extend_schema_view(
         get=extend_schema(
             parameters=[
-                params,
+                view.params_class,
                 OpenApiParameter(
                     "format",
                     str,
@@ -109,37 +146,25 @@ def _report_schema(
                     " JSON by default.",
                 ),
             ],
-            responses={(200, "application/json"): response, (200, "text/csv"): OpenApiTypes.STR},
+            responses={(200, "application/json"): view.serializer_class, (200, "text/csv"): OpenApiTypes.STR},
             tags=["reports"],
-            **kwargs,
+            operation_id=view.operation_id,
+            summary=view.summary,
         )
-    )
+    )(view)
 
 
-@_report_schema(
-    s.PipelineParamsSerializer,
-    s.PipelineReportSerializer,
-    operation_id="reports_pipeline",
-    summary="Pipeline per principal and stage",
-)
 class PipelineReportView(ReportView):
     """Open opportunities per principal × stage: how many, weekly case volume, weighted volume and average
     days in stage, with totals per principal and overall."""
 
+    operation_id = "reports_pipeline"
+    summary = "Pipeline per principal and stage"
     params_class = s.PipelineParamsSerializer
     serializer_class = s.PipelineReportSerializer
     file_stem = "pipeline"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.pipeline_report(
-            tenant_id=context.member_tenant_id,
-            today=today,
-            book=selectors.book_of(context),
-            principal_id=params.get("principal"),
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-        )
+    selector = staticmethod(selectors.pipeline_report)
+    covers_book = True
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         by_principal: dict[int, list[Mapping[str, Any]]] = {}
@@ -151,32 +176,19 @@ class PipelineReportView(ReportView):
         yield {"principal": None, "principal_name": ALL_PRINCIPALS, "stage": "total", **data["total"]}
 
 
-@_report_schema(
-    s.WeeklyActivityParamsSerializer,
-    s.WeeklyActivityReportSerializer,
-    operation_id="reports_weekly_activity",
-    summary="Interactions per principal per ISO week",
-)
 class WeeklyActivityReportView(ReportView):
     """Interactions per principal per ISO week, by type, for the last N weeks (or the period given), with
     the change against the period of the same length before. The CSV is the table a broker sends each
     principal: one row per principal and type, one column per week."""
 
+    operation_id = "reports_weekly_activity"
+    summary = "Interactions per principal per ISO week"
     params_class = s.WeeklyActivityParamsSerializer
     serializer_class = s.WeeklyActivityReportSerializer
     file_stem = "weekly-activity"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.weekly_activity_report(
-            tenant_id=context.member_tenant_id,
-            today=today,
-            book=selectors.book_of(context),
-            weeks=params["weeks"],
-            principal_id=params.get("principal"),
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-        )
+    selector = staticmethod(selectors.weekly_activity_report)
+    covers_book = True
+    own_params = ("weeks",)
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         for activity in [
@@ -207,30 +219,23 @@ class WeeklyActivityReportView(ReportView):
                 }
 
 
-@_report_schema(
-    s.FollowUpsParamsSerializer,
-    s.FollowUpsReportSerializer,
-    operation_id="reports_follow_ups",
-    summary="My follow-ups due and next actions passed",
-)
 class FollowUpsReportView(ReportView):
     """Your interactions with a follow-up due (today or earlier) and not done, and your open opportunities
     whose next action date has passed; oldest first."""
 
+    operation_id = "reports_follow_ups"
+    summary = "My follow-ups due and next actions passed"
     params_class = s.FollowUpsParamsSerializer
     serializer_class = s.FollowUpsReportSerializer
     file_stem = "follow-ups"
+    selector = staticmethod(selectors.follow_ups_report)
+    own_params = ("limit",)
 
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.follow_ups_report(
-            tenant_id=context.member_tenant_id,
-            user_id=params.get("owner") or context.member_user_id,
-            today=today,
-            principal_id=params.get("principal"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            limit=params["limit"],
-        )
+    def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        # `owner` says whose follow-ups (yours by default), not an owner filter over them.
+        arguments = super().selector_arguments(context, params)
+        arguments["user_id"] = arguments.pop("owner_id") or context.member_user_id
+        return arguments
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         rows = [
@@ -268,92 +273,51 @@ class FollowUpsReportView(ReportView):
         return sorted(rows, key=lambda r: (str(r["due_on"]), r["kind"], r["id"]))
 
 
-@_report_schema(
-    s.StaleAccountsParamsSerializer,
-    s.StaleAccountsReportSerializer,
-    operation_id="reports_stale_accounts",
-    summary="Accounts of the book with no interaction in N days",
-)
 class StaleAccountsReportView(ReportView):
     """Customers and prospects of your book (a live opportunity of one of your principals) with no
     interaction in the last N days (default 30), never-touched first, then longest untouched."""
 
+    operation_id = "reports_stale_accounts"
+    summary = "Accounts of the book with no interaction in N days"
     params_class = s.StaleAccountsParamsSerializer
     serializer_class = s.StaleAccountsReportSerializer
     file_stem = "stale-accounts"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.stale_accounts_report(
-            tenant_id=context.member_tenant_id,
-            today=today,
-            book=selectors.book_of(context),
-            days=params["days"],
-            principal_id=params.get("principal"),
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            limit=params["limit"],
-        )
+    selector = staticmethod(selectors.stale_accounts_report)
+    covers_book = True
+    own_params = ("days", "limit")
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         return data["accounts"]  # type: ignore[no-any-return]
 
 
-@_report_schema(
-    s.StaleOpportunitiesParamsSerializer,
-    s.StaleOpportunitiesReportSerializer,
-    operation_id="reports_stale_opportunities",
-    summary="Open opportunities with no stage change in N days",
-)
 class StaleOpportunitiesReportView(ReportView):
     """Open opportunities whose stage has not changed in the last N days (default 21), longest in their
     stage first."""
 
+    operation_id = "reports_stale_opportunities"
+    summary = "Open opportunities with no stage change in N days"
     params_class = s.StaleOpportunitiesParamsSerializer
     serializer_class = s.StaleOpportunitiesReportSerializer
     file_stem = "stale-opportunities"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.stale_opportunities_report(
-            tenant_id=context.member_tenant_id,
-            today=today,
-            book=selectors.book_of(context),
-            days=params["days"],
-            principal_id=params.get("principal"),
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            limit=params["limit"],
-        )
+    selector = staticmethod(selectors.stale_opportunities_report)
+    covers_book = True
+    own_params = ("days", "limit")
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         return data["opportunities"]  # type: ignore[no-any-return]
 
 
-@_report_schema(
-    s.WinLossParamsSerializer,
-    s.WinLossReportSerializer,
-    operation_id="reports_win_loss",
-    summary="Closed won and lost per principal per quarter, with reasons",
-)
 class WinLossReportView(ReportView):
     """Opportunities closed won and lost per principal per quarter (the last four quarters by default),
     with volumes, win rate and how often each reason was given."""
 
+    operation_id = "reports_win_loss"
+    summary = "Closed won and lost per principal per quarter, with reasons"
     params_class = s.WinLossParamsSerializer
     serializer_class = s.WinLossReportSerializer
     file_stem = "win-loss"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.win_loss_report(
-            tenant_id=context.member_tenant_id,
-            today=today,
-            book=selectors.book_of(context),
-            principal_id=params.get("principal"),
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-        )
+    selector = staticmethod(selectors.win_loss_report)
+    covers_book = True
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         def row(line: Mapping[str, Any], **head: Any) -> dict[str, Any]:
@@ -392,62 +356,35 @@ class WinLossReportView(ReportView):
         )
 
 
-@_report_schema(
-    s.CoverageParamsSerializer,
-    s.CoverageReportSerializer,
-    operation_id="reports_distributor_coverage",
-    summary="A principal's authorized distributors, their customers and open opportunities",
-)
 class DistributorCoverageReportView(ReportView):
     """For one principal: the distributors authorized to carry it (today, or during the period given) and,
     per distributor, the customers it serves and the principal's open opportunities through it."""
 
+    operation_id = "reports_distributor_coverage"
+    summary = "A principal's authorized distributors, their customers and open opportunities"
     params_class = s.CoverageParamsSerializer
     serializer_class = s.CoverageReportSerializer
     file_stem = "distributor-coverage"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.coverage_report(
-            tenant_id=context.member_tenant_id,
-            principal=self.principal(context, params["principal"]),
-            today=today,
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-        )
+    selector = staticmethod(selectors.coverage_report)
+    about_one_principal = True
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         head = {"principal": data["principal"], "principal_name": data["principal_name"]}
         return [{**head, **line} for line in data["distributors"]]
 
-    def csv_filename(self, data: Mapping[str, Any]) -> str:
-        return f"{self.file_stem}-{slugify(data['principal_name']) or data['principal']}-{data['as_of']}.csv"
 
-
-@_report_schema(
-    s.ScorecardParamsSerializer,
-    s.ScorecardReportSerializer,
-    operation_id="reports_principal_scorecard",
-    summary="One principal on one page",
-)
 class PrincipalScorecardReportView(ReportView):
     """One principal: products by status, open pipeline by stage and its weighted volume, activity in the
     last four weeks (or the period given) against the four before, and the top customers. The CSV lists
     every figure as section, item, measure, value."""
 
+    operation_id = "reports_principal_scorecard"
+    summary = "One principal on one page"
     params_class = s.ScorecardParamsSerializer
     serializer_class = s.ScorecardReportSerializer
     file_stem = "principal-scorecard"
-
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
-        return selectors.scorecard_report(
-            tenant_id=context.member_tenant_id,
-            principal=self.principal(context, params["principal"]),
-            today=today,
-            owner_id=params.get("owner"),
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-        )
+    selector = staticmethod(selectors.scorecard_report)
+    about_one_principal = True
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         def figure(section: str, item: Any, measure: str, value: Any) -> dict[str, Any]:
@@ -476,6 +413,3 @@ class PrincipalScorecardReportView(ReportView):
                 "interactions",
             ):
                 yield figure("top_customers", customer["customer_name"], measure, customer[measure])
-
-    def csv_filename(self, data: Mapping[str, Any]) -> str:
-        return f"{self.file_stem}-{slugify(data['principal_name']) or data['principal']}-{data['as_of']}.csv"

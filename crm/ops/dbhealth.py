@@ -45,6 +45,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 from pglast.visitors import Ancestor, Visitor
+from psycopg import sql
 
 from crm import rls
 
@@ -54,7 +55,9 @@ XID_LIMIT = 2**31
 TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
 COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 # Catalog rows of user objects only: not the system's, not TOAST, not other sessions' temporary schemas.
-USER_SCHEMA = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
+USER_SCHEMA = sql.SQL(
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
+)
 
 
 @dataclass(frozen=True)
@@ -139,14 +142,16 @@ class Db:
         self.thresholds = thresholds
         self.runtime_role = rls.runtime_role()
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def rows(self, query: str | sql.Composable, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            if isinstance(query, sql.Composable):
+                query = query.as_string(cursor.connection)
+            cursor.execute(query, params)
             names = [column.name for column in cursor.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
-        found = self.rows(sql, params)
+    def one(self, query: str | sql.Composable, params: Sequence[Any] = ()) -> dict[str, Any]:
+        found = self.rows(query, params)
         return found[0] if found else {}
 
     def fresh_activity(self) -> None:
@@ -190,7 +195,7 @@ def _indexes(db: Db) -> list[dict[str, Any]]:
     """Every user index with what it takes to compare two of them: keys, INCLUDE columns, operator
     classes, collations, options (DESC, NULLS FIRST) and predicate, as PostgreSQL prints them."""
     return db.rows(
-        f"""SELECT i.indexrelid AS oid, i.indrelid AS table_oid, i.indexrelid::regclass::text AS index,
+        sql.SQL("""SELECT i.indexrelid AS oid, i.indrelid AS table_oid, i.indexrelid::regclass::text AS index,
                    i.indrelid::regclass::text AS table, am.amname AS method, i.indisunique AS is_unique,
                    i.indisprimary AS is_primary, i.indisvalid AS is_valid, i.indisready AS is_ready,
                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true)
@@ -211,8 +216,8 @@ def _indexes(db: Db) -> list[dict[str, Any]]:
               JOIN pg_namespace n ON n.oid = c.relnamespace
               JOIN pg_am am ON am.oid = c.relam
               LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = i.indexrelid
-             WHERE {USER_SCHEMA}
-             ORDER BY i.indrelid, i.indexrelid"""
+             WHERE {user_schema}
+             ORDER BY i.indrelid, i.indexrelid""").format(user_schema=USER_SCHEMA)
     )
 
 
@@ -389,7 +394,7 @@ def check_unused_indexes(db: Db) -> Check:
 
 def check_foreign_keys_without_index(db: Db) -> Check:
     rows = db.rows(
-        f"""SELECT k.conrelid::regclass::text AS table, k.conname AS constraint,
+        sql.SQL("""SELECT k.conrelid::regclass::text AS table, k.conname AS constraint,
                    k.confrelid::regclass::text AS references,
                    ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
                            JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
@@ -398,13 +403,13 @@ def check_foreign_keys_without_index(db: Db) -> Check:
               FROM pg_constraint k
               JOIN pg_class c ON c.oid = k.conrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE k.contype = 'f' AND {USER_SCHEMA}
+             WHERE k.contype = 'f' AND {user_schema}
                AND NOT EXISTS (
                    SELECT 1 FROM pg_index i
                     WHERE i.indrelid = k.conrelid AND i.indisvalid AND i.indpred IS NULL
                       AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey
                       AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] <@ k.conkey)
-             ORDER BY 1, 2"""
+             ORDER BY 1, 2""").format(user_schema=USER_SCHEMA)
     )
     return found(
         "foreign_keys_without_index",
@@ -422,11 +427,11 @@ def check_foreign_keys_without_index(db: Db) -> Check:
 
 def check_tables_without_primary_key(db: Db) -> Check:
     rows = db.rows(
-        f"""SELECT c.oid::regclass::text AS table, greatest(c.reltuples, 0)::bigint AS rows
+        sql.SQL("""SELECT c.oid::regclass::text AS table, greatest(c.reltuples, 0)::bigint AS rows
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p') AND {USER_SCHEMA}
+             WHERE c.relkind IN ('r', 'p') AND {user_schema}
                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')
-             ORDER BY 1"""
+             ORDER BY 1""").format(user_schema=USER_SCHEMA)
     )
     return found(
         "tables_without_primary_key",
@@ -440,14 +445,14 @@ def check_tables_without_primary_key(db: Db) -> Check:
 
 def check_not_valid_constraints(db: Db) -> Check:
     rows = db.rows(
-        f"""SELECT coalesce(k.conrelid::regclass::text, k.contypid::regtype::text) AS "table",
+        sql.SQL("""SELECT coalesce(k.conrelid::regclass::text, k.contypid::regtype::text) AS "table",
                    k.conname AS constraint,
                    CASE k.contype WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check' ELSE k.contype::text END
                        AS kind,
                    pg_get_constraintdef(k.oid) AS definition
               FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
-             WHERE NOT k.convalidated AND {USER_SCHEMA}
-             ORDER BY 1, 2"""
+             WHERE NOT k.convalidated AND {user_schema}
+             ORDER BY 1, 2""").format(user_schema=USER_SCHEMA)
     )
     return found(
         "not_valid_constraints",
@@ -500,7 +505,7 @@ def check_bloat(db: Db) -> Check:
     # Column widths from pg_stats: a table's own columns, and for an index each key's column (or,
     # for an expression, the statistics ANALYZE keeps under the index's name).
     relations = db.rows(
-        f"""SELECT c.oid, c.oid::regclass::text AS name, c.relkind AS kind, c.relpages AS pages,
+        sql.SQL("""SELECT c.oid, c.oid::regclass::text AS name, c.relkind AS kind, c.relpages AS pages,
                    c.reltuples AS tuples, am.amname AS method,
                    coalesce((SELECT option_value::int FROM pg_options_to_table(c.reloptions)
                               WHERE option_name = 'fillfactor'),
@@ -536,8 +541,10 @@ def check_bloat(db: Db) -> Check:
               FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
               LEFT JOIN pg_am am ON am.oid = c.relam
-             WHERE {USER_SCHEMA} AND c.reltuples >= 0 AND c.relpages::bigint * %s >= %s
-               AND (c.relkind IN ('r', 'm') OR (c.relkind = 'i' AND am.amname = 'btree'))""",
+             WHERE {user_schema} AND c.reltuples >= 0 AND c.relpages::bigint * %s >= %s
+               AND (c.relkind IN ('r', 'm') OR (c.relkind = 'i' AND am.amname = 'btree'))""").format(
+            user_schema=USER_SCHEMA
+        ),
         [block_size, min(t.bloat_warn_bytes, t.bloat_fail_bytes)],
     )
     rows, unknown = [], []
@@ -641,10 +648,10 @@ def check_wraparound(db: Db) -> Check:
              FROM pg_database WHERE datallowconn ORDER BY 2 DESC"""
     )
     tables = db.rows(
-        f"""SELECT c.oid::regclass::text AS table, age(c.relfrozenxid)::bigint AS xid_age
+        sql.SQL("""SELECT c.oid::regclass::text AS table, age(c.relfrozenxid)::bigint AS xid_age
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'm', 't') AND c.relfrozenxid <> 0 AND {USER_SCHEMA}
-             ORDER BY 2 DESC LIMIT 5"""
+             WHERE c.relkind IN ('r', 'm', 't') AND c.relfrozenxid <> 0 AND {user_schema}
+             ORDER BY 2 DESC LIMIT 5""").format(user_schema=USER_SCHEMA)
     )
     holders = db.rows(
         """SELECT 'session ' || pid AS holder, age(backend_xmin)::bigint AS xmin_age, state
@@ -690,7 +697,7 @@ def check_autovacuum(db: Db) -> Check:
     )
     # Each table's own trigger point: reloptions when set, the server's settings otherwise.
     rows = db.rows(
-        f"""WITH options AS (
+        sql.SQL("""WITH options AS (
                 SELECT c.oid, c.reltuples,
                        (SELECT option_value FROM pg_options_to_table(c.reloptions)
                          WHERE option_name = 'autovacuum_enabled') AS enabled,
@@ -701,7 +708,7 @@ def check_autovacuum(db: Db) -> Check:
                                   WHERE option_name = 'autovacuum_vacuum_scale_factor'),
                                 current_setting('autovacuum_vacuum_scale_factor')::float8) AS scale
                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMA})
+                 WHERE c.relkind IN ('r', 'm') AND {user_schema})
             SELECT s.relid::regclass::text AS table, s.n_live_tup AS live, s.n_dead_tup AS dead,
                    (o.base + o.scale * greatest(o.reltuples, 0))::bigint AS trigger_at,
                    greatest(s.last_vacuum, s.last_autovacuum) AS last_vacuum,
@@ -714,7 +721,7 @@ def check_autovacuum(db: Db) -> Check:
                     AND (greatest(s.last_vacuum, s.last_autovacuum) IS NULL
                          OR clock_timestamp() - greatest(s.last_vacuum, s.last_autovacuum)
                             > make_interval(secs => %s)))
-             ORDER BY s.n_dead_tup DESC""",
+             ORDER BY s.n_dead_tup DESC""").format(user_schema=USER_SCHEMA),
         [t.autovacuum_lag_s],
     )
     for row in rows:
@@ -746,7 +753,7 @@ def check_sequences(db: Db) -> Check:
     t = db.thresholds
     # The column a sequence feeds: its owner (serial, identity) or any column whose default calls it.
     sequences = db.rows(
-        f"""SELECT c.oid::regclass::text AS sequence, s.seqmax AS max_value, s.seqmin AS min_value,
+        sql.SQL("""SELECT c.oid::regclass::text AS sequence, s.seqmax AS max_value, s.seqmin AS min_value,
                    s.seqincrement AS increment,
                    CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
                         THEN pg_sequence_last_value(c.oid) END AS last_value,
@@ -772,7 +779,7 @@ def check_sequences(db: Db) -> Check:
               FROM pg_sequence s
               JOIN pg_class c ON c.oid = s.seqrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE {USER_SCHEMA}"""
+             WHERE {user_schema}""").format(user_schema=USER_SCHEMA)
     )
     rows, highest = [], 0.0
     for seq in sequences:
@@ -862,19 +869,22 @@ def check_connections(db: Db) -> Check:
     )
 
 
-def _sessions(db: Db, condition: str, clock: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    """Other sessions of this database matching `condition`, with how long (`clock`) in seconds."""
+def _sessions(
+    db: Db, condition: sql.Composable, clock: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    """Other sessions of this database matching `condition`, with how long (`clock`, a column of
+    pg_stat_activity) in seconds."""
     db.fresh_activity()
-    return db.rows(
-        f"""SELECT pid, usename AS user, application_name AS application, state,
+    query = sql.SQL(
+        """SELECT pid, usename AS user, application_name AS application, state,
                    round(extract(epoch FROM clock_timestamp() - {clock})::numeric, 1)::float8 AS seconds,
                    wait_event_type AS waiting_on, left(query, 200) AS query
               FROM pg_stat_activity
              WHERE datname = current_database() AND pid <> pg_backend_pid()
                AND backend_type = 'client backend' AND {condition}
-             ORDER BY {clock}""",
-        params,
-    )
+             ORDER BY {clock}"""
+    ).format(clock=sql.Identifier(clock), condition=condition)
+    return db.rows(query, params)
 
 
 def _timed(
@@ -893,7 +903,7 @@ def _timed(
 
 def check_idle_in_transaction(db: Db) -> Check:
     t = db.thresholds
-    rows = _sessions(db, "state LIKE 'idle in transaction%%'", "state_change")
+    rows = _sessions(db, sql.SQL("state LIKE 'idle in transaction%%'"), "state_change")
     return _timed(
         "idle_in_transaction",
         rows,
@@ -908,7 +918,9 @@ def check_idle_in_transaction(db: Db) -> Check:
 
 def check_long_queries(db: Db) -> Check:
     t = db.thresholds
-    rows = _sessions(db, "state = 'active' AND cardinality(pg_blocking_pids(pid)) = 0", "query_start")
+    rows = _sessions(
+        db, sql.SQL("state = 'active' AND cardinality(pg_blocking_pids(pid)) = 0"), "query_start"
+    )
     return _timed(
         "long_queries",
         rows,
@@ -923,7 +935,7 @@ def check_long_queries(db: Db) -> Check:
 
 def check_blocked_queries(db: Db) -> Check:
     t = db.thresholds
-    rows = _sessions(db, "cardinality(pg_blocking_pids(pid)) > 0", "query_start")
+    rows = _sessions(db, sql.SQL("cardinality(pg_blocking_pids(pid)) > 0"), "query_start")
     blockers = {
         row["pid"]: row
         for row in db.rows(
@@ -1047,10 +1059,12 @@ def tenant_tables(db: Db) -> list[TenantTable]:
                 row["oid"], row["name"], source, NOT_FORCED.get(table, ""), frozenset(allowed)
             )
     for row in db.rows(
-        f"""SELECT c.oid, c.oid::regclass::text AS name FROM pg_class c
+        sql.SQL("""SELECT c.oid, c.oid::regclass::text AS name FROM pg_class c
               JOIN pg_namespace n ON n.oid = c.relnamespace
               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_SCHEMA}"""
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {user_schema}""").format(
+            user_schema=USER_SCHEMA
+        )
     ):
         tables.setdefault(row["oid"], TenantTable(row["oid"], row["name"], "tenant_id column"))
     return sorted(tables.values(), key=lambda table: table.name)
@@ -1212,7 +1226,9 @@ def _is_always_true(db: Db, expression: str) -> bool:
     if parts.columns or parts.calls or parts.sublinks:
         return False
     with transaction.atomic(using=db.connection.alias):
-        return bool(db.one(f"SELECT ({expression}) IS TRUE AS always")["always"])
+        # The expression is the catalog's own (pg_get_expr), checked above to be a constant.
+        query = sql.SQL("SELECT ({}) IS TRUE AS always").format(sql.SQL(expression))
+        return bool(db.one(query)["always"])
 
 
 def check_rls_always_true_policy(db: Db) -> Check:
@@ -1333,7 +1349,7 @@ def check_rls_unverified_context(db: Db) -> Check:
 def check_rls_views_bypass(db: Db) -> Check:
     tables = tenant_tables(db)
     rows = db.rows(
-        f"""SELECT DISTINCT v.oid::regclass::text AS view,
+        sql.SQL("""SELECT DISTINCT v.oid::regclass::text AS view,
                    CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
                    pg_get_userbyid(v.relowner) AS owner
               FROM pg_class v
@@ -1341,12 +1357,12 @@ def check_rls_views_bypass(db: Db) -> Check:
               JOIN pg_rewrite r ON r.ev_class = v.oid
               JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
                               AND d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(%s)
-             WHERE v.relkind IN ('v', 'm') AND {USER_SCHEMA}
+             WHERE v.relkind IN ('v', 'm') AND {user_schema}
                AND has_table_privilege(%s, v.oid, 'SELECT')
                AND (v.relkind = 'm' OR NOT coalesce(
                        (SELECT option_value::bool FROM pg_options_to_table(v.reloptions)
                          WHERE option_name = 'security_invoker'), false))
-             ORDER BY 1""",
+             ORDER BY 1""").format(user_schema=USER_SCHEMA),
         [[table.oid for table in tables], db.runtime_role],
     )
     return found(
@@ -1361,14 +1377,14 @@ def check_rls_views_bypass(db: Db) -> Check:
 
 def check_security_definer_functions(db: Db) -> Check:
     rows = db.rows(
-        f"""SELECT p.oid::regprocedure::text AS function,
+        sql.SQL("""SELECT p.oid::regprocedure::text AS function,
                    (SELECT substr(setting, 13) FROM unnest(p.proconfig) setting
                      WHERE setting LIKE 'search_path=%%') AS search_path,
                    has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute,
                    has_database_privilege(%s, current_database(), 'TEMPORARY') AS caller_has_temp
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE p.prosecdef AND {USER_SCHEMA}
-             ORDER BY 1""",
+             WHERE p.prosecdef AND {user_schema}
+             ORDER BY 1""").format(user_schema=USER_SCHEMA),
         [db.runtime_role],
     )
     findings = []

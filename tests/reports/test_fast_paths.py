@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.utils import timezone
+from psycopg import sql
 
 from crm import rls
 from organizations.models import Organization
@@ -90,19 +91,18 @@ def test_stale_accounts_probe_each_accounts_last_touch_through_the_covering_inde
     varies (interaction_account_touch at scale; tests/perf/test_explain_hot_queries.py checks that)."""
     with rls.acting_as(world.firm.manager.pk) as context, connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) " + selectors._STALE_ACCOUNTS_SQL,
-            {
-                "tenant": world.firm.tenant.pk,
-                "book": list(context.book),
-                "start": timezone.now(),
-                "end": timezone.now(),
-                "as_of": world.today,
-                "principal": None,
-                "owner": None,
-                "limit": 100,
-            },
-        )
+        params = {
+            "tenant": world.firm.tenant.pk,
+            "book": list(context.book),
+            "start": timezone.now(),
+            "end": timezone.now(),
+            "as_of": world.today,
+            "principal": None,
+            "owner": None,
+            "limit": 100,
+        }
+        query = sql.SQL("EXPLAIN (FORMAT JSON) {}").format(selectors.stale_accounts_query(params))
+        cursor.execute(query.as_string(cursor.connection), params)
         plan = cursor.fetchone()[0]
     scans: list[tuple[str, str | None, bool]] = []
 

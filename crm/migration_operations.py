@@ -10,6 +10,23 @@ from django.db.migrations.operations.base import Operation
 
 from crm import rls, text
 
+RUNTIME_ROLE = "{runtime_role}"
+
+
+class RunPolicySQL(migrations.RunSQL):
+    """RunSQL carrying the literal SQL of a row level security step (policies, grants, search functions),
+    frozen when its migration was written (`manage.py makepolicymigration`). The runtime role's name is
+    the one thing that varies per deployment: each statement may name it as `{runtime_role}`, replaced
+    with settings.DATABASE_RUNTIME_ROLE when the migration runs (forwards and backwards)."""
+
+    def _run_sql(self, schema_editor: Any, sqls: Any) -> None:
+        role = rls.runtime_role()
+        if isinstance(sqls, list | tuple):
+            sqls = [s.replace(RUNTIME_ROLE, role) if isinstance(s, str) else s for s in sqls]
+        elif isinstance(sqls, str):
+            sqls = sqls.replace(RUNTIME_ROLE, role)
+        super()._run_sql(schema_editor, sqls)
+
 
 class ApplyRowLevelSecurity(Operation):
     """ENABLE + FORCE RLS on a table, one policy per command, and the runtime role's grants."""

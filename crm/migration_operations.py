@@ -20,12 +20,12 @@ class RunPolicySQL(migrations.RunSQL):
     with settings.DATABASE_RUNTIME_ROLE when the migration runs (forwards and backwards)."""
 
     def _run_sql(self, schema_editor: Any, sqls: Any) -> None:
+        # RunSQL's own, with the role's name substituted (a string or a list of strings and (sql, params)).
         role = rls.runtime_role()
-        if isinstance(sqls, list | tuple):
-            sqls = [s.replace(RUNTIME_ROLE, role) if isinstance(s, str) else s for s in sqls]
-        elif isinstance(sqls, str):
-            sqls = sqls.replace(RUNTIME_ROLE, role)
-        super()._run_sql(schema_editor, sqls)
+        for statement in [sqls] if isinstance(sqls, str) else sqls:
+            text, params = (statement, None) if isinstance(statement, str) else statement
+            if text != migrations.RunSQL.noop:
+                schema_editor.execute(text.replace(RUNTIME_ROLE, role), params=params)
 
 
 class ApplyRowLevelSecurity(Operation):

@@ -11,7 +11,7 @@ ADMIN = f"{ROLE} = 'admin'"
 POLICIES = (
     # Members read their own firm; firms are created and renamed by the owner only (names are unique
     # across firms: a rename would tell whether another firm has a name).
-    declare("tenant", select=f"id = {TENANT}", insert=None, update=None, delete=None),
+    declare("tenant", select=f"id = {TENANT}", insert=None, update=None, delete=None, grant="SELECT"),
     # Everyone reads their own membership; admins manage their firm's, but cannot remove themselves.
     declare(
         "membership",
@@ -32,6 +32,8 @@ POLICIES = (
         update=f"(id = {USER} OR ({ADMIN} AND id = ANY ({MEMBERS}))) AND NOT is_superuser",
         delete=None,
         force=False,
+        # and UPDATE of first_name, last_name, password, is_active and last_login only (crm 0003)
+        grant="SELECT",
     ),
     # A request reaches only the session whose key its cookie carries.
     declare(
@@ -49,6 +51,7 @@ POLICIES = (
         insert=f"user_id = {USER} AND {ROLE} IN ('admin', 'manager')",
         update=None,
         delete=None,
+        grant="SELECT, INSERT",
     ),
     # History is read as the described row is; only the owner's writer function appends to it.
     declare(
@@ -59,5 +62,6 @@ POLICIES = (
         update=None,
         delete=None,
         owner=(Policy("history_writer_insert", "INSERT", None, "true", OWNER),),
+        grant="SELECT",
     ),
 )

@@ -26,8 +26,10 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from crm import rls
+from crm.migration_operations import RUNTIME_ROLE
 
 COMMANDS = ("select", "insert", "update", "delete")
+ALL_PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 # A PostgreSQL role list as the comparison spells it: everyone (PUBLIC) or the table's owner only.
 PUBLIC = "public"
 OWNER = "owner"
@@ -61,9 +63,8 @@ class TableRules:
     table: str
     policies: tuple[Policy, ...]
     force: bool = True
-
-    def policy_names(self) -> set[str]:
-        return {p.name for p in self.policies}
+    # The runtime role's table privileges (column grants, like crm_user's UPDATE, are the migrations').
+    grant: frozenset[str] = ALL_PRIVILEGES
 
 
 def declare(
@@ -75,10 +76,12 @@ def declare(
     delete: str | None,
     force: bool = True,
     owner: Sequence[Policy] = (),
+    grant: str = "SELECT, INSERT, UPDATE, DELETE",
 ) -> TableRules:
     """One policy per command for everyone, each requiring the verified request context
     (crm.rls.verified); a None command admits nothing (`false`), so every command has its policy.
-    UPDATE uses its condition for both USING and WITH CHECK. `owner`: extra policies for the owner."""
+    UPDATE uses its condition for both USING and WITH CHECK. `owner`: extra policies for the owner.
+    `grant`: the runtime role's privileges on the table."""
     conditions = {"select": select, "insert": insert, "update": update, "delete": delete}
     policies = []
     for command in COMMANDS:
@@ -86,7 +89,8 @@ def declare(
         using = None if command == "insert" else condition
         check = condition if command in ("insert", "update") else None
         policies.append(Policy(f"{table}_{command}", command.upper(), using, check))
-    return TableRules(table, (*policies, *owner), force=force)
+    privileges = frozenset(p.strip().upper() for p in grant.split(","))
+    return TableRules(table, (*policies, *owner), force=force, grant=privileges)
 
 
 def declare_table_policy(policy: rls.TablePolicy) -> TableRules:
@@ -142,6 +146,7 @@ class TableState:
     rls: bool = False
     force: bool = False
     policies: dict[str, Found] = field(default_factory=dict)
+    grant: frozenset[str] = frozenset()
 
 
 _COMMAND = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}
@@ -164,6 +169,14 @@ def catalog(cursor: Any) -> dict[str, TableState]:
         state = tables.setdefault(table, TableState(rls=enabled, force=force))
         if name is not None:
             state.policies[name] = Found(_COMMAND[command], roles, using, check)
+    cursor.execute(
+        "SELECT c.relname, array_agg(a.privilege_type) FROM pg_class c, aclexplode(c.relacl) a"
+        " WHERE c.relnamespace = 'public'::regnamespace AND a.grantee = to_regrole(%s) GROUP BY c.relname",
+        [rls.runtime_role()],
+    )
+    for table, privileges in cursor.fetchall():
+        if table in tables:
+            tables[table].grant = frozenset(privileges)
     return tables
 
 
@@ -205,6 +218,11 @@ def differences(declarations: Iterable[TableRules], *, complete: bool = True) ->
                 lines.append(f"{rules.table}: row level security is not enabled")
             if state.force != rules.force:
                 lines.append(f"{rules.table}: FORCE is {state.force}, declared {rules.force}")
+            if state.grant != rules.grant:
+                lines.append(
+                    f"{rules.table}: the runtime role holds {', '.join(sorted(state.grant)) or 'nothing'},"
+                    f" declared {', '.join(sorted(rules.grant))}"
+                )
             wanted = deparsed(cursor, rules)
             for name, policy in sorted(wanted.items()):
                 have = state.policies.get(name)
@@ -274,6 +292,13 @@ def policy_step(declarations: Iterable[TableRules]) -> Step:
                 reverse.append(f"DROP POLICY IF EXISTS {policy.name} ON {table};")
                 if have is not None:
                     reverse.append(have.policy(policy.name).create_sql(table))
+            role = '"' + RUNTIME_ROLE + '"'
+            if missing := sorted(rules.grant - state.grant):
+                forward.append(f"GRANT {', '.join(missing)} ON {table} TO {role};")
+                reverse.append(f"REVOKE {', '.join(missing)} ON {table} FROM {role};")
+            if extra := sorted(state.grant - rules.grant):
+                forward.append(f"REVOKE {', '.join(extra)} ON {table} FROM {role};")
+                reverse.append(f"GRANT {', '.join(extra)} ON {table} TO {role};")
             if state.force != rules.force:
                 reverse.append(
                     f"ALTER TABLE {table} {'FORCE' if state.force else 'NO FORCE'} ROW LEVEL SECURITY;"

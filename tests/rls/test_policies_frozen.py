@@ -145,3 +145,46 @@ def test_makepolicymigration_writes_the_literal_sql_of_a_changed_declaration(
     with connection.cursor() as cursor:
         cursor.execute("SELECT proconfig FROM pg_proc WHERE proname LIKE 'crm_search_contact%%'")
         assert {tuple(row[0]) for row in cursor.fetchall()} == {("search_path=pg_catalog, public, pg_temp",)}
+
+
+def test_a_grant_the_catalog_does_not_hold_is_reported() -> None:
+    (contact,) = pd.app_declarations("contacts")
+    found = pd.differences([dataclasses.replace(contact, grant=frozenset({"SELECT"}))], complete=False)
+    assert found == ["contact: the runtime role holds DELETE, INSERT, SELECT, UPDATE, declared SELECT"]
+
+
+def test_a_new_table_gets_rls_policies_and_grants_from_its_declaration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import products.policies
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE product_note (id bigint PRIMARY KEY, tenant_id bigint, principal_id bigint)"
+        )
+    note = pd.declare_table_policy(rls.TablePolicy("product_note", "principal_id"))
+    assert pd.differences([note], complete=False)[0] == "product_note: row level security is not enabled"
+    monkeypatch.setattr(products.policies, "POLICIES", (*products.policies.POLICIES, note))
+
+    call_command("makepolicymigration", "products", output_dir=str(tmp_path), name="product_note")
+    (written,) = tmp_path.iterdir()
+    text = written.read_text()
+    assert "ALTER TABLE product_note ENABLE ROW LEVEL SECURITY;" in text
+    assert 'GRANT DELETE, INSERT, SELECT, UPDATE ON product_note TO "{runtime_role}";' in text
+    assert "product_distributor" not in text  # unchanged tables are left alone
+    (operation,) = _load(written).Migration.operations
+
+    with connection.schema_editor() as editor:
+        operation.database_forwards("products", editor, None, None)
+    assert pd.differences([note], complete=False) == []
+    with rls.acting_as(None), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM product_note")  # granted, and nobody sees anything
+        assert cursor.fetchone() == (0,)
+
+    with connection.schema_editor() as editor:
+        operation.database_backwards("products", editor, None, None)
+    with connection.cursor() as cursor:
+        state = pd.catalog(cursor).get("product_note")
+        cursor.execute("SELECT has_table_privilege(%s, 'product_note', 'SELECT')", [rls.runtime_role()])
+        assert cursor.fetchone() == (False,)
+    assert state is None, "reversed: no RLS and no policy left on the table"

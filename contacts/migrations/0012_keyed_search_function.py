@@ -1,4 +1,4 @@
-"""Search that picks its page from its own matches, in the list's order (crm.rls.keyed_search_function_sql)."""
+"""Search that picks its page from its own matches, in the list's order (crm.rls.keyed_search_function_sql then: frozen literal SQL)."""
 
 from django.db import migrations
 

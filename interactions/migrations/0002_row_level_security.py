@@ -1,4 +1,4 @@
-"""Row level security on the interactions app's tables (policies from crm.rls.TablePolicy)."""
+"""Row level security on the interactions app's tables (TablePolicy's conditions as they were then, DELETE for every writer: frozen literal SQL)."""
 
 from django.db import migrations
 

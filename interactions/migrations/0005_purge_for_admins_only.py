@@ -1,4 +1,5 @@
-"""Hard DELETE (a purge) is for admins only: rows are soft-deleted through UPDATE."""
+"""Hard DELETE (a purge) is for admins only: rows are soft-deleted through UPDATE. Reversing restores the
+DELETE policy the row level security migration created, for every writer (frozen literal SQL)."""
 
 from django.db import migrations
 

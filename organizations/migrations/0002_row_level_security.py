@@ -1,4 +1,5 @@
-"""Row level security on organizations, their relationships, and books."""
+"""Row level security on organizations, their relationships, and books, as it was then (DELETE for every
+writer, narrowed to admins by 0005_purge_for_admins_only): frozen literal SQL."""
 
 from django.db import migrations
 

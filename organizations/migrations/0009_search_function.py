@@ -1,4 +1,4 @@
-"""Search that can use its GIN index under row level security (crm.rls.search_function_sql)."""
+"""Search that can use its GIN index under row level security (crm.rls.search_function_sql as it was then, under the SELECT policy of the time: frozen literal SQL)."""
 
 from django.db import migrations
 

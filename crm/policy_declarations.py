@@ -44,9 +44,11 @@ class Policy:
     using: str | None
     check: str | None
     roles: str = PUBLIC  # or OWNER (TO CURRENT_USER: the owner's SECURITY DEFINER functions)
+    permissive: bool = True
 
     def create_sql(self, table: str, name: str | None = None) -> str:
-        clause = f"CREATE POLICY {name or self.name} ON {table} FOR {self.command}"
+        kind = "" if self.permissive else " AS RESTRICTIVE"
+        clause = f"CREATE POLICY {name or self.name} ON {table}{kind} FOR {self.command}"
         if self.roles == OWNER:
             clause += " TO CURRENT_USER"
         if self.using is not None:
@@ -136,9 +138,10 @@ class Found:
     roles: str
     using: str | None
     check: str | None
+    permissive: bool = True
 
     def policy(self, name: str) -> Policy:
-        return Policy(name, self.command, self.using, self.check, self.roles)
+        return Policy(name, self.command, self.using, self.check, self.roles, self.permissive)
 
 
 @dataclass
@@ -154,7 +157,7 @@ _CATALOG = """
 SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polcmd::text,
        CASE WHEN p.polroles = '{0}' THEN 'public' WHEN p.polroles = ARRAY[c.relowner] THEN 'owner'
             ELSE p.polroles::regrole[]::text END,
-       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+       pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid), p.polpermissive
   FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
    AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
@@ -165,10 +168,10 @@ def catalog(cursor: Any) -> dict[str, TableState]:
     """Every public table under RLS (or with a policy): its flags and its policies, deparsed."""
     tables: dict[str, TableState] = {}
     cursor.execute(_CATALOG)
-    for table, enabled, force, name, command, roles, using, check in cursor.fetchall():
+    for table, enabled, force, name, command, roles, using, check, permissive in cursor.fetchall():
         state = tables.setdefault(table, TableState(rls=enabled, force=force))
         if name is not None:
-            state.policies[name] = Found(_COMMAND[command], roles, using, check)
+            state.policies[name] = Found(_COMMAND[command], roles, using, check, permissive)
     cursor.execute(
         "SELECT c.relname, array_agg(a.privilege_type) FROM pg_class c, aclexplode(c.relacl) a"
         " WHERE c.relnamespace = 'public'::regnamespace AND a.grantee = to_regrole(%s) GROUP BY c.relname",
@@ -199,7 +202,7 @@ def deparsed(cursor: Any, rules: TableRules) -> dict[str, Found]:
                     [rules.table, scratch],
                 )
                 using, check = cursor.fetchone()
-                found[policy.name] = Found(policy.command, policy.roles, using, check)
+                found[policy.name] = Found(policy.command, policy.roles, using, check, policy.permissive)
         finally:
             transaction.savepoint_rollback(sid)
     return found

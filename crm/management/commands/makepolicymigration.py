@@ -18,7 +18,9 @@ class Command(BaseCommand):
     help = (
         "Compare an app's declared policies (<app>/policies.py) with the migrated database and write a"
         " migration carrying the literal SQL that applies them (and, reversed, restores the catalog as it"
-        " is), re-creating the search functions that copy a changed SELECT policy."
+        " is), re-creating the search functions that copy a changed SELECT policy. Run it against a"
+        " development database migrated to the latest state: the declared policies are created under"
+        " scratch names in a savepoint that is rolled back, to read how PostgreSQL deparses them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

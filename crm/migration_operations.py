@@ -89,33 +89,6 @@ class CreateRuntimeRole(Operation):
         return "Create the runtime role when missing"
 
 
-class GrantRuntime(Operation):
-    """Grant the runtime role privileges on a table that is not tenant data (Django's own tables)."""
-
-    reversible = True
-    reduces_to_sql = True
-
-    def __init__(self, table: str, privileges: str) -> None:
-        self.table = table
-        self.privileges = privileges
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__name__, [self.table, self.privileges], {})
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(rls.revoke_sql(self.table))
-        schema_editor.execute(rls.grant_sql(self.table, self.privileges))
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(rls.revoke_sql(self.table))
-
-    def describe(self) -> str:
-        return f"Grant {self.privileges} on {self.table} to the runtime role"
-
-
 def drop_foreign_key_index(
     model_name: str, name: str, field: models.ForeignKey[Any, Any], *, table: str, column: str, index: str
 ) -> migrations.SeparateDatabaseAndState:

@@ -219,14 +219,6 @@ class TablePolicy:
         return f"tenant_id = {TENANT} AND {ROLE} = 'admin'"
 
 
-def grant_sql(table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> str:
-    return f'GRANT {privileges} ON {table} TO "{runtime_role()}";'
-
-
-def revoke_sql(table: str) -> str:
-    return f'REVOKE ALL ON {table} FROM "{runtime_role()}";'
-
-
 # ---------------------------------------------------------------------------------------------------
 # Full-text search under row level security.
 #

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from crm.migration_operations import CreateRuntimeRole, GrantRuntime, RunPolicySQL
+from crm.migration_operations import CreateRuntimeRole, RunPolicySQL
 
 REQUEST_CONTEXT = """
 CREATE OR REPLACE FUNCTION crm_request_context(p_user_id bigint)
@@ -173,13 +173,85 @@ class Migration(migrations.Migration):
                 'REVOKE ALL ON django_admin_log FROM "{runtime_role}";',
             ],
         ),
-        GrantRuntime("crm_user", "SELECT, INSERT, UPDATE"),
-        GrantRuntime("crm_user_groups", "SELECT"),
-        GrantRuntime("crm_user_user_permissions", "SELECT"),
-        GrantRuntime("django_session", "SELECT, INSERT, UPDATE, DELETE"),
-        GrantRuntime("django_content_type", "SELECT"),
-        GrantRuntime("auth_permission", "SELECT"),
-        GrantRuntime("auth_group", "SELECT"),
-        GrantRuntime("auth_group_permissions", "SELECT"),
-        GrantRuntime("django_migrations", "SELECT"),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON crm_user FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE ON crm_user TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON crm_user FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON crm_user_groups FROM "{runtime_role}";',
+                'GRANT SELECT ON crm_user_groups TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON crm_user_groups FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON crm_user_user_permissions FROM "{runtime_role}";',
+                'GRANT SELECT ON crm_user_user_permissions TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON crm_user_user_permissions FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON django_session FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON django_session TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON django_session FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON django_content_type FROM "{runtime_role}";',
+                'GRANT SELECT ON django_content_type TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON django_content_type FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON auth_permission FROM "{runtime_role}";',
+                'GRANT SELECT ON auth_permission TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON auth_permission FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON auth_group FROM "{runtime_role}";',
+                'GRANT SELECT ON auth_group TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON auth_group FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON auth_group_permissions FROM "{runtime_role}";',
+                'GRANT SELECT ON auth_group_permissions TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON auth_group_permissions FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON django_migrations FROM "{runtime_role}";',
+                'GRANT SELECT ON django_migrations TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON django_migrations FROM "{runtime_role}";',
+            ],
+        ),
     ]

@@ -17,6 +17,7 @@ LIVE_OPERATIONS = {
     "CreateSearchFunction",
     "CreateKeyedSearchFunction",
     "RequireVerifiedContext",
+    "GrantRuntime",
 }
 
 

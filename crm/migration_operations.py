@@ -1,5 +1,9 @@
 """Migration operations for row level security (reversible, idempotent, role name read at run time), and
-for dropping a foreign key's own index without locking writes."""
+for dropping a foreign key's own index without locking writes.
+
+Policies, grants and search functions are not built here from live code: each migration carries the
+literal SQL it applied (RunPolicySQL), written once by `manage.py makepolicymigration` from the apps'
+declarations (crm.policy_declarations), so replaying history reproduces every step."""
 
 from __future__ import annotations
 
@@ -10,119 +14,22 @@ from django.db.migrations.operations.base import Operation
 
 from crm import rls, text
 
+RUNTIME_ROLE = "{runtime_role}"
 
-class ApplyRowLevelSecurity(Operation):
-    """ENABLE + FORCE RLS on a table, one policy per command, and the runtime role's grants."""
 
-    reversible = True
-    reduces_to_sql = True
+class RunPolicySQL(migrations.RunSQL):
+    """RunSQL carrying the literal SQL of a row level security step (policies, grants, search functions),
+    frozen when its migration was written (`manage.py makepolicymigration`). The runtime role's name is
+    the one thing that varies per deployment: each statement may name it as `{runtime_role}`, replaced
+    with settings.DATABASE_RUNTIME_ROLE when the migration runs (forwards and backwards)."""
 
-    def __init__(
-        self,
-        table: str,
-        select: str,
-        insert: str | None,
-        update: str | None,
-        delete: str | None,
-        grant: str = "SELECT, INSERT, UPDATE, DELETE",
-        force: bool = True,
-        previous: dict[str, Any] | None = None,
-    ) -> None:
-        """`force=False` leaves the owner outside RLS (for tables the owner's SECURITY DEFINER
-        functions read, like crm_user). `previous` is the definition this one replaces, restored when
-        the migration is reversed; `{"select": None, "grant": ...}` when the table had no RLS before,
-        only that grant (reversing drops the policies and RLS and restores the grant)."""
-        self.table = table
-        self.force = force
-        self.previous = previous
-        self.select = select
-        self.insert = insert
-        self.update = update
-        self.delete = delete
-        self.grant = grant
-
-    @classmethod
-    def for_policy(
-        cls, policy: rls.TablePolicy, grant: str = "SELECT, INSERT, UPDATE, DELETE"
-    ) -> ApplyRowLevelSecurity:
-        write = policy.write_condition()
-        return cls(policy.table, policy.read_condition(), write, write, policy.delete_condition(), grant)
-
-    @classmethod
-    def purge_for_admins_only(cls, policy: rls.TablePolicy) -> ApplyRowLevelSecurity:
-        """Re-apply `policy` with DELETE for admins only; reversing restores DELETE for every writer."""
-        write = policy.write_condition()
-        previous = {"select": policy.read_condition(), "insert": write, "update": write, "delete": write}
-        return cls(
-            policy.table, policy.read_condition(), write, write, policy.delete_condition(), previous=previous
-        )
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        kwargs: dict[str, Any] = {"grant": self.grant}
-        if not self.force:
-            kwargs["force"] = False
-        if self.previous is not None:
-            kwargs["previous"] = self.previous
-        return (
-            self.__class__.__name__,
-            [self.table, self.select, self.insert, self.update, self.delete],
-            kwargs,
-        )
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        self._apply(
-            schema_editor,
-            self.select,
-            self.insert,
-            self.update,
-            self.delete,
-            grant=self.grant,
-            force=self.force,
-        )
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if self.previous is not None and self.previous.get("select") is None:
-            schema_editor.execute(rls.drop_policies_sql(self.table))
-            schema_editor.execute(rls.revoke_sql(self.table))
-            if self.previous.get("grant"):
-                schema_editor.execute(rls.grant_sql(self.table, self.previous["grant"]))
-            return
-        if self.previous is not None:
-            previous = dict(self.previous)
-            self._apply(
-                schema_editor,
-                previous.pop("select"),
-                previous.pop("insert"),
-                previous.pop("update"),
-                previous.pop("delete"),
-                **previous,
-            )
-            return
-        schema_editor.execute(rls.drop_policies_sql(self.table))
-        schema_editor.execute(rls.revoke_sql(self.table))
-
-    def _apply(
-        self,
-        schema_editor: Any,
-        select: str,
-        insert: str | None,
-        update: str | None,
-        delete: str | None,
-        grant: str = "SELECT, INSERT, UPDATE, DELETE",
-        force: bool = True,
-    ) -> None:
-        sql = rls.policies_sql(
-            self.table, select=select, insert=insert, update=update, delete=delete, force=force
-        )
-        schema_editor.execute(sql)
-        schema_editor.execute(rls.revoke_sql(self.table))
-        schema_editor.execute(rls.grant_sql(self.table, grant))
-
-    def describe(self) -> str:
-        return f"Row level security on {self.table}"
+    def _run_sql(self, schema_editor: Any, sqls: Any) -> None:
+        # RunSQL's own, with the role's name substituted (a string or a list of strings and (sql, params)).
+        role = rls.runtime_role()
+        for statement in [sqls] if isinstance(sqls, str) else sqls:
+            text, params = (statement, None) if isinstance(statement, str) else statement
+            if text != migrations.RunSQL.noop:
+                schema_editor.execute(text.replace(RUNTIME_ROLE, role), params=params)
 
 
 class CreateRuntimeRole(Operation):
@@ -180,168 +87,6 @@ class CreateRuntimeRole(Operation):
 
     def describe(self) -> str:
         return "Create the runtime role when missing"
-
-
-class GrantRuntime(Operation):
-    """Grant the runtime role privileges on a table that is not tenant data (Django's own tables)."""
-
-    reversible = True
-    reduces_to_sql = True
-
-    def __init__(self, table: str, privileges: str) -> None:
-        self.table = table
-        self.privileges = privileges
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__name__, [self.table, self.privileges], {})
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(rls.revoke_sql(self.table))
-        schema_editor.execute(rls.grant_sql(self.table, self.privileges))
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(rls.revoke_sql(self.table))
-
-    def describe(self) -> str:
-        return f"Grant {self.privileges} on {self.table} to the runtime role"
-
-
-class CreateSearchFunction(Operation):
-    """`crm_search_<table>(query)`: ids of the live rows matching a tsquery, filtered by the table's own
-    SELECT policy (copied from pg_policy when this runs), so search can use its GIN index under RLS.
-    See crm.rls.search_function_sql; re-run it (a new migration) whenever that policy changes."""
-
-    reversible = True
-    reduces_to_sql = False
-
-    def __init__(self, table: str, cap: int | None = None) -> None:
-        self.table = table
-        self.cap = cap
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__name__, [self.table], {"cap": self.cap} if self.cap is not None else {})
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        with schema_editor.connection.cursor() as cursor:
-            qual = rls.select_policy_qual(cursor, self.table)
-        schema_editor.execute(
-            rls.search_function_sql(self.table, qual, rls.runtime_role(), cap=self.cap), params=None
-        )
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {rls.search_function(self.table)}(text);")
-
-    def describe(self) -> str:
-        return f"Search function of {self.table} under its SELECT policy"
-
-
-class CreateKeyedSearchFunction(Operation):
-    """`crm_search_<table>_keyed(query)`: the search function's matches with the columns `keys` of the
-    list's default order, under the table's SELECT policy copied from pg_policy when this runs (see
-    crm.rls.keyed_search_function_sql). Re-run it, like CreateSearchFunction, whenever that policy changes."""
-
-    reversible = True
-    reduces_to_sql = False
-
-    def __init__(self, table: str, keys: tuple[str, ...]) -> None:
-        self.table = table
-        self.keys = tuple(keys)
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__name__, [self.table, self.keys], {})
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        with schema_editor.connection.cursor() as cursor:
-            qual = rls.select_policy_qual(cursor, self.table)
-            keys = rls.column_types(cursor, self.table, self.keys)
-        schema_editor.execute(
-            rls.keyed_search_function_sql(self.table, qual, rls.runtime_role(), keys), params=None
-        )
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {rls.keyed_search_function(self.table)}(text);")
-
-    def describe(self) -> str:
-        return f"Keyed search function of {self.table} under its SELECT policy"
-
-
-class RequireVerifiedContext(Operation):
-    """Every policy of `tables` that applies to everyone (the runtime role included) also requires
-    crm_context_ok(): `ALTER POLICY … USING ((SELECT crm_context_ok()) AND (<as it was>))`, the same for
-    WITH CHECK, read from pg_policy when this runs. Policies written for one role (the owner's definer
-    ones) are left alone. `search` and `keyed_search` name the tables' search functions, which copy the
-    SELECT policy verbatim: they are re-created from the new policy, and from the old one when reversed.
-    Reversible and idempotent (a policy already checking is skipped)."""
-
-    reversible = True
-    reduces_to_sql = False
-
-    def __init__(
-        self,
-        tables: tuple[str, ...],
-        search: tuple[tuple[str, int | None], ...] = (),
-        keyed_search: tuple[tuple[str, tuple[str, ...]], ...] = (),
-    ) -> None:
-        self.tables = tuple(tables)
-        self.search = tuple((table, cap) for table, cap in search)
-        self.keyed_search = tuple((table, tuple(keys)) for table, keys in keyed_search)
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (
-            self.__class__.__name__,
-            [self.tables],
-            {"search": self.search, "keyed_search": self.keyed_search},
-        )
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def _policies(self, cursor: Any, table: str) -> list[tuple[str, str | None, str | None]]:
-        cursor.execute(
-            "SELECT polname, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid)"
-            " FROM pg_policy WHERE polrelid = %s::regclass AND polroles = '{0}' ORDER BY polname",
-            [table],
-        )
-        return list(cursor.fetchall())
-
-    def _alter(self, schema_editor: Any, wrap: bool) -> None:
-        for table in self.tables:
-            with schema_editor.connection.cursor() as cursor:
-                policies = self._policies(cursor, table)
-            for name, using, check in policies:
-                clauses = []
-                for keyword, expression in (("USING", using), ("WITH CHECK", check)):
-                    if expression is None:
-                        continue
-                    inner = rls.unverified(expression)
-                    if wrap and inner is None:
-                        clauses.append(f"{keyword} ({rls.verified(expression)})")
-                    elif not wrap and inner is not None:
-                        clauses.append(f"{keyword} ({inner})")
-                if clauses:
-                    schema_editor.execute(f"ALTER POLICY {name} ON {table} {' '.join(clauses)}", params=None)
-        for table, cap in self.search:
-            CreateSearchFunction(table, cap=cap).database_forwards("", schema_editor, None, None)
-        for table, keys in self.keyed_search:
-            CreateKeyedSearchFunction(table, keys).database_forwards("", schema_editor, None, None)
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        self._alter(schema_editor, wrap=True)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        self._alter(schema_editor, wrap=False)
-
-    def describe(self) -> str:
-        return f"Policies of {', '.join(self.tables)} accept only the MAC'd request context"
 
 
 def drop_foreign_key_index(

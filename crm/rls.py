@@ -3,7 +3,9 @@
 How it fits together (README, "Row level security"):
 - Migrations run as the owner. They create the runtime role (settings.DATABASE_RUNTIME_ROLE, NOLOGIN,
   NOSUPERUSER, NOBYPASSRLS) when missing, grant it the least it needs, ENABLE and FORCE RLS on every
-  tenant table and create the policies built below.
+  tenant table and create its policies: literal SQL frozen in each migration (RunPolicySQL), written by
+  `manage.py makepolicymigration` from the policies each app declares today with the conditions below
+  (`<app>/policies.py`, crm.policy_declarations; a test compares them with the migrated catalog).
 - Every request runs inside one transaction that starts with `set_config('role', <runtime role>, true)`
   and `crm_request_context(user_id)`, which sets `crm.user_id`, `crm.tenant_id`, `crm.role` and
   `crm.book` with is_local = true: they vanish at commit or rollback, so nothing survives into the next
@@ -177,7 +179,8 @@ def acting_as(user_id: int | None, *, request_id: str = "") -> Iterator[RequestC
 
 
 # ---------------------------------------------------------------------------------------------------
-# Policy SQL, applied by each app's migrations.
+# Policy conditions, declared in each app's policies.py (crm.policy_declarations). Migrations never import
+# them: they carry the literal SQL they applied (tests/migrations/test_frozen_policies.py).
 
 
 @dataclass(frozen=True)
@@ -216,51 +219,6 @@ class TablePolicy:
         return f"tenant_id = {TENANT} AND {ROLE} = 'admin'"
 
 
-def policies_sql(
-    table: str, *, select: str, insert: str | None, update: str | None, delete: str | None, force: bool = True
-) -> str:
-    """ENABLE + FORCE RLS on `table` and (re)create one policy per command. A None command gets a
-    policy that admits nothing, so every command has an explicit policy."""
-    statements = [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} {'FORCE' if force else 'NO FORCE'} ROW LEVEL SECURITY",
-    ]
-    for command, using, check in (
-        ("SELECT", select, None),
-        ("INSERT", None, insert or "false"),
-        ("UPDATE", update or "false", update or "false"),
-        ("DELETE", delete or "false", None),
-    ):
-        name = f"{table}_{command.lower()}"
-        statements.append(f"DROP POLICY IF EXISTS {name} ON {table}")
-        clause = f"CREATE POLICY {name} ON {table} FOR {command}"
-        if using is not None:
-            clause += f" USING ({using})"
-        if check is not None:
-            clause += f" WITH CHECK ({check})"
-        statements.append(clause)
-    return ";\n".join(statements) + ";"
-
-
-def drop_policies_sql(table: str) -> str:
-    statements = [
-        f"DROP POLICY IF EXISTS {table}_{c} ON {table}" for c in ("select", "insert", "update", "delete")
-    ]
-    statements += [
-        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
-    ]
-    return ";\n".join(statements) + ";"
-
-
-def grant_sql(table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> str:
-    return f'GRANT {privileges} ON {table} TO "{runtime_role()}";'
-
-
-def revoke_sql(table: str) -> str:
-    return f'REVOKE ALL ON {table} FROM "{runtime_role()}";'
-
-
 # ---------------------------------------------------------------------------------------------------
 # Full-text search under row level security.
 #
@@ -270,7 +228,8 @@ def revoke_sql(table: str) -> str:
 # search_vector) GIN index (btree_gin, not shipped with the embedded server) would still be unusable for
 # the same reason. Instead each searchable table has a SECURITY DEFINER function that returns the ids of
 # the live rows matching a query *and* the table's SELECT policy, copied verbatim from pg_policy when the
-# function is created (crm.migration_operations.CreateSearchFunction; tests/rls checks they stay equal).
+# function is created (literal SQL in the migration; `makepolicymigration` re-creates the functions of a
+# table whose SELECT policy it changes; tests/rls checks they stay equal).
 # Run as the owner (superuser or BYPASSRLS), the policy there is a plain qual, so the GIN index answers
 # the search; the list query then reads `id IN (those ids)` under the caller's own RLS as before, so the
 # function can only narrow what the caller sees, never widen it. pg_temp comes last in its search_path
@@ -287,7 +246,9 @@ def search_function(table: str) -> str:
 def search_function_sql(table: str, policy_qual: str, runtime: str, cap: int | None = None) -> str:
     """CREATE OR REPLACE the search function of `table` filtering by `policy_qual` (the deparsed USING
     expression of its SELECT policy), executable by the runtime role only. With `cap`, it returns at most
-    that many ids (any of them): the caller learns whether the matches are few enough for an id list."""
+    that many ids (any of them): the caller learns whether the matches are few enough for an id list.
+    For writing a new searchable table's migration once (runtime="{runtime_role}", into RunPolicySQL):
+    migrations never call it."""
     name = search_function(table)
     limit = f"\n     LIMIT {int(cap)}" if cap is not None else ""
     return f"""
@@ -333,20 +294,6 @@ $$;
 REVOKE ALL ON FUNCTION {name}(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {name}(text) TO "{runtime}";
 """
-
-
-def column_types(cursor: Any, table: str, columns: Sequence[str]) -> list[tuple[str, str]]:
-    """Each of `columns` of `table` with its SQL type as PostgreSQL spells it (`character varying(100)`)."""
-    cursor.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
-        " WHERE a.attrelid = %s::regclass AND a.attname = ANY(%s) AND NOT a.attisdropped",
-        [table, list(columns)],
-    )
-    types = dict(cursor.fetchall())
-    missing = [column for column in columns if column not in types]
-    if missing:
-        raise ImproperlyConfigured(f"{table} has no column {', '.join(missing)}")
-    return [(column, types[column]) for column in columns]
 
 
 def select_policy_qual(cursor: Any, table: str) -> str:

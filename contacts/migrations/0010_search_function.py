@@ -1,8 +1,8 @@
-"""Search that can use its GIN index under row level security (crm.rls.search_function_sql)."""
+"""Search that can use its GIN index under row level security (crm.rls.search_function_sql as it was then, under the SELECT policy of the time: frozen literal SQL)."""
 
 from django.db import migrations
 
-from crm.migration_operations import CreateSearchFunction
+from crm.migration_operations import RunPolicySQL
 
 
 class Migration(migrations.Migration):
@@ -10,4 +10,21 @@ class Migration(migrations.Migration):
         ("contacts", "0009_list_indexes"),
     ]
 
-    operations = [CreateSearchFunction("contact")]
+    operations = [
+        RunPolicySQL(
+            sql=[
+                """CREATE OR REPLACE FUNCTION crm_search_contact(query text) RETURNS SETOF bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 100 AS $$
+    SELECT id FROM contact
+     WHERE deleted_at IS NULL AND search_vector @@ to_tsquery('simple', query)
+       -- policy contact_select, verbatim:
+       AND (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS "nullif")) AND ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) OR (scope_principal_id = ANY (( SELECT (NULLIF(current_setting('crm.book'::text, true), ''::text))::bigint[] AS "nullif")::bigint[])) OR ((scope_principal_id IS NULL) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) <> 'viewer'::text)))))
+$$;
+REVOKE ALL ON FUNCTION crm_search_contact(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm_search_contact(text) TO "{runtime_role}";""",
+            ],
+            reverse_sql=[
+                "DROP FUNCTION IF EXISTS crm_search_contact(text);",
+            ],
+        )
+    ]

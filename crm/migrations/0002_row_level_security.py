@@ -2,8 +2,7 @@
 
 from django.db import migrations
 
-from crm.migration_operations import ApplyRowLevelSecurity, CreateRuntimeRole, GrantRuntime
-from crm.rls import BOOK, ROLE, TENANT, USER  # noqa: F401 - BOOK documents the variable set below
+from crm.migration_operations import CreateRuntimeRole, RunPolicySQL
 
 REQUEST_CONTEXT = """
 CREATE OR REPLACE FUNCTION crm_request_context(p_user_id bigint)
@@ -69,9 +68,6 @@ def revoke_functions(apps, schema_editor):
     schema_editor.execute(f'REVOKE EXECUTE ON FUNCTION crm_is_member(bigint, bigint) FROM "{role}";')
 
 
-ADMIN = f"{ROLE} = 'admin'"
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0001_initial"),
@@ -92,36 +88,170 @@ class Migration(migrations.Migration):
         migrations.RunPython(grant_functions, revoke_functions),
         # Tenancy: members read their own firm; admins rename it. Firms are created by the owner
         # (create_tenant), never through the API.
-        ApplyRowLevelSecurity(
-            "tenant", f"id = {TENANT}", None, f"id = {TENANT} AND {ADMIN}", None, "SELECT, UPDATE"
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE tenant ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE tenant FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS tenant_select ON tenant;",
+                "CREATE POLICY tenant_select ON tenant FOR SELECT USING (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS tenant_insert ON tenant;",
+                "CREATE POLICY tenant_insert ON tenant FOR INSERT WITH CHECK (false);",
+                "DROP POLICY IF EXISTS tenant_update ON tenant;",
+                "CREATE POLICY tenant_update ON tenant FOR UPDATE USING (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin') WITH CHECK (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                "DROP POLICY IF EXISTS tenant_delete ON tenant;",
+                "CREATE POLICY tenant_delete ON tenant FOR DELETE USING (false);",
+                'REVOKE ALL ON tenant FROM "{runtime_role}";',
+                'GRANT SELECT, UPDATE ON tenant TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "DROP POLICY IF EXISTS tenant_select ON tenant;",
+                "DROP POLICY IF EXISTS tenant_insert ON tenant;",
+                "DROP POLICY IF EXISTS tenant_update ON tenant;",
+                "DROP POLICY IF EXISTS tenant_delete ON tenant;",
+                "ALTER TABLE tenant NO FORCE ROW LEVEL SECURITY;",
+                "ALTER TABLE tenant DISABLE ROW LEVEL SECURITY;",
+                'REVOKE ALL ON tenant FROM "{runtime_role}";',
+            ],
         ),
         # Members: everyone reads their own membership; admins manage their firm's.
-        ApplyRowLevelSecurity(
-            "membership",
-            f"user_id = {USER} OR (tenant_id = {TENANT} AND {ADMIN})",
-            f"tenant_id = {TENANT} AND {ADMIN}",
-            f"tenant_id = {TENANT} AND {ADMIN}",
-            f"tenant_id = {TENANT} AND {ADMIN} AND user_id <> {USER}",
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE membership ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE membership FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS membership_select ON membership;",
+                "CREATE POLICY membership_select ON membership FOR SELECT USING (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint) OR (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin'));",
+                "DROP POLICY IF EXISTS membership_insert ON membership;",
+                "CREATE POLICY membership_insert ON membership FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                "DROP POLICY IF EXISTS membership_update ON membership;",
+                "CREATE POLICY membership_update ON membership FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin') WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                "DROP POLICY IF EXISTS membership_delete ON membership;",
+                "CREATE POLICY membership_delete ON membership FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin' AND user_id <> (SELECT nullif(current_setting('crm.user_id', true), '')::bigint));",
+                'REVOKE ALL ON membership FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON membership TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "DROP POLICY IF EXISTS membership_select ON membership;",
+                "DROP POLICY IF EXISTS membership_insert ON membership;",
+                "DROP POLICY IF EXISTS membership_update ON membership;",
+                "DROP POLICY IF EXISTS membership_delete ON membership;",
+                "ALTER TABLE membership NO FORCE ROW LEVEL SECURITY;",
+                "ALTER TABLE membership DISABLE ROW LEVEL SECURITY;",
+                'REVOKE ALL ON membership FROM "{runtime_role}";',
+            ],
         ),
         # The owner runs crm_is_member as definer; under FORCE it needs a policy too, limited to the
         # current tenant (the runtime role is not a member of the owner, so this does not widen its view).
         migrations.RunSQL(
-            f"DROP POLICY IF EXISTS membership_definer_select ON membership;"
-            f"CREATE POLICY membership_definer_select ON membership FOR SELECT TO CURRENT_USER"
-            f" USING (tenant_id = {TENANT});",
+            "DROP POLICY IF EXISTS membership_definer_select ON membership;"
+            "CREATE POLICY membership_definer_select ON membership FOR SELECT TO CURRENT_USER"
+            " USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint));",
             "DROP POLICY IF EXISTS membership_definer_select ON membership;",
         ),
         # The admin's log holds object names (tenant data): each user sees and writes only their own.
-        ApplyRowLevelSecurity(
-            "django_admin_log", f"user_id = {USER}", f"user_id = {USER}", None, None, "SELECT, INSERT"
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE django_admin_log ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE django_admin_log FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS django_admin_log_select ON django_admin_log;",
+                "CREATE POLICY django_admin_log_select ON django_admin_log FOR SELECT USING (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS django_admin_log_insert ON django_admin_log;",
+                "CREATE POLICY django_admin_log_insert ON django_admin_log FOR INSERT WITH CHECK (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS django_admin_log_update ON django_admin_log;",
+                "CREATE POLICY django_admin_log_update ON django_admin_log FOR UPDATE USING (false) WITH CHECK (false);",
+                "DROP POLICY IF EXISTS django_admin_log_delete ON django_admin_log;",
+                "CREATE POLICY django_admin_log_delete ON django_admin_log FOR DELETE USING (false);",
+                'REVOKE ALL ON django_admin_log FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT ON django_admin_log TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "DROP POLICY IF EXISTS django_admin_log_select ON django_admin_log;",
+                "DROP POLICY IF EXISTS django_admin_log_insert ON django_admin_log;",
+                "DROP POLICY IF EXISTS django_admin_log_update ON django_admin_log;",
+                "DROP POLICY IF EXISTS django_admin_log_delete ON django_admin_log;",
+                "ALTER TABLE django_admin_log NO FORCE ROW LEVEL SECURITY;",
+                "ALTER TABLE django_admin_log DISABLE ROW LEVEL SECURITY;",
+                'REVOKE ALL ON django_admin_log FROM "{runtime_role}";',
+            ],
         ),
-        GrantRuntime("crm_user", "SELECT, INSERT, UPDATE"),
-        GrantRuntime("crm_user_groups", "SELECT"),
-        GrantRuntime("crm_user_user_permissions", "SELECT"),
-        GrantRuntime("django_session", "SELECT, INSERT, UPDATE, DELETE"),
-        GrantRuntime("django_content_type", "SELECT"),
-        GrantRuntime("auth_permission", "SELECT"),
-        GrantRuntime("auth_group", "SELECT"),
-        GrantRuntime("auth_group_permissions", "SELECT"),
-        GrantRuntime("django_migrations", "SELECT"),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON crm_user FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE ON crm_user TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON crm_user FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON crm_user_groups FROM "{runtime_role}";',
+                'GRANT SELECT ON crm_user_groups TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON crm_user_groups FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON crm_user_user_permissions FROM "{runtime_role}";',
+                'GRANT SELECT ON crm_user_user_permissions TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON crm_user_user_permissions FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON django_session FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON django_session TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON django_session FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON django_content_type FROM "{runtime_role}";',
+                'GRANT SELECT ON django_content_type TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON django_content_type FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON auth_permission FROM "{runtime_role}";',
+                'GRANT SELECT ON auth_permission TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON auth_permission FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON auth_group FROM "{runtime_role}";',
+                'GRANT SELECT ON auth_group TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON auth_group FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON auth_group_permissions FROM "{runtime_role}";',
+                'GRANT SELECT ON auth_group_permissions TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON auth_group_permissions FROM "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                'REVOKE ALL ON django_migrations FROM "{runtime_role}";',
+                'GRANT SELECT ON django_migrations TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                'REVOKE ALL ON django_migrations FROM "{runtime_role}";',
+            ],
+        ),
     ]

@@ -14,18 +14,13 @@
 
 from django.db import migrations
 
-from crm.migration_operations import ApplyRowLevelSecurity
-from crm.rls import ROLE, TENANT, USER
+from crm.migration_operations import RunPolicySQL
 
-SESSION_KEY = "(SELECT current_setting('crm.session_key', true))"
-MEMBERS = "(SELECT crm_member_ids())::bigint[]"
-ADMIN = f"{ROLE} = 'admin'"
-
-FUNCTIONS = f"""
+FUNCTIONS = """
 CREATE OR REPLACE FUNCTION crm_member_ids()
 RETURNS bigint[]
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-    SELECT coalesce(array_agg(user_id), '{{}}') FROM membership WHERE tenant_id = {TENANT};
+    SELECT coalesce(array_agg(user_id), '{}') FROM membership WHERE tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint);
 $$;
 REVOKE ALL ON FUNCTION crm_member_ids() FROM PUBLIC;
 
@@ -44,10 +39,10 @@ CREATE OR REPLACE FUNCTION crm_create_member(
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
-    v_tenant bigint := {TENANT};
+    v_tenant bigint := (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint);
     v_user bigint;
 BEGIN
-    IF v_tenant IS NULL OR {ROLE} IS DISTINCT FROM 'admin' THEN
+    IF v_tenant IS NULL OR (SELECT current_setting('crm.role', true)) IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION 'only an admin of the firm can add members' USING ERRCODE = 'insufficient_privilege';
     END IF;
     INSERT INTO crm_user (password, email, first_name, last_name, is_active, is_staff, is_superuser, date_joined)
@@ -94,56 +89,117 @@ class Migration(migrations.Migration):
             "DROP FUNCTION IF EXISTS crm_create_member(text, text, text, text, text);"
             " DROP FUNCTION IF EXISTS crm_auth_user(text, bigint); DROP FUNCTION IF EXISTS crm_member_ids();",
         ),
-        ApplyRowLevelSecurity(
-            "crm_user",
-            f"id = {USER} OR id = ANY ({MEMBERS})",
-            None,
-            f"(id = {USER} OR ({ADMIN} AND id = ANY ({MEMBERS}))) AND NOT is_superuser",
-            None,
-            "SELECT",
-            force=False,
-            # Before: no RLS, and 0002's GrantRuntime("crm_user", "SELECT, INSERT, UPDATE").
-            previous={"select": None, "grant": "SELECT, INSERT, UPDATE"},
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE crm_user ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE crm_user NO FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS crm_user_select ON crm_user;",
+                "CREATE POLICY crm_user_select ON crm_user FOR SELECT USING (id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint) OR id = ANY ((SELECT crm_member_ids())::bigint[]));",
+                "DROP POLICY IF EXISTS crm_user_insert ON crm_user;",
+                "CREATE POLICY crm_user_insert ON crm_user FOR INSERT WITH CHECK (false);",
+                "DROP POLICY IF EXISTS crm_user_update ON crm_user;",
+                "CREATE POLICY crm_user_update ON crm_user FOR UPDATE USING ((id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint) OR ((SELECT current_setting('crm.role', true)) = 'admin' AND id = ANY ((SELECT crm_member_ids())::bigint[]))) AND NOT is_superuser) WITH CHECK ((id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint) OR ((SELECT current_setting('crm.role', true)) = 'admin' AND id = ANY ((SELECT crm_member_ids())::bigint[]))) AND NOT is_superuser);",
+                "DROP POLICY IF EXISTS crm_user_delete ON crm_user;",
+                "CREATE POLICY crm_user_delete ON crm_user FOR DELETE USING (false);",
+                'REVOKE ALL ON crm_user FROM "{runtime_role}";',
+                'GRANT SELECT ON crm_user TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "DROP POLICY IF EXISTS crm_user_select ON crm_user;",
+                "DROP POLICY IF EXISTS crm_user_insert ON crm_user;",
+                "DROP POLICY IF EXISTS crm_user_update ON crm_user;",
+                "DROP POLICY IF EXISTS crm_user_delete ON crm_user;",
+                "ALTER TABLE crm_user NO FORCE ROW LEVEL SECURITY;",
+                "ALTER TABLE crm_user DISABLE ROW LEVEL SECURITY;",
+                'REVOKE ALL ON crm_user FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE ON crm_user TO "{runtime_role}";',
+            ],
         ),
-        ApplyRowLevelSecurity(
-            "django_session",
-            f"session_key = {SESSION_KEY}",
-            "true",
-            f"session_key = {SESSION_KEY}",
-            f"session_key = {SESSION_KEY}",
-            force=False,
-            # Before: no RLS, and 0002's GrantRuntime("django_session", "SELECT, INSERT, UPDATE, DELETE").
-            previous={"select": None, "grant": "SELECT, INSERT, UPDATE, DELETE"},
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE django_session ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE django_session NO FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS django_session_select ON django_session;",
+                "CREATE POLICY django_session_select ON django_session FOR SELECT USING (session_key = (SELECT current_setting('crm.session_key', true)));",
+                "DROP POLICY IF EXISTS django_session_insert ON django_session;",
+                "CREATE POLICY django_session_insert ON django_session FOR INSERT WITH CHECK (true);",
+                "DROP POLICY IF EXISTS django_session_update ON django_session;",
+                "CREATE POLICY django_session_update ON django_session FOR UPDATE USING (session_key = (SELECT current_setting('crm.session_key', true))) WITH CHECK (session_key = (SELECT current_setting('crm.session_key', true)));",
+                "DROP POLICY IF EXISTS django_session_delete ON django_session;",
+                "CREATE POLICY django_session_delete ON django_session FOR DELETE USING (session_key = (SELECT current_setting('crm.session_key', true)));",
+                'REVOKE ALL ON django_session FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON django_session TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "DROP POLICY IF EXISTS django_session_select ON django_session;",
+                "DROP POLICY IF EXISTS django_session_insert ON django_session;",
+                "DROP POLICY IF EXISTS django_session_update ON django_session;",
+                "DROP POLICY IF EXISTS django_session_delete ON django_session;",
+                "ALTER TABLE django_session NO FORCE ROW LEVEL SECURITY;",
+                "ALTER TABLE django_session DISABLE ROW LEVEL SECURITY;",
+                'REVOKE ALL ON django_session FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON django_session TO "{runtime_role}";',
+            ],
         ),
-        ApplyRowLevelSecurity(
-            "tenant",
-            f"id = {TENANT}",
-            None,
-            None,
-            None,
-            "SELECT",
-            previous={
-                "select": f"id = {TENANT}",
-                "insert": None,
-                "update": f"id = {TENANT} AND {ADMIN}",
-                "delete": None,
-                "grant": "SELECT, UPDATE",
-            },
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE tenant ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE tenant FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS tenant_select ON tenant;",
+                "CREATE POLICY tenant_select ON tenant FOR SELECT USING (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS tenant_insert ON tenant;",
+                "CREATE POLICY tenant_insert ON tenant FOR INSERT WITH CHECK (false);",
+                "DROP POLICY IF EXISTS tenant_update ON tenant;",
+                "CREATE POLICY tenant_update ON tenant FOR UPDATE USING (false) WITH CHECK (false);",
+                "DROP POLICY IF EXISTS tenant_delete ON tenant;",
+                "CREATE POLICY tenant_delete ON tenant FOR DELETE USING (false);",
+                'REVOKE ALL ON tenant FROM "{runtime_role}";',
+                'GRANT SELECT ON tenant TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "ALTER TABLE tenant ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE tenant FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS tenant_select ON tenant;",
+                "CREATE POLICY tenant_select ON tenant FOR SELECT USING (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS tenant_insert ON tenant;",
+                "CREATE POLICY tenant_insert ON tenant FOR INSERT WITH CHECK (false);",
+                "DROP POLICY IF EXISTS tenant_update ON tenant;",
+                "CREATE POLICY tenant_update ON tenant FOR UPDATE USING (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin') WITH CHECK (id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                "DROP POLICY IF EXISTS tenant_delete ON tenant;",
+                "CREATE POLICY tenant_delete ON tenant FOR DELETE USING (false);",
+                'REVOKE ALL ON tenant FROM "{runtime_role}";',
+                'GRANT SELECT, UPDATE ON tenant TO "{runtime_role}";',
+            ],
         ),
-        ApplyRowLevelSecurity(
-            "django_admin_log",
-            f"user_id = {USER}",
-            f"user_id = {USER} AND {ROLE} IN ('admin', 'manager')",
-            None,
-            None,
-            "SELECT, INSERT",
-            previous={
-                "select": f"user_id = {USER}",
-                "insert": f"user_id = {USER}",
-                "update": None,
-                "delete": None,
-                "grant": "SELECT, INSERT",
-            },
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE django_admin_log ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE django_admin_log FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS django_admin_log_select ON django_admin_log;",
+                "CREATE POLICY django_admin_log_select ON django_admin_log FOR SELECT USING (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS django_admin_log_insert ON django_admin_log;",
+                "CREATE POLICY django_admin_log_insert ON django_admin_log FOR INSERT WITH CHECK (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager'));",
+                "DROP POLICY IF EXISTS django_admin_log_update ON django_admin_log;",
+                "CREATE POLICY django_admin_log_update ON django_admin_log FOR UPDATE USING (false) WITH CHECK (false);",
+                "DROP POLICY IF EXISTS django_admin_log_delete ON django_admin_log;",
+                "CREATE POLICY django_admin_log_delete ON django_admin_log FOR DELETE USING (false);",
+                'REVOKE ALL ON django_admin_log FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT ON django_admin_log TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "ALTER TABLE django_admin_log ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE django_admin_log FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS django_admin_log_select ON django_admin_log;",
+                "CREATE POLICY django_admin_log_select ON django_admin_log FOR SELECT USING (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS django_admin_log_insert ON django_admin_log;",
+                "CREATE POLICY django_admin_log_insert ON django_admin_log FOR INSERT WITH CHECK (user_id = (SELECT nullif(current_setting('crm.user_id', true), '')::bigint));",
+                "DROP POLICY IF EXISTS django_admin_log_update ON django_admin_log;",
+                "CREATE POLICY django_admin_log_update ON django_admin_log FOR UPDATE USING (false) WITH CHECK (false);",
+                "DROP POLICY IF EXISTS django_admin_log_delete ON django_admin_log;",
+                "CREATE POLICY django_admin_log_delete ON django_admin_log FOR DELETE USING (false);",
+                'REVOKE ALL ON django_admin_log FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT ON django_admin_log TO "{runtime_role}";',
+            ],
         ),
         migrations.RunPython(grants, revoke),
     ]

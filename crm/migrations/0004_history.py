@@ -7,8 +7,7 @@ import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
-from crm.migration_operations import ApplyRowLevelSecurity
-from crm.rls import BOOK, ROLE, TENANT
+from crm.migration_operations import RunPolicySQL
 
 HISTORY_WRITE = """
 CREATE OR REPLACE FUNCTION crm_history_write(
@@ -152,14 +151,30 @@ class Migration(migrations.Migration):
                 ),
             ),
         ),
-        ApplyRowLevelSecurity(
-            "history",
-            f"tenant_id = {TENANT} AND ({ROLE} = 'admin' OR scope_principal_id = ANY ({BOOK}::bigint[])"
-            f" OR (scope_principal_id IS NULL AND (viewers_see_shared OR {ROLE} <> 'viewer')))",
-            None,
-            None,
-            None,
-            "SELECT",
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE history ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE history FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS history_select ON history;",
+                "CREATE POLICY history_select ON history FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (scope_principal_id IS NULL AND (viewers_see_shared OR (SELECT current_setting('crm.role', true)) <> 'viewer'))));",
+                "DROP POLICY IF EXISTS history_insert ON history;",
+                "CREATE POLICY history_insert ON history FOR INSERT WITH CHECK (false);",
+                "DROP POLICY IF EXISTS history_update ON history;",
+                "CREATE POLICY history_update ON history FOR UPDATE USING (false) WITH CHECK (false);",
+                "DROP POLICY IF EXISTS history_delete ON history;",
+                "CREATE POLICY history_delete ON history FOR DELETE USING (false);",
+                'REVOKE ALL ON history FROM "{runtime_role}";',
+                'GRANT SELECT ON history TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "DROP POLICY IF EXISTS history_select ON history;",
+                "DROP POLICY IF EXISTS history_insert ON history;",
+                "DROP POLICY IF EXISTS history_update ON history;",
+                "DROP POLICY IF EXISTS history_delete ON history;",
+                "ALTER TABLE history NO FORCE ROW LEVEL SECURITY;",
+                "ALTER TABLE history DISABLE ROW LEVEL SECURITY;",
+                'REVOKE ALL ON history FROM "{runtime_role}";',
+            ],
         ),
         migrations.RunSQL(
             HISTORY_WRITE,

@@ -17,8 +17,7 @@ import importlib
 
 from django.db import migrations
 
-from crm.migration_operations import RequireVerifiedContext
-from crm.rls import ROLE, TENANT
+from crm.migration_operations import RunPolicySQL
 
 CREDENTIALS = importlib.import_module("crm.migrations.0010_credentials_epoch")
 INITIAL = importlib.import_module("crm.migrations.0002_row_level_security")
@@ -110,16 +109,16 @@ PREVIOUS_REQUEST_CONTEXT = (
 
 # As 0003's, and only for a verified context: the check it made on the firm and the role read variables
 # the runtime role could set itself.
-CREATE_MEMBER = """
+NEW_CREATE_MEMBER = """
 CREATE OR REPLACE FUNCTION crm_create_member(
     p_email text, p_first_name text, p_last_name text, p_password text, p_role text
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-    v_tenant bigint := {tenant};
+    v_tenant bigint := (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint);
     v_user bigint;
 BEGIN
-    IF NOT crm_context_ok() OR v_tenant IS NULL OR {role} IS DISTINCT FROM 'admin' THEN
+    IF NOT crm_context_ok() OR v_tenant IS NULL OR (SELECT current_setting('crm.role', true)) IS DISTINCT FROM 'admin' THEN
         RAISE EXCEPTION 'only an admin of the firm can add members' USING ERRCODE = 'insufficient_privilege';
     END IF;
     INSERT INTO crm_user (password, email, first_name, last_name, is_active, is_staff, is_superuser, date_joined)
@@ -131,10 +130,7 @@ BEGIN
 END;
 $$;
 """
-NEW_CREATE_MEMBER = CREATE_MEMBER.format(tenant=TENANT, role=ROLE)
-PREVIOUS_CREATE_MEMBER = CREATE_MEMBER.format(tenant=TENANT, role=ROLE).replace(
-    "IF NOT crm_context_ok() OR v_tenant", "IF v_tenant"
-)
+PREVIOUS_CREATE_MEMBER = NEW_CREATE_MEMBER.replace("IF NOT crm_context_ok() OR v_tenant", "IF v_tenant")
 
 
 def grant(apps, schema_editor):
@@ -157,7 +153,58 @@ class Migration(migrations.Migration):
         migrations.RunPython(grant, revoke),
         migrations.RunSQL(REQUEST_CONTEXT, PREVIOUS_REQUEST_CONTEXT),
         migrations.RunSQL(NEW_CREATE_MEMBER, PREVIOUS_CREATE_MEMBER),
-        RequireVerifiedContext(
-            ("tenant", "membership", "crm_user", "django_session", "django_admin_log", "history")
+        RunPolicySQL(
+            sql=[
+                "ALTER POLICY tenant_delete ON tenant USING ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY tenant_insert ON tenant WITH CHECK ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY tenant_select ON tenant USING ((SELECT crm_context_ok()) AND ((id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\"))))",
+                "ALTER POLICY tenant_update ON tenant USING ((SELECT crm_context_ok()) AND (false)) WITH CHECK ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY membership_delete ON membership USING ((SELECT crm_context_ok()) AND (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) AND (user_id <> ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")))))",
+                "ALTER POLICY membership_insert ON membership WITH CHECK ((SELECT crm_context_ok()) AND (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text))))",
+                "ALTER POLICY membership_select ON membership USING ((SELECT crm_context_ok()) AND (((user_id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR ((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text)))))",
+                "ALTER POLICY membership_update ON membership USING ((SELECT crm_context_ok()) AND (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text)))) WITH CHECK ((SELECT crm_context_ok()) AND (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text))))",
+                "ALTER POLICY crm_user_delete ON crm_user USING ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY crm_user_insert ON crm_user WITH CHECK ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY crm_user_select ON crm_user USING ((SELECT crm_context_ok()) AND (((id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR (id = ANY (( SELECT crm_member_ids() AS crm_member_ids)::bigint[])))))",
+                "ALTER POLICY crm_user_update ON crm_user USING ((SELECT crm_context_ok()) AND ((((id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) AND (id = ANY (( SELECT crm_member_ids() AS crm_member_ids)::bigint[])))) AND (NOT is_superuser)))) WITH CHECK ((SELECT crm_context_ok()) AND ((((id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) AND (id = ANY (( SELECT crm_member_ids() AS crm_member_ids)::bigint[])))) AND (NOT is_superuser))))",
+                "ALTER POLICY django_session_delete ON django_session USING ((SELECT crm_context_ok()) AND (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting))))",
+                "ALTER POLICY django_session_insert ON django_session WITH CHECK ((SELECT crm_context_ok()) AND (true))",
+                "ALTER POLICY django_session_select ON django_session USING ((SELECT crm_context_ok()) AND (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting))))",
+                "ALTER POLICY django_session_update ON django_session USING ((SELECT crm_context_ok()) AND (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting)))) WITH CHECK ((SELECT crm_context_ok()) AND (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting))))",
+                "ALTER POLICY django_admin_log_delete ON django_admin_log USING ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY django_admin_log_insert ON django_admin_log WITH CHECK ((SELECT crm_context_ok()) AND (((user_id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = ANY (ARRAY['admin'::text, 'manager'::text])))))",
+                "ALTER POLICY django_admin_log_select ON django_admin_log USING ((SELECT crm_context_ok()) AND ((user_id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\"))))",
+                "ALTER POLICY django_admin_log_update ON django_admin_log USING ((SELECT crm_context_ok()) AND (false)) WITH CHECK ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY history_delete ON history USING ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY history_insert ON history WITH CHECK ((SELECT crm_context_ok()) AND (false))",
+                "ALTER POLICY history_select ON history USING ((SELECT crm_context_ok()) AND (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) OR (scope_principal_id = ANY (( SELECT (NULLIF(current_setting('crm.book'::text, true), ''::text))::bigint[] AS \"nullif\")::bigint[])) OR ((scope_principal_id IS NULL) AND (viewers_see_shared OR (( SELECT current_setting('crm.role'::text, true) AS current_setting) <> 'viewer'::text)))))))",
+                "ALTER POLICY history_update ON history USING ((SELECT crm_context_ok()) AND (false)) WITH CHECK ((SELECT crm_context_ok()) AND (false))",
+            ],
+            reverse_sql=[
+                "ALTER POLICY tenant_delete ON tenant USING (false)",
+                "ALTER POLICY tenant_insert ON tenant WITH CHECK (false)",
+                "ALTER POLICY tenant_select ON tenant USING ((id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")))",
+                "ALTER POLICY tenant_update ON tenant USING (false) WITH CHECK (false)",
+                "ALTER POLICY membership_delete ON membership USING (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) AND (user_id <> ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\"))))",
+                "ALTER POLICY membership_insert ON membership WITH CHECK (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text)))",
+                "ALTER POLICY membership_select ON membership USING (((user_id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR ((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text))))",
+                "ALTER POLICY membership_update ON membership USING (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text))) WITH CHECK (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text)))",
+                "ALTER POLICY crm_user_delete ON crm_user USING (false)",
+                "ALTER POLICY crm_user_insert ON crm_user WITH CHECK (false)",
+                "ALTER POLICY crm_user_select ON crm_user USING (((id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR (id = ANY (( SELECT crm_member_ids() AS crm_member_ids)::bigint[]))))",
+                "ALTER POLICY crm_user_update ON crm_user USING ((((id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) AND (id = ANY (( SELECT crm_member_ids() AS crm_member_ids)::bigint[])))) AND (NOT is_superuser))) WITH CHECK ((((id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) OR ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) AND (id = ANY (( SELECT crm_member_ids() AS crm_member_ids)::bigint[])))) AND (NOT is_superuser)))",
+                "ALTER POLICY django_session_delete ON django_session USING (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting)))",
+                "ALTER POLICY django_session_insert ON django_session WITH CHECK (true)",
+                "ALTER POLICY django_session_select ON django_session USING (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting)))",
+                "ALTER POLICY django_session_update ON django_session USING (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting))) WITH CHECK (((session_key)::text = ( SELECT current_setting('crm.session_key'::text, true) AS current_setting)))",
+                "ALTER POLICY django_admin_log_delete ON django_admin_log USING (false)",
+                "ALTER POLICY django_admin_log_insert ON django_admin_log WITH CHECK (((user_id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")) AND (( SELECT current_setting('crm.role'::text, true) AS current_setting) = ANY (ARRAY['admin'::text, 'manager'::text]))))",
+                "ALTER POLICY django_admin_log_select ON django_admin_log USING ((user_id = ( SELECT (NULLIF(current_setting('crm.user_id'::text, true), ''::text))::bigint AS \"nullif\")))",
+                "ALTER POLICY django_admin_log_update ON django_admin_log USING (false) WITH CHECK (false)",
+                "ALTER POLICY history_delete ON history USING (false)",
+                "ALTER POLICY history_insert ON history WITH CHECK (false)",
+                "ALTER POLICY history_select ON history USING (((tenant_id = ( SELECT (NULLIF(current_setting('crm.tenant_id'::text, true), ''::text))::bigint AS \"nullif\")) AND ((( SELECT current_setting('crm.role'::text, true) AS current_setting) = 'admin'::text) OR (scope_principal_id = ANY (( SELECT (NULLIF(current_setting('crm.book'::text, true), ''::text))::bigint[] AS \"nullif\")::bigint[])) OR ((scope_principal_id IS NULL) AND (viewers_see_shared OR (( SELECT current_setting('crm.role'::text, true) AS current_setting) <> 'viewer'::text))))))",
+                "ALTER POLICY history_update ON history USING (false) WITH CHECK (false)",
+            ],
         ),
     ]

@@ -1123,7 +1123,7 @@ def check_rls_disabled(db: Db) -> Check:
         "fail",
         "tenant tables without row level security",
         why="Every firm's rows reach any request on them.",
-        remedy="Add ApplyRowLevelSecurity.for_policy(TablePolicy(…)) in the table's app migrations "
+        remedy="Declare the table in its app's policies.py, then `manage.py makepolicymigration <app>` "
         "(README: Adding a tenant table safely).",
         tenant_tables=len(tables),
     )
@@ -1145,7 +1145,7 @@ def check_rls_not_forced(db: Db) -> Check:
         "fail",
         "tenant tables with RLS enabled but not forced",
         why="The owner, and so its SECURITY DEFINER functions and commands, bypass the policies.",
-        remedy="ALTER TABLE <table> FORCE ROW LEVEL SECURITY (ApplyRowLevelSecurity does it by default).",
+        remedy="ALTER TABLE <table> FORCE ROW LEVEL SECURITY (policies.py declarations force by default).",
         exempt=exempt,
     )
 
@@ -1172,7 +1172,7 @@ def check_rls_command_without_policy(db: Db) -> Check:
         "warn",
         f"tenant tables missing a permissive policy for {db.runtime_role} on some command",
         why="Fail-closed (nobody may run it), but every command should say explicitly who may.",
-        remedy="Give every command its own policy (ApplyRowLevelSecurity writes `false` for the ones nobody may run).",
+        remedy="Give every command its own policy (crm.policy_declarations.declare writes `false` for the ones nobody may run).",
     )
 
 
@@ -1342,7 +1342,7 @@ def check_rls_unverified_context(db: Db) -> Check:
         "policies that take the RLS variables without their MAC",
         why="SQL running as the runtime role can set crm.tenant_id itself; only crm_context_ok() tells the "
         "variables crm_request_context() set from forged ones.",
-        remedy="Build the condition with crm.rls.verified(…), or add RequireVerifiedContext for the table.",
+        remedy="Build the condition with crm.rls.verified(…), as crm.policy_declarations.declare does.",
     )
 
 

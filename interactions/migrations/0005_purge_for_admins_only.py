@@ -1,9 +1,9 @@
-"""Hard DELETE (a purge) is for admins only: rows are soft-deleted through UPDATE."""
+"""Hard DELETE (a purge) is for admins only: rows are soft-deleted through UPDATE. Reversing restores the
+DELETE policy the row level security migration created, for every writer (frozen literal SQL)."""
 
 from django.db import migrations
 
-from crm.migration_operations import ApplyRowLevelSecurity
-from crm.rls import TablePolicy
+from crm.migration_operations import RunPolicySQL
 
 
 class Migration(migrations.Migration):
@@ -13,7 +13,34 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        ApplyRowLevelSecurity.purge_for_admins_only(
-            TablePolicy("interaction", "principal_id", viewers_see_shared=False)
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE interaction ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE interaction FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS interaction_select ON interaction;",
+                "CREATE POLICY interaction_select ON interaction FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (principal_id IS NULL AND (SELECT current_setting('crm.role', true)) <> 'viewer')));",
+                "DROP POLICY IF EXISTS interaction_insert ON interaction;",
+                "CREATE POLICY interaction_insert ON interaction FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS interaction_update ON interaction;",
+                "CREATE POLICY interaction_update ON interaction FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL)) WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS interaction_delete ON interaction;",
+                "CREATE POLICY interaction_delete ON interaction FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                'REVOKE ALL ON interaction FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON interaction TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "ALTER TABLE interaction ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE interaction FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS interaction_select ON interaction;",
+                "CREATE POLICY interaction_select ON interaction FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (principal_id IS NULL AND (SELECT current_setting('crm.role', true)) <> 'viewer')));",
+                "DROP POLICY IF EXISTS interaction_insert ON interaction;",
+                "CREATE POLICY interaction_insert ON interaction FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS interaction_update ON interaction;",
+                "CREATE POLICY interaction_update ON interaction FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL)) WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS interaction_delete ON interaction;",
+                "CREATE POLICY interaction_delete ON interaction FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                'REVOKE ALL ON interaction FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON interaction TO "{runtime_role}";',
+            ],
         ),
     ]

@@ -1,9 +1,9 @@
-"""Hard DELETE (a purge) is for admins only: rows are soft-deleted through UPDATE."""
+"""Hard DELETE (a purge) is for admins only: rows are soft-deleted through UPDATE. Reversing restores the
+DELETE policy the row level security migration created, for every writer (frozen literal SQL)."""
 
 from django.db import migrations
 
-from crm.migration_operations import ApplyRowLevelSecurity
-from crm.rls import TablePolicy
+from crm.migration_operations import RunPolicySQL
 
 
 class Migration(migrations.Migration):
@@ -13,6 +13,64 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        ApplyRowLevelSecurity.purge_for_admins_only(TablePolicy("product", "principal_id")),
-        ApplyRowLevelSecurity.purge_for_admins_only(TablePolicy("product_distributor", "scope_principal_id")),
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE product ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE product FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS product_select ON product;",
+                "CREATE POLICY product_select ON product FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (principal_id IS NULL AND (SELECT current_setting('crm.role', true)) <> 'viewer')));",
+                "DROP POLICY IF EXISTS product_insert ON product;",
+                "CREATE POLICY product_insert ON product FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_update ON product;",
+                "CREATE POLICY product_update ON product FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL)) WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_delete ON product;",
+                "CREATE POLICY product_delete ON product FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                'REVOKE ALL ON product FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON product TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "ALTER TABLE product ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE product FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS product_select ON product;",
+                "CREATE POLICY product_select ON product FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (principal_id IS NULL AND (SELECT current_setting('crm.role', true)) <> 'viewer')));",
+                "DROP POLICY IF EXISTS product_insert ON product;",
+                "CREATE POLICY product_insert ON product FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_update ON product;",
+                "CREATE POLICY product_update ON product FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL)) WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_delete ON product;",
+                "CREATE POLICY product_delete ON product FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR principal_id IS NULL));",
+                'REVOKE ALL ON product FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON product TO "{runtime_role}";',
+            ],
+        ),
+        RunPolicySQL(
+            sql=[
+                "ALTER TABLE product_distributor ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE product_distributor FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS product_distributor_select ON product_distributor;",
+                "CREATE POLICY product_distributor_select ON product_distributor FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (scope_principal_id IS NULL AND (SELECT current_setting('crm.role', true)) <> 'viewer')));",
+                "DROP POLICY IF EXISTS product_distributor_insert ON product_distributor;",
+                "CREATE POLICY product_distributor_insert ON product_distributor FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_distributor_update ON product_distributor;",
+                "CREATE POLICY product_distributor_update ON product_distributor FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL)) WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_distributor_delete ON product_distributor;",
+                "CREATE POLICY product_distributor_delete ON product_distributor FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) = 'admin');",
+                'REVOKE ALL ON product_distributor FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON product_distributor TO "{runtime_role}";',
+            ],
+            reverse_sql=[
+                "ALTER TABLE product_distributor ENABLE ROW LEVEL SECURITY;",
+                "ALTER TABLE product_distributor FORCE ROW LEVEL SECURITY;",
+                "DROP POLICY IF EXISTS product_distributor_select ON product_distributor;",
+                "CREATE POLICY product_distributor_select ON product_distributor FOR SELECT USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR (scope_principal_id IS NULL AND (SELECT current_setting('crm.role', true)) <> 'viewer')));",
+                "DROP POLICY IF EXISTS product_distributor_insert ON product_distributor;",
+                "CREATE POLICY product_distributor_insert ON product_distributor FOR INSERT WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_distributor_update ON product_distributor;",
+                "CREATE POLICY product_distributor_update ON product_distributor FOR UPDATE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL)) WITH CHECK (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL));",
+                "DROP POLICY IF EXISTS product_distributor_delete ON product_distributor;",
+                "CREATE POLICY product_distributor_delete ON product_distributor FOR DELETE USING (tenant_id = (SELECT nullif(current_setting('crm.tenant_id', true), '')::bigint) AND (SELECT current_setting('crm.role', true)) IN ('admin', 'manager') AND ((SELECT current_setting('crm.role', true)) = 'admin' OR scope_principal_id = ANY ((SELECT nullif(current_setting('crm.book', true), '')::bigint[])::bigint[]) OR scope_principal_id IS NULL));",
+                'REVOKE ALL ON product_distributor FROM "{runtime_role}";',
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON product_distributor TO "{runtime_role}";',
+            ],
+        ),
     ]

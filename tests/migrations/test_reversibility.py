@@ -301,6 +301,25 @@ def test_migrating_to_zero_leaves_what_django_alone_leaves_and_forward_again_reb
     )
 
 
+def test_each_step_applies_the_policy_of_its_own_time(scratch: Scratch, populated: Catalog) -> None:
+    """Migrations carry the literal policy SQL of their point in history: back before the purge migration,
+    every writer may DELETE (as organizations 0002 created it); the purge migration narrows it to admins."""
+
+    def delete_policy() -> str:
+        ((qual,),) = scratch.query(
+            "SELECT qual FROM pg_policies WHERE tablename = 'organization' AND policyname = 'organization_delete'"
+        )
+        return str(qual)
+
+    assert "'manager'" not in delete_policy()
+    scratch.manage(["migrate", "organizations", "0004_history_version_soft_delete"])
+    assert "'manager'::text" in delete_policy() and "crm_context_ok" not in delete_policy()
+    scratch.manage(["migrate", "organizations", "0005_purge_for_admins_only"])
+    assert "'manager'" not in delete_policy() and "crm_context_ok" not in delete_policy()
+    scratch.manage(["migrate"])
+    assert not (diff := differences(populated, scratch.catalog())), diff
+
+
 def test_migrate_twice_changes_nothing(scratch: Scratch, populated: Catalog) -> None:
     scratch.manage(["migrate"], ["migrate"])
     assert not (diff := differences(populated, scratch.catalog())), diff

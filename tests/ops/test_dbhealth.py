@@ -503,7 +503,7 @@ def test_a_failing_check_makes_the_command_exit_1_and_the_table_shows_the_remedy
     assert "rls_disabled" in str(raised.value)
     text = out.getvalue()
     assert "fail    rls_disabled" in text and "ok      wraparound" in text
-    assert tenant_scratch_table in text and "remedy: Add ApplyRowLevelSecurity" in text
+    assert tenant_scratch_table in text and "remedy: Declare the table in its app's policies.py" in text
     assert text.rstrip().endswith("2 checks in " + text.rstrip().split("2 checks in ")[1])
 
 

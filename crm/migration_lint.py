@@ -78,12 +78,15 @@ class Config:
 
 
 def project_app_labels() -> list[str]:
-    """The project's own apps (Django's and third-party apps' migrations are not ours to lint)."""
+    """The project's own apps that have migrations (Django's and third-party apps' are not ours to lint;
+    the workbench has none)."""
     base = Path(settings.BASE_DIR).resolve()
     return [
         config.label
         for config in apps.get_app_configs()
-        if Path(config.path).resolve().is_relative_to(base) and ".venv" not in Path(config.path).parts
+        if Path(config.path).resolve().is_relative_to(base)
+        and ".venv" not in Path(config.path).parts
+        and (Path(config.path) / "migrations").is_dir()
     ]
 
 

@@ -39,12 +39,24 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
-check: install
+# pytest runs on PYTEST_WORKERS processes (pytest-xdist), each on its own test database (test_crm_gw0, …);
+# --dist loadfile keeps a module on one worker, so its module-scoped set-up runs once. PYTEST_WORKERS=0: serial.
+PYTEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
+# The inner loop: Django's checks, then every suite but the slow and external ones (tests/conftest.py lists
+# them), on the test databases kept from the last run (migrated forward). `make test` runs everything.
+check: django-check
+	$(PYTEST) -m "not slow and not external" $(PYTEST_ARGS)
+
+.PHONY: django-check
+django-check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
-test: install lint typecheck check migration-lint pgbouncer hypopg chromium client-check
-	$(VENV)/bin/pytest -q
+# Everything, on test databases rebuilt from the migrations (--create-db).
+test: install lint typecheck django-check migration-lint pgbouncer hypopg chromium client-check
+	$(PYTEST) --create-db $(PYTEST_ARGS)
 
 # Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
 # django-migration-linter; exceptions and their reasons in crm/migration_lint.toml, conventions in

@@ -64,6 +64,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: rank.get(item.path, len(ranked) + 1))
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, django_db_blocker: Any
+) -> None:
+    """Creates the runtime role before the test databases are migrated, one worker at a time.
+
+    The role is cluster-wide: on a server that has none yet (a fresh clone's embedded one), xdist workers
+    migrating their databases at once would all see it missing in crm's first migration and all but one
+    fail to create it. Same statement as crm.migration_operations.CreateRuntimeRole, under an advisory lock;
+    the migration then finds the role and goes on as it does on any server that has it."""
+    from django.db import connection
+
+    from crm import rls
+
+    role = rls.runtime_role()
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext('crm test runtime role'))")
+        try:
+            cursor.execute(
+                f"""
+                DO $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                        CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+                    END IF;
+                    IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
+                        EXECUTE format('GRANT %I TO %I', '{role}', current_user);
+                    END IF;
+                END
+                $$;
+                """
+            )
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext('crm test runtime role'))")
+
+
 # Tests create users by the dozen; the production hasher (PBKDF2) would dominate every suite's runtime.
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -39,12 +39,26 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
-check: install
+# pytest runs on several processes (pytest-xdist), each on its own test database (test_crm_gw0, …);
+# --dist loadfile keeps a module on one worker, so its module-scoped set-up runs once. Measured on 2 cores:
+# `make test` (servers, subprocesses and schemathesis, much of it waiting) is faster on 3 workers,
+# `make check` (small database-bound tests) on 2. PYTEST_WORKERS=N sets both; 0 runs serially.
+PYTEST_WORKERS ?=
+PYTEST := $(VENV)/bin/pytest -q --dist loadfile
+
+# The inner loop: Django's checks, then every suite but the slow and external ones (tests/conftest.py lists
+# them), on the test databases kept from the last run (migrated forward). `make test` runs everything.
+check: django-check
+	$(PYTEST) -n $(or $(PYTEST_WORKERS),2) -m "not slow and not external" $(PYTEST_ARGS)
+
+.PHONY: django-check
+django-check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
-test: install lint typecheck check migration-lint pgbouncer hypopg chromium client-check
-	$(VENV)/bin/pytest -q
+# Everything, on test databases rebuilt from the migrations (--create-db).
+test: install lint typecheck django-check migration-lint pgbouncer hypopg chromium client-check
+	$(PYTEST) -n $(or $(PYTEST_WORKERS),3) --create-db $(PYTEST_ARGS)
 
 # Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
 # django-migration-linter; exceptions and their reasons in crm/migration_lint.toml, conventions in

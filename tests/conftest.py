@@ -18,6 +18,88 @@ from crm.tokens import tokens_for
 from organizations.models import Organization
 from tests import factories as f
 
+# The suites `make check` leaves out (`-m "not slow and not external"`; `make test` runs everything), by node
+# id prefix (a directory, a module or one test) or by a fixture they use. `slow`: seconds to minutes each (a
+# scratch database migrated step by step, a generated firm, a live gunicorn, schemathesis). `external`: needs
+# a program from outside the virtualenv (PgBouncer, Chromium, Node.js, Debian's PostgreSQL with HypoPG),
+# which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
+SLOW = (  # the longest first: they are scheduled first (below)
+    "tests/fuzz/",
+    "tests/migrations/test_reversibility.py",
+    "tests/ops/test_analyze_queries.py::test_every_hot_operation_is_analysed",
+    "tests/perf/test_explain_hot_queries.py",
+    "tests/rls/test_visibility_property.py",
+    "tests/perf/test_bench.py::test_a_tiny_run_against_a_live_server",
+    "tests/api/test_signin_lockout.py::test_parallel_guesses_against_gunicorn",
+    "tests/ops/test_database_down.py",
+)
+SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
+EXTERNAL = (
+    "tests/pgbouncer/",
+    "tests/browser/",
+    "tests/client/",
+)
+EXTERNAL_FIXTURES = {"hypopg_cluster"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks the slow and external suites, and runs them first: under xdist (`--dist loadfile`) a long
+    module scheduled last would leave the other workers idle while it finishes."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.nodeid.startswith(SLOW) or SLOW_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)
+        if item.nodeid.startswith(EXTERNAL) or EXTERNAL_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.external)
+    # Whole modules (a module's fixtures are set up once) in a stable order, the same on every worker as xdist
+    # requires: the slow and external ones first, the longest first.
+    ranked = (*SLOW, *EXTERNAL)
+    rank: dict[Any, int] = {}
+    for item in items:
+        if item.get_closest_marker("slow") or item.get_closest_marker("external"):
+            index = next(
+                (i for i, prefix in enumerate(ranked) if item.nodeid.startswith(prefix)), len(ranked)
+            )
+            rank[item.path] = min(rank.get(item.path, index), index)
+    items.sort(key=lambda item: rank.get(item.path, len(ranked) + 1))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, django_db_blocker: Any
+) -> None:
+    """Creates the runtime role before the test databases are migrated, one worker at a time.
+
+    The role is cluster-wide: on a server that has none yet (a fresh clone's embedded one), xdist workers
+    migrating their databases at once would all see it missing in crm's first migration and all but one
+    fail to create it. Same statement as crm.migration_operations.CreateRuntimeRole, under an advisory lock;
+    the migration then finds the role and goes on as it does on any server that has it."""
+    from django.db import connection
+
+    from crm import rls
+
+    role = rls.runtime_role()
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext('crm test runtime role'))")
+        try:
+            cursor.execute(
+                f"""
+                DO $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                        CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+                    END IF;
+                    IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
+                        EXECUTE format('GRANT %I TO %I', '{role}', current_user);
+                    END IF;
+                END
+                $$;
+                """
+            )
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext('crm test runtime role'))")
+
+
 # Tests create users by the dozen; the production hasher (PBKDF2) would dominate every suite's runtime.
 FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

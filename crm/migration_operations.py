@@ -53,6 +53,10 @@ class CreateRuntimeRole(Operation):
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
                     CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
                 END IF;
+            EXCEPTION
+                -- Roles are cluster-wide: another database of this server migrating at the same moment
+                -- created it between the check and the CREATE.
+                WHEN duplicate_object OR unique_violation THEN NULL;
             END
             $$;
             """

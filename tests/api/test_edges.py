@@ -21,8 +21,10 @@ from tests.conftest import Firm
 ORGS = f"{API}/organizations/"
 
 
-def problem_of(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    body = assert_problem(response, status, field=field)
+def problem_of(
+    response: Any, status: int, field: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    body = assert_problem(response, status, field=field, code=code)
     assert body["request_id"] and response["X-Request-ID"] == body["request_id"]
     return body
 
@@ -94,7 +96,7 @@ def test_a_malformed_ordering_is_a_400_naming_it(manager: APIClient, ordering: s
 
 @pytest.mark.parametrize("param", ["type", "search", "ordering", "cursor", "page_size", "updated_after"])
 def test_a_nul_in_a_query_parameter_is_a_400_naming_it(manager: APIClient, param: str) -> None:
-    problem_of(manager.get(ORGS, {param: "x\x00y"}), 400, field=param)
+    problem_of(manager.get(ORGS, {param: "x\x00y"}), 400, field=param, code="null_characters_not_allowed")
 
 
 def tampered_cursor(client: APIClient, url: str, value: Any, index: int = 0) -> str:

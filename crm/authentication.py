@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.models import TokenUser
 
-from crm.middleware import TokenRevoked, bearer_token
+from crm.middleware import CrmRequest, TokenRevoked, bearer_token
 from crm.rls import context_of
 
 
@@ -33,7 +33,7 @@ class RequestJWTAuthentication(JWTAuthentication):
             raise exceptions.AuthenticationFailed(
                 "This user is inactive or belongs to no firm.", code="user_inactive"
             )
-        token = django_request.jwt_token  # type: ignore[attr-defined]
+        token = cast(CrmRequest, django_request).jwt_token
         return TokenUser(token), token
 
 

@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -78,6 +79,16 @@ def bearer_token(request: HttpRequest) -> bytes | None:
     return token.strip().encode()
 
 
+class CrmRequest(HttpRequest):
+    """What the middleware adds to every request it handles (a type for the checker: requests stay
+    Django's own objects, cast to this where the attributes are set or read)."""
+
+    request_id: str
+    crm: rls.RequestContext
+    jwt_error: Exception | None
+    jwt_token: Token
+
+
 class RowLevelSecurityMiddleware:
     """Opens the request's transaction and sets the RLS variables in it, for every way in.
 
@@ -90,41 +101,42 @@ class RowLevelSecurityMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info in PROBES:  # probes check the database themselves (crm/health.py)
-            return self.get_response(request)
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        if http_request.path_info in PROBES:  # probes check the database themselves (crm/health.py)
+            return self.get_response(http_request)
+        request = cast(CrmRequest, http_request)
         outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction
-        request.request_id = request_id_of(request)  # type: ignore[attr-defined]
+        request.request_id = request_id_of(request)
         with transaction.atomic():
-            request.crm = self._identify(request)  # type: ignore[attr-defined]
+            request.crm = self._identify(request)
             try:
                 response = self.get_response(request)
             finally:
                 if outer and not connection.needs_rollback:
                     rls.end()
-        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        response["X-Request-ID"] = request.request_id
         return response
 
-    def _identify(self, request: HttpRequest) -> rls.RequestContext:
+    def _identify(self, request: CrmRequest) -> rls.RequestContext:
         raw = bearer_token(request)
         if raw is not None:
-            request.jwt_error = None  # type: ignore[attr-defined]
+            request.jwt_error = None
             try:
                 token = validated_token(raw)
                 user_id = valid_id(token.get("user_id"))
                 if user_id is None:  # signed by us, yet not a user id PostgreSQL can hold
                     raise InvalidToken("The token's user_id is not a user id.")
             except (InvalidToken, TokenError, KeyError, ValueError, TypeError) as exc:
-                request.jwt_error = exc  # type: ignore[attr-defined]
-                return rls.begin(None, request_id=request.request_id)  # type: ignore[attr-defined]
-            request.jwt_token = token  # type: ignore[attr-defined]
+                request.jwt_error = exc
+                return rls.begin(None, request_id=request.request_id)
+            request.jwt_token = token
             context = rls.begin(
                 user_id,
-                request_id=request.request_id,  # type: ignore[attr-defined]
+                request_id=request.request_id,
                 credentials=credentials_epoch_of(token),
             )
             if context.revoked:
-                request.jwt_error = TokenRevoked()  # type: ignore[attr-defined]
+                request.jwt_error = TokenRevoked()
                 return context
             # Django code that asks for the user gets it on demand; the API itself needs only the id.
             request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
@@ -136,5 +148,5 @@ class RowLevelSecurityMiddleware:
         return rls.begin(
             user.pk if user.is_authenticated else None,
             session_key=session_key,
-            request_id=request.request_id,  # type: ignore[attr-defined]
+            request_id=request.request_id,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from crm import signin
@@ -70,7 +71,7 @@ def member_deactivate(*, membership: Membership) -> None:
 def member_change_own_password(*, user: User, current_password: str, new_password: str, client: str) -> None:
     """A member changes their own password, proving the current one first. A wrong current password is
     a failed sign-in of the account (crm.signin): a stolen access token cannot be used to guess it. The new
-    one must pass the password validators (Django's ValidationError, a 400). Changing the password moves
+    one must pass the password validators (Django's ValidationError keyed by `new_password`, a 400). Changing the password moves
     the credentials epoch on: every token issued before dies (crm migration 0010), and the sessions end."""
     account = signin.account_key(user.email)
     signin.check(account=account, client=client)
@@ -78,6 +79,9 @@ def member_change_own_password(*, user: User, current_password: str, new_passwor
         signin.failed(account=account, client=client)
         raise WrongPassword
     signin.succeeded(account=account)
-    password_validation.validate_password(new_password, user)
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as refused:  # the field's errors (a 400 naming new_password)
+        raise ValidationError({"new_password": refused.error_list}) from None
     user.set_password(new_password)
     user.save(update_fields=["password"])

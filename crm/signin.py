@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import unicodedata
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
+
+from crm import text
 
 
 class SignInLocked(Exception):
@@ -35,9 +36,9 @@ class SignInLocked(Exception):
 
 
 def account_key(email: str) -> str:
-    """A hash of the email as a person would read it: case, width and spacing do not make a new account."""
-    normalised = " ".join(unicodedata.normalize("NFKC", email).casefold().split())
-    return hashlib.sha256(normalised.encode()).hexdigest()
+    """A hash of the email as the unique index compares it (crm.text.name_key): case, width and spacing
+    do not make a new account."""
+    return hashlib.sha256(text.name_key(email).encode()).hexdigest()
 
 
 def client_key(request: HttpRequest | None) -> str:

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from crm.api.limits import valid_id
 from crm.auth_backend import auth_user
+from crm.middleware import TokenRevoked
 from crm.signin import SignInLocked
 
 
@@ -53,7 +54,7 @@ def credentials_epoch(user_id: int) -> int:
     """The user's current credentials epoch (crm migration 0010), read afresh: signing in may have just
     re-hashed the password, which moves it on."""
     user = auth_user(user_id=user_id)
-    return int(getattr(user, "credentials_epoch", 0)) if user is not None else -1
+    return user.credentials_epoch if user is not None else -1
 
 
 def tokens_for(user: Any) -> RefreshToken:
@@ -90,11 +91,8 @@ class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
         if user is None or not user.is_active:
             raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
         cred = refresh.payload.get("cred")
-        if isinstance(cred, bool) or cred != getattr(user, "credentials_epoch", None):
-            raise AuthenticationFailed(
-                "This token was issued before the account's password, access or role changed; sign in again.",
-                "token_revoked",
-            )
+        if isinstance(cred, bool) or cred != user.credentials_epoch:
+            raise TokenRevoked()
         return {"access": str(refresh.access_token)}
 
 

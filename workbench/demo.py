@@ -34,6 +34,7 @@ from organizations.models import (
     Segment,
 )
 from products.models import Product, ProductCategory, ProductDistributor, ProductStatus
+from workbench.datagen import vocabulary
 
 DEMO_TENANT_NAME = "Harbor Foodservice Brokers"
 # One shared password: these are public demo accounts, printed by `manage.py demo_logins`.
@@ -311,72 +312,9 @@ CITIES = (
 )
 STREETS = ("Main St", "Commerce St", "Market St", "Oak Ave", "Bayou Rd", "Harbor Blvd", "Elm St", "Travis St")
 
-FIRST_NAMES = (
-    "James",
-    "Maria",
-    "Robert",
-    "Linda",
-    "Michael",
-    "Patricia",
-    "David",
-    "Jennifer",
-    "Carlos",
-    "Aisha",
-    "Kevin",
-    "Sofia",
-    "Brian",
-    "Emily",
-    "Jamal",
-    "Rachel",
-    "Luis",
-    "Hannah",
-    "Andre",
-    "Megan",
-    "Victor",
-    "Grace",
-    "Derek",
-    "Olivia",
-    "Tyrone",
-    "Natalie",
-    "Sean",
-    "Camila",
-    "Greg",
-    "Yvonne",
-    "Hector",
-    "Claire",
-)
-LAST_NAMES = (
-    "Nguyen",
-    "Johnson",
-    "Garcia",
-    "Thompson",
-    "Patel",
-    "Robinson",
-    "Martinez",
-    "Walker",
-    "Okafor",
-    "Hughes",
-    "Bennett",
-    "Delgado",
-    "Foster",
-    "Kim",
-    "Sullivan",
-    "Ramirez",
-    "Brooks",
-    "Castillo",
-    "Murphy",
-    "Jensen",
-    "Hollis",
-    "Moreau",
-    "Tran",
-    "Washington",
-    "Fischer",
-    "Coleman",
-    "Alvarez",
-    "Price",
-    "Lambert",
-    "Boudreaux",
-)
+# People and deal words from the data generator's vocabulary (the demo keeps its first few, as before).
+FIRST_NAMES = vocabulary.FIRST_NAMES[:32]
+LAST_NAMES = vocabulary.LAST_NAMES[:30]
 CUSTOMER_TITLES = (
     ("Executive Chef", ContactRole.DECISION_MAKER),
     ("Owner", ContactRole.DECISION_MAKER),
@@ -414,39 +352,10 @@ STAGE_PLAN = (
     (Stage.CLOSED_WON, 9, 100),
     (Stage.CLOSED_LOST, 7, 0),
 )
-WIN_REASONS = (
-    "Beat incumbent on price per serving after the cutting.",
-    "Chef preferred the flavor profile in the tasting.",
-    "Consistent sizing cut prep time; approved for the new menu.",
-    "Distributor stocked the item locally, no minimums.",
-    "Clean label met the system's nutrition standards.",
-)
-LOSS_REASONS = (
-    "Stayed with the current brand: contract runs through year end.",
-    "Price gap too wide versus the distributor's private label.",
-    "Menu change dropped the item.",
-    "Distributor would not stock the item for one account.",
-    "Yield in the kitchen test was lower than expected.",
-)
-NEXT_ACTIONS = (
-    "Send spec sheets and nutrition info",
-    "Schedule a cutting with the chef",
-    "Drop off samples",
-    "Confirm pricing with the distributor",
-    "Get the item loaded at the distributor",
-    "Follow up on the menu tasting",
-    "Set up the line review",
-)
-OUTCOMES = (
-    "Chef liked it; wants pricing through the distributor.",
-    "Asked for a sample case next week.",
-    "Buyer needs a spec sheet before the menu meeting.",
-    "No change: happy with the current product.",
-    "Agreed to a tasting with the culinary team.",
-    "Left samples with the sous chef.",
-    "DSR will add the item to the next order guide.",
-    "Pricing approved pending distributor load.",
-)
+WIN_REASONS = vocabulary.WIN_REASONS
+LOSS_REASONS = vocabulary.LOSS_REASONS
+NEXT_ACTIONS = vocabulary.NEXT_ACTIONS
+OUTCOMES = vocabulary.OUTCOMES[:8]
 
 
 def _slug(name: str) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import password_validation, update_session_auth_hash
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet, Value
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import ErrorDetail, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -126,16 +125,6 @@ class MyPasswordView(APIView):
             )
         except signin.SignInLocked as locked:
             raise TooManySignIns(locked.retry_after) from None
-        except DjangoValidationError as refused:  # the password validators: this field's errors
-            raise ValidationError(
-                {
-                    "new_password": [
-                        ErrorDetail(str(message), code=error.code or "invalid")
-                        for error in refused.error_list
-                        for message in error.messages
-                    ]
-                }
-            ) from None
         except members.WrongPassword:
             raise WrongCurrentPassword from None
         if request._request.user.is_authenticated and bearer_token(request._request) is None:

@@ -8,9 +8,11 @@ record kind) to the JSON file named by CRM_FUZZ_FOREIGN.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from threading import Lock
@@ -21,6 +23,25 @@ from schemathesis import CheckContext, HookContext, Response
 from schemathesis.core.failures import AcceptedNegativeData, Failure
 from schemathesis.generation.case import Case
 from schemathesis.openapi.checks import JsonSchemaError, RejectedPositiveData
+
+# --- a CPython 3.11 race ---------------------------------------------------------------------------
+
+# Before 3.11.8, ast.parse keeps its recursion depth in interpreter-wide state, and the GIL can pass to
+# another thread mid-parse (a garbage collection), so two threads parsing at once may fail with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905, fixed by #113035).
+# Hypothesis parses source to describe lambdas, and schemathesis runs `workers` threads: on such a
+# Python the run then reports a runtime error that is no fault of the API. Parsing one at a time is
+# the fix's effect; later Pythons are left alone.
+if sys.version_info < (3, 11, 8):
+    _unsafe_parse = ast.parse
+    _parse_lock = Lock()
+
+    def _parse_one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+        with _parse_lock:
+            return _unsafe_parse(*args, **kwargs)
+
+    ast.parse = _parse_one_at_a_time
+
 
 # --- another firm's data ----------------------------------------------------------------------------
 

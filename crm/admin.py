@@ -11,10 +11,25 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest
 
 from crm import members
-from crm.admin_base import CrmModelAdmin
+from crm.admin_base import CrmInline, CrmModelAdmin, limit_choices, related_filter
 from crm.admin_site import MemberPasswordForm
-from crm.models import Membership, Role, Tenant, User
-from organizations.admin import PrincipalAssignmentInline
+from crm.models import PRINCIPAL, Membership, PrincipalAssignment, Role, Tenant, User
+
+limit_choices(PrincipalAssignment, "principal", type=PRINCIPAL)
+
+
+class PrincipalAssignmentInline(CrmInline):
+    """On a user's page: their book."""
+
+    model = PrincipalAssignment
+    fk_name = "user"
+    fields = ("principal",)
+    autocomplete_fields = ("principal",)
+    list_select_related = ("principal",)
+    admin_only = True
+    show_change_link = False
+    verbose_name = "principal in the book"
+    verbose_name_plural = "book"
 
 
 @admin.register(Tenant)
@@ -154,3 +169,16 @@ class MembershipAdmin(CrmModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(PrincipalAssignment)
+class PrincipalAssignmentAdmin(CrmModelAdmin):
+    """Books: which principals each member works. Firm admins assign; members see their own."""
+
+    admin_only = True
+    list_display = ("user", "principal", "created_at")
+    list_filter = (related_filter("principal"),)
+    list_select_related = ("user", "principal")
+    search_fields = ("user__email", "user__first_name", "user__last_name", "principal__name")
+    autocomplete_fields = ("user", "principal")
+    fields = ("user", "principal")

@@ -10,6 +10,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Now
 
+from crm.db import Ref, member_check, references_trigger
 from crm.text import NameKey, normalized_text_check
 
 
@@ -251,3 +252,55 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
         triggers = [AUDIT_TRIGGER, REFUSE_HARD_DELETE]
+
+
+# The organization type a book holds (organizations.OrganizationType.PRINCIPAL; crm_request_context() and
+# the book's reference check spell it the same way).
+PRINCIPAL = "principal"
+
+
+class PrincipalAssignment(TenantModel):
+    """A principal in a user's book: what a manager or viewer sees (crm_request_context() reads it)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="book")
+    # Indexed by principal_assignment_principal (Meta.indexes). The core names the organizations app's
+    # table by string only: it imports no entity app.
+    principal = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="assignments", db_index=False
+    )
+
+    class Meta:
+        db_table = "principal_assignment"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["principal"], name="principal_assignment_principal"),
+            # The tenant key (TenantModel leaves it unindexed) with the user the policies compare:
+            # a firm's assignments, and the foreign key check when a tenant row is deleted.
+            models.Index(fields=["tenant", "user"], name="principal_assignment_tenant"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "principal"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="principal_assignment_unique",
+                violation_error_message="This principal is already in this user's book.",
+            ),
+        ]
+        triggers = [
+            *tenant_row_triggers(None, history=False),
+            references_trigger(
+                Ref("principal_id", "organization", (PRINCIPAL,), "a principal"),
+                extra=member_check("user_id"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.principal_id}"
+
+
+def book_organizations() -> type[models.Model]:
+    """The model a book's principals are rows of (organizations' Organization), reached through the book's
+    foreign key: the core names the app by string only."""
+    model = PrincipalAssignment._meta.get_field("principal").related_model
+    assert not isinstance(model, str), "resolved once the apps are loaded"
+    return model

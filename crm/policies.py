@@ -7,6 +7,7 @@ from crm.rls import BOOK, ROLE, TENANT, USER
 SESSION_KEY = "(SELECT current_setting('crm.session_key', true))"
 MEMBERS = "(SELECT crm_member_ids())::bigint[]"
 ADMIN = f"{ROLE} = 'admin'"
+ADMIN_OF_TENANT = f"tenant_id = {TENANT} AND {ADMIN}"
 
 POLICIES = (
     # Members read their own firm; firms are created and renamed by the owner only (names are unique
@@ -63,5 +64,13 @@ POLICIES = (
         delete=None,
         owner=(Policy("history_writer_insert", "INSERT", None, "true", OWNER),),
         grant="SELECT",
+    ),
+    # Books: admins manage them; everyone else reads their own.
+    declare(
+        "principal_assignment",
+        select=f"tenant_id = {TENANT} AND ({ROLE} = 'admin' OR user_id = {USER})",
+        insert=ADMIN_OF_TENANT,
+        update=ADMIN_OF_TENANT,
+        delete=ADMIN_OF_TENANT,
     ),
 )

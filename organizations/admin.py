@@ -1,4 +1,4 @@
-"""Admin for organizations (principals, distributors, customers, prospects), their links, and books."""
+"""Admin for organizations (principals, distributors, customers, prospects), and their links."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from organizations.models import (
     DistributorAuthorization,
     Organization,
     OrganizationType,
-    PrincipalAssignment,
 )
 from products.admin import ProductInline
 
@@ -24,7 +23,6 @@ limit_choices(DistributorAuthorization, "distributor", type=OrganizationType.DIS
 limit_choices(DistributorAuthorization, "principal", type=OrganizationType.PRINCIPAL)
 limit_choices(CustomerDistributor, "customer", type__in=CUSTOMER_TYPES)
 limit_choices(CustomerDistributor, "distributor", type=OrganizationType.DISTRIBUTOR)
-limit_choices(PrincipalAssignment, "principal", type=OrganizationType.PRINCIPAL)
 
 
 class AuthorizedDistributorInline(CrmInline):
@@ -58,20 +56,6 @@ class DeliveringDistributorInline(CrmInline):
     autocomplete_fields = ("distributor",)
     list_select_related = ("distributor",)
     verbose_name = "distributor"
-
-
-class PrincipalAssignmentInline(CrmInline):
-    """On a user's page: their book."""
-
-    model = PrincipalAssignment
-    fk_name = "user"
-    fields = ("principal",)
-    autocomplete_fields = ("principal",)
-    list_select_related = ("principal",)
-    admin_only = True
-    show_change_link = False
-    verbose_name = "principal in the book"
-    verbose_name_plural = "book"
 
 
 _INLINES_BY_TYPE: dict[str, tuple[type[CrmInline], ...]] = {
@@ -122,16 +106,3 @@ class CustomerDistributorAdmin(CrmModelAdmin):
     search_fields = ("customer__name", "distributor__name")
     autocomplete_fields = ("customer", "distributor")
     fields = ("customer", "distributor", "is_primary")
-
-
-@admin.register(PrincipalAssignment)
-class PrincipalAssignmentAdmin(CrmModelAdmin):
-    """Books: which principals each member works. Firm admins assign; members see their own."""
-
-    admin_only = True
-    list_display = ("user", "principal", "created_at")
-    list_filter = (related_filter("principal"),)
-    list_select_related = ("user", "principal")
-    search_fields = ("user__email", "user__first_name", "user__last_name", "principal__name")
-    autocomplete_fields = ("user", "principal")
-    fields = ("user", "principal")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import django_filters
 
 from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
+from crm.models import PrincipalAssignment
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
     OrganizationStatus,
     OrganizationType,
-    PrincipalAssignment,
     Priority,
     Segment,
 )

@@ -8,6 +8,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 
 from crm.db import Ref, member_check, references_trigger
+from crm.models import PRINCIPAL as BOOK_HOLDS
 from crm.models import TenantModel, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check
 
@@ -15,7 +16,7 @@ NOTES_MAX_LENGTH = 10_000
 
 
 class OrganizationType(models.TextChoices):
-    PRINCIPAL = "principal", "Principal"
+    PRINCIPAL = BOOK_HOLDS, "Principal"
     DISTRIBUTOR = "distributor", "Distributor"
     CUSTOMER = "customer", "Customer"
     PROSPECT = "prospect", "Prospect"
@@ -274,41 +275,3 @@ class CustomerDistributor(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.distributor_id} serves {self.customer_id}"
-
-
-class PrincipalAssignment(TenantModel):
-    """A principal in a user's book."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="book")
-    # Indexed by principal_assignment_principal (Meta.indexes).
-    principal = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="assignments", db_index=False
-    )
-
-    class Meta:
-        db_table = "principal_assignment"
-        ordering = ["id"]
-        indexes = [
-            models.Index(fields=["principal"], name="principal_assignment_principal"),
-            # The tenant key (TenantModel leaves it unindexed) with the user the policies compare:
-            # a firm's assignments, and the foreign key check when a tenant row is deleted.
-            models.Index(fields=["tenant", "user"], name="principal_assignment_tenant"),
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "principal"],
-                condition=models.Q(deleted_at__isnull=True),
-                name="principal_assignment_unique",
-                violation_error_message="This principal is already in this user's book.",
-            ),
-        ]
-        triggers = [
-            *tenant_row_triggers(None, history=False),
-            references_trigger(
-                Ref("principal_id", "organization", ("principal",), "a principal"),
-                extra=member_check("user_id"),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} → {self.principal_id}"

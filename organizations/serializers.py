@@ -7,13 +7,13 @@ from typing import Any
 from rest_framework import serializers
 
 from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
+from crm.models import PrincipalAssignment
 from crm.rls import context_of
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
     OrganizationType,
-    PrincipalAssignment,
 )
 
 

@@ -9,14 +9,13 @@ import factory
 from django.utils import timezone
 
 from contacts.models import Contact
-from crm.models import Membership, Role, Tenant, User
+from crm.models import Membership, PrincipalAssignment, Role, Tenant, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
-    PrincipalAssignment,
 )
 from products.models import Product, ProductDistributor
 

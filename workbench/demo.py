@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactRole
-from crm.models import Membership, Role, Tenant, User
+from crm.models import Membership, PrincipalAssignment, Role, Tenant, User
 from crm.services import tenant_create
 from interactions.models import Interaction, InteractionType, Sentiment
 from opportunities.models import (
@@ -30,7 +30,6 @@ from organizations.models import (
     Organization,
     OrganizationStatus,
     OrganizationType,
-    PrincipalAssignment,
     Segment,
 )
 from products.models import Product, ProductCategory, ProductDistributor, ProductStatus

@@ -16,12 +16,11 @@ from rest_framework.views import APIView
 from crm import members, signin
 from crm.api.serializers import normalized_text_field
 from crm.middleware import bearer_token
-from crm.models import Membership, Role, Tenant, User
+from crm.models import PRINCIPAL, Membership, PrincipalAssignment, Role, Tenant, User, book_organizations
 from crm.permissions import IsSignedInMember, IsTenantAdminOrReadOnly, IsTenantMember
 from crm.rls import context_of
 from crm.text import NameKey
 from crm.tokens import TokenPairSerializer, TooManySignIns, tokens_for
-from organizations.models import Organization, OrganizationType, PrincipalAssignment
 
 
 class BookEntrySerializer(serializers.Serializer):
@@ -54,8 +53,8 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         context = context_of(request)
         user = User.objects.get(pk=context.member_user_id)
-        principals = Organization.objects.filter(
-            tenant_id=context.member_tenant_id, type=OrganizationType.PRINCIPAL, deleted_at__isnull=True
+        principals = book_organizations()._default_manager.filter(
+            tenant_id=context.member_tenant_id, type=PRINCIPAL, deleted_at__isnull=True
         )
         if not context.is_admin:
             principals = principals.filter(pk__in=context.book)

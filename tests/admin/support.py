@@ -13,14 +13,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from contacts.models import Contact
-from crm.models import Membership, Tenant, User
+from crm.models import Membership, PrincipalAssignment, Tenant, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
-    PrincipalAssignment,
 )
 from products.models import Product, ProductDistributor
 from tests import factories as f

@@ -6,8 +6,7 @@ import pytest
 from django.contrib import admin
 from django.db import models
 
-from crm.models import Membership, Tenant, User
-from organizations.models import PrincipalAssignment
+from crm.models import Membership, PrincipalAssignment, Tenant, User
 from tests.admin.support import Sample, signed_in, url
 from tests.conftest import Firm
 
@@ -27,10 +26,10 @@ def test_every_model_is_registered() -> None:
         "crm.Tenant",
         "crm.User",
         "crm.Membership",
+        "crm.PrincipalAssignment",
         "organizations.Organization",
         "organizations.DistributorAuthorization",
         "organizations.CustomerDistributor",
-        "organizations.PrincipalAssignment",
         "contacts.Contact",
         "products.Product",
         "products.ProductDistributor",

@@ -8,14 +8,13 @@ import pytest
 from django.db import models
 
 from contacts.models import Contact
-from crm.models import Membership, Role, User
+from crm.models import Membership, PrincipalAssignment, Role, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
-    PrincipalAssignment,
 )
 from products.models import Product, ProductDistributor
 from tests import factories as f

@@ -4,10 +4,10 @@ refuses comes back as a form error (never a 500, never half written)."""
 from __future__ import annotations
 
 from contacts.models import Contact
-from crm.models import Membership, Role, User
+from crm.models import Membership, PrincipalAssignment, Role, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityProduct
-from organizations.models import Organization, PrincipalAssignment
+from organizations.models import Organization
 from products.models import Product
 from tests import factories as f
 from tests.admin.support import add_inline_row, form_data, form_errors, signed_in, submit, url

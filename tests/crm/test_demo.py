@@ -13,10 +13,10 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from crm import rls
-from crm.models import Membership, Role
+from crm.models import Membership, PrincipalAssignment, Role
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityProduct
-from organizations.models import CustomerDistributor, Organization, PrincipalAssignment
+from organizations.models import CustomerDistributor, Organization
 from products.models import Product
 from workbench.demo import DEMO_PASSWORD, DEMO_TENANT_NAME, DEMO_USERS, demo_tenant
 

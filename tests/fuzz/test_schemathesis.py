@@ -31,7 +31,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
 
 from contacts.models import Contact
-from crm.models import Membership, Tenant, User
+from crm.models import Membership, PrincipalAssignment, Tenant, User
 from crm.rls import acting_as
 from crm.tokens import tokens_for
 from interactions.models import Interaction
@@ -40,7 +40,6 @@ from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
-    PrincipalAssignment,
 )
 from products.models import Product, ProductDistributor
 from tests import factories as f

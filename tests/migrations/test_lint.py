@@ -110,6 +110,22 @@ def test_adding_a_column_with_a_python_default_fails_and_with_db_default_passes(
     assert lint_new(db_default) == set()
 
 
+def test_dropping_a_function_fails_unless_it_is_a_trigger_function_pgtrigger_left(sql_only: None) -> None:
+    def drop(name: str, ignore: str = "") -> migrations.RunSQL:
+        return migrations.RunSQL(f"{ignore}DROP FUNCTION {name}();", migrations.RunSQL.noop)
+
+    allowed = "-- squawk-ignore ban-drop-function\n"
+    assert ("squawk", "ban-drop-function") in lint_new(drop("crm_member_ids"))
+    assert lint_new(drop("pgtrigger_audit_columns_00000", allowed)) == set()
+    # The same comment cannot excuse dropping a function clients call, nor silence another rule.
+    assert ("squawk", "inline-ignore") in lint_new(drop("crm_member_ids", allowed))
+    other = migrations.RunSQL(
+        "-- squawk-ignore ban-drop-column\nALTER TABLE organization DROP COLUMN phone;",
+        migrations.RunSQL.noop,
+    )
+    assert ("squawk", "inline-ignore") in lint_new(other)
+
+
 def test_no_convention_rule_is_switched_off_for_every_migration() -> None:
     config = lint.Config.load()
     assert CONVENTION_RULES.isdisjoint(config.squawk_excluded)

@@ -26,14 +26,13 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm import rls
-from crm.models import HistoryEntry, Membership, Tenant, User
+from crm.models import HistoryEntry, Membership, PrincipalAssignment, Tenant, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
-    PrincipalAssignment,
 )
 from products.models import Product, ProductDistributor
 from tests import factories as f

@@ -41,6 +41,12 @@ def test_every_table_under_rls_is_declared_by_its_app() -> None:
         "django_session",
         "django_admin_log",
         "history",
+        "principal_assignment",
+    }
+    assert {r.table for r in declared["organizations"]} == {
+        "organization",
+        "distributor_authorization",
+        "customer_distributor",
     }
     assert {r.table for r in declared["contacts"]} == {"contact"}
     tables = [r.table for r in every_declaration()]

@@ -8,8 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm import rls
-from crm.models import User
-from organizations.models import PrincipalAssignment
+from crm.models import PrincipalAssignment, User
 from tests import factories as f
 from tests.conftest import Firm
 from tests.rls.rules import TENANT_TABLES

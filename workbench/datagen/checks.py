@@ -14,14 +14,13 @@ from django.db import connection
 from django.db.models import ForeignKey, Model
 
 from contacts.models import Contact
-from crm.models import Tenant, TenantModel, User
+from crm.models import PrincipalAssignment, Tenant, TenantModel, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
-    PrincipalAssignment,
 )
 from products.models import Product, ProductDistributor
 

@@ -52,8 +52,9 @@ class OrganizationStatus(models.TextChoices):
 
 # A principal's scope key is its own id; every other organization is shared (NULL). Whether a row is a
 # principal is fixed at creation (only customer <-> prospect may change), so scope keys of dependent rows
-# never need a cascade.
-_ORGANIZATION_RULES = """
+# never need a cascade. (Code constants only, joined with crm.db's member check: nothing from input.)
+_ORGANIZATION_RULES = (
+    """
         IF TG_OP = 'UPDATE' AND NEW.type IS DISTINCT FROM OLD.type
            AND NOT (OLD.type IN ('customer', 'prospect') AND NEW.type IN ('customer', 'prospect')) THEN
             -- Other rows were checked against this type (an opportunity's distributor, a product's
@@ -76,8 +77,8 @@ _ORGANIZATION_RULES = """
                     USING ERRCODE = 'check_violation', COLUMN = 'parent_id', TABLE = TG_TABLE_NAME;
             END IF;
         END IF;
-        NEW.scope_principal_id := CASE WHEN NEW.type = 'principal' THEN NEW.id END;""" + member_check(
-    "account_manager_id"
+        NEW.scope_principal_id := CASE WHEN NEW.type = 'principal' THEN NEW.id END;"""  # noqa: S608
+    + member_check("account_manager_id")
 )
 
 

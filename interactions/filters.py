@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import django_filters
+from django.db.models import QuerySet
 
 from crm.api.filtering import DateTimeFilter, StrictBooleanFilter, TenantFilterSet, id_filter
 from interactions.models import Interaction, InteractionType, Sentiment
@@ -27,5 +31,5 @@ class InteractionFilter(TenantFilterSet):
         model = Interaction
         fields: list[str] = []
 
-    def filter_follow_up_due(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_follow_up_due(self, queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
         return queryset.filter(follow_up_on__lte=value, follow_up_done=False)

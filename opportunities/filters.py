@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django.db.models import QuerySet
 
 from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
 from opportunities.models import (
@@ -37,7 +40,7 @@ class OpportunityFilter(TenantFilterSet):
         model = Opportunity
         fields: list[str] = []
 
-    def filter_is_open(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_is_open(self, queryset: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
         return (
             queryset.exclude(stage__in=CLOSED_STAGES) if value else queryset.filter(stage__in=CLOSED_STAGES)
         )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import django_filters
+from django.db.models import QuerySet
 
 from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
 from crm.models import PrincipalAssignment
@@ -44,7 +48,7 @@ class DistributorAuthorizationFilter(TenantFilterSet):
         model = DistributorAuthorization
         fields: list[str] = []
 
-    def filter_active_on(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_active_on(self, queryset: QuerySet[Any], name: str, value: date) -> QuerySet[Any]:
         from django.db.models import Q
 
         return queryset.filter(Q(authorized_on__isnull=True) | Q(authorized_on__lte=value)).filter(

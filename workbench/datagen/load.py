@@ -23,6 +23,7 @@ import psycopg
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from workbench.datagen.checks import run_checks
 from workbench.datagen.firm import GENERATED_MARK, TABLES, Clock, FirmBuilder, Ids, Row
@@ -195,9 +196,13 @@ def _reserve_ids(cursor: psycopg.Cursor[tuple[object, ...]]) -> tuple[dict[str, 
         row = cursor.fetchone()
         assert row is not None and row[0], f"{table}.id has no identity sequence"
         sequences[table] = str(row[0])
+        # The highest id taken: the table's, or the sequence's last value (NULL before its first call).
         cursor.execute(
-            f"SELECT greatest((SELECT coalesce(max(id), 0) FROM {table}),"  # noqa: S608
-            f" (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {row[0]}))"
+            sql.SQL(
+                "SELECT greatest((SELECT coalesce(max(id), 0) FROM {}),"
+                " coalesce(pg_sequence_last_value(%s::regclass), 0))"
+            ).format(sql.Identifier(table)),
+            [row[0]],
         )
         top = cursor.fetchone()
         assert top is not None

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from crm.models import Tenant
 
@@ -70,16 +71,17 @@ class Command(BaseCommand):
 
     def _purge_table(self, table: str, tenant: int, cutoff: dt.datetime, dry_run: bool) -> tuple[int, int]:
         with connection.cursor() as cursor:
+            select = sql.SQL("SELECT id FROM {} WHERE tenant_id = %s AND deleted_at < %s ORDER BY id")
             cursor.execute(
-                f"SELECT id FROM {table} WHERE tenant_id = %s AND deleted_at < %s ORDER BY id",  # noqa: S608
-                [tenant, cutoff],
+                select.format(sql.Identifier(table)).as_string(cursor.connection), [tenant, cutoff]
             )
             ids = [row[0] for row in cursor.fetchall()]
         purged = kept = 0
         for row_id in ids:
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute(f"DELETE FROM {table} WHERE id = %s", [row_id])  # noqa: S608
+                    delete = sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(table))
+                    cursor.execute(delete.as_string(cursor.connection), [row_id])
                 purged += 1
             except IntegrityError:  # still referenced by a live row
                 kept += 1

@@ -61,3 +61,27 @@ def test_the_core_names_the_apps_routes_only_by_string() -> None:
     assert not {"organizations", "contacts", "products", "opportunities", "interactions"} & imported_packages(
         ROOT / "crm" / "urls.py"
     )
+
+
+def import_graph() -> str:
+    """The picture in docs/architecture.md: which package imports which (Mermaid), by layer."""
+    edges = set()
+    for package in LAYERS:
+        for path in (ROOT / package).rglob("*.py"):
+            edges.update((package, imported) for imported in imported_packages(path) if imported in LAYERS)
+    lines = ["flowchart BT"]
+    names = {0: "core", 1: "entity apps", 2: "reports", 3: "tools"}
+    for layer, name in names.items():
+        members = [package for package, at in LAYERS.items() if at == layer]
+        lines += [f'  subgraph L{layer}["{name}"]', *(f"    {m}" for m in members), "  end"]
+    lines += [f"  {a} --> {b}" for a, b in sorted(edges) if a != b]
+    return "\n".join(lines)
+
+
+def test_the_picture_of_imports_in_the_docs_is_current() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    drawn = text.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+    assert drawn == import_graph(), (
+        "docs/architecture.md: paste tests.architecture.test_layers.import_graph()"
+    )
+    assert not any(line.startswith("  crm -->") for line in drawn.splitlines())

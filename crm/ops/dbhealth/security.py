@@ -186,7 +186,7 @@ def check_rls_command_without_policy(db: Db) -> Check:
     )
 
 
-class _Expression(Visitor):  # type: ignore[misc]
+class _Expression(Visitor):
     """What a policy expression is made of: bare current_setting() calls, column references, calls."""
 
     def __init__(self) -> None:

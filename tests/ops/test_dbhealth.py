@@ -22,7 +22,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from crm import rls
-from crm.ops.dbhealth import Check, Thresholds, analyse_expression, run_checks
+from crm.ops.dbhealth import Check, Thresholds, run_checks
+from crm.ops.dbhealth.security import analyse_expression
 from tests.conftest import Firm
 
 SCRATCH = "dbhealth_scratch"

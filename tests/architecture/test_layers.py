@@ -65,7 +65,7 @@ def test_the_core_names_the_apps_routes_only_by_string() -> None:
 
 def import_graph() -> str:
     """The picture in docs/architecture.md: which package imports which (Mermaid), by layer."""
-    edges = set()
+    edges: set[tuple[str, str]] = set()
     for package in LAYERS:
         for path in (ROOT / package).rglob("*.py"):
             edges.update((package, imported) for imported in imported_packages(path) if imported in LAYERS)

@@ -20,6 +20,8 @@ from reports.selectors import (
     book_of,
     change_percent,
     coverage_period,
+    coverage_report,
+    follow_ups_report,
     iso_week,
     pipeline_report,
     principal_choices,
@@ -28,12 +30,14 @@ from reports.selectors import (
     quarter_start,
     quarters_back,
     scorecard_period,
+    scorecard_report,
     stale_opportunities_report,
     stale_window,
     utc_today,
     week_start,
     weekly_activity_period,
     win_loss_period,
+    win_loss_report,
 )
 from tests import factories as f
 from tests.conftest import Firm
@@ -244,3 +248,126 @@ def test_a_limited_list_stops_at_its_limit_and_its_total_counts_every_row(
     assert report.window == Period(later - dt.timedelta(days=20), later)
     with rls.acting_as(firm.manager.pk):
         assert stale_opportunities_report(tenant_id=firm.tenant.pk, today=utc_today()).total == 0
+
+
+def test_follow_ups_are_the_users_own_due_undone_ones_oldest_first_in_two_statements(
+    firm: Firm, django_assert_num_queries: Any
+) -> None:
+    t, today = firm.tenant, utc_today()
+    days = [today - dt.timedelta(days=n) for n in range(4)]
+    due = [
+        f.InteractionFactory(tenant=t, organization=firm.customer, user=firm.manager, follow_up_on=day)
+        for day in (days[1], days[3], days[0])
+    ]
+    f.InteractionFactory(tenant=t, user=firm.manager, follow_up_on=days[2], follow_up_done=True)
+    f.InteractionFactory(tenant=t, user=firm.manager, follow_up_on=today + dt.timedelta(days=1))
+    f.InteractionFactory(tenant=t, user=firm.other_manager, follow_up_on=days[2])
+    late = f.OpportunityFactory(
+        tenant=t, principal=firm.principal_a, owner=firm.manager, next_action="Call", next_action_date=days[2]
+    )
+    f.OpportunityFactory(tenant=t, principal=firm.principal_a, owner=firm.manager, next_action_date=today)
+    f.OpportunityFactory(
+        tenant=t,
+        principal=firm.principal_a,
+        owner=firm.manager,
+        next_action_date=days[3],
+        stage="closed_lost",
+        loss_reason="Price",
+    )
+
+    with rls.acting_as(firm.manager.pk), django_assert_num_queries(2):
+        report = follow_ups_report(tenant_id=t.pk, user_id=firm.manager.pk, today=today, limit=2)
+    assert [i.id for i in report.interactions] == [due[1].pk, due[0].pk]
+    assert report.interactions_total == 3
+    assert [i.days_overdue for i in report.interactions] == [3, 1]
+    assert [(o.id, o.days_overdue) for o in report.opportunities] == [(late.pk, 2)]
+    assert report.opportunities_total == 1
+
+
+def test_a_principal_outside_the_book_named_to_a_report_yields_nothing_of_it(firm: Firm) -> None:
+    """The view looks the principal up first (principal_of); a caller that skips it and names the other
+    book's principal still gets none of its rows."""
+    t, b = firm.tenant, firm.principal_b
+    f.DistributorAuthorizationFactory(tenant=t, principal=b, distributor=firm.distributor)
+    f.OpportunityFactory(tenant=t, principal=b, distributor=firm.distributor)
+    f.ProductFactory(tenant=t, principal=b)
+    f.InteractionFactory(tenant=t, organization=b, principal=b)
+    named = PrincipalRef(b.pk, b.name)
+
+    with rls.acting_as(firm.other_manager.pk):
+        theirs = coverage_report(tenant_id=t.pk, principal=named, today=utc_today())
+        their_card = scorecard_report(tenant_id=t.pk, principal=named, today=utc_today())
+    assert [d.distributor for d in theirs.distributors] == [firm.distributor.pk]
+    assert (their_card.products_total, their_card.open_opportunities, their_card.activity.interactions) == (
+        1,
+        1,
+        1,
+    )
+
+    with rls.acting_as(firm.manager.pk):
+        coverage = coverage_report(tenant_id=t.pk, principal=named, today=utc_today())
+        card = scorecard_report(tenant_id=t.pk, principal=named, today=utc_today())
+    assert (coverage.distributors, coverage.open_opportunities) == ([], 0)
+    assert (card.products_total, card.open_opportunities, card.activity.interactions, card.top_customers) == (
+        0,
+        0,
+        0,
+        [],
+    )
+
+
+def test_coverage_counts_authorizations_in_force_during_the_period_in_one_statement(
+    firm: Firm, django_assert_num_queries: Any
+) -> None:
+    t, a = firm.tenant, firm.principal_a
+    today = utc_today()
+    in_force = f.DistributorAuthorizationFactory(tenant=t, principal=a, distributor=firm.distributor)
+    expired = f.DistributorAuthorizationFactory(
+        tenant=t, principal=a, authorized_on=D(2025, 1, 1), expires_on=today - dt.timedelta(days=1)
+    )
+    f.CustomerDistributorFactory(
+        tenant=t, customer=firm.customer, distributor=firm.distributor, is_primary=True
+    )
+    f.OpportunityFactory(tenant=t, principal=a, customer=firm.customer, distributor=firm.distributor)
+    f.OpportunityFactory(tenant=t, principal=a, customer=firm.customer)  # no distributor yet
+    principal = PrincipalRef(a.pk, a.name)
+
+    with rls.acting_as(firm.manager.pk), django_assert_num_queries(1):
+        report = coverage_report(tenant_id=t.pk, principal=principal, today=today)
+    (line,) = report.distributors
+    assert (line.distributor, line.customers_served, line.primary_customers, line.open_opportunities) == (
+        in_force.distributor_id,
+        1,
+        1,
+        1,
+    )
+    assert (report.customers_reached, report.open_opportunities) == (1, 2)
+    assert report.open_opportunities_without_authorized_distributor == 1
+    with rls.acting_as(firm.manager.pk):
+        back_then = coverage_report(
+            tenant_id=t.pk, principal=principal, today=today, date_from=today - dt.timedelta(days=3)
+        )
+    assert {d.distributor for d in back_then.distributors} == {
+        in_force.distributor_id,
+        expired.distributor_id,
+    }
+
+
+def test_win_loss_counts_the_callers_closed_deals_and_their_reasons_in_two_statements(
+    firm: Firm, django_assert_num_queries: Any
+) -> None:
+    t, today = firm.tenant, utc_today()
+    for reason in ("Chef loved it", "Chef loved it"):
+        f.OpportunityFactory(tenant=t, principal=firm.principal_a, stage="closed_won", win_reason=reason)
+    f.OpportunityFactory(tenant=t, principal=firm.principal_a, stage="closed_lost", loss_reason="Price")
+    f.OpportunityFactory(tenant=t, principal=firm.principal_b, stage="closed_won", win_reason="Menu fit")
+    f.OpportunityFactory(tenant=t, principal=firm.principal_a)  # open: not counted
+
+    with rls.acting_as(firm.manager.pk), django_assert_num_queries(2):
+        report = win_loss_report(tenant_id=t.pk, today=today)
+    assert [(p.principal, p.won, p.lost, p.win_rate) for p in report.principals] == [
+        (firm.principal_a.pk, 2, 1, Decimal("66.7"))
+    ]
+    assert [r.quarter for r in report.rows] == [quarter_label(today)]
+    assert [(r.reason, r.opportunities) for r in report.total.win_reasons] == [("Chef loved it", 2)]
+    assert (report.total.won, report.total.lost) == (2, 1)

@@ -31,16 +31,19 @@ from reports.selectors import (
     quarters_back,
     scorecard_period,
     scorecard_report,
+    stale_accounts_report,
     stale_opportunities_report,
     stale_window,
     utc_today,
     week_start,
     weekly_activity_period,
+    weekly_activity_report,
     win_loss_period,
     win_loss_report,
 )
 from tests import factories as f
 from tests.conftest import Firm
+from tests.reports.support import at
 
 D = dt.date
 
@@ -371,3 +374,71 @@ def test_win_loss_counts_the_callers_closed_deals_and_their_reasons_in_two_state
     assert [r.quarter for r in report.rows] == [quarter_label(today)]
     assert [(r.reason, r.opportunities) for r in report.total.win_reasons] == [("Chef loved it", 2)]
     assert (report.total.won, report.total.lost) == (2, 1)
+
+
+def test_an_account_is_stale_for_a_manager_when_only_the_other_books_interactions_touched_it(
+    firm: Firm, django_assert_num_queries: Any
+) -> None:
+    t, a, b, today = firm.tenant, firm.principal_a, firm.principal_b, utc_today()
+    fresh, hidden_touch, long_ago, not_mine = (f.CustomerFactory(tenant=t, name=n) for n in "FHLN")
+    for customer in (fresh, hidden_touch, long_ago):
+        f.OpportunityFactory(tenant=t, principal=a, customer=customer)
+    theirs = f.OpportunityFactory(tenant=t, principal=b, customer=hidden_touch)
+    f.OpportunityFactory(tenant=t, principal=b, customer=not_mine)
+    f.InteractionFactory(tenant=t, organization=fresh, occurred_at=at(today - dt.timedelta(days=5)))
+    f.InteractionFactory(
+        tenant=t, organization=hidden_touch, opportunity=theirs, occurred_at=at(today - dt.timedelta(days=5))
+    )
+    f.InteractionFactory(tenant=t, organization=long_ago, occurred_at=at(today - dt.timedelta(days=40)))
+
+    with rls.acting_as(firm.manager.pk), django_assert_num_queries(1):
+        report = stale_accounts_report(tenant_id=t.pk, today=today)
+    # Never touched (as far as this manager can see) first, then the longest untouched.
+    assert [(s.customer, s.days_since_interaction) for s in report.accounts] == [
+        (hidden_touch.pk, None),
+        (long_ago.pk, 40),
+    ]
+    assert report.accounts[0].principals == [a.name]  # the other book's principal is not named
+    assert report.total == 2
+    with rls.acting_as(firm.admin.pk):
+        everyone = stale_accounts_report(tenant_id=t.pk, today=today)
+    assert [s.customer for s in everyone.accounts] == [not_mine.pk, long_ago.pk]
+
+
+def test_weekly_activity_counts_the_books_interactions_per_week_against_the_period_before(
+    firm: Firm, django_assert_num_queries: Any
+) -> None:
+    t, a, b = firm.tenant, firm.principal_a, firm.principal_b
+    for day, kind, principal in (
+        (D(2026, 3, 3), "call", a),  # W10
+        (D(2026, 3, 10), "email", a),  # W11
+        (D(2026, 3, 11), "call", b),
+        (D(2026, 2, 20), "call", a),  # the two weeks before
+    ):
+        f.InteractionFactory(
+            tenant=t, organization=principal, principal=principal, type=kind, occurred_at=at(day)
+        )
+    f.InteractionFactory(
+        tenant=t, organization=firm.customer, occurred_at=at(D(2026, 3, 4))
+    )  # shared: no principal
+
+    with rls.acting_as(firm.manager.pk), django_assert_num_queries(1):
+        report = weekly_activity_report(
+            tenant_id=t.pk, today=D(2026, 3, 15), date_from=D(2026, 3, 2), date_to=D(2026, 3, 15)
+        )
+    assert report.previous_period == Period(D(2026, 2, 16), D(2026, 3, 1))
+    assert [w.week for w in report.weeks] == ["2026-W10", "2026-W11"]
+    (mine,) = report.principals
+    assert mine.principal == a.pk
+    assert [(w.week, w.interactions) for w in mine.weeks] == [("2026-W10", 1), ("2026-W11", 1)]
+    assert (mine.interactions, mine.previous_interactions, mine.change, mine.change_percent) == (
+        2,
+        1,
+        1,
+        Decimal("100.0"),
+    )
+    assert [(x.type, x.interactions, x.previous_interactions) for x in mine.by_type] == [
+        ("call", 1, 1),
+        ("email", 1, 0),
+    ]
+    assert report.total.interactions == 2

@@ -104,7 +104,7 @@ def test_a_tiny_run_measures_cpu_per_request_of_both_servers_and_their_workers_m
     report = runner.run(options, log=lambda line: None)
 
     assert report.failures == [] and report.results
-    assert report.database_cpu.startswith("the server's own PostgreSQL backends")
+    assert report.database_cpu.startswith("its backends serving the server's connections")
     for result in report.results:  # 10 ms ticks over 20 requests: some cells may read 0
         assert result.server_cpu_ms is not None and result.server_cpu_ms >= 0
         assert result.database_cpu_ms is not None and result.database_cpu_ms >= 0
@@ -119,3 +119,18 @@ def test_a_tiny_run_measures_cpu_per_request_of_both_servers_and_their_workers_m
     assert {"server_cpu_ms", "database_cpu_ms"} <= document["results"][0].keys()
     assert document["worker_memory"][0]["change_percent"] is not None
     assert "server CPU" in runner.render(report) and "Worker RSS" in runner.summary(report)
+
+
+def test_a_database_off_this_machine_shows_n_a_in_its_cpu_column_and_says_why_once():
+    report = runner.Report(
+        options=runner.Options(connections=(1,)),
+        facts={"client": "python"},
+        database_cpu="n/a: the database server (db.example.com) is not on this machine",
+    )
+    report.results.append(
+        runner.Result("contacts: detail", "contacts", "/x/", 1, "python", 9, 0, 9.0, 1.0, 2.0, 3.0, 2, 1, 0.5)
+    )
+    rendered = runner.render(report)
+    assert rendered.count("db.example.com") == 1
+    assert rendered.splitlines()[-1].split()[-4:] == ["n/a", "2", "1", "0"]
+    assert "0.50" in rendered.splitlines()[-1]

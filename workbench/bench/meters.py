@@ -73,12 +73,15 @@ def local_backend_problem(cursor: Any, host: str | None) -> str | None:
 
 
 def backends_named(cursor: Any, application_name: str) -> Callable[[], list[int]]:
-    """A function listing the pids of this database's sessions with that application_name (and their
-    parallel workers, which carry the leader's), as pg_stat_activity shows them now."""
+    """A function listing the pids of this database's sessions with that application_name, and of their
+    parallel workers (leader_pid, PostgreSQL 13+), as pg_stat_activity shows them now."""
 
     def pids() -> list[int]:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            "WITH named AS (SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s)"
+            " SELECT pid FROM named UNION"
+            " SELECT pid FROM pg_stat_activity WHERE leader_pid IN (SELECT pid FROM named)",
             [application_name],
         )
         return [int(row[0]) for row in cursor.fetchall()]

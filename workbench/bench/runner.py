@@ -205,7 +205,7 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
         report.database_cpu = (
             f"n/a: {problem}"
             if problem
-            else "the server's own PostgreSQL backends (pg_stat_activity, by application_name)"
+            else "its backends serving the server's connections, found in pg_stat_activity by application_name"
         )
         if problem:
             say(f"database CPU not measured: {problem}")
@@ -385,7 +385,7 @@ def render(report: Report) -> str:
         f" {facts.get('book_size')} principals; client {facts.get('client')}; {report.options.seconds:g} s or"
         f" {report.options.requests} requests per cell (n: requests completed); latencies in ms; CPU: ms of"
         " user + system time per request over the cell's run, of the app server (gunicorn master and"
-        f" workers) and of the database ({report.database_cpu or 'not measured'}).",
+        f" workers) and of the database: {report.database_cpu or 'not measured'}.",
         "",
         format_table(
             [
@@ -537,8 +537,6 @@ def summary(report: Report) -> str:
         parts.append(f"Endpoint vs its SQL alone: median ×{sorted(orm)[len(orm) // 2]:.1f}.")
     if memory := memory_summary(report):
         parts.append(memory)
-    if report.database_cpu.startswith("n/a"):
-        parts.append(f"Database CPU {report.database_cpu}.")
     if report.failures:
         parts.append(f"{len(report.failures)} operation(s) skipped.")
     return " ".join(parts)

@@ -95,3 +95,42 @@ def test_a_tiny_run_against_a_live_server_measures_every_operation_and_its_basel
     assert baselines["interactions: recent"].no_rls_p50_ms is not None
     assert "interactions: recent" in runner.render(report)
     assert report.as_json()["results"][0]["connections"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_run_measures_cpu_per_request_of_both_servers_and_their_workers_memory():
+    generate(scale=0.01, seed=6)
+    options = runner.Options(connections=(1,), seconds=10, requests=20, client="python", only="detail")
+    report = runner.run(options, log=lambda line: None)
+
+    assert report.failures == [] and report.results
+    assert report.database_cpu.startswith("its backends serving the server's connections")
+    for result in report.results:  # 10 ms ticks over 20 requests: some cells may read 0
+        assert result.server_cpu_ms is not None and result.server_cpu_ms >= 0
+        assert result.database_cpu_ms is not None and result.database_cpu_ms >= 0
+    assert sum(r.server_cpu_ms or 0 for r in report.results) > 0
+    assert sum(r.database_cpu_ms or 0 for r in report.results) > 0
+    for baseline in report.baselines:
+        assert baseline.endpoint_server_cpu_ms is not None and baseline.no_rls_server_cpu_ms is not None
+        assert baseline.orm_sql_database_cpu_ms is not None and baseline.no_rls_database_cpu_ms is not None
+    assert [m.server for m in report.memory] == ["endpoint", "no RLS"]
+    assert all(m.workers_start == m.workers_end == 2 and m.start_bytes > 0 for m in report.memory)
+    document = report.as_json()
+    assert {"server_cpu_ms", "database_cpu_ms"} <= document["results"][0].keys()
+    assert document["worker_memory"][0]["change_percent"] is not None
+    assert "server CPU" in runner.render(report) and "Worker RSS" in runner.summary(report)
+
+
+def test_a_database_off_this_machine_shows_n_a_in_its_cpu_column_and_says_why_once():
+    report = runner.Report(
+        options=runner.Options(connections=(1,)),
+        facts={"client": "python"},
+        database_cpu="n/a: the database server (db.example.com) is not on this machine",
+    )
+    report.results.append(
+        runner.Result("contacts: detail", "contacts", "/x/", 1, "python", 9, 0, 9.0, 1.0, 2.0, 3.0, 2, 1, 0.5)
+    )
+    rendered = runner.render(report)
+    assert rendered.count("db.example.com") == 1
+    assert rendered.splitlines()[-1].split()[-4:] == ["n/a", "2", "1", "0"]
+    assert "0.50" in rendered.splitlines()[-1]

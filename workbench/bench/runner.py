@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-from workbench.bench import baselines, load, server
+from workbench.bench import baselines, load, meters, server
 from workbench.bench.scenario import Operation, Scene, build_scene
 from workbench.bench.stats import fmt, format_table, ratio
 
@@ -44,6 +44,8 @@ class Result:
     p99_ms: float | None
     queries: int | None
     rows: int | None
+    server_cpu_ms: float | None = None  # per request: the gunicorn master and workers, user + system
+    database_cpu_ms: float | None = None  # per request: the server's PostgreSQL backends
 
 
 @dataclass
@@ -54,6 +56,14 @@ class Baseline:
     json_sql_p50_ms: float | None = None
     no_rls_p50_ms: float | None = None
     no_rls_rows: int | None = None
+    # CPU ms per request (server: the app server's process tree; database: its backends). The SQL
+    # baselines run in the benchmark's own process, so only their database side is theirs to measure.
+    endpoint_server_cpu_ms: float | None = None
+    endpoint_database_cpu_ms: float | None = None
+    orm_sql_database_cpu_ms: float | None = None
+    json_sql_database_cpu_ms: float | None = None
+    no_rls_server_cpu_ms: float | None = None
+    no_rls_database_cpu_ms: float | None = None
     note: str = ""
 
     def ratios(self) -> dict[str, float | None]:
@@ -72,6 +82,8 @@ class Report:
     baselines: list[Baseline] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    database_cpu: str = ""  # how the database's CPU was measured, or why it was not
+    memory: list[meters.Memory] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +91,8 @@ class Report:
             "data": self.facts,
             "results": [asdict(r) for r in self.results],
             "baselines": [asdict(b) | {"ratios": b.ratios()} for b in self.baselines],
+            "database_cpu": self.database_cpu,
+            "worker_memory": [asdict(m) | {"change_percent": m.change_percent} for m in self.memory],
             "failures": self.failures,
             "seconds": round(self.seconds, 1),
         }
@@ -92,19 +106,39 @@ def _client(options: Options) -> str:
     return options.client
 
 
+# The servers' database sessions are told apart by application_name (pg_stat_activity).
+ENDPOINT_APPLICATION = "crm-bench-endpoint"
+NO_RLS_APPLICATION = "crm-bench-no-rls"
+
+
+def _tagged_url(application_name: str) -> str:
+    """DATABASE_URL for a benchmark server whose connections carry `application_name`."""
+    settings_dict = connection.settings_dict
+    options = {**settings_dict.get("OPTIONS", {}), "application_name": application_name}
+    return server.database_url({**settings_dict, "OPTIONS": options})
+
+
 MIN_SAMPLES = 3  # fewer in the time given: the operation is re-run on a count instead
 SLOW_SECONDS = 15.0  # the bound of that re-run
 
 
 def _measure(
-    base_url: str, token: str, operation: Operation, connections: int, options: Options, client: str
-) -> load.Measurement:
+    base_url: str,
+    token: str,
+    operation: Operation,
+    connections: int,
+    options: Options,
+    client: str,
+    meter: meters.Meter,
+) -> tuple[load.Measurement, meters.Spent]:
+    """One load run, and the CPU the server and its database used during it (the run that counts)."""
+    before = meter.read()
     if client == "wrk":
         measured = load.wrk_load(
             base_url, token, operation.calls, connections=connections, seconds=options.seconds
         )
         if measured.requests >= MIN_SAMPLES:
-            return measured
+            return measured, meter.since(before)
         # Slower than the time given (wrk counts only what completes): a few requests, on the clock.
     else:
         measured = load.python_load(
@@ -116,8 +150,9 @@ def _measure(
             seconds=options.seconds,
         )
         if measured.requests >= min(MIN_SAMPLES, options.requests):
-            return measured
-    return load.python_load(
+            return measured, meter.since(before)
+    before = meter.read()
+    measured = load.python_load(
         base_url,
         token,
         operation.calls,
@@ -125,6 +160,7 @@ def _measure(
         max_requests=max(MIN_SAMPLES, connections),
         seconds=max(SLOW_SECONDS, options.seconds),
     )
+    return measured, meter.since(before)
 
 
 def _ms(value: float) -> float | None:
@@ -160,24 +196,54 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
         f"firm {scene.tenant.pk}, manager {scene.manager.pk} (book of {len(scene.book)}); {len(operations)}"
         f" operations × {len(options.connections)} concurrency levels, client {client}"
     )
-    url = server.database_url(connection.settings_dict)
     lowest = min(options.connections)
     with ExitStack() as stack:
-        base_url = stack.enter_context(server.serve(url, workers=options.workers, threads=options.threads))
+        # The meter's own connection: pg_stat_activity, read between runs (its backend is not counted).
+        watch = stack.enter_context(closing(baselines.connect(connection.settings_dict)))
+        cursor = stack.enter_context(closing(watch.cursor()))
+        problem = meters.local_backend_problem(cursor, watch.info.host)
+        report.database_cpu = (
+            f"n/a: {problem}"
+            if problem
+            else "its backends serving the server's connections, found in pg_stat_activity by application_name"
+        )
+        if problem:
+            say(f"database CPU not measured: {problem}")
+        served = stack.enter_context(
+            server.serve_process(
+                _tagged_url(ENDPOINT_APPLICATION), workers=options.workers, threads=options.threads
+            )
+        )
+        base_url = served.url
+        meter = meters.Meter(
+            served.pid, None if problem else meters.backends_named(cursor, ENDPOINT_APPLICATION)
+        )
         say(f"gunicorn up at {base_url} ({options.workers} workers × {options.threads} threads, DEBUG off)")
+        servers = [("endpoint", served.pid)]
         bypass_url = ""
+        bypass_meter = meters.Meter(None, None)
         sql = None
         if options.baselines and any(op.baseline for op in operations):
-            bypass_url = stack.enter_context(
-                server.serve(
-                    url,
+            bypass = stack.enter_context(
+                server.serve_process(
+                    _tagged_url(NO_RLS_APPLICATION),
                     workers=options.workers,
                     threads=options.threads,
                     environment={"BENCH_RLS_BYPASS": "1"},
                 )
             )
+            bypass_url = bypass.url
+            bypass_meter = meters.Meter(
+                bypass.pid, None if problem else meters.backends_named(cursor, NO_RLS_APPLICATION)
+            )
+            servers.append(("no RLS", bypass.pid))
             sql = stack.enter_context(closing(baselines.connect(connection.settings_dict)))
             say(f"baseline server without RLS up at {bypass_url}")
+        # The SQL baselines' one connection: its backend only.
+        sql_meter = meters.Meter(
+            None, None if problem or sql is None else meters.fixed_backends(sql.info.backend_pid)
+        )
+        memory_at_start = {name: meters.workers_resident(pid) for name, pid in servers}
         for n, operation in enumerate(operations, 1):
             first = operation.calls[0]
             checked = load.probe(base_url, scene.token, first)
@@ -190,7 +256,10 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
             _warm(base_url, scene.token, operation, options)
             checked = load.probe(base_url, scene.token, first)  # again, warm: queries a request makes
             for connections in options.connections:
-                measured = _measure(base_url, scene.token, operation, connections, options, client)
+                measured, spent = _measure(
+                    base_url, scene.token, operation, connections, options, client, meter
+                )
+                server_cpu, database_cpu = spent.per_request_ms(measured.requests)
                 result = Result(
                     operation=operation.name,
                     group=operation.group,
@@ -205,15 +274,27 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
                     p99_ms=_ms(measured.latency.p99),
                     queries=checked.queries,
                     rows=checked.rows,
+                    server_cpu_ms=server_cpu,
+                    database_cpu_ms=database_cpu,
                 )
                 report.results.append(result)
                 say(
                     f"[{n:>2}/{len(operations)}] {operation.name:<44} c={connections:<2} p50 {fmt(result.p50_ms):>7} ms"
                     f"  p99 {fmt(result.p99_ms):>7} ms  {result.rps:7.1f} req/s  {result.errors} errors"
+                    f"  CPU/req server {fmt(result.server_cpu_ms, 2)} ms, database {fmt(result.database_cpu_ms, 2)} ms"
                 )
                 if connections == lowest and operation.baseline and sql is not None:
                     baseline = _baseline(
-                        operation, scene, options, client, result, checked.rows, bypass_url, sql
+                        operation,
+                        scene,
+                        options,
+                        client,
+                        result,
+                        checked.rows,
+                        bypass_url,
+                        sql,
+                        bypass_meter,
+                        sql_meter,
                     )
                     report.baselines.append(baseline)
                     ratios = baseline.ratios()
@@ -222,6 +303,10 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
                         f" {fmt(baseline.json_sql_p50_ms)} ms · no RLS {fmt(baseline.no_rls_p50_ms)} ms"
                         f" (endpoint ×{fmt(ratios['endpoint/no_rls'], 2)} of no RLS) {baseline.note}"
                     )
+        for name, pid in servers:
+            workers_end, end_bytes = meters.workers_resident(pid)
+            workers_start, start_bytes = memory_at_start[name]
+            report.memory.append(meters.Memory(name, workers_start, workers_end, start_bytes, end_bytes))
     report.seconds = time.perf_counter() - started
     say(f"done in {report.seconds:.0f} s")
     return report
@@ -236,17 +321,27 @@ def _baseline(
     rows: int | None,
     bypass_url: str,
     conn: Any,
+    bypass_meter: meters.Meter,
+    sql_meter: meters.Meter,
 ) -> Baseline:
-    baseline = Baseline(operation.name, endpoint_p50_ms=endpoint.p50_ms)
+    baseline = Baseline(
+        operation.name,
+        endpoint_p50_ms=endpoint.p50_ms,
+        endpoint_server_cpu_ms=endpoint.server_cpu_ms,
+        endpoint_database_cpu_ms=endpoint.database_cpu_ms,
+    )
     notes: list[str] = []
     captured = baselines.capture(operation.calls[0], scene.token)
     if captured.status == 200:
+        before = sql_meter.read()
         replayed = baselines.replay(
             conn, captured.statements, max_requests=options.requests, seconds=options.seconds
         )
         baseline.orm_sql_p50_ms = _ms(replayed.latency.p50)
+        _, baseline.orm_sql_database_cpu_ms = sql_meter.since(before).per_request_ms(replayed.requests)
         if captured.json_page is not None and captured.context:
             try:
+                before = sql_meter.read()
                 as_json = baselines.replay(
                     conn,
                     [captured.context, captured.json_page],
@@ -254,6 +349,9 @@ def _baseline(
                     seconds=options.seconds,
                 )
                 baseline.json_sql_p50_ms = _ms(as_json.latency.p50)
+                _, baseline.json_sql_database_cpu_ms = sql_meter.since(before).per_request_ms(
+                    as_json.requests
+                )
             except psycopg.Error as exc:  # a page query that cannot be wrapped: say so, carry on
                 notes.append(f"JSON statement failed: {str(exc).splitlines()[0]}")
         else:
@@ -264,8 +362,13 @@ def _baseline(
     baseline.no_rls_rows = checked.rows
     if checked.status == 200:
         _warm(bypass_url, scene.token, operation, options)
-        measured = _measure(bypass_url, scene.token, operation, endpoint.connections, options, client)
+        measured, spent = _measure(
+            bypass_url, scene.token, operation, endpoint.connections, options, client, bypass_meter
+        )
         baseline.no_rls_p50_ms = _ms(measured.latency.p50)
+        baseline.no_rls_server_cpu_ms, baseline.no_rls_database_cpu_ms = spent.per_request_ms(
+            measured.requests
+        )
         if checked.rows != rows:
             notes.append(f"rows without RLS: {checked.rows}")
     else:
@@ -280,10 +383,25 @@ def render(report: Report) -> str:
     lines = [
         f"Benchmark: firm {facts.get('tenant')}, manager {facts.get('manager')} with a book of"
         f" {facts.get('book_size')} principals; client {facts.get('client')}; {report.options.seconds:g} s or"
-        f" {report.options.requests} requests per cell (n: requests completed); latencies in ms.",
+        f" {report.options.requests} requests per cell (n: requests completed); latencies in ms; CPU: ms of"
+        " user + system time per request over the cell's run, of the app server (gunicorn master and"
+        f" workers) and of the database: {report.database_cpu or 'not measured'}.",
         "",
         format_table(
-            ["operation", "conns", "n", "p50", "p95", "p99", "req/s", "queries", "rows", "errors"],
+            [
+                "operation",
+                "conns",
+                "n",
+                "p50",
+                "p95",
+                "p99",
+                "req/s",
+                "server CPU",
+                "db CPU",
+                "queries",
+                "rows",
+                "errors",
+            ],
             [
                 [
                     r.operation,
@@ -293,6 +411,8 @@ def render(report: Report) -> str:
                     fmt(r.p95_ms),
                     fmt(r.p99_ms),
                     fmt(r.rps, 0),
+                    fmt(r.server_cpu_ms, 2),
+                    _database_cell(report, r.database_cpu_ms),
                     fmt(r.queries),
                     fmt(r.rows),
                     fmt(r.errors),
@@ -340,10 +460,57 @@ def render(report: Report) -> str:
                 ],
                 left=1,
             ),
+            "",
+            f"Baselines' CPU at {lowest} connection(s), ms per request (server: the app server's processes;"
+            " the SQL baselines run inside the benchmark's own process, so only their database side is"
+            " theirs):",
+            "",
+            format_table(
+                [
+                    "page",
+                    "endpoint server",
+                    "endpoint db",
+                    "ORM SQL db",
+                    "JSON SQL db",
+                    "no RLS server",
+                    "no RLS db",
+                ],
+                [
+                    [
+                        b.operation,
+                        fmt(b.endpoint_server_cpu_ms, 2),
+                        _database_cell(report, b.endpoint_database_cpu_ms),
+                        _database_cell(report, b.orm_sql_database_cpu_ms),
+                        _database_cell(report, b.json_sql_database_cpu_ms),
+                        fmt(b.no_rls_server_cpu_ms, 2),
+                        _database_cell(report, b.no_rls_database_cpu_ms),
+                    ]
+                    for b in report.baselines
+                ],
+            ),
         ]
     if report.failures:
         lines += ["", "Skipped (unexpected status):", *(f"  {f}" for f in report.failures)]
     return "\n".join(lines)
+
+
+def _database_cell(report: Report, value: float | None) -> str:
+    return "n/a" if report.database_cpu.startswith("n/a") else fmt(value, 2)
+
+
+def memory_summary(report: Report) -> str:
+    """The workers' resident size at the start and the end of the run, and its change."""
+    parts = []
+    for m in report.memory:
+        change = m.change_percent
+        workers = f"{m.workers_start} workers" + (
+            "" if m.workers_end == m.workers_start else f", {m.workers_end} at the end"
+        )
+        parts.append(
+            f"{m.server} server ({workers}) {m.start_bytes / 2**20:,.1f} → {m.end_bytes / 2**20:,.1f} MiB"
+            + ("" if change is None else f" ({change:+.1f} %)")
+        )
+    return "Worker RSS, start → end of the run: " + "; ".join(parts) + "." if parts else ""
 
 
 def summary(report: Report) -> str:
@@ -368,6 +535,8 @@ def summary(report: Report) -> str:
         parts.append(f"Endpoint vs no RLS: median ×{sorted(rls)[len(rls) // 2]:.2f}.")
     if orm:
         parts.append(f"Endpoint vs its SQL alone: median ×{sorted(orm)[len(orm) // 2]:.1f}.")
+    if memory := memory_summary(report):
+        parts.append(memory)
     if report.failures:
         parts.append(f"{len(report.failures)} operation(s) skipped.")
     return " ".join(parts)

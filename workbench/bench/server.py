@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -69,12 +70,29 @@ def _status(port: int) -> int | None:
         connection.close()
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running server: its base URL and the gunicorn master's pid (the workers are its children)."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
 def serve(
     url: str, *, workers: int = 2, threads: int = 4, environment: Mapping[str, str] | None = None
 ) -> Iterator[str]:
     """Serve the API on a free loopback port with gunicorn (gthread), DEBUG off, persistent database
     connections; yields the base URL and stops the server on exit."""
+    with serve_process(url, workers=workers, threads=threads, environment=environment) as served:
+        yield served.url
+
+
+@contextmanager
+def serve_process(
+    url: str, *, workers: int = 2, threads: int = 4, environment: Mapping[str, str] | None = None
+) -> Iterator[Served]:
+    """`serve`, yielding the process too (for its CPU and memory)."""
     port = free_port()
     env = {
         **os.environ,
@@ -119,7 +137,7 @@ def serve(
                         f"gunicorn did not start:\n{log.read().decode(errors='replace')[-3000:]}"
                     )
                 time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
+            yield Served(f"http://127.0.0.1:{port}", process.pid)
         finally:
             process.terminate()
             try:

@@ -28,9 +28,10 @@ class Command(BaseCommand):
     help = (
         "Serve the API with gunicorn (DEBUG off) on the generated firm of this database (generating one at"
         " --scale when there is none), load each hot operation of a Sales Manager at 1 and 8 connections"
-        " (wrk when installed, else a Python client), and print p50/p95/p99, req/s, queries per request and"
-        " rows per page; for list and detail pages also the ORM's SQL alone, one JSON statement and the"
-        " endpoint without RLS, with ratios. Writes (creates, updates) go to this database."
+        " (wrk when installed, else a Python client), and print p50/p95/p99, req/s, the server's and the"
+        " database's CPU ms per request (from /proc), queries per request and rows per page, and the"
+        " workers' resident memory at the start and end; for list and detail pages also the ORM's SQL"
+        " alone, one JSON statement and the endpoint without RLS, with ratios. Writes (creates, updates) go to this database."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,8 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
-# A name safe to splice into DDL unquoted: lower case, as PostgreSQL folds it, within its 63 bytes.
-PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+from crm.sql_names import PLAIN_IDENTIFIER
 
 
 @dataclass(frozen=True)
@@ -63,9 +61,6 @@ def context_of(request: Any) -> RequestContext:
     context = getattr(request, "crm", ANONYMOUS)
     assert isinstance(context, RequestContext)
     return context
-
-
-PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def runtime_role() -> str:

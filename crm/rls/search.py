@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from psycopg import sql
 
-from crm.rls.context import PLAIN_IDENTIFIER
+from crm.sql_names import PLAIN_IDENTIFIER, plain
 
 # `search_vector @@ query` is not LEAKPROOF, so below a policy PostgreSQL may not evaluate it before the
 # policy's own quals: it cannot be a GIN index condition, and a search filters every row of the firm one
@@ -36,19 +37,16 @@ def search_function_sql(table: str, policy_qual: str, runtime: str, cap: int | N
     that many ids (any of them): the caller learns whether the matches are few enough for an id list.
     For writing a new searchable table's migration once (runtime="{runtime_role}", into RunPolicySQL):
     migrations never call it."""
-    name = search_function(table)
-    limit = f"\n     LIMIT {int(cap)}" if cap is not None else ""
-    return f"""
-CREATE OR REPLACE FUNCTION {name}(query text) RETURNS SETOF bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 100 AS $$
-    SELECT id FROM {table}
-     WHERE deleted_at IS NULL AND search_vector @@ to_tsquery('simple', query)
-       -- policy {table}_select, verbatim:
-       AND ({policy_qual}){limit}
-$$;
-REVOKE ALL ON FUNCTION {name}(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION {name}(text) TO "{runtime}";
-"""
+    limit = sql.SQL("\n     LIMIT {}").format(sql.Literal(int(cap))) if cap is not None else sql.SQL("")
+    return _function_sql(
+        name=search_function(table),
+        returns=sql.SQL("SETOF bigint"),
+        selected=sql.SQL("id"),
+        table=table,
+        policy_qual=policy_qual,
+        limit=limit,
+        runtime=runtime,
+    )
 
 
 def keyed_search_function(table: str) -> str:
@@ -64,23 +62,62 @@ def keyed_search_function_sql(
     policy. The list can then pick its page (order, cursor, limit) from the function's own rows and read
     only that page's rows again, where an id list made it read every match to sort them (a common last
     name prefix: ~10,000 matches)."""
-    name = keyed_search_function(table)
-    for column, _ in keys:
-        if not PLAIN_IDENTIFIER.match(column):
-            raise ImproperlyConfigured(f"not a plain column name: {column!r}")
-    returns = ", ".join(["id bigint", *(f"{column} {sql_type}" for column, sql_type in keys)])
-    selected = ", ".join(["id", *(column for column, _ in keys)])
-    return f"""
-CREATE OR REPLACE FUNCTION {name}(query text) RETURNS TABLE ({returns})
+    columns = [plain(column, "column name") for column, _ in keys]
+    # A key's type is SQL written with the table's migration (`character varying(100)`), never input.
+    returns = sql.SQL(", ").join(
+        [
+            sql.SQL("id bigint"),
+            *(sql.SQL("{} {}").format(c, sql.SQL(t)) for c, (_, t) in zip(columns, keys, strict=True)),
+        ]
+    )
+    return _function_sql(
+        name=keyed_search_function(table),
+        returns=sql.SQL("TABLE ({})").format(returns),
+        selected=sql.SQL(", ").join([sql.SQL("id"), *columns]),
+        table=table,
+        policy_qual=policy_qual,
+        limit=sql.SQL(""),
+        runtime=runtime,
+    )
+
+
+def _function_sql(
+    *,
+    name: str,
+    returns: sql.Composable,
+    selected: sql.Composable,
+    table: str,
+    policy_qual: str,
+    limit: sql.Composable,
+    runtime: str,
+) -> str:
+    """The CREATE, REVOKE and GRANT of one search function. Names are spliced unquoted (crm.sql_names),
+    as the migrations frozen so far have them; the policy is SQL PostgreSQL deparsed, spliced verbatim."""
+    return (
+        sql.SQL(
+            """
+CREATE OR REPLACE FUNCTION {name}(query text) RETURNS {returns}
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp ROWS 100 AS $$
     SELECT {selected} FROM {table}
      WHERE deleted_at IS NULL AND search_vector @@ to_tsquery('simple', query)
        -- policy {table}_select, verbatim:
-       AND ({policy_qual})
+       AND ({policy_qual}){limit}
 $$;
 REVOKE ALL ON FUNCTION {name}(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION {name}(text) TO "{runtime}";
+GRANT EXECUTE ON FUNCTION {name}(text) TO {runtime};
 """
+        )
+        .format(
+            name=plain(name, "function name"),
+            returns=returns,
+            selected=selected,
+            table=plain(table, "table name"),
+            policy_qual=sql.SQL(policy_qual),
+            limit=limit,
+            runtime=sql.Identifier(runtime),
+        )
+        .as_string()
+    )
 
 
 def select_policy_qual(cursor: Any, table: str) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pgtrigger
+from psycopg import sql
+
+from crm.sql_names import plain
 
 
 @dataclass(frozen=True)
@@ -30,35 +33,64 @@ class Ref:
         return self.column.removesuffix("_id")
 
     def plpgsql(self) -> str:
-        when = f"NEW.{self.column} IS NOT NULL"
+        column, field = plain(self.column), sql.Literal(self.column)
+        when = sql.SQL("NEW.{column} IS NOT NULL").format(column=column)
         if not self.copy:
-            when += f" AND (TG_OP = 'INSERT' OR NEW.{self.column} IS DISTINCT FROM OLD.{self.column})"
-        columns = ["tenant_id", "type" if self.types else "NULL::text AS type"]
-        columns += [f"{source} AS copy_{target}" for target, source in self.copy]
-        type_check = ""
+            when += sql.SQL(" AND (TG_OP = 'INSERT' OR NEW.{column} IS DISTINCT FROM OLD.{column})").format(
+                column=column
+            )
+        columns: list[sql.Composable] = [
+            sql.SQL("tenant_id"),
+            sql.SQL("type" if self.types else "NULL::text AS type"),
+        ]
+        columns += [
+            sql.SQL("{source} AS copy_{target}").format(source=plain(source), target=plain(target))
+            for target, source in self.copy
+        ]
+        type_check: sql.Composable = sql.SQL("")
         if self.types:
-            allowed = ", ".join(f"'{t}'" for t in self.types)
-            type_check = f"""
+            type_check = sql.SQL("""
             IF ref.type NOT IN ({allowed}) THEN
-                RAISE EXCEPTION '{self.field} must be {self.type_label}'
-                    USING ERRCODE = 'check_violation', COLUMN = '{self.column}', TABLE = TG_TABLE_NAME;
-            END IF;"""
-        copies = "".join(f"\n            NEW.{target} := ref.copy_{target};" for target, _ in self.copy)
+                RAISE EXCEPTION {message}
+                    USING ERRCODE = 'check_violation', COLUMN = {field}, TABLE = TG_TABLE_NAME;
+            END IF;""").format(
+                allowed=sql.SQL(", ").join(sql.Literal(t) for t in self.types),
+                message=sql.Literal(f"{self.field} must be {self.type_label}"),
+                field=field,
+            )
+        copies = sql.SQL("").join(
+            sql.SQL("\n            NEW.{target} := ref.copy_{target};").format(target=plain(target))
+            for target, _ in self.copy
+        )
         # A row may keep pointing at a row deleted since (it existed); a new or changed reference, or a
         # row being restored, must point at a live one.
-        unchanged = (
-            f"(TG_OP = 'UPDATE' AND NEW.{self.column} = OLD.{self.column}"
+        unchanged = sql.SQL(
+            "(TG_OP = 'UPDATE' AND NEW.{column} = OLD.{column}"
             " AND NOT (OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL))"
-        )
-        return f"""
+        ).format(column=column)
+        return (
+            sql.SQL("""
         IF {when} THEN
-            SELECT {", ".join(columns)} INTO ref FROM {self.table}
-             WHERE id = NEW.{self.column} AND (deleted_at IS NULL OR {unchanged});
+            SELECT {columns} INTO ref FROM {table}
+             WHERE id = NEW.{column} AND (deleted_at IS NULL OR {unchanged});
             IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN
-                RAISE EXCEPTION '{self.field} % does not exist', NEW.{self.column}
-                    USING ERRCODE = 'foreign_key_violation', COLUMN = '{self.column}', TABLE = TG_TABLE_NAME;
+                RAISE EXCEPTION {message}, NEW.{column}
+                    USING ERRCODE = 'foreign_key_violation', COLUMN = {field}, TABLE = TG_TABLE_NAME;
             END IF;{type_check}{copies}
-        END IF;"""
+        END IF;""")
+            .format(
+                when=when,
+                columns=sql.SQL(", ").join(columns),
+                table=plain(self.table),
+                column=column,
+                unchanged=unchanged,
+                message=sql.Literal(f"{self.field} % does not exist"),
+                field=field,
+                type_check=type_check,
+                copies=copies,
+            )
+            .as_string()
+        )
 
 
 def immutable(*columns: str) -> str:

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
+
 DATABASE_NAME = "crm"
 
 
@@ -30,8 +32,13 @@ def server() -> Any:
 
 def database_url() -> str:
     srv = server()
-    exists = srv.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    # psql takes the text, not parameters: composed without a connection (psycopg >= 3.2).
+    exists = srv.psql(
+        sql.SQL("SELECT 1 FROM pg_database WHERE datname = {};")
+        .format(sql.Literal(DATABASE_NAME))
+        .as_string()
+    )
     if "(1 row)" not in exists:
-        srv.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        srv.psql(sql.SQL("CREATE DATABASE {};").format(sql.Identifier(DATABASE_NAME)).as_string())
     # pgserver listens on a unix socket inside the data dir only; no TCP port is opened.
     return f"postgresql://postgres@/{DATABASE_NAME}?host={data_dir()}"

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import migrations, models
 from django.db.migrations.operations.base import Operation
+from psycopg import sql
 
 from crm import rls, text
 
@@ -46,12 +47,13 @@ class CreateRuntimeRole(Operation):
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         role = rls.runtime_role()
+        name, role_literal = sql.Identifier(role), sql.Literal(role)
         schema_editor.execute(
-            f"""
+            sql.SQL("""
             DO $$
             BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-                    CREATE ROLE "{role}" NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role}) THEN
+                    CREATE ROLE {name} NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
                 END IF;
             EXCEPTION
                 -- Roles are cluster-wide: another database of this server migrating at the same moment
@@ -59,25 +61,29 @@ class CreateRuntimeRole(Operation):
                 WHEN duplicate_object OR unique_violation THEN NULL;
             END
             $$;
-            """
+            """)
+            .format(role=role_literal, name=name)
+            .as_string()
         )
         # A runtime role that could bypass RLS defeats the design: refuse to go on.
         schema_editor.execute(
-            f"""
+            sql.SQL("""
             DO $$
             BEGIN
-                IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}' AND (rolsuper OR rolbypassrls)) THEN
-                    RAISE EXCEPTION 'runtime role {role} is superuser or BYPASSRLS';
+                IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role} AND (rolsuper OR rolbypassrls)) THEN
+                    RAISE EXCEPTION {refusal};
                 END IF;
-                IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
-                    EXECUTE format('GRANT %I TO %I', '{role}', current_user);
+                IF NOT pg_has_role(current_user, {role}, 'MEMBER') THEN
+                    EXECUTE format('GRANT %I TO %I', {role}, current_user);
                 END IF;
             END
             $$;
-            """,
+            """)
+            .format(role=role_literal, refusal=sql.Literal(f"runtime role {role} is superuser or BYPASSRLS"))
+            .as_string(),
             params=None,
         )
-        schema_editor.execute(f'GRANT USAGE ON SCHEMA public TO "{role}";')
+        schema_editor.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {};").format(name).as_string())
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         # The role is cluster-wide and may serve other databases, so it is neither dropped nor stripped
@@ -85,9 +91,14 @@ class CreateRuntimeRole(Operation):
         # database), and the owner's membership in it stays. Only what it holds in this database goes:
         # the later migrations' reversals revoked their own grants; this sweeps up anything left.
         role = rls.runtime_role()
+        name = sql.Identifier(role)
         for kind in ("TABLES", "SEQUENCES", "FUNCTIONS"):
-            schema_editor.execute(f'REVOKE ALL ON ALL {kind} IN SCHEMA public FROM "{role}";')
-        schema_editor.execute(f'REVOKE USAGE ON SCHEMA public FROM "{role}";')
+            schema_editor.execute(
+                sql.SQL("REVOKE ALL ON ALL {} IN SCHEMA public FROM {};")
+                .format(sql.SQL(kind), name)
+                .as_string()
+            )
+        schema_editor.execute(sql.SQL("REVOKE USAGE ON SCHEMA public FROM {};").format(name).as_string())
 
     def describe(self) -> str:
         return "Create the runtime role when missing"
@@ -132,10 +143,15 @@ def name_conflicts(
     """Lines reporting the rows of `table` whose `column` holds a control or format character, and,
     with `scope`, the groups of rows (`condition`) sharing one crm_name_key(`column`) within `scope`
     (the unique index's leading columns). Empty when nothing is in the way."""
-    tenant = tenant_column or "NULL::bigint"
+    # `condition` and `tenant_column` are SQL written in a migration (an expression may stand for the
+    # tenant), never input.
+    tenant = sql.SQL(tenant_column or "NULL::bigint")
+    names = {"tenant": tenant, "table": sql.Identifier(table), "column": sql.Identifier(column)}
     lines: list[str] = []
     cursor.execute(
-        f"SELECT {tenant}, id, {column} FROM {table} WHERE {column} ~ %s ORDER BY 1, 2",
+        sql.SQL("SELECT {tenant}, id, {column} FROM {table} WHERE {column} ~ %s ORDER BY 1, 2")
+        .format(**names)
+        .as_string(),
         [text.FORBIDDEN_PATTERN],
     )
     rows = cursor.fetchall()
@@ -143,10 +159,16 @@ def name_conflicts(
         lines.append(f"{table}.{column}: {len(rows)} row(s) hold control or invisible formatting characters:")
         lines += [f"  tenant {t}: id {pk}: {_shown(value)}" for t, pk, value in rows]
     if scope is not None:
-        group = ", ".join([*scope, f"crm_name_key({column})"])
+        group = sql.SQL(", ").join(
+            [*map(sql.Identifier, scope), sql.SQL("crm_name_key({})").format(sql.Identifier(column))]
+        )
         cursor.execute(
-            f"SELECT min({tenant}), array_agg(id ORDER BY id), array_agg({column} ORDER BY id)"
-            f" FROM {table} WHERE {condition} GROUP BY {group} HAVING count(*) > 1 ORDER BY 1, 2"
+            sql.SQL(
+                "SELECT min({tenant}), array_agg(id ORDER BY id), array_agg({column} ORDER BY id)"
+                " FROM {table} WHERE {condition} GROUP BY {group} HAVING count(*) > 1 ORDER BY 1, 2"
+            )
+            .format(**names, condition=sql.SQL(condition), group=group)
+            .as_string()
         )
         groups = cursor.fetchall()
         if groups:

@@ -114,7 +114,7 @@ DATABASES = {
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_crm")}
 
 # The role every request runs as (SET LOCAL ROLE inside the request's transaction). Created by the
-# crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls.py.
+# crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls/.
 DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "crm_app")
 
 # How long `migrate` waits for a table lock before giving up (PostgreSQL lock_timeout; "0" waits forever).

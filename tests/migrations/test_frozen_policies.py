@@ -12,6 +12,8 @@ from django.apps import apps
 from crm.migration_lint import project_app_labels
 
 BUILDERS = {"TablePolicy", "TENANT", "ROLE", "USER", "BOOK", "CONTEXT_OK", "verified", "policies_sql"}
+# crm.rls's policy and search-function builders live in these; runtime_role (crm.rls.context) may be imported.
+BUILDER_MODULES = {"crm.rls.policy", "crm.rls.search"}
 LIVE_OPERATIONS = {
     "ApplyRowLevelSecurity",
     "CreateSearchFunction",
@@ -31,9 +33,13 @@ def migration_files() -> list[Path]:
 def forbidden_uses(source: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module == "crm.rls":
+        if isinstance(node, ast.ImportFrom) and node.module in BUILDER_MODULES:
+            found.append(f"from {node.module} import …")
+        elif isinstance(node, ast.ImportFrom) and node.module == "crm.rls":
             found += [
-                f"from crm.rls import {a.name}" for a in node.names if a.name in BUILDERS or a.name == "*"
+                f"from crm.rls import {a.name}"
+                for a in node.names
+                if a.name in BUILDERS | {"policy", "search", "*"}
             ]
         elif isinstance(node, ast.ImportFrom) and node.module == "crm.migration_operations":
             found += [f"import {a.name}" for a in node.names if a.name in LIVE_OPERATIONS]
@@ -43,7 +49,9 @@ def forbidden_uses(source: str) -> list[str]:
             and any(a.name == "rls" for a in node.names)
         ):
             found.append("from crm import rls")
-        elif isinstance(node, ast.Import) and any(a.name == "crm.rls" for a in node.names):
+        elif isinstance(node, ast.Import) and any(
+            a.name == "crm.rls" or a.name.startswith("crm.rls.") for a in node.names
+        ):
             found.append("import crm.rls")
         elif isinstance(node, ast.Attribute) and node.attr in BUILDERS | LIVE_OPERATIONS:
             found.append(f".{node.attr}")
@@ -55,6 +63,9 @@ def test_the_scan_finds_a_builder() -> None:
     assert forbidden_uses("from crm.migration_operations import ApplyRowLevelSecurity\n")
     assert forbidden_uses("import crm.rls\nx = crm.rls.TablePolicy\n")
     assert forbidden_uses("def f():\n    from crm.rls import runtime_role\n") == []
+    assert forbidden_uses("from crm.rls.policy import TablePolicy\n")
+    assert forbidden_uses("from crm.rls import policy\n")
+    assert forbidden_uses("from crm.rls.context import runtime_role\n") == []
 
 
 def test_no_migration_builds_policy_sql_from_live_code() -> None:

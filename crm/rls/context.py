@@ -1,0 +1,134 @@
+"""Who is asking, in PostgreSQL: the runtime role and the request's transaction-local session variables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+
+from crm.sql_names import PLAIN_IDENTIFIER
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is asking: what the policies see through the session variables."""
+
+    user_id: int | None = None
+    tenant_id: int | None = None
+    role: str | None = None
+    book: tuple[int, ...] = field(default=())
+    revoked: bool = False
+
+    @property
+    def member_tenant_id(self) -> int:
+        """The firm's id, for code that runs only behind a membership permission."""
+        if self.tenant_id is None:
+            raise PermissionError("no firm in this request")
+        return self.tenant_id
+
+    @property
+    def member_user_id(self) -> int:
+        if self.user_id is None:
+            raise PermissionError("nobody is signed in")
+        return self.user_id
+
+    @property
+    def is_member(self) -> bool:
+        return self.tenant_id is not None and self.role is not None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "manager")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+ANONYMOUS = RequestContext()
+# A token issued under credentials that have changed since (password, is_active, role): nobody.
+REVOKED = RequestContext(revoked=True)
+
+
+def context_of(request: Any) -> RequestContext:
+    """The RLS context the middleware put on a Django (or DRF) request; nobody when there is none."""
+    request = getattr(request, "_request", request)
+    context = getattr(request, "crm", ANONYMOUS)
+    assert isinstance(context, RequestContext)
+    return context
+
+
+def runtime_role() -> str:
+    """The runtime role's name, checked to be a plain identifier (it is spliced into DDL)."""
+    role = str(settings.DATABASE_RUNTIME_ROLE)
+    if not PLAIN_IDENTIFIER.match(role):
+        raise ImproperlyConfigured(f"DATABASE_RUNTIME_ROLE must be a lower-case identifier, not {role!r}")
+    return role
+
+
+def begin(
+    user_id: int | None,
+    *,
+    session_key: str | None = None,
+    request_id: str = "",
+    credentials: int | None = None,
+) -> RequestContext:
+    """Switch the current transaction to the runtime role and set the variables for `user_id`.
+
+    One statement, called as the connection's own (owner) role: crm_request_context() runs before the
+    role switch in the same statement, and the runtime role itself may not call it, so code running as
+    the runtime role cannot assume another identity. Must run inside a transaction (the settings are
+    transaction-local). `credentials`: the epoch a token was issued under (crm migration 0010); a stale
+    one gets nobody, with `revoked` set. None (sessions, commands) is not checked.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("rls.begin() must run inside transaction.atomic()")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
+            " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book, c.revoked"
+            " FROM crm_request_context(%s, %s) c",
+            [runtime_role(), session_key or "", request_id, user_id, credentials],
+        )
+        row = cursor.fetchone()
+    if row is not None and row[6]:
+        return REVOKED
+    if row is None or row[3] is None:
+        return RequestContext(user_id=user_id) if user_id is not None else ANONYMOUS
+    return RequestContext(user_id=user_id, tenant_id=row[3], role=row[4], book=tuple(row[5] or ()))
+
+
+def end() -> None:
+    """Drop the runtime role and variables before the transaction ends.
+
+    Needed only when the request ran inside an outer transaction (tests): committing or rolling back
+    the request's own transaction clears them anyway.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('crm.user_id', '', true), set_config('crm.tenant_id', '', true),"
+            " set_config('crm.role', '', true), set_config('crm.book', '', true),"
+            " set_config('crm.session_key', '', true), set_config('crm.request_id', '', true),"
+            " set_config('crm.context_mac', '', true),"
+            " set_config('role', 'none', true)"
+        )
+
+
+@contextmanager
+def acting_as(user_id: int | None, *, request_id: str = "") -> Iterator[RequestContext]:
+    """Run a block as a user would through the API: runtime role, that user's tenant, role and book.
+
+    For management commands and tests that must act on a tenant's data: there is no other way in.
+    """
+    with transaction.atomic():
+        context = begin(user_id, request_id=request_id)
+        yield context
+        # On error (raised, or caught inside the block) the transaction or savepoint is rolled back,
+        # which undoes the settings anyway.
+        if not connection.needs_rollback:
+            end()

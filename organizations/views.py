@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from crm.api.pagination import CursorPagination
+from crm.api.keyset import page_size_of
 from crm.api.positions import decode_position, encode_position
 from crm.api.schema import cursor_page_parameters
 from crm.api.viewsets import TenantModelViewSet
@@ -40,7 +40,7 @@ class OrganizationViewSet(TenantModelViewSet):
         """The organization's interactions, stage changes, and contacts and opportunities added: newest
         first, one feed, one query a page (`?cursor=`, `?page_size=`)."""
         organization = self.get_object()
-        size = CursorPagination().get_page_size(request)
+        size = page_size_of(request)
         before = decode_position(request.query_params.get("cursor"))
         events = selectors.organization_timeline(
             organization_id=organization.pk, before=before, limit=size + 1

@@ -14,12 +14,15 @@ from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
-from crm.api.pagination import UNFILTERED_PARAMS, column_of, page_window
+from crm.api.book_merge import column_of
+from crm.api.keyset import Window, complete, window_of
 from crm.rls import keyed_search_function, search_function
 
 # Parameters every list understands besides its filterset's; `search`, `ordering` and `expand` only
 # where the view offers them (see allowed_params).
 COMMON_PARAMS = frozenset({"cursor", "page_size", "format"})
+# Parameters that leave a list unfiltered (its order, page and shape only).
+UNFILTERED_PARAMS = frozenset({*COMMON_PARAMS, "ordering", "expand"})
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -80,9 +83,12 @@ def prefix_search_query(text: str) -> SearchQuery | None:
     return None if terms is None else SearchQuery(terms, search_type="raw", config="simple")
 
 
-def search(
-    queryset: QuerySet[Any], text: str, *, window: tuple[list[str], list[Any] | None, int] | None = None
-) -> QuerySet[Any]:
+def list_filters(request: Request) -> set[str]:
+    """The query parameters of `request` that filter its list (rather than order, page or shape it)."""
+    return set(request.query_params) - UNFILTERED_PARAMS
+
+
+def search(queryset: QuerySet[Any], text: str, *, window: Window | None = None) -> QuerySet[Any]:
     """Rows of `queryset` whose `search_vector` matches `text` (every word as a prefix).
 
     Under row level security `search_vector @@ …` cannot use its GIN index (the operator is not
@@ -91,7 +97,7 @@ def search(
     policies: the ids can only narrow it. The list keeps its own ordering (and so its cursors); ranking
     would need a position a cursor cannot hold.
 
-    `window` (crm.api.pagination.page_window), when the search is the list's only filter: a model with
+    `window` (the page the list will read, crm.api.keyset), when the search is the list's only filter: a model with
     `search_keys` in that order gets only the page's ids, picked from its keyed search function's rows.
     """
     terms = prefix_search_terms(text)
@@ -111,9 +117,7 @@ def search(
     return queryset.filter(pk__in=RawSQL(f"SELECT found FROM {function}(%s) AS found", [terms]))  # noqa: S608, S611 (a checked identifier)
 
 
-def _keyed_search_page(
-    model: type[Model], terms: str, window: tuple[list[str], list[Any] | None, int]
-) -> RawSQL | None:
+def _keyed_search_page(model: type[Model], terms: str, window: Window) -> RawSQL | None:
     """The ids of one page of the matches, ordered and cut from the keyed search function's own rows; None
     unless the page's order is the model's `search_keys` then id, all one way.
 
@@ -122,7 +126,7 @@ def _keyed_search_page(
     under the caller's policies, so these ids can only narrow it.
     """
     keys: tuple[str, ...] | None = getattr(model, "search_keys", None)
-    order, values, limit = window
+    order, values, limit = window.order, window.values, window.limit
     if not keys or [field.lstrip("-") for field in order] != [*keys, "id"]:
         return None
     descending = order[0].startswith("-")
@@ -179,10 +183,8 @@ class FullTextSearchFilter(BaseFilterBackend):
         if not text or not getattr(view, "searchable", False):
             return queryset
         window = None
-        if getattr(queryset.model, "search_keys", None) and set(request.query_params) - UNFILTERED_PARAMS == {
-            "search"
-        }:
-            window = page_window(request, queryset.model, StrictOrderingFilter().get_ordering(request, view))
+        if getattr(queryset.model, "search_keys", None) and list_filters(request) == {"search"}:
+            window = window_of(request, queryset.model, ordering_of(request, view))
         return search(queryset, text, window=window)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
@@ -197,6 +199,12 @@ class FullTextSearchFilter(BaseFilterBackend):
                 "schema": {"type": "string"},
             }
         ]
+
+
+def ordering_of(request: Request, view: Any) -> list[str]:
+    """The ordering `request` asks of `view`'s list (`?ordering=`, else the view's own), ending with the
+    primary key; an unknown field is a 400 naming `ordering`."""
+    return complete(StrictOrderingFilter().get_ordering(request, view))
 
 
 class StrictOrderingFilter(BaseFilterBackend):
@@ -224,9 +232,7 @@ class StrictOrderingFilter(BaseFilterBackend):
         return fields
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
-        ordering = self.get_ordering(request, view)
-        view._resolved_ordering = ordering
-        return queryset.order_by(*ordering)
+        return queryset.order_by(*self.get_ordering(request, view))
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         fields = sorted(getattr(view, "ordering_fields", ()))

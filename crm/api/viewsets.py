@@ -20,6 +20,7 @@ from rest_framework.serializers import BaseSerializer
 
 from crm.api.fast import ReadPlan, read_plan
 from crm.api.filtering import query_flag
+from crm.api.pagination import CursorPagination
 from crm.api.serializers import HistoryEntrySerializer, TenantModelSerializer
 from crm.models import HistoryEntry, TenantModel
 from crm.records import Conflict, etag_of, record_check_version, record_restore, record_soft_delete
@@ -233,6 +234,6 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         """Every recorded change of this record, newest first (kept by database triggers)."""
         instance = self.get_object()
         entries = HistoryEntry.objects.filter(table_name=instance._meta.db_table, row_id=instance.pk)
-        self._resolved_ordering = ["-id"]
-        page = self.paginate_queryset(entries)
-        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+        paginator = CursorPagination()
+        page = paginator.paginate(entries, request, ["-id"])
+        return paginator.get_paginated_response(HistoryEntrySerializer(page, many=True).data)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from contacts.models import Contact
 from contacts.views import ContactViewSet
 from crm import rls
-from crm.api.pagination import merges_over_book
+from crm.api.book_merge import merges_over_book
 from interactions.models import Interaction
 from interactions.views import InteractionViewSet
 from opportunities.models import Opportunity
@@ -133,7 +133,7 @@ def test_the_keyed_search_function_carries_the_contact_policy_verbatim(firm):
 def test_a_filtered_list_is_merged_over_the_book_only_when_an_index_per_principal_covers_its_filters(
     view, model, filters, merged
 ):
-    assert merges_over_book(filters, view, model) is merged
+    assert merges_over_book(filters, view.filterset_class, model) is merged
 
 
 def test_a_managers_stage_list_merged_over_the_book_walks_the_rows_the_policy_shows(firm, manager, admin):

@@ -18,7 +18,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from crm import rls
-from crm.api.pagination import CursorPagination
+from crm.api.keyset import encode_cursor
 from crm.models import Tenant, User
 from crm.tokens import tokens_for
 from interactions.models import Interaction
@@ -115,9 +115,7 @@ def _deep_cursor(manager: User, tenant: Tenant) -> tuple[str, int]:
             row = visible.order_by("-occurred_at", "-id")[depth : depth + 1].first()
     if row is None:
         return "", 0
-    pager = CursorPagination()
-    pager.ordering = ["-occurred_at", "-id"]
-    return pager._encode(row, False), depth
+    return encode_cursor(row, ["-occurred_at", "-id"], backwards=False), depth
 
 
 def route_exists(path: str) -> bool:

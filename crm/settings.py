@@ -65,6 +65,9 @@ MIDDLEWARE = [
     # Before anything that touches the database: a preflight is answered here, and every API response
     # (problems included) gets its CORS headers on the way out.
     "corsheaders.middleware.CorsMiddleware",
+    # Every error under /api/ a problem, DEBUG or not (Django's technical pages replaced); inside CORS so
+    # that the problems it makes get CORS headers too.
+    "crm.api.problems.ApiProblemsMiddleware",
     "crm.api.limits.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -39,8 +39,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include(router.urls)),
 ]
 
-# Resolver misses under /api/ answer in problem details like every other API error (when DEBUG is off:
-# with DEBUG on, Django shows its technical 404 page instead of any handler).
+# Resolver misses under /api/ answer in problem details like every other API error (when DEBUG is off;
+# with DEBUG on, Django shows its technical pages instead of any handler, and
+# crm.api.problems.ApiProblemsMiddleware turns those into problems under /api/).
 handler404 = "crm.api.problems.not_found"
 handler400 = "crm.api.problems.bad_request"
 handler403 = "crm.api.problems.permission_denied"

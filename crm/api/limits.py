@@ -29,7 +29,8 @@ def valid_id(value: Any) -> int | None:
 class RequestBodyLimitMiddleware:
     """Refuses a body over MAX_BODY_BYTES from its Content-Length, before anything reads it.
 
-    (A body without Content-Length, chunked, is never read by Django: its length counts as 0.)
+    A chunked body (no Content-Length) is never read by Django, whose length counts as 0: the view would
+    answer a misleading "field required". Under /api/ it is a 411 problem instead (Length Required).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -52,6 +53,20 @@ class RequestBodyLimitMiddleware:
                 f"The request body may be at most {settings.API_MAX_BODY_BYTES} bytes."
                 if too_big
                 else "The Content-Length header is not a number of bytes.",
+                close=True,
+            )
+        if (
+            "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+            and request.path_info.startswith("/api/")
+            and not request.META.get("CONTENT_LENGTH")
+        ):
+            from crm.api.problems import plain_problem
+
+            return plain_problem(
+                request,
+                411,
+                "Length Required",
+                "Send the body with a Content-Length header; chunked bodies are not read.",
                 close=True,
             )
         return self.get_response(request)

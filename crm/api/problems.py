@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -17,6 +20,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from crm.api.constraints import describe_database_error, refused_by_policy
+from crm.api.renderers import ORJSONRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +92,13 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
     """DRF's exception handler: every error a view raises, as a problem carrying the request id."""
     response = _problem(exc, context)
     if response is not None and isinstance(response.data, dict):
-        response.data["request_id"] = _request_id(context.get("request"))
+        request = context.get("request")
+        response.data["request_id"] = _request_id(request)
+        if request is not None:
+            # A problem is JSON whatever the client accepts: not the browsable API's HTML page a browser's
+            # Accept header (or ?format=api) would otherwise get under the problem's content type.
+            request.accepted_renderer = ORJSONRenderer()
+            request.accepted_media_type = PROBLEM_CONTENT_TYPE
     return response
 
 
@@ -228,3 +238,57 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(exc, OperationalError | InterfaceError):
         return plain_problem(request, *UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
     return plain_problem(request, 500, "Internal Server Error", "The server could not complete the request.")
+
+
+# --- the net under every /api/ response ------------------------------------------------------------
+
+
+def _remember_uncaught(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Keeps the exception Django is about to turn into an error page, for ApiProblemsMiddleware."""
+    if request is not None:
+        request._crm_uncaught = sys.exc_info()[1]  # type: ignore[attr-defined]
+
+
+got_request_exception.connect(_remember_uncaught, dispatch_uid="crm.api.problems.remember_uncaught")
+
+_JSON_TYPES = ("application/json", PROBLEM_CONTENT_TYPE)
+
+
+class ApiProblemsMiddleware:
+    """Every error under /api/ is a problem, DEBUG or not.
+
+    Django answers an exception outside a view (in middleware, a bad Host header, a resolver miss) with
+    an error page: with DEBUG off our handlers (handler404 …) make those problems, but with DEBUG on
+    (`make run`, where front ends are developed) Django shows its technical HTML pages instead of any
+    handler. This middleware, just inside CORS, replaces any error response under /api/ that is not JSON
+    with the problem of the same status and the request id; a database that cannot be reached is the
+    usual 503 with Retry-After. The technical page is still logged by Django; its internals are not sent.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or not _is_api(request):
+            return response
+        if response.get("Content-Type", "").split(";")[0].strip() in _JSON_TYPES:
+            return response
+        exc = getattr(request, "_crm_uncaught", None)
+        if isinstance(exc, OperationalError | InterfaceError):
+            return plain_problem(request, *UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
+        status_code = response.status_code
+        try:
+            title = HTTPStatus(status_code).phrase
+        except ValueError:
+            title = "Error"
+        details = {
+            400: "The request is malformed.",
+            403: "You may not do this.",
+            404: "No API endpoint at this address.",
+        }
+        detail = details.get(
+            status_code, "The server could not complete the request." if status_code >= 500 else title
+        )
+        headers = {name: response[name] for name in ("Allow", "Retry-After") if response.has_header(name)}
+        return plain_problem(request, status_code, title, detail, headers=headers)

@@ -134,7 +134,7 @@ class MyPasswordView(APIView):
 
 class MemberSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
-    email = normalized_text_field(serializers.EmailField)(source="user.email")
+    email = normalized_text_field(serializers.EmailField)(source="user.email", max_length=254)
     first_name = serializers.CharField(
         source="user.first_name", required=False, allow_blank=True, max_length=150
     )
@@ -142,7 +142,14 @@ class MemberSerializer(serializers.ModelSerializer):
         source="user.last_name", required=False, allow_blank=True, max_length=150
     )
     is_active = serializers.BooleanField(source="user.is_active", required=False)
-    password = serializers.CharField(write_only=True, required=False, style={"input_type": "password"})
+    # As me/password/'s: a password is kept exactly as typed (no trimming) and bounded like any input.
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        max_length=4096,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+    )
     book = serializers.SerializerMethodField()
 
     class Meta:

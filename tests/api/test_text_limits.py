@@ -113,3 +113,40 @@ def test_schema_gives_each_free_text_field_its_max_length() -> None:
     for component, fields in expected.items():
         for field, limit in fields.items():
             assert schema[component]["properties"][field].get("maxLength") == limit, (component, field)
+
+
+def test_a_member_email_over_254_characters_is_400_naming_the_field(firm: Firm, admin: APIClient) -> None:
+    email = "m" * 243 + "@example.com"  # 255 characters: over varchar(254), not PostgreSQL's error
+    body = assert_problem(
+        admin.post(f"{API}/members/", {"email": email, "role": "viewer"}), 400, field="email"
+    )
+    assert "varchar" not in str(body) and "character varying" not in str(body)
+
+
+# Strings a client writes that are bounded by something other than a maxLength: a date or a time.
+BOUNDED_OTHERWISE = {"date", "date-time", "time", "uuid"}
+
+
+def test_every_string_a_client_writes_has_a_max_length_in_the_schema() -> None:
+    """Every request body's string properties: a choice, a date, a decimal's pattern or a maxLength."""
+    schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+    bodies = {
+        content["schema"]["$ref"].rsplit("/", 1)[-1]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+        for content in operation["requestBody"]["content"].values()
+        if "$ref" in content["schema"]
+    }
+    assert len(bodies) > 20  # every resource's create and update, the actions, sign-in
+    unbounded = []
+    for component in sorted(bodies):
+        for name, prop in schema["components"]["schemas"][component]["properties"].items():
+            if prop.get("readOnly") or prop.get("type") != "string":
+                continue
+            if "enum" in prop or prop.get("format") in BOUNDED_OTHERWISE or "maxLength" in prop:
+                continue
+            if prop.get("format") == "decimal" and "pattern" in prop:
+                continue
+            unbounded.append(f"{component}.{name}")
+    assert unbounded == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import django_filters
 from django.contrib.postgres.search import SearchQuery
 from django.db import OperationalError, connection, transaction
 from django.db.models import Model, QuerySet
@@ -56,6 +57,24 @@ def refuse_nul(request: Request) -> None:
         raise ValidationError({name: [message] for name in bad})
 
 
+def refuse_repeats(request: Request, view: Any) -> None:
+    """A parameter that takes one value, given twice (`?ordering=name&ordering=-name`), is a 400 naming it:
+    silently reading one of them would answer a question the client did not ask. Multiple-choice
+    filters (`?stage=a&stage=b`) take every value given."""
+    filterset_class = getattr(view, "filterset_class", None)
+    many = {
+        name
+        for name, spec in (filterset_class.base_filters.items() if filterset_class is not None else ())
+        if isinstance(spec, django_filters.MultipleChoiceFilter)
+    }
+    repeated = sorted(
+        name for name, values in request.query_params.lists() if len(values) > 1 and name not in many
+    )
+    if repeated:
+        message = ErrorDetail("Given more than once; this parameter takes one value.", code="repeated")
+        raise ValidationError({name: [message] for name in repeated})
+
+
 class StrictQueryParamsBackend(BaseFilterBackend):
     """A misspelled filter, or one this list does not offer, must not silently return everything:
     unknown parameters are a 400."""
@@ -66,6 +85,7 @@ class StrictQueryParamsBackend(BaseFilterBackend):
         if unknown:
             raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
         refuse_nul(request)
+        refuse_repeats(request, view)
         return queryset
 
 

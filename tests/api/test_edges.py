@@ -99,6 +99,26 @@ def test_a_nul_in_a_query_parameter_is_a_400_naming_it(manager: APIClient, param
     problem_of(manager.get(ORGS, {param: "x\x00y"}), 400, field=param, code="null_characters_not_allowed")
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ordering=name&ordering=-name",
+        "search=a&search=b",
+        "page_size=1&page_size=200",
+        "cursor=x&cursor=y",
+        "updated_after=2026-01-01T00:00:00Z&updated_after=2026-02-01T00:00:00Z",
+    ],
+)
+def test_a_single_valued_parameter_given_twice_is_a_400_naming_it(manager: APIClient, query: str) -> None:
+    name = query.split("=")[0]
+    problem_of(manager.get(f"{ORGS}?{query}"), 400, field=name, code="repeated")
+
+
+def test_a_multiple_choice_filter_takes_every_value_given(firm: Any, manager: APIClient) -> None:
+    rows = ok(manager.get(f"{ORGS}?type=customer&type=distributor&page_size=200"))["results"]
+    assert {row["type"] for row in rows} == {"customer", "distributor"}
+
+
 def tampered_cursor(client: APIClient, url: str, value: Any, index: int = 0) -> str:
     """The `next` cursor of `url` with its `index`th ordering value replaced by `value`."""
     next_url = ok(client.get(url))["next"]

@@ -2737,7 +2737,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["PreconditionFailedProblem"];
             };
         };
-        /** @description The database cannot be reached (down, restarting, failing over): nothing was written; retry after `Retry-After` seconds. */
+        /** @description The database cannot be reached (down, restarting, failing over, the connection lost): retry after `Retry-After` seconds. Nothing was written, unless the connection was lost after the database received the commit: then the write was made, and a retried create may find it already there. */
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];

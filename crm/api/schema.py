@@ -201,8 +201,9 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
     503: (
         "ServiceUnavailable",
         "Problem",
-        "The database cannot be reached (down, restarting, failing over): nothing was written; retry after "
-        "`Retry-After` seconds.",
+        "The database cannot be reached (down, restarting, failing over, the connection lost): retry after "
+        "`Retry-After` seconds. Nothing was written, unless the connection was lost after the database "
+        "received the commit: then the write was made, and a retried create may find it already there.",
         ("RetryAfter",),
     ),
 }

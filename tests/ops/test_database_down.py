@@ -401,3 +401,22 @@ def test_a_connection_cut_at_commit_is_a_503_problem_and_the_next_request_reconn
             assert (retried[0], retried[2]["errors"][0]["code"]) == (400, "unique"), retried
     finally:
         relay.close()
+
+
+@pytest.mark.django_db
+def test_a_database_host_that_never_answers_is_a_503_within_the_connect_timeout() -> None:
+    """A host that accepts the TCP connection and then says nothing (a hung server, a black-holed route
+    behind a proxy) fails the request after DATABASE_CONNECT_TIMEOUT, not the system's TCP timeout."""
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes handshakes into the backlog; nothing ever answers them
+    port = silent.getsockname()[1]
+    try:
+        with gunicorn_server(
+            DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/nothing", DATABASE_CONNECT_TIMEOUT="1"
+        ) as api:
+            # call() gives up after its own timeout: without the connect timeout this request would hang.
+            status, headers, problem = call(f"{api}/api/v1/organizations/")
+    finally:
+        silent.close()
+    assert status == 503 and headers["Content-Type"] == "application/problem+json", problem

@@ -1,9 +1,12 @@
-"""JWT views: token refresh checks the user is still active through crm_auth_user (users are under RLS)."""
+"""JWT views: token refresh checks the user is still active through crm_token_user() (users are under RLS,
+and the runtime role may read the active flag and credentials epoch only of the user a sign-in found, of
+the request's own user, or of one user per refresh request: crm migration 0015)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
@@ -12,7 +15,6 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from crm.api.limits import valid_id
-from crm.auth_backend import auth_user
 from crm.middleware import TokenRevoked
 from crm.signin import SignInLocked
 
@@ -50,11 +52,19 @@ class SignInFailed(AuthenticationFailed):
     commit_anyway = True
 
 
+def token_user(user_id: int) -> tuple[bool, int] | None:
+    """Whether the user is active, and their current credentials epoch (crm migration 0010), read afresh."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_active, credentials_epoch FROM crm_token_user(%s)", [user_id])
+        row = cursor.fetchone()
+    return (bool(row[0]), int(row[1])) if row is not None else None
+
+
 def credentials_epoch(user_id: int) -> int:
-    """The user's current credentials epoch (crm migration 0010), read afresh: signing in may have just
-    re-hashed the password, which moves it on."""
-    user = auth_user(user_id=user_id)
-    return user.credentials_epoch if user is not None else -1
+    """The user's current credentials epoch, read afresh: signing in may have just re-hashed the password,
+    which moves it on."""
+    found = token_user(user_id)
+    return found[1] if found is not None else -1
 
 
 def tokens_for(user: Any) -> RefreshToken:
@@ -87,11 +97,11 @@ class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = RefreshToken(attrs["refresh"])
         user_id = valid_id(refresh.payload.get("user_id"))
-        user = auth_user(user_id=user_id) if user_id is not None else None
-        if user is None or not user.is_active:
+        found = token_user(user_id) if user_id is not None else None
+        if found is None or not found[0]:
             raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
         cred = refresh.payload.get("cred")
-        if isinstance(cred, bool) or cred != user.credentials_epoch:
+        if isinstance(cred, bool) or cred != found[1]:
             raise TokenRevoked()
         return {"access": str(refresh.access_token)}
 

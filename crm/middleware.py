@@ -136,7 +136,8 @@ class RowLevelSecurityMiddleware:
                 user_id = valid_id(token.get("user_id"))
                 if user_id is None:  # signed by us, yet not a user id PostgreSQL can hold
                     raise InvalidToken("The token's user_id is not a user id.")
-            except (InvalidToken, TokenError, KeyError, ValueError, TypeError) as exc:
+            # OverflowError: signed by us, yet an `exp` no date can hold (1e30): invalid, like any other.
+            except (InvalidToken, TokenError, KeyError, ValueError, TypeError, OverflowError) as exc:
                 request.jwt_error = exc
                 return rls.begin(None, request_id=request.request_id, signin=signin)
             request.jwt_token = token

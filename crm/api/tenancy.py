@@ -127,8 +127,6 @@ class MyPasswordView(APIView):
         except members.WrongPassword:
             raise WrongCurrentPassword from None
         if request._request.user.is_authenticated and bearer_token(request._request) is None:
-            # The session's hash covers the credentials epoch the new password just moved on.
-            user.refresh_from_db(fields=["credentials_epoch"])
             update_session_auth_hash(request._request, user)  # this browser session stays signed in
         tokens = tokens_for(user)
         return Response({"access": str(tokens.access_token), "refresh": str(tokens)})

@@ -1,5 +1,7 @@
-"""Sign-in by email. Users are under RLS, and nobody is known before sign-in, so the lookup goes
-through crm_auth_user(), a SECURITY DEFINER function that returns one user by email or id."""
+"""Sign-in by email. Users are under RLS, and nobody is known before sign-in: the lookup goes through the
+sign-in the middleware opened for this request (crm.signin, crm migration 0015), which finds the user by
+the key the lockout counts under. Sessions find their user by id through crm_auth_user(), which only the
+connection's own role may run (the middleware reads the session before it switches to the runtime role)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from crm import signin
 from crm.models import User
 
 
-def auth_user(*, email: str | None = None, user_id: int | None = None) -> User | None:
-    users = list(User.objects.raw("SELECT * FROM crm_auth_user(%s, %s)", [email, user_id]))
+def session_user(user_id: int) -> User | None:
+    """The user a session names, read by the connection's own role (the runtime role may not)."""
+    users = list(User.objects.raw("SELECT * FROM crm_auth_user(NULL, %s)", [user_id]))
     return users[0] if len(users) == 1 else None
 
 
@@ -30,24 +33,23 @@ class EmailBackend(ModelBackend):
             return None
         # Failed sign-ins are counted per account and per client (crm.signin): SignInLocked propagates
         # to the API (429) and the admin form, which say so.
-        account, client = signin.account_key(email), signin.client_key(request)
-        signin.check(account=account, client=client)
-        user = auth_user(email=email)
+        signin.attempt(email=email, client=signin.client_key(request))
+        user = signin.user()
         if user is None:
             User().set_password(
                 password
             )  # same work as a real check: no timing difference for unknown emails
-            signin.failed(account=account, client=client)
+            signin.failed()
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
-            signin.succeeded(account=account)
+            signin.succeeded()
             return user
-        signin.failed(account=account, client=client)
+        signin.failed()
         return None
 
     def get_user(self, user_id: Any) -> User | None:
         try:
-            user = auth_user(user_id=int(user_id))
+            user = session_user(int(user_id))
         except (TypeError, ValueError):
             return None
         return user if user is not None and self.user_can_authenticate(user) else None

@@ -73,12 +73,11 @@ def member_change_own_password(*, user: User, current_password: str, new_passwor
     a failed sign-in of the account (crm.signin): a stolen access token cannot be used to guess it. The new
     one must pass the password validators (Django's ValidationError keyed by `new_password`, a 400). Changing the password moves
     the credentials epoch on: every token issued before dies (crm migration 0010), and the sessions end."""
-    account = signin.account_key(user.email)
-    signin.check(account=account, client=client)
+    signin.attempt(email=user.email, client=client)
     if not user.check_password(current_password):
-        signin.failed(account=account, client=client)
+        signin.failed()
         raise WrongPassword
-    signin.succeeded(account=account)
+    signin.succeeded()
     try:
         password_validation.validate_password(new_password, user)
     except ValidationError as refused:  # the field's errors (a 400 naming new_password)

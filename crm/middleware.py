@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import cast
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -63,6 +65,13 @@ def credentials_epoch_of(token: Token) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
     return -1
+
+
+@functools.cache
+def signin_paths() -> frozenset[str]:
+    """The endpoints that sign in (API, admin) or trade a refresh token: the only requests given a sign-in
+    (crm.rls.begin(signin=True)), that is, one user looked up by email or one token's user by id."""
+    return frozenset({reverse("token-obtain"), reverse("token-refresh"), reverse("admin:login")})
 
 
 def request_id_of(request: HttpRequest) -> str:
@@ -118,6 +127,7 @@ class RowLevelSecurityMiddleware:
         return response
 
     def _identify(self, request: CrmRequest) -> rls.RequestContext:
+        signin = request.path in signin_paths()
         raw = bearer_token(request)
         if raw is not None:
             request.jwt_error = None
@@ -126,14 +136,16 @@ class RowLevelSecurityMiddleware:
                 user_id = valid_id(token.get("user_id"))
                 if user_id is None:  # signed by us, yet not a user id PostgreSQL can hold
                     raise InvalidToken("The token's user_id is not a user id.")
-            except (InvalidToken, TokenError, KeyError, ValueError, TypeError) as exc:
+            # OverflowError: signed by us, yet an `exp` no date can hold (1e30): invalid, like any other.
+            except (InvalidToken, TokenError, KeyError, ValueError, TypeError, OverflowError) as exc:
                 request.jwt_error = exc
-                return rls.begin(None, request_id=request.request_id)
+                return rls.begin(None, request_id=request.request_id, signin=signin)
             request.jwt_token = token
             context = rls.begin(
                 user_id,
                 request_id=request.request_id,
                 credentials=credentials_epoch_of(token),
+                signin=signin,
             )
             if context.revoked:
                 request.jwt_error = TokenRevoked()
@@ -149,4 +161,5 @@ class RowLevelSecurityMiddleware:
             user.pk if user.is_authenticated else None,
             session_key=session_key,
             request_id=request.request_id,
+            signin=signin,
         )

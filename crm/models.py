@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 import pgtrigger
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Now
+from django.utils.crypto import salted_hmac
 
 from crm.db import Ref, member_check, references_trigger
 from crm.text import NameKey, normalized_text_check
@@ -83,6 +84,23 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's session check (every request) compares this with what login() stored. Its own HMAC
+        # covers the password only, so a deactivated and reactivated member's browser session lived on
+        # while their tokens died; with the credentials epoch in it, sessions die with the tokens.
+        # Django's get_session_auth_hash() and its SECRET_KEY_FALLBACKS variant both call this.
+        # The epoch is read afresh: the database moves it on (a password just set through this very
+        # object, by login's re-hash or update_session_auth_hash), so the attribute may be stale.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT credentials_epoch FROM crm_token_user(%s)", [self.pk])
+            row = cursor.fetchone()
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            f"{self.password}:{row[0] if row else -1}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Role(models.TextChoices):

@@ -6,25 +6,28 @@ the ORM in the request's transaction, which this service rolls back for every 4x
 would vanish with it), and keeps its tables readable by whoever can write them; DRF throttling counts
 requests, not failures, and needs a shared cache this project does not otherwise run.
 
-How a sign-in goes (crm.auth_backend.EmailBackend calls these): `check()` takes a transaction lock on the
-account, so parallel guesses for one account queue and each sees the failures committed before it, and
-raises SignInLocked while too many failures of this account or this client fall in the window; a wrong
-password is recorded with `failed()` in the same transaction, which commits (crm.tokens and the admin
-form keep it); the right one clears the account's failures with `succeeded()`. An unknown email is
-counted like a known one, and a locked account refuses the right password as it does a wrong one, so a
-stranger learns nothing about which accounts exist or which password was right.
+How a sign-in goes (crm.auth_backend.EmailBackend calls these, inside the sign-in the middleware opened
+for the sign-in and refresh endpoints, crm migration 0015): `attempt()` takes transaction locks on the
+client, then on the account, so parallel guesses from one client or at one account queue and each sees
+the failures committed before it; the database computes the account key from crm_name_key(), the key the
+user is found by, in the same statement, and raises SignInLocked while too many failures of this account
+or this client fall in the window; `user()` is the user that attempt found; a wrong password is recorded
+with `failed()` in the same transaction, which commits (crm.tokens and the admin form keep it); the right
+one clears the account's failures with `succeeded()`. An unknown email is counted like a known one, and a
+locked account refuses the right password as it does a wrong one, so a stranger learns nothing about
+which accounts exist or which password was right. The runtime role can neither open a sign-in itself nor
+name another account to `failed()` or `succeeded()`: they act on this transaction's attempt only.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
 
-from crm import text
+from crm.models import User
 
 
 class SignInLocked(Exception):
@@ -33,12 +36,6 @@ class SignInLocked(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many failed sign-ins; try again in {retry_after} seconds.")
         self.retry_after = retry_after
-
-
-def account_key(email: str) -> str:
-    """A hash of the email as the unique index compares it (crm.text.name_key): case, width and spacing
-    do not make a new account."""
-    return hashlib.sha256(text.name_key(email).encode()).hexdigest()
 
 
 def client_key(request: HttpRequest | None) -> str:
@@ -66,16 +63,16 @@ def enabled() -> bool:
     return settings.SIGNIN_MAX_FAILURES > 0 or settings.SIGNIN_MAX_FAILURES_PER_CLIENT > 0
 
 
-def check(*, account: str, client: str) -> None:
-    """Raise SignInLocked while this account or this client has too many failures in the window."""
-    if not enabled():
-        return
-    huge = 2**31 - 1  # a limit of 0 is no limit
+def attempt(*, email: str, client: str) -> None:
+    """Start this transaction's sign-in: raise SignInLocked while this account or this client has too
+    many failures in the window. Made with the limits off too (0 is no limit): `user()` answers for
+    this attempt alone."""
+    huge = 2**31 - 1
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT crm_signin_retry_after(%s, %s, %s, %s, %s)",
+            "SELECT crm_signin_attempt(%s, %s, %s, %s, %s)",
             [
-                account,
+                email,
                 client,
                 settings.SIGNIN_WINDOW_SECONDS,
                 settings.SIGNIN_MAX_FAILURES or huge,
@@ -88,15 +85,21 @@ def check(*, account: str, client: str) -> None:
         raise SignInLocked(retry_after)
 
 
-def failed(*, account: str, client: str) -> None:
-    if enabled():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT crm_signin_failed(%s, %s, %s)", [account, client, settings.SIGNIN_WINDOW_SECONDS]
-            )
+def user() -> User | None:
+    """The user this transaction's attempt found by its email (with the password hash to check)."""
+    users = list(User.objects.raw("SELECT * FROM crm_signin_user()"))
+    return users[0] if len(users) == 1 else None
 
 
-def succeeded(*, account: str) -> None:
+def failed() -> None:
+    """Count this transaction's attempt as a failure of its account and client (with both limits off,
+    nothing is recorded)."""
     if enabled():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT crm_signin_succeeded(%s)", [account])
+            cursor.execute("SELECT crm_signin_failed(%s)", [settings.SIGNIN_WINDOW_SECONDS])
+
+
+def succeeded() -> None:
+    """The right password for this transaction's attempt: its account's failures are forgotten."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT crm_signin_succeeded()")

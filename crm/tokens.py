@@ -1,19 +1,26 @@
-"""JWT views: token refresh checks the user is still active through crm_auth_user (users are under RLS)."""
+"""JWT views: token refresh checks the user is still active through crm_token_user() (users are under RLS,
+and the runtime role may read the active flag and credentials epoch only of the user a sign-in found, of
+the request's own user, or of one user per refresh request: crm migration 0015)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, AuthenticationFailed, Throttled
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import (
+    PasswordField,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from crm.api.limits import valid_id
-from crm.auth_backend import auth_user
-from crm.middleware import TokenRevoked
+from crm.middleware import TokenRevoked, credentials_epoch_of
 from crm.signin import SignInLocked
 
 
@@ -50,11 +57,19 @@ class SignInFailed(AuthenticationFailed):
     commit_anyway = True
 
 
+def token_user(user_id: int) -> tuple[bool, int] | None:
+    """Whether the user is active, and their current credentials epoch (crm migration 0010), read afresh."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_active, credentials_epoch FROM crm_token_user(%s)", [user_id])
+        row = cursor.fetchone()
+    return (bool(row[0]), int(row[1])) if row is not None else None
+
+
 def credentials_epoch(user_id: int) -> int:
-    """The user's current credentials epoch (crm migration 0010), read afresh: signing in may have just
-    re-hashed the password, which moves it on."""
-    user = auth_user(user_id=user_id)
-    return user.credentials_epoch if user is not None else -1
+    """The user's current credentials epoch, read afresh: signing in may have just re-hashed the password,
+    which moves it on."""
+    found = token_user(user_id)
+    return found[1] if found is not None else -1
 
 
 def tokens_for(user: Any) -> RefreshToken:
@@ -73,6 +88,14 @@ class SignInSerializer(TokenObtainPairSerializer):
     def get_token(cls, user: Any) -> Token:
         return tokens_for(user)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Bounded before the database or a hasher sees them: a 1 MB email cost ~2 s of a worker. 254 is
+        # the longest address SMTP carries (RFC 5321) and the column's length; 1024 is far beyond any
+        # passphrase or generated password, and keeps what PBKDF2 and the validators are handed small.
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=254)
+        self.fields["password"] = PasswordField(max_length=1024)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         try:
             return super().validate(attrs)
@@ -85,13 +108,15 @@ class SignInSerializer(TokenObtainPairSerializer):
 @extend_schema_serializer(component_name="TokenRefresh")
 class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        refresh = RefreshToken(attrs["refresh"])
+        try:
+            refresh = RefreshToken(attrs["refresh"])
+        except (OverflowError, ValueError):  # signed by us, yet an `exp` no date can hold (1e30)
+            raise InvalidToken("Token is invalid or expired") from None
         user_id = valid_id(refresh.payload.get("user_id"))
-        user = auth_user(user_id=user_id) if user_id is not None else None
-        if user is None or not user.is_active:
+        found = token_user(user_id) if user_id is not None else None
+        if found is None or not found[0]:
             raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
-        cred = refresh.payload.get("cred")
-        if isinstance(cred, bool) or cred != user.credentials_epoch:
+        if credentials_epoch_of(refresh) != found[1]:
             raise TokenRevoked()
         return {"access": str(refresh.access_token)}
 

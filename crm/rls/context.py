@@ -77,6 +77,7 @@ def begin(
     session_key: str | None = None,
     request_id: str = "",
     credentials: int | None = None,
+    signin: bool = False,
 ) -> RequestContext:
     """Switch the current transaction to the runtime role and set the variables for `user_id`.
 
@@ -84,7 +85,8 @@ def begin(
     role switch in the same statement, and the runtime role itself may not call it, so code running as
     the runtime role cannot assume another identity. Must run inside a transaction (the settings are
     transaction-local). `credentials`: the epoch a token was issued under (crm migration 0010); a stale
-    one gets nobody, with `revoked` set. None (sessions, commands) is not checked.
+    one gets nobody, with `revoked` set. None (sessions, commands) is not checked. `signin`: open this
+    transaction's one sign-in (crm.signin, crm migration 0015), for the sign-in and refresh endpoints only.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("rls.begin() must run inside transaction.atomic()")
@@ -92,8 +94,8 @@ def begin(
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
             " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book, c.revoked"
-            " FROM crm_request_context(%s, %s) c",
-            [runtime_role(), session_key or "", request_id, user_id, credentials],
+            " FROM crm_request_context(%s, %s, %s) c",
+            [runtime_role(), session_key or "", request_id, user_id, credentials, signin],
         )
         row = cursor.fetchone()
     if row is not None and row[6]:
@@ -114,7 +116,8 @@ def end() -> None:
             "SELECT set_config('crm.user_id', '', true), set_config('crm.tenant_id', '', true),"
             " set_config('crm.role', '', true), set_config('crm.book', '', true),"
             " set_config('crm.session_key', '', true), set_config('crm.request_id', '', true),"
-            " set_config('crm.context_mac', '', true),"
+            " set_config('crm.context_mac', '', true), set_config('crm.signin', '', true),"
+            " set_config('crm.signin_mac', '', true),"
             " set_config('role', 'none', true)"
         )
 

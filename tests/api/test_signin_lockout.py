@@ -19,6 +19,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from crm import rls
+from tests import factories as f
 from tests.api.support import API, assert_problem
 from tests.conftest import Firm, make_firm
 from tests.live import gunicorn_server
@@ -190,3 +191,71 @@ def test_failures_older_than_the_window_are_swept_away(known: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM signin_failure")
         assert cursor.fetchone()[0] == 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# The account counted is the account found: the key is crm_name_key()'s, computed by the database in the
+# statement that finds the user (crm migration 0015). Python's str.lower() turned 'İ' into 'i' + U+0307
+# where PostgreSQL's lower() gives 'i': the same user was reached under a count of its own.
+
+SPELLINGS = {
+    "dotted capital I (U+0130)": ("dana.whitfield@acme.test", "dana.wh\u0130tfield@acme.test"),
+    "Kelvin sign (U+212A)": ("kai.koenig@acme.test", "\u212aai.koenig@acme.test"),
+    "fullwidth letters": ("fay.lin@acme.test", "\uff46\uff41\uff59.lin@acme.test"),
+    "capitals and spacing": ("gus.ortega@acme.test", "  GUS.Ortega@ACME.TEST "),
+    "capital sigma at a word's end": (
+        "\u03c3\u03bf\u03c6\u03bf\u03c3@acme.test",
+        "\u03a3\u039f\u03a6\u039f\u03a3@acme.test",
+    ),
+}
+
+
+@pytest.mark.parametrize(("stored", "typed"), SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_every_spelling_that_reaches_the_account_counts_against_it(
+    firm: Firm, stored: str, typed: str
+) -> None:
+    user = f.MembershipFactory(tenant=firm.tenant, user__email=stored).user
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    assert sign_in(typed, PASSWORD).status_code == 200  # the spelling reaches the account
+    for _ in range(5):
+        assert_problem(sign_in(typed, "wrong-password"), 401)
+    assert_problem(sign_in(stored, PASSWORD), 429)
+    assert_problem(sign_in(typed, PASSWORD), 429)
+
+
+def test_the_other_way_round_a_locked_account_stays_locked_under_any_spelling(firm: Firm) -> None:
+    stored, typed = SPELLINGS["dotted capital I (U+0130)"]
+    user = f.MembershipFactory(tenant=firm.tenant, user__email=stored).user
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    for _ in range(4):
+        assert_problem(sign_in(stored, "wrong-password"), 401)
+    assert_problem(sign_in(typed, "wrong-password"), 401)  # the fifth, whatever the spelling
+    assert_problem(sign_in(typed, "wrong-password"), 429)
+    assert_problem(sign_in(typed, PASSWORD), 429)  # no tokens while locked
+
+
+# ---------------------------------------------------------------------------------------------------
+# One client guessing many accounts in parallel: each sign-in locks its client before its account, so the
+# per-client count is checked one at a time as well.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_failures_from_one_client_stop_at_the_client_limit() -> None:
+    address = "198.51.100.77"
+    for n in range(40):
+        assert_problem(sign_in(f"seq-{n}@acme.test", "wrong", address=address), 401)
+
+    def guess(n: int) -> int:
+        try:  # each thread its own connection, as each worker would have
+            return int(sign_in(f"par-{n}@acme.test", "wrong", address=address).status_code)
+        finally:
+            connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(guess, range(30)))
+    assert sorted(statuses) == [401] * 10 + [429] * 20, statuses
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM signin_failure WHERE client_key = %s", [address])
+        assert cursor.fetchone()[0] == 50

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.db import transaction
 from django.http import HttpRequest
 
-from crm import signin
+from crm import rls, signin
 from crm.models import User
 
 
@@ -31,6 +32,18 @@ class EmailBackend(ModelBackend):
         email = username if username is not None else kwargs.get(User.USERNAME_FIELD)
         if not email or password is None:
             return None
+        if request is None:
+            # Outside a request (a shell, a command, a test): open this transaction's sign-in as the
+            # middleware does for the sign-in endpoints; only the connection's own role can.
+            with transaction.atomic():
+                rls.begin(None, signin=True)
+                try:
+                    return self._check(None, email, password)
+                finally:
+                    rls.end()
+        return self._check(request, email, password)
+
+    def _check(self, request: HttpRequest | None, email: str, password: str) -> User | None:
         # Failed sign-ins are counted per account and per client (crm.signin): SignInLocked propagates
         # to the API (429) and the admin form, which say so.
         signin.attempt(email=email, client=signin.client_key(request))

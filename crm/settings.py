@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
@@ -118,9 +119,8 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 # A database host that drops packets (rather than refusing them) must not hold a request for the operating
 # system's TCP timeout (about 2 minutes): past this many seconds the connection attempt fails and the client
 # gets the 503 a stopped server gives. `?connect_timeout=` in DATABASE_URL wins.
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-    "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
-)
+_options = cast(dict[str, Any], DATABASES["default"]).setdefault("OPTIONS", {})
+_options.setdefault("connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
 
 # The role every request runs as (SET LOCAL ROLE inside the request's transaction). Created by the
 # crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls/.

@@ -107,6 +107,10 @@ class SignInSerializer(TokenObtainPairSerializer):
 
 @extend_schema_serializer(component_name="TokenRefresh")
 class ActiveUserTokenRefreshSerializer(TokenRefreshSerializer):
+    # A refresh token this service signs is a few hundred characters; anything far longer is refused
+    # before it is decoded.
+    refresh = serializers.CharField(max_length=4096)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         try:
             refresh = RefreshToken(attrs["refresh"])

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from crm.db import Ref, member_check, references_trigger
-from crm.text import NameKey, normalized_text_check
+from crm.text import NameKey, normalized_text_check, visible_text_check
 
 
 class Tenant(models.Model):
@@ -26,6 +26,7 @@ class Tenant(models.Model):
         db_table = "tenant"
         constraints = [
             normalized_text_check("tenant", "name"),
+            visible_text_check("tenant", "name"),
             # Compared as people read them (crm_name_key: NFKC, case, spaces).
             models.UniqueConstraint(NameKey("name"), name="tenant_name_key_unique"),
         ]
@@ -72,6 +73,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_table = "crm_user"
         constraints = [
             normalized_text_check("crm_user", "email"),
+            visible_text_check("crm_user", "email"),
             models.UniqueConstraint(NameKey("email"), name="crm_user_email_key_unique"),
         ]
 

@@ -272,7 +272,9 @@ def test_clash_report_lists_table_tenant_ids_and_names(firm: Firm, other_firm: F
 
 def test_clash_report_spells_out_invisible_characters(firm: Firm) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE product DROP CONSTRAINT product_sku_normalized")
+        cursor.execute(
+            "ALTER TABLE product DROP CONSTRAINT product_sku_normalized, DROP CONSTRAINT product_sku_visible"
+        )
     pk = insert(
         None, "product", tenant_id=firm.tenant.pk, principal_id=firm.principal_a.pk, sku="FRY\u200b38"
     )

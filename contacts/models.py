@@ -10,7 +10,7 @@ from django.db.models.functions import Replace
 
 from crm.db import Ref, immutable, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
-from crm.text import NameKey, max_length_check, normalized_text_check
+from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
 NOTES_MAX_LENGTH = 10_000
 
@@ -113,8 +113,11 @@ class Contact(TenantModel):
             ),
             models.CheckConstraint(condition=~models.Q(first_name=""), name="contact_first_name_not_blank"),
             normalized_text_check("contact", "first_name"),
+            visible_text_check("contact", "first_name"),
             normalized_text_check("contact", "last_name"),
+            visible_text_check("contact", "last_name"),
             normalized_text_check("contact", "email"),
+            visible_text_check("contact", "email"),
             max_length_check("contact", "notes", NOTES_MAX_LENGTH),
             # Emails compared as people read them (crm_name_key: NFKC, case, spaces).
             models.UniqueConstraint(

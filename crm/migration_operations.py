@@ -128,7 +128,7 @@ class NameConflicts(Exception):
 
 def _shown(value: str) -> str:
     """A stored value quoted, its control and invisible characters spelled out (\\u200b)."""
-    return "'" + text.FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", value) + "'"
+    return "'" + text.REFUSED.sub(lambda m: f"\\u{ord(m.group()):04x}", value) + "'"
 
 
 def name_conflicts(
@@ -139,28 +139,33 @@ def name_conflicts(
     scope: tuple[str, ...] | None,
     condition: str = "TRUE",
     tenant_column: str | None = "tenant_id",
+    key: str = "crm_name_key",
+    pattern: str | None = text.FORBIDDEN_PATTERN,
+    characters: str = "control or invisible formatting characters",
 ) -> list[str]:
-    """Lines reporting the rows of `table` whose `column` holds a control or format character, and,
-    with `scope`, the groups of rows (`condition`) sharing one crm_name_key(`column`) within `scope`
-    (the unique index's leading columns). Empty when nothing is in the way."""
-    # `condition` and `tenant_column` are SQL written in a migration (an expression may stand for the
-    # tenant), never input.
+    """Lines reporting the rows of `table` whose `column` matches `pattern` (a PostgreSQL regex of the
+    `characters` a CHECK is about to refuse; None: no such report), and, with `scope`, the groups of
+    rows (`condition`) sharing one `key`(`column`) within `scope` (the unique index's leading columns;
+    `key` is the SQL function computing the name key). Empty when nothing is in the way."""
+    # `condition`, `tenant_column` and `key` are SQL written in a migration (an expression may stand for
+    # the tenant), never input.
     tenant = sql.SQL(tenant_column or "NULL::bigint")
     names = {"tenant": tenant, "table": sql.Identifier(table), "column": sql.Identifier(column)}
     lines: list[str] = []
-    cursor.execute(
-        sql.SQL("SELECT {tenant}, id, {column} FROM {table} WHERE {column} ~ %s ORDER BY 1, 2")
-        .format(**names)
-        .as_string(),
-        [text.FORBIDDEN_PATTERN],
-    )
-    rows = cursor.fetchall()
-    if rows:
-        lines.append(f"{table}.{column}: {len(rows)} row(s) hold control or invisible formatting characters:")
-        lines += [f"  tenant {t}: id {pk}: {_shown(value)}" for t, pk, value in rows]
+    if pattern is not None:
+        cursor.execute(
+            sql.SQL("SELECT {tenant}, id, {column} FROM {table} WHERE {column} ~ %s ORDER BY 1, 2")
+            .format(**names)
+            .as_string(),
+            [pattern],
+        )
+        rows = cursor.fetchall()
+        if rows:
+            lines.append(f"{table}.{column}: {len(rows)} row(s) hold {characters}:")
+            lines += [f"  tenant {t}: id {pk}: {_shown(value)}" for t, pk, value in rows]
     if scope is not None:
         group = sql.SQL(", ").join(
-            [*map(sql.Identifier, scope), sql.SQL("crm_name_key({})").format(sql.Identifier(column))]
+            [*map(sql.Identifier, scope), sql.SQL("{}({})").format(sql.SQL(key), sql.Identifier(column))]
         )
         cursor.execute(
             sql.SQL(
@@ -174,7 +179,9 @@ def name_conflicts(
         if groups:
             lines.append(
                 f"{table}.{column}: {len(groups)} group(s) of rows ({condition}) share one name key"
-                " (crm_name_key: NFKC, case and spaces ignored):"
+                " (crm_name_key: NFKC, case and spaces ignored"
+                + ("" if key == "crm_name_key" else "; invisible characters too, case fully folded")
+                + "):"
             )
             lines += [
                 f"  tenant {t}: ids {', '.join(map(str, ids))}: {', '.join(map(_shown, values))}"
@@ -185,8 +192,8 @@ def name_conflicts(
 
 class RefuseNameConflicts(Operation):
     """Fails the migration, with a report, when rows stand in the way of the name rules it adds: a
-    control or format character in `column` (its CHECK), or rows whose crm_name_key(`column`) clash
-    within `scope` (its unique index). Nothing is merged or renamed: a person decides."""
+    character `pattern` matches in `column` (its CHECK), or rows whose `key`(`column`) clash within
+    `scope` (its unique index). Nothing is merged or renamed: a person decides."""
 
     reversible = True
     reduces_to_sql = False
@@ -198,17 +205,29 @@ class RefuseNameConflicts(Operation):
         scope: tuple[str, ...] | None = None,
         condition: str = "TRUE",
         tenant_column: str | None = "tenant_id",
+        key: str = "crm_name_key",
+        pattern: str | None = text.FORBIDDEN_PATTERN,
+        characters: str = "control or invisible formatting characters",
     ) -> None:
         self.table = table
         self.column = column
         self.scope = None if scope is None else tuple(scope)
         self.condition = condition
         self.tenant_column = tenant_column
+        self.key = key
+        self.pattern = pattern
+        self.characters = characters
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         kwargs: dict[str, Any] = {"scope": self.scope, "condition": self.condition}
         if self.tenant_column != "tenant_id":
             kwargs["tenant_column"] = self.tenant_column
+        if self.key != "crm_name_key":
+            kwargs["key"] = self.key
+        if self.pattern != text.FORBIDDEN_PATTERN:
+            kwargs["pattern"] = self.pattern
+        if self.characters != "control or invisible formatting characters":
+            kwargs["characters"] = self.characters
         return (self.__class__.__name__, [self.table, self.column], kwargs)
 
     def state_forwards(self, app_label: str, state: Any) -> None:
@@ -223,6 +242,9 @@ class RefuseNameConflicts(Operation):
                 scope=self.scope,
                 condition=self.condition,
                 tenant_column=self.tenant_column,
+                key=self.key,
+                pattern=self.pattern,
+                characters=self.characters,
             )
         if lines:
             raise NameConflicts(

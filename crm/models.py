@@ -12,7 +12,7 @@ from django.db.models.functions import Now
 from django.utils.crypto import salted_hmac
 
 from crm.db import Ref, member_check, references_trigger
-from crm.text import NameKey, normalized_text_check
+from crm.text import NameKey, normalized_text_check, visible_text_check
 
 
 class Tenant(models.Model):
@@ -27,6 +27,7 @@ class Tenant(models.Model):
         db_table = "tenant"
         constraints = [
             normalized_text_check("tenant", "name"),
+            visible_text_check("tenant", "name"),
             # Compared as people read them (crm_name_key: NFKC, case, spaces).
             models.UniqueConstraint(NameKey("name"), name="tenant_name_key_unique"),
         ]
@@ -73,6 +74,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_table = "crm_user"
         constraints = [
             normalized_text_check("crm_user", "email"),
+            visible_text_check("crm_user", "email"),
             models.UniqueConstraint(NameKey("email"), name="crm_user_email_key_unique"),
         ]
 

@@ -1,8 +1,8 @@
 """Names as people read them: NFC storage, no control or invisible characters, and a uniqueness key.
 
 The database is the last word (CHECK constraints and the unique indexes on `crm_name_key(column)`,
-crm migration 0009); this module mirrors it in Python so the API and the admin can normalise what they
-store and give a friendly message first, and holds the model declarations of those rules.
+crm migrations 0009 and 0016); this module mirrors it in Python so the API and the admin can normalise
+what they store and give a friendly message first, and holds the model declarations of those rules.
 """
 
 from __future__ import annotations
@@ -49,21 +49,62 @@ def _pg_escape(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
-# A PostgreSQL (ARE) bracket expression of FORBIDDEN_RANGES, with \u/\U escapes (UTF8 databases).
-FORBIDDEN_PATTERN = (
-    "["
-    + "".join(
-        _pg_escape(start) if start == end else f"{_pg_escape(start)}-{_pg_escape(end)}"
-        for start, end in FORBIDDEN_RANGES
+def _pattern(ranges: tuple[tuple[int, int], ...]) -> str:
+    """A PostgreSQL (ARE) bracket expression of `ranges`, with \\u/\\U escapes (UTF8 databases)."""
+    return (
+        "["
+        + "".join(
+            _pg_escape(start) if start == end else f"{_pg_escape(start)}-{_pg_escape(end)}"
+            for start, end in ranges
+        )
+        + "]"
     )
-    + "]"
+
+
+def _regex(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
+    return re.compile(
+        "["
+        + "".join(re.escape(chr(a)) + ("" if a == b else "-" + re.escape(chr(b))) for a, b in ranges)
+        + "]"
+    )
+
+
+FORBIDDEN_PATTERN = _pattern(FORBIDDEN_RANGES)
+FORBIDDEN = _regex(FORBIDDEN_RANGES)
+
+# Characters that show nothing yet are not Cc/Cf: Unicode's Default_Ignorable_Code_Point
+# (DerivedCoreProperties.txt of Unicode 14.0, as perl's \p{Default_Ignorable_Code_Point} lists it:
+# combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian and other variation
+# selectors, the reserved U+E0000 block…; it overlaps Cc/Cf) and U+2800 BRAILLE PATTERN BLANK, which renders as a space. The one list of them: the
+# database's crm_strip_invisible() (crm migration 0016) holds the same ranges, and
+# tests/integrity/test_names.py compares the two over every code point. Python's unicodedata does not
+# expose the property.
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
 
-FORBIDDEN = re.compile(
-    "["
-    + "".join(re.escape(chr(a)) + ("" if a == b else "-" + re.escape(chr(b))) for a, b in FORBIDDEN_RANGES)
-    + "]"
-)
+
+INVISIBLE_PATTERN = _pattern(INVISIBLE_RANGES)
+INVISIBLE = _regex(INVISIBLE_RANGES)
+# What a name, email or code must not hold: Cc/Cf, and the invisible characters.
+REFUSED = _regex(FORBIDDEN_RANGES + INVISIBLE_RANGES)
 
 # The whitespace crm_name_key() collapses: ASCII's, NEL, and Unicode's space separators and line and
 # paragraph separators. NFKC already maps most of them to U+0020; U+1680, U+2028 and U+2029 it keeps.
@@ -71,7 +112,7 @@ _WHITESPACE_RUN = re.compile("[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u20
 
 
 class ForbiddenCharacter(ValueError):
-    """The text holds a control or format (invisible) character."""
+    """The text holds a control, format or otherwise invisible character."""
 
     def __init__(self, character: str) -> None:
         self.character = character
@@ -84,13 +125,14 @@ class ForbiddenCharacter(ValueError):
 
 
 def forbidden_character(value: str) -> str | None:
-    """The first Cc/Cf character of `value`, or None."""
-    match = FORBIDDEN.search(value)
+    """The first Cc/Cf or invisible (INVISIBLE_RANGES) character of `value`, or None."""
+    match = REFUSED.search(value)
     return match.group() if match else None
 
 
 def normalized(value: str) -> str:
-    """`value` in NFC, as it is stored; raises ForbiddenCharacter for control or format characters."""
+    """`value` in NFC, as it is stored; raises ForbiddenCharacter for control, format or invisible
+    characters."""
     found = forbidden_character(value)
     if found is not None:
         raise ForbiddenCharacter(found)
@@ -98,11 +140,15 @@ def normalized(value: str) -> str:
 
 
 def name_key(value: str) -> str:
-    """Python mirror of crm_name_key(): NFKC, lower case, whitespace runs as one space, trimmed.
+    """Python mirror of crm_name_key() (crm migration 0016): invisible characters dropped, NFKC, full
+    Unicode case folding (ß and ẞ as ss, final sigma as σ), NFKC again (a fold may decompose: ΐ), every
+    whitespace run one space, trimmed.
 
-    PostgreSQL's lower() follows the database's LC_CTYPE (C.UTF-8 and the usual UTF-8 locales fold
-    letters beyond ASCII); the unique indexes, not this function, decide a clash."""
-    return _WHITESPACE_RUN.sub(" ", unicodedata.normalize("NFKC", value).lower()).strip(" ")
+    The database folds with a table frozen from this Python's str.casefold (Unicode 14.0), not with
+    lower(), so the key does not depend on the database's LC_CTYPE; tests/integrity/test_names.py
+    compares the two over every code point."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", INVISIBLE.sub("", value)).casefold())
+    return _WHITESPACE_RUN.sub(" ", folded).strip(" ")
 
 
 # -- Model declarations -----------------------------------------------------------------------------
@@ -112,6 +158,13 @@ class NameKey(models.Func):
     """crm_name_key(column): the uniqueness key of a name, email or code."""
 
     function = "crm_name_key"
+    output_field = models.TextField()
+
+
+class StripInvisible(models.Func):
+    """crm_strip_invisible(column): the value without its invisible characters (INVISIBLE_RANGES)."""
+
+    function = "crm_strip_invisible"
     output_field = models.TextField()
 
 
@@ -131,6 +184,16 @@ def normalized_text_check(table: str, column: str) -> models.CheckConstraint:
         violation_error_message=(
             f"{column} must be NFC-normalised and must not contain control or invisible formatting characters."
         ),
+    )
+
+
+def visible_text_check(table: str, column: str) -> models.CheckConstraint:
+    """`column` holds no invisible character (INVISIBLE_RANGES: combining grapheme joiner, variation
+    selectors, Hangul fillers, braille blank…), which its Cc/Cf check lets through."""
+    return models.CheckConstraint(
+        condition=models.Q(**{column: StripInvisible(models.F(column))}),
+        name=f"{table}_{column}_visible",
+        violation_error_message=f"{column} must not contain invisible characters.",
     )
 
 

@@ -10,7 +10,7 @@ from django.db import models
 from crm.db import Ref, member_check, references_trigger
 from crm.models import PRINCIPAL as BOOK_HOLDS
 from crm.models import TenantModel, tenant_row_triggers
-from crm.text import NameKey, max_length_check, normalized_text_check
+from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
 NOTES_MAX_LENGTH = 10_000
 
@@ -153,7 +153,9 @@ class Organization(TenantModel):
             ),
             models.CheckConstraint(condition=~models.Q(name=""), name="organization_name_not_blank"),
             normalized_text_check("organization", "name"),
+            visible_text_check("organization", "name"),
             normalized_text_check("organization", "email"),
+            visible_text_check("organization", "email"),
             max_length_check("organization", "notes", NOTES_MAX_LENGTH),
             # Names are unique per tenant among live rows, within the principals and within the shared
             # accounts: so a manager's clash can only be with a row they can see (no existence leak).

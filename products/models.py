@@ -12,7 +12,7 @@ from django.db.models.functions import Replace
 
 from crm.db import Ref, immutable, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
-from crm.text import NameKey, max_length_check, normalized_text_check
+from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
 DESCRIPTION_MAX_LENGTH = 10_000
 
@@ -85,7 +85,9 @@ class Product(TenantModel):
             models.CheckConstraint(condition=~models.Q(name=""), name="product_name_not_blank"),
             models.CheckConstraint(condition=~models.Q(sku=""), name="product_sku_not_blank"),
             normalized_text_check("product", "name"),
+            visible_text_check("product", "name"),
             normalized_text_check("product", "sku"),
+            visible_text_check("product", "sku"),
             max_length_check("product", "description", DESCRIPTION_MAX_LENGTH),
             # SKUs compared as people read them (crm_name_key: NFKC, case, spaces).
             models.UniqueConstraint(

@@ -229,3 +229,16 @@ def test_admin_refuses_an_sku_with_an_invisible_character(firm: Firm) -> None:
     )
     assert "sku" in form_errors(response)
     assert not Product.objects.filter(name="Oat milk").exists()
+
+
+def test_admin_refuses_a_name_with_a_hangul_filler_and_a_name_equal_under_case_folding(firm: Firm) -> None:
+    client = signed_in(firm.manager)
+    response = submit(
+        client, url(Organization, "add"), Organization, name="Harbor\u3164Grill", type="customer"
+    )
+    assert "invisible" in " ".join(form_errors(response)["name"])
+    response = submit(client, url(Organization, "add"), Organization, name="Straße Grill", type="customer")
+    assert response.status_code == 302, form_errors(response)
+    response = submit(client, url(Organization, "add"), Organization, name="STRASSE GRILL", type="customer")
+    assert "name" in form_errors(response) or "__all__" in form_errors(response), form_errors(response)
+    assert Organization.objects.filter(tenant=firm.tenant, name__icontains="grill").count() == 1

@@ -190,3 +190,110 @@ def test_member_email_taken_in_another_firm_is_refused_by_the_database(
     taken = other_firm.admin.email
     response = admin.post(f"{API}/members/", {"email": taken.upper(), "role": "viewer"})
     assert_problem(response, 400, field="email", code="unique")
+
+
+# -- invisible characters that are not Cc/Cf, and full case folding ----------------------------------
+
+# Unicode Default_Ignorable_Code_Point characters of other categories, and the braille blank: a name
+# holding one reads like the name without it.
+IGNORABLE = {
+    "combining grapheme joiner U+034F": "\u034f",
+    "variation selector-16 U+FE0F": "\ufe0f",
+    "Mongolian free variation selector U+180B": "\u180b",
+    "Hangul filler U+3164": "\u3164",
+    "Hangul choseong filler U+115F": "\u115f",
+    "braille pattern blank U+2800": "\u2800",
+    "variation selector-17 U+E0100": "\U000e0100",
+}
+
+# The same name under Unicode's full case folding, which lower() told apart.
+FOLDED = {
+    "sharp s": ("Straße Grill", "STRASSE GRILL"),
+    "final sigma": ("ΟΔΟΣ", "οδος"),
+    "capital sharp s": ("GROẞHANDEL NORD", "Großhandel Nord"),
+}
+
+
+@pytest.mark.parametrize("character", IGNORABLE.values(), ids=IGNORABLE.keys())
+def test_organization_name_with_an_invisible_character_beside_the_plain_one_is_400(
+    firm: Firm, admin: APIClient, character: str
+) -> None:
+    ok(_organization(admin, NAME), 201)
+    body = assert_problem(
+        _organization(admin, f"Café{character} Zürich"), 400, field="name", code="forbidden_characters"
+    )
+    assert f"U+{ord(character):04X}" in body["errors"][0]["detail"]
+    assert Organization.objects.filter(tenant=firm.tenant, name__startswith="Café").count() == 1
+
+
+@pytest.mark.parametrize("character", IGNORABLE.values(), ids=IGNORABLE.keys())
+def test_sku_and_product_name_with_an_invisible_character_are_400(
+    firm: Firm, admin: APIClient, character: str
+) -> None:
+    ok(_product(admin, firm, "RV-Ä100"), 201)
+    assert_problem(
+        _product(admin, firm, f"RV-Ä100{character}"), 400, field="sku", code="forbidden_characters"
+    )
+    assert_problem(
+        _product(admin, firm, "RV-Ä101", name=f"Crinkle{character} Fries"),
+        400,
+        field="name",
+        code="forbidden_characters",
+    )
+    assert Product.objects.filter(principal=firm.principal_a).count() == 1
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "email"])
+def test_contact_names_and_email_refuse_a_variation_selector(
+    firm: Firm, admin: APIClient, field: str
+) -> None:
+    names = {"first_name": "Sam", "last_name": "Lee", "email": "sam@bistro.test"}
+    names[field] = names[field][:2] + "\ufe0f" + names[field][2:]
+    body = {"organization": firm.customer.pk, **names}
+    assert_problem(admin.post(f"{API}/contacts/", body), 400, field=field, code="forbidden_characters")
+
+
+def test_member_email_with_a_combining_grapheme_joiner_is_400_naming_email(
+    firm: Firm, admin: APIClient
+) -> None:
+    response = admin.post(f"{API}/members/", {"email": "nia\u034f.rep@acme.test", "role": "manager"})
+    assert_problem(response, 400, field="email", code="forbidden_characters")
+
+
+@pytest.mark.parametrize(("first", "second"), FOLDED.values(), ids=FOLDED.keys())
+def test_organization_names_equal_under_case_folding_are_duplicates(
+    firm: Firm, admin: APIClient, first: str, second: str
+) -> None:
+    ok(_organization(admin, first), 201)
+    assert_problem(_organization(admin, second), 400, field="name", code="unique")
+
+
+@pytest.mark.parametrize(("first", "second"), FOLDED.values(), ids=FOLDED.keys())
+def test_principal_names_equal_under_case_folding_are_duplicates(
+    firm: Firm, admin: APIClient, first: str, second: str
+) -> None:
+    ok(_organization(admin, first, "principal"), 201)
+    assert_problem(_organization(admin, second, "principal"), 400, field="name", code="unique")
+
+
+def test_skus_equal_under_case_folding_are_duplicates(firm: Firm, admin: APIClient) -> None:
+    ok(_product(admin, firm, "MASS-1"), 201)
+    assert_problem(_product(admin, firm, "maß-1"), 400, field="sku", code="unique")
+
+
+def test_contact_emails_equal_under_case_folding_are_duplicates(firm: Firm, admin: APIClient) -> None:
+    url = f"{API}/contacts/"
+    ok(
+        admin.post(url, {"organization": firm.customer.pk, "first_name": "A", "email": "chef@straße.test"}),
+        201,
+    )
+    response = admin.post(
+        url, {"organization": firm.customer.pk, "first_name": "B", "email": "CHEF@STRASSE.TEST"}
+    )
+    assert_problem(response, 400, field="email", code="unique")
+
+
+def test_member_emails_equal_under_case_folding_are_taken(firm: Firm, admin: APIClient) -> None:
+    url = f"{API}/members/"
+    ok(admin.post(url, {"email": "nia@straße.test", "role": "manager"}), 201)
+    assert_problem(admin.post(url, {"email": "NIA@STRASSE.TEST", "role": "viewer"}), 400, field="email")

@@ -264,7 +264,8 @@ SCHEMA_GAPS = (
     ),
     SchemaGap(
         "control characters in names",
-        "Names, emails and SKUs refuse Unicode Cc/Cf characters (crm.text, code `forbidden_characters`); "
+        "Names, emails and SKUs refuse Unicode Cc/Cf and other invisible characters (crm.text, code "
+        "`forbidden_characters`); "
         "the schema's strings admit them.",
         lambda error, case: error.get("code") == "forbidden_characters",
     ),

@@ -196,10 +196,10 @@ def test_failures_older_than_the_window_are_swept_away(known: str) -> None:
 # ---------------------------------------------------------------------------------------------------
 # The account counted is the account found: the key is crm_name_key()'s, computed by the database in the
 # statement that finds the user (crm migration 0015). Python's str.lower() turned 'İ' into 'i' + U+0307
-# where PostgreSQL's lower() gives 'i': the same user was reached under a count of its own.
+# where PostgreSQL's lower() gave 'i': the same user was reached under a count of its own. Since the key
+# folds case fully (crm migration 0016), 'İ' is 'i' + U+0307 in the database too: another account.
 
 SPELLINGS = {
-    "dotted capital I (U+0130)": ("dana.whitfield@acme.test", "dana.wh\u0130tfield@acme.test"),
     "Kelvin sign (U+212A)": ("kai.koenig@acme.test", "\u212aai.koenig@acme.test"),
     "fullwidth letters": ("fay.lin@acme.test", "\uff46\uff41\uff59.lin@acme.test"),
     "capitals and spacing": ("gus.ortega@acme.test", "  GUS.Ortega@ACME.TEST "),
@@ -224,8 +224,19 @@ def test_every_spelling_that_reaches_the_account_counts_against_it(
     assert_problem(sign_in(typed, PASSWORD), 429)
 
 
+def test_the_dotted_capital_i_is_another_account_and_signs_nobody_in(firm: Firm) -> None:
+    stored, typed = "dana.whitfield@acme.test", "dana.wh\u0130tfield@acme.test"
+    user = f.MembershipFactory(tenant=firm.tenant, user__email=stored).user
+    user.set_password(PASSWORD)
+    user.save(update_fields=["password"])
+    assert_problem(sign_in(typed, PASSWORD), 401)  # 'İ' folds to 'i' + U+0307: not this account
+    for _ in range(4):
+        assert_problem(sign_in(typed, "wrong-password"), 401)
+    assert sign_in(stored, PASSWORD).status_code == 200  # its failures were not this account's
+
+
 def test_the_other_way_round_a_locked_account_stays_locked_under_any_spelling(firm: Firm) -> None:
-    stored, typed = SPELLINGS["dotted capital I (U+0130)"]
+    stored, typed = SPELLINGS["Kelvin sign (U+212A)"]
     user = f.MembershipFactory(tenant=firm.tenant, user__email=stored).user
     user.set_password(PASSWORD)
     user.save(update_fields=["password"])

@@ -212,3 +212,63 @@ def test_a_bad_host_under_the_api_is_a_400_problem(db: Any, settings: Any) -> No
 def test_readyz_answers_outside_the_rls_middleware(db: Any) -> None:
     body = Client().get("/readyz").json()
     assert body["status"] == "ready" and body["checks"]["database"] == "ok (as crm_app)"
+
+
+# --- headers ----------------------------------------------------------------------------------------
+
+MALFORMED_AUTHORIZATION = [
+    "Bearer",
+    "Bearer ",
+    "Bearer  two spaces",
+    "Bearer a.b",
+    "Bearer a.b.c.d",
+    "Bearer " + "x" * 10_000,
+    "Basic dXNlcjpwYXNz",
+    "bearer lowercase.scheme.token",
+    "Token abc",
+    "Bearer é.é.é",
+]
+
+
+@pytest.mark.parametrize("header", MALFORMED_AUTHORIZATION)
+def test_a_malformed_authorization_header_is_a_401_problem(db: Any, header: str) -> None:
+    problem_of(APIClient().get(ORGS, HTTP_AUTHORIZATION=header), 401)
+
+
+@pytest.mark.parametrize(
+    "if_match", ['"', "W/", "garbage", '"0"', '"v999999999999999999999"', "*, *", "x" * 5_000]
+)
+def test_a_malformed_or_stale_if_match_is_a_4xx_problem(
+    firm: Firm, manager: APIClient, if_match: str
+) -> None:
+    response = manager.patch(f"{ORGS}{firm.customer.pk}/", {"city": "Elsewhere"}, HTTP_IF_MATCH=if_match)
+    body = problem_of(response, response.status_code)
+    assert response.status_code in (400, 412, 428), body
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("HTTP_ACCEPT", "application/xml"),
+        ("HTTP_ACCEPT", "text/csv;q=abc"),
+        ("HTTP_IF_NONE_MATCH", "garbage"),
+        ("HTTP_X_REQUEST_ID", "x" * 5_000),
+        ("HTTP_X_REQUEST_ID", "not a token; <script>"),
+        ("HTTP_ACCEPT_LANGUAGE", "zz-ZZ;q=abc, *;q=nonsense"),
+        ("HTTP_COOKIE", "sessionid=" + "x" * 4_000 + "; csrftoken=; ="),
+    ],
+)
+def test_odd_headers_never_make_a_5xx(firm: Firm, manager: APIClient, header: str, value: str) -> None:
+    response = manager.get(f"{ORGS}{firm.customer.pk}/", **{header: value})
+    assert response.status_code < 500, response.content
+    if response.status_code >= 400:
+        problem_of(response, response.status_code)
+    assert len(response["X-Request-ID"]) <= 64 and "<" not in response["X-Request-ID"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_body_of_another_content_type_is_a_415_problem(manager: APIClient, content_type: str) -> None:
+    response = manager.generic("POST", ORGS, b'{"name": "X", "type": "customer"}', content_type=content_type)
+    problem_of(response, 415)

@@ -38,6 +38,25 @@ def gunicorn_server(**environment: str) -> Iterator[str]:
     """gunicorn serving the test database with DEBUG off; `environment` adds or overrides variables.
     Yields the base URL; the server's stderr is printed afterwards (shown when the test fails)."""
     port = free_port()
+    command = [
+        *(sys.executable, "-m", "gunicorn", "crm.wsgi", "-b", f"127.0.0.1:{port}"),
+        *("-w", "1", "--threads", "4", "--no-control-socket"),
+    ]
+    with _serving(command, port, environment) as url:
+        yield url
+
+
+@contextmanager
+def runserver(**environment: str) -> Iterator[str]:
+    """Django's development server on the test database with DEBUG on, as `make run` serves."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    with _serving(command, port, {"DEBUG": "1", **environment}) as url:
+        yield url
+
+
+@contextmanager
+def _serving(command: list[str], port: int, environment: dict[str, str]) -> Iterator[str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -49,10 +68,7 @@ def gunicorn_server(**environment: str) -> Iterator[str]:
     }
     env.pop("PYTEST_VERSION", None)
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "crm.wsgi", "-b", f"127.0.0.1:{port}"),
-            *("-w", "1", "--threads", "4", "--no-control-socket"),
-        ],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -200,7 +200,10 @@ def plain_problem(
         response[name] = value
     if request_id:
         response["X-Request-ID"] = request_id
-    if close:  # the unread body must not be taken for the next request on this connection
+    if close and not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer/"):
+        # The unread body must not be taken for the next request on this connection. Django's development
+        # server (wsgiref, "WSGIServer/…") refuses hop-by-hop headers from an application with a 500 of its
+        # own; it closes every connection after one response anyway.
         response["Connection"] = "close"
     return response
 

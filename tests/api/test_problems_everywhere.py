@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from tests.api.support import API, PROBLEM, assert_problem
 from tests.conftest import Firm
-from tests.live import gunicorn_server
+from tests.live import gunicorn_server, runserver
 from tests.pgbouncer.test_transaction_pooling import free_port
 
 ORGS = f"{API}/organizations/"
@@ -140,3 +140,45 @@ def test_a_chunked_body_sent_to_gunicorn_is_a_411_problem(db: Any) -> None:
         body = json.loads(response.read())
         assert response.status == 411 and response.headers["Content-Type"] == PROBLEM, body
         assert body["request_id"] == response.headers["X-Request-ID"]
+
+
+def _raw(api: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+    import http.client
+
+    host, port = api.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=20)
+    connection.putrequest("POST", "/api/v1/auth/token/", skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    connection.send(body)
+    response = connection.getresponse()
+    raw = response.read()
+    connection.close()
+    return response.status, dict(response.headers), json.loads(raw)  # json.loads fails a text/HTML page
+
+
+@pytest.mark.slow
+def test_under_the_development_server_body_limits_are_problems_too(db: Any) -> None:
+    """runserver (wsgiref) refuses hop-by-hop headers such as `Connection: close` from an application: the
+    limit answers must not carry one there, or they turn into its own 500 page."""
+    payload = b'{"email": "a@example.com", "password": "x"}'
+    cases = [
+        # The body is sent, as a client does: runserver reads what is announced before it closes.
+        (
+            {"Content-Type": "application/json", "Content-Length": str(2 * 1024 * 1024)},
+            b" " * (2 * 1024 * 1024),
+            413,
+        ),
+        ({"Content-Type": "application/json", "Content-Length": "many"}, b"", 400),
+        (
+            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+            b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload),
+            411,
+        ),
+    ]
+    with runserver() as api:
+        for headers, body, status in cases:
+            got, response_headers, problem = _raw(api, headers, body)
+            assert got == status and response_headers["Content-Type"] == PROBLEM, (headers, problem)
+            assert problem["request_id"] == response_headers["X-Request-ID"]

@@ -36,7 +36,7 @@ class EmailBackend(ModelBackend):
             # Outside a request (a shell, a command, a test): open this transaction's sign-in as the
             # middleware does for the sign-in endpoints; only the connection's own role can.
             with transaction.atomic():
-                rls.begin(None, signin=True)
+                rls.begin(None, signin=signin.policy("-"))
                 try:
                     return self._check(None, email, password)
                 finally:
@@ -46,7 +46,7 @@ class EmailBackend(ModelBackend):
     def _check(self, request: HttpRequest | None, email: str, password: str) -> User | None:
         # Failed sign-ins are counted per account and per client (crm.signin): SignInLocked propagates
         # to the API (429) and the admin form, which say so.
-        signin.attempt(email=email, client=signin.client_key(request))
+        signin.attempt(email=email)
         user = signin.user()
         if user is None:
             User().set_password(

@@ -68,12 +68,12 @@ def member_deactivate(*, membership: Membership) -> None:
     member_update(membership=membership, is_active=False)
 
 
-def member_change_own_password(*, user: User, current_password: str, new_password: str, client: str) -> None:
+def member_change_own_password(*, user: User, current_password: str, new_password: str) -> None:
     """A member changes their own password, proving the current one first. A wrong current password is
     a failed sign-in of the account (crm.signin): a stolen access token cannot be used to guess it. The new
     one must pass the password validators (Django's ValidationError keyed by `new_password`, a 400). Changing the password moves
     the credentials epoch on: every token issued before dies (crm migration 0010), and the sessions end."""
-    signin.attempt(email=user.email, client=client)
+    signin.attempt(email=user.email)  # the request's own sign-in, opened `own` by the middleware
     if not user.check_password(current_password):
         signin.failed()
         raise WrongPassword

@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -19,7 +19,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from crm import rls
+from crm import rls, signin
 from crm.api.limits import valid_id
 
 _jwt = JWTAuthentication()
@@ -70,8 +70,24 @@ def credentials_epoch_of(token: Token) -> int:
 @functools.cache
 def signin_paths() -> frozenset[str]:
     """The endpoints that sign in (API, admin) or trade a refresh token: the only requests given a sign-in
-    (crm.rls.begin(signin=True)), that is, one user looked up by email or one token's user by id."""
+    (crm.rls.begin(signin=policy)), that is, one user looked up by email or one token's user by id."""
     return frozenset({reverse("token-obtain"), reverse("token-refresh"), reverse("admin:login")})
+
+
+@functools.cache
+def own_signin_paths() -> frozenset[str]:
+    """The endpoints where a signed-in user proves their own password again (a sign-in of that user only)."""
+    return frozenset({reverse("me-password")})
+
+
+def signin_policy(request: HttpRequest) -> dict[str, Any] | None:
+    """The sign-in this request may make (crm.signin.policy), or None: only the sign-in endpoints, and a
+    POST to the own-password ones."""
+    if request.path in signin_paths():
+        return signin.policy(signin.client_key(request))
+    if request.method == "POST" and request.path in own_signin_paths():
+        return signin.policy(signin.client_key(request), own=True)
+    return None
 
 
 def request_id_of(request: HttpRequest) -> str:
@@ -127,7 +143,7 @@ class RowLevelSecurityMiddleware:
         return response
 
     def _identify(self, request: CrmRequest) -> rls.RequestContext:
-        signin = request.path in signin_paths()
+        opened = signin_policy(request)
         raw = bearer_token(request)
         if raw is not None:
             request.jwt_error = None
@@ -139,13 +155,13 @@ class RowLevelSecurityMiddleware:
             # OverflowError: signed by us, yet an `exp` no date can hold (1e30): invalid, like any other.
             except (InvalidToken, TokenError, KeyError, ValueError, TypeError, OverflowError) as exc:
                 request.jwt_error = exc
-                return rls.begin(None, request_id=request.request_id, signin=signin)
+                return rls.begin(None, request_id=request.request_id, signin=opened)
             request.jwt_token = token
             context = rls.begin(
                 user_id,
                 request_id=request.request_id,
                 credentials=credentials_epoch_of(token),
-                signin=signin,
+                signin=opened,
             )
             if context.revoked:
                 request.jwt_error = TokenRevoked()
@@ -161,5 +177,5 @@ class RowLevelSecurityMiddleware:
             user.pk if user.is_authenticated else None,
             session_key=session_key,
             request_id=request.request_id,
-            signin=signin,
+            signin=opened,
         )

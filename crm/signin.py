@@ -22,6 +22,7 @@ name another account to `failed()` or `succeeded()`: they act on this transactio
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -63,22 +64,26 @@ def enabled() -> bool:
     return settings.SIGNIN_MAX_FAILURES > 0 or settings.SIGNIN_MAX_FAILURES_PER_CLIENT > 0
 
 
-def attempt(*, email: str, client: str) -> None:
-    """Start this transaction's sign-in: raise SignInLocked while this account or this client has too
-    many failures in the window. Made with the limits off too (0 is no limit): `user()` answers for
-    this attempt alone."""
+def policy(client: str, *, own: bool = False) -> dict[str, Any]:
+    """What a sign-in opened for a request counts under: its client, the window and the limits (0 is no
+    limit), from the settings. Given to the database by the connection's own role when it opens the
+    sign-in (crm.rls.begin), so code running as the runtime role cannot change it. `own`: only the
+    request's own user may be attempted (a password proved again)."""
     huge = 2**31 - 1
+    return {
+        "client": client,
+        "window": settings.SIGNIN_WINDOW_SECONDS,
+        "max_account": settings.SIGNIN_MAX_FAILURES or huge,
+        "max_client": settings.SIGNIN_MAX_FAILURES_PER_CLIENT or huge,
+        "own": own,
+    }
+
+
+def attempt(*, email: str) -> None:
+    """Start this transaction's sign-in: raise SignInLocked while this account or this client has too
+    many failures in the window. Made with the limits off too: `user()` answers for this attempt alone."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT crm_signin_attempt(%s, %s, %s, %s, %s)",
-            [
-                email,
-                client,
-                settings.SIGNIN_WINDOW_SECONDS,
-                settings.SIGNIN_MAX_FAILURES or huge,
-                settings.SIGNIN_MAX_FAILURES_PER_CLIENT or huge,
-            ],
-        )
+        cursor.execute("SELECT crm_signin_attempt(%s)", [email])
         row = cursor.fetchone()
     retry_after = int(row[0]) if row else 0
     if retry_after > 0:
@@ -96,7 +101,7 @@ def failed() -> None:
     nothing is recorded)."""
     if enabled():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT crm_signin_failed(%s)", [settings.SIGNIN_WINDOW_SECONDS])
+            cursor.execute("SELECT crm_signin_failed()")
 
 
 def succeeded() -> None:

@@ -120,7 +120,6 @@ class MyPasswordView(APIView):
                 user=user,
                 current_password=serializer.validated_data["current_password"],
                 new_password=serializer.validated_data["new_password"],
-                client=signin.client_key(request._request),
             )
         except signin.SignInLocked as locked:
             raise TooManySignIns(locked.retry_after) from None

@@ -12,8 +12,10 @@ parallel guesses at many accounts all passed the per-client check (66 failures a
 A sign-in is now a small state machine kept in two transaction-local variables, `crm.signin` (JSON) and
 `crm.signin_mac` (a MAC over it, the backend and the transaction, keyed like crm.context_mac, so the
 runtime role cannot write a state of its own). It is opened only by crm_request_context(user, credentials,
-signin => true), which the middleware calls, as the connection's own role, for the sign-in and refresh
-endpoints; the runtime role cannot call it. crm_signin_attempt() locks the client, then the account (the
+signin => policy), which the middleware calls, as the connection's own role, for the sign-in and refresh
+endpoints (and, `own`, for me/password/); the runtime role cannot call it. The policy (client, window,
+limits) is the owner's: an injected statement cannot count under another client, sweep failures with a
+window of its own or lift the limits. crm_signin_attempt() locks the client, then the account (the
 same order for every sign-in: no deadlock), computes the retry-after and finds the user by the same key,
 once per transaction; crm_signin_user() returns that user (with the hash Django checks) unless locked;
 crm_signin_failed() and crm_signin_succeeded() record or clear only that attempt's account and client;
@@ -68,62 +70,68 @@ BEGIN
 END;
 $$;""",
     "REVOKE ALL ON FUNCTION crm_signin_set(jsonb) FROM PUBLIC;",
-    """-- As the two-argument one; with p_signin a sign-in is opened ('{}'): one attempt or one token lookup.
-CREATE OR REPLACE FUNCTION crm_request_context(p_user_id bigint, p_credentials bigint, p_signin boolean)
+    """-- As the two-argument one; with p_signin a sign-in is opened: one attempt or one token lookup, under
+-- the policy the owner gives here ({client, window, max_account, max_client, own}), which the runtime role
+-- cannot change: the client counted, the window and the limits are the service's, never the caller's.
+-- `own`: only the request's own verified user may be attempted (a password proved again, me/password/).
+CREATE OR REPLACE FUNCTION crm_request_context(p_user_id bigint, p_credentials bigint, p_signin jsonb)
 RETURNS TABLE (tenant_id bigint, role text, book bigint[], revoked boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
-    PERFORM crm_signin_set(CASE WHEN p_signin THEN '{}'::jsonb END);
+    PERFORM crm_signin_set(CASE WHEN p_signin IS NOT NULL THEN jsonb_build_object('open', p_signin) END);
     RETURN QUERY SELECT c.tenant_id, c.role, c.book, c.revoked FROM crm_request_context(p_user_id, p_credentials) c;
 END;
 $$;""",
-    "REVOKE ALL ON FUNCTION crm_request_context(bigint, bigint, boolean) FROM PUBLIC;",
+    "REVOKE ALL ON FUNCTION crm_request_context(bigint, bigint, jsonb) FROM PUBLIC;",
     """-- Seconds until this account and this client may try again (0: now), for the sign-in this transaction
--- opened, or for the request's own verified user proving their password again (me/password/).
-CREATE OR REPLACE FUNCTION crm_signin_attempt(
-    p_email text, p_client text, p_window integer, p_max_account integer, p_max_client integer
-) RETURNS integer
+-- opened (the sign-in endpoints), or for the request's own verified user proving their password again
+-- (me/password/, opened `own`). Client, window and limits are the opened policy's.
+CREATE OR REPLACE FUNCTION crm_signin_attempt(p_email text) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-    v_state jsonb := crm_signin_state();
+    v_open jsonb := crm_signin_state() -> 'open';
     v_account text := crm_signin_account_key(p_email);
+    v_client text;
+    v_window integer;
+    v_max_account integer;
+    v_max_client integer;
     v_since timestamptz;
     v_account_at timestamptz;
     v_client_at timestamptz;
     v_retry integer;
     v_user bigint;
 BEGIN
-    IF v_state = '{}'::jsonb THEN
-        NULL;
-    ELSIF v_state IS NULL AND crm_context_ok() AND EXISTS (
+    IF v_open IS NULL OR ((v_open ->> 'own')::boolean AND NOT (crm_context_ok() AND EXISTS (
         SELECT 1 FROM crm_user u
          WHERE u.id = nullif(current_setting('crm.user_id', true), '')::bigint
            AND crm_signin_account_key(u.email) = v_account
-    ) THEN
-        NULL;
-    ELSE
+    ))) THEN
         RAISE EXCEPTION 'no sign-in is under way' USING ERRCODE = 'insufficient_privilege';
     END IF;
+    v_client := v_open ->> 'client';
+    v_window := (v_open ->> 'window')::integer;
+    v_max_account := (v_open ->> 'max_account')::integer;
+    v_max_client := (v_open ->> 'max_client')::integer;
     -- The client first, then the account, for every sign-in: one client's attempts queue (the per-client
     -- limit holds under parallel guesses at many accounts), one account's too, and no two sign-ins can
     -- wait for each other in a cycle (each takes at most one lock of each kind, in this order).
-    PERFORM pg_advisory_xact_lock(hashtextextended('crm_signin_client:' || p_client, 0));
+    PERFORM pg_advisory_xact_lock(hashtextextended('crm_signin_client:' || v_client, 0));
     PERFORM pg_advisory_xact_lock(hashtextextended('crm_signin:' || v_account, 0));
-    v_since := clock_timestamp() - make_interval(secs => p_window);
+    v_since := clock_timestamp() - make_interval(secs => v_window);
     SELECT failed_at INTO v_account_at FROM signin_failure
      WHERE account_key = v_account AND failed_at > v_since
-     ORDER BY failed_at DESC OFFSET greatest(p_max_account - 1, 0) LIMIT 1;
+     ORDER BY failed_at DESC OFFSET greatest(v_max_account - 1, 0) LIMIT 1;
     SELECT failed_at INTO v_client_at FROM signin_failure
-     WHERE client_key = p_client AND failed_at > v_since
-     ORDER BY failed_at DESC OFFSET greatest(p_max_client - 1, 0) LIMIT 1;
+     WHERE client_key = v_client AND failed_at > v_since
+     ORDER BY failed_at DESC OFFSET greatest(v_max_client - 1, 0) LIMIT 1;
     v_retry := coalesce(ceil(extract(epoch FROM greatest(v_account_at, v_client_at) - v_since))::integer, 0);
     SELECT u.id INTO v_user FROM crm_user u WHERE crm_name_key(u.email) = crm_name_key(p_email);
     PERFORM crm_signin_set(jsonb_build_object(
-        'account', v_account, 'client', p_client, 'user', v_user, 'locked', v_retry > 0));
+        'account', v_account, 'client', v_client, 'window', v_window, 'user', v_user, 'locked', v_retry > 0));
     RETURN v_retry;
 END;
 $$;""",
-    "REVOKE ALL ON FUNCTION crm_signin_attempt(text, text, integer, integer, integer) FROM PUBLIC;",
+    "REVOKE ALL ON FUNCTION crm_signin_attempt(text) FROM PUBLIC;",
     """-- The user the attempt found, with the hash Django checks; nobody while locked.
 CREATE OR REPLACE FUNCTION crm_signin_user() RETURNS SETOF crm_user
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
@@ -137,7 +145,7 @@ END;
 $$;""",
     "REVOKE ALL ON FUNCTION crm_signin_user() FROM PUBLIC;",
     """-- The attempt failed: counted for its account and client; the attempt is over.
-CREATE OR REPLACE FUNCTION crm_signin_failed(p_window integer) RETURNS void
+CREATE OR REPLACE FUNCTION crm_signin_failed() RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
     v_state jsonb := crm_signin_state();
@@ -147,14 +155,15 @@ BEGIN
     END IF;
     -- Failures older than the window count no more: each new one sweeps up to 100 of them, oldest first.
     DELETE FROM signin_failure WHERE id IN (
-        SELECT id FROM signin_failure WHERE failed_at < clock_timestamp() - make_interval(secs => p_window)
+        SELECT id FROM signin_failure
+         WHERE failed_at < clock_timestamp() - make_interval(secs => (v_state ->> 'window')::integer)
          ORDER BY failed_at LIMIT 100
     );
     INSERT INTO signin_failure (account_key, client_key) VALUES (v_state ->> 'account', v_state ->> 'client');
     PERFORM crm_signin_set('{"over": true}'::jsonb);
 END;
 $$;""",
-    "REVOKE ALL ON FUNCTION crm_signin_failed(integer) FROM PUBLIC;",
+    "REVOKE ALL ON FUNCTION crm_signin_failed() FROM PUBLIC;",
     """-- The right password: the attempt's account's failures go (not its client's: an attacker with an
 -- account of their own must not reset their address's count by signing in between guesses).
 CREATE OR REPLACE FUNCTION crm_signin_succeeded() RETURNS void
@@ -178,7 +187,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public,
 DECLARE
     v_state jsonb := crm_signin_state();
 BEGIN
-    IF v_state = '{}'::jsonb THEN
+    IF v_state ? 'open' AND NOT (v_state -> 'open' ->> 'own')::boolean THEN
         PERFORM crm_signin_set('{"over": true}'::jsonb);
     ELSIF (v_state ->> 'signed_in')::bigint = p_user_id THEN
         NULL;
@@ -191,9 +200,9 @@ BEGIN
 END;
 $$;""",
     "REVOKE ALL ON FUNCTION crm_token_user(bigint) FROM PUBLIC;",
-    'GRANT EXECUTE ON FUNCTION crm_signin_attempt(text, text, integer, integer, integer) TO "{runtime_role}";',
+    'GRANT EXECUTE ON FUNCTION crm_signin_attempt(text) TO "{runtime_role}";',
     'GRANT EXECUTE ON FUNCTION crm_signin_user() TO "{runtime_role}";',
-    'GRANT EXECUTE ON FUNCTION crm_signin_failed(integer) TO "{runtime_role}";',
+    'GRANT EXECUTE ON FUNCTION crm_signin_failed() TO "{runtime_role}";',
     'GRANT EXECUTE ON FUNCTION crm_signin_succeeded() TO "{runtime_role}";',
     'GRANT EXECUTE ON FUNCTION crm_token_user(bigint) TO "{runtime_role}";',
     # The owner keeps them (sessions are read before the switch); the runtime role loses them.
@@ -210,10 +219,10 @@ STATE_REVERSE = [
     'GRANT EXECUTE ON FUNCTION crm_signin_succeeded(text) TO "{runtime_role}";',
     "DROP FUNCTION IF EXISTS crm_token_user(bigint);",
     "DROP FUNCTION IF EXISTS crm_signin_succeeded();",
-    "DROP FUNCTION IF EXISTS crm_signin_failed(integer);",
+    "DROP FUNCTION IF EXISTS crm_signin_failed();",
     "DROP FUNCTION IF EXISTS crm_signin_user();",
-    "DROP FUNCTION IF EXISTS crm_signin_attempt(text, text, integer, integer, integer);",
-    "DROP FUNCTION IF EXISTS crm_request_context(bigint, bigint, boolean);",
+    "DROP FUNCTION IF EXISTS crm_signin_attempt(text);",
+    "DROP FUNCTION IF EXISTS crm_request_context(bigint, bigint, jsonb);",
     "DROP FUNCTION IF EXISTS crm_signin_set(jsonb);",
     "DROP FUNCTION IF EXISTS crm_signin_state();",
     "DROP FUNCTION IF EXISTS crm_signin_mac(text);",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +78,7 @@ def begin(
     session_key: str | None = None,
     request_id: str = "",
     credentials: int | None = None,
-    signin: bool = False,
+    signin: Mapping[str, Any] | None = None,
 ) -> RequestContext:
     """Switch the current transaction to the runtime role and set the variables for `user_id`.
 
@@ -86,7 +87,8 @@ def begin(
     the runtime role cannot assume another identity. Must run inside a transaction (the settings are
     transaction-local). `credentials`: the epoch a token was issued under (crm migration 0010); a stale
     one gets nobody, with `revoked` set. None (sessions, commands) is not checked. `signin`: open this
-    transaction's one sign-in (crm.signin, crm migration 0015), for the sign-in and refresh endpoints only.
+    transaction's one sign-in under this policy (crm.signin.policy: client, window, limits, own), for the
+    sign-in and refresh endpoints and me/password/ only (crm migration 0015).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("rls.begin() must run inside transaction.atomic()")
@@ -94,8 +96,15 @@ def begin(
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
             " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book, c.revoked"
-            " FROM crm_request_context(%s, %s, %s) c",
-            [runtime_role(), session_key or "", request_id, user_id, credentials, signin],
+            " FROM crm_request_context(%s, %s, %s::jsonb) c",
+            [
+                runtime_role(),
+                session_key or "",
+                request_id,
+                user_id,
+                credentials,
+                None if signin is None else json.dumps(dict(signin)),
+            ],
         )
         row = cursor.fetchone()
     if row is not None and row[6]:

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm import rls
+from crm import rls, signin
 from crm.models import User
 from tests import factories as f
 
@@ -36,9 +36,9 @@ def spelling() -> st.SearchStrategy[str]:
 
 def attempt(typed: str) -> dict[str, Any]:
     with transaction.atomic():
-        rls.begin(None, signin=True)
+        rls.begin(None, signin=signin.policy("x"))
         with connection.cursor() as cursor:
-            cursor.execute("SELECT crm_signin_attempt(%s, 'x', 900, 5, 50)", [typed])
+            cursor.execute("SELECT crm_signin_attempt(%s)", [typed])
             cursor.execute("SELECT current_setting('crm.signin')")
             state: dict[str, Any] = json.loads(cursor.fetchone()[0])
         transaction.set_rollback(True)

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from crm import rls
+from crm import rls, signin
 from tests.conftest import Firm
 from tests.rls.support import INSUFFICIENT_PRIVILEGE, scalar
+
+UNDEFINED_FUNCTION = "42883"
 
 # Every definer function the runtime role may run, and why that is safe: a new one fails this test until
 # it is reviewed and listed.
@@ -25,9 +27,9 @@ REVIEWED = {
     "crm_member_ids()": "a verified context's own firm only",
     "crm_create_member(text,text,text,text,text)": "a verified admin context only",
     "crm_history_write(text,text,jsonb,jsonb,text,boolean)": "inside a trigger only",
-    "crm_signin_attempt(text,text,integer,integer,integer)": "once, in a sign-in the middleware opened",
+    "crm_signin_attempt(text)": "once, in a sign-in the middleware opened, under its policy",
     "crm_signin_user()": "the user that attempt found, unless locked",
-    "crm_signin_failed(integer)": "that attempt's account and client only",
+    "crm_signin_failed()": "that attempt's account and client only, in the opened window",
     "crm_signin_succeeded()": "that attempt's account only, when it found a user and was not locked",
     "crm_token_user(bigint)": "the signed-in, own, or one refreshed user: active flag and epoch only",
     "crm_search_contact(text)": "filtered by the table's SELECT policy",
@@ -96,30 +98,26 @@ def test_no_password_hash_or_email_for_an_arbitrary_user(db: None, firm: Firm, o
             cursor.execute("SELECT count(*) FROM crm_signin_user()")
             assert cursor.fetchone()[0] == 0
         for statement in (
-            f"SELECT crm_signin_attempt('{other_firm.admin.email}', 'x', 900, 5, 50)",
+            f"SELECT crm_signin_attempt('{other_firm.admin.email}')",
             f"SELECT * FROM crm_token_user({other_firm.admin.pk})",
         ):
             assert refused(statement) == INSUFFICIENT_PRIVILEGE
         # Nor can the variables of a sign-in be written by hand.
         scalar("SELECT set_config('crm.signin', '{}', true), set_config('crm.signin_mac', 'f00d', true)")
-        assert refused(f"SELECT crm_signin_attempt('{other_firm.admin.email}', 'x', 900, 5, 50)") == (
-            INSUFFICIENT_PRIVILEGE
-        )
+        assert refused(f"SELECT crm_signin_attempt('{other_firm.admin.email}')") == (INSUFFICIENT_PRIVILEGE)
     with rls.acting_as(None):
         assert refused(f"SELECT * FROM crm_token_user({other_firm.admin.pk})") == INSUFFICIENT_PRIVILEGE
 
 
 def test_a_sign_in_looks_up_one_email_and_never_an_id(db: None, firm: Firm, other_firm: Firm) -> None:
     with transaction.atomic():
-        rls.begin(None, signin=True)  # what the middleware does for the sign-in endpoints
-        assert scalar(f"SELECT crm_signin_attempt('{firm.manager.email}', 'x', 900, 5, 50)") == 0
+        rls.begin(None, signin=signin.policy("x"))  # what the middleware does for the sign-in endpoints
+        assert scalar(f"SELECT crm_signin_attempt('{firm.manager.email}')") == 0
         with connection.cursor() as cursor:
             cursor.execute("SELECT id FROM crm_signin_user()")
             assert cursor.fetchall() == [(firm.manager.pk,)]
         # One attempt a request: a second email is refused, and no other user's epoch can be read.
-        assert refused(f"SELECT crm_signin_attempt('{other_firm.admin.email}', 'x', 900, 5, 50)") == (
-            INSUFFICIENT_PRIVILEGE
-        )
+        assert refused(f"SELECT crm_signin_attempt('{other_firm.admin.email}')") == (INSUFFICIENT_PRIVILEGE)
         assert refused(f"SELECT * FROM crm_token_user({other_firm.admin.pk})") == INSUFFICIENT_PRIVILEGE
         rls.end()
 
@@ -149,11 +147,42 @@ def test_another_accounts_lockout_cannot_be_cleared(db: None, firm: Firm, other_
         assert refused("SELECT crm_signin_succeeded()") == INSUFFICIENT_PRIVILEGE
         assert refused("DELETE FROM signin_failure") == INSUFFICIENT_PRIVILEGE
         # Proving one's own password again names one's own account only.
-        assert refused(f"SELECT crm_signin_attempt('{victim}', 'x', 900, 5, 50)") == INSUFFICIENT_PRIVILEGE
+        assert refused(f"SELECT crm_signin_attempt('{victim}')") == INSUFFICIENT_PRIVILEGE
     with transaction.atomic():
-        rls.begin(None, signin=True)
+        rls.begin(None, signin=signin.policy("x"))
         # A locked account: the attempt says so, finds nobody, and cannot be declared a success.
-        assert scalar(f"SELECT crm_signin_attempt('{victim}', 'x', 900, 5, 50)") > 0
+        assert scalar(f"SELECT crm_signin_attempt('{victim}')") > 0
         assert refused("SELECT crm_signin_succeeded()") == INSUFFICIENT_PRIVILEGE
         rls.end()
     assert failures_of(victim) == 5
+
+
+def test_a_sign_in_counts_under_the_owners_policy_never_the_callers(
+    db: None, firm: Firm, other_firm: Firm
+) -> None:
+    """Any signed-in request may prove its own password again (me/password/), and an injected statement
+    there must not choose the client counted, the window swept or the limits: they are the policy the
+    owner opened the sign-in with."""
+    victim = other_firm.admin.email
+    for _ in range(5):
+        record_failure(victim)
+    with connection.cursor() as cursor:  # an old failure, inside the service's window: not to be swept
+        cursor.execute("UPDATE signin_failure SET failed_at = now() - interval '10 minutes'")
+    with transaction.atomic():
+        rls.begin(firm.manager.pk, signin=signin.policy("198.51.100.7", own=True))
+        # The old signatures that took a client, a window and limits from the caller are gone.
+        assert refused(
+            f"SELECT crm_signin_attempt('{firm.manager.email}', '203.0.113.9', 900, 1000000, 1000000)"
+        ) == (UNDEFINED_FUNCTION)
+        assert refused("SELECT crm_signin_failed(-100000000)") == UNDEFINED_FUNCTION
+        assert refused(f"SELECT crm_signin_attempt('{victim}')") == INSUFFICIENT_PRIVILEGE  # own account only
+        assert scalar(f"SELECT crm_signin_attempt('{firm.manager.email}')") == 0
+        scalar("SELECT crm_signin_failed()")
+        rls.end()
+    assert failures_of(victim) == 5  # swept with the service's window: nothing of it was old enough
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT client_key FROM signin_failure WHERE account_key = crm_signin_account_key(%s)",
+            [firm.manager.email],
+        )
+        assert cursor.fetchall() == [("198.51.100.7",)]  # counted under the request's client, from the owner

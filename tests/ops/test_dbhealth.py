@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import ProgrammingError, connection, transaction
 
 from crm import rls
 from crm.ops.dbhealth import Check, Thresholds, run_checks
@@ -433,6 +433,9 @@ def test_security_definer_function_without_search_path_fails(scratch: str) -> No
         " SET search_path = pg_catalog, public AS 'SELECT 1'"
     )
     sql(f"REVOKE ALL ON FUNCTION {scratch}.temp_first() FROM PUBLIC")
+    # A search_path without pg_temp last matters only to a caller that may create temporary tables, which
+    # the runtime role may not (crm migration 0017): grant it here (the test's transaction undoes it).
+    sql(f'GRANT TEMPORARY ON DATABASE "{connection.settings_dict["NAME"]}" TO "{rls.runtime_role()}"')
     result = check("security_definer_functions")
     assert result.status == "fail"
     found = {(r["function"], r["status"], r["problem"].split(":")[0]) for r in result.details}
@@ -448,8 +451,13 @@ def test_security_definer_function_without_search_path_fails(scratch: str) -> No
 
 
 def test_runtime_role_cannot_shadow_a_definer_functions_tables_with_a_temporary_table(firm: Firm) -> None:
-    """The fault the lint found in our own schema (crm migration 0007): now pg_temp is searched last."""
+    """The fault the lint found in our own schema (crm migration 0007): pg_temp is searched last. Since
+    crm migration 0017 the role may create no temporary table at all; granted one here (the test's
+    transaction undoes it), the pinned search_path still holds."""
     members = {firm.admin.pk, firm.manager.pk, firm.other_manager.pk, firm.viewer.pk}
+    with rls.acting_as(firm.admin.pk), pytest.raises(ProgrammingError), transaction.atomic():
+        sql("CREATE TEMP TABLE membership (user_id bigint, tenant_id bigint)")
+    sql(f'GRANT TEMPORARY ON DATABASE "{connection.settings_dict["NAME"]}" TO "{rls.runtime_role()}"')
     with rls.acting_as(firm.admin.pk):
         sql("CREATE TEMP TABLE membership (user_id bigint, tenant_id bigint)")
         sql("INSERT INTO membership VALUES (-42, %s)", [firm.tenant.pk])
@@ -471,6 +479,18 @@ def test_runtime_role_able_to_bypass_rls_fails(scratch: str) -> None:
     result = check("runtime_role")
     assert result.status == "fail"
     assert f"owns {scratch}.owned" in result.summary
+
+
+def test_runtime_role_able_to_create_temporary_tables_or_in_public_fails(db: None) -> None:
+    role, database = rls.runtime_role(), connection.settings_dict["NAME"]
+    assert check("runtime_role").status == "ok"
+    sql(f'GRANT TEMPORARY ON DATABASE "{database}" TO "{role}"')
+    sql(f'GRANT CREATE ON SCHEMA public TO "{role}"')
+    result = check("runtime_role")
+    assert result.status == "fail"
+    assert (
+        "may create temporary tables" in result.summary and "may create objects in public" in result.summary
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -186,3 +186,23 @@ def test_a_sign_in_counts_under_the_owners_policy_never_the_callers(
             [firm.manager.email],
         )
         assert cursor.fetchall() == [("198.51.100.7",)]  # counted under the request's client, from the owner
+
+
+def test_no_temporary_table_and_so_no_trigger_of_its_own_to_write_history(db: None, firm: Firm) -> None:
+    """crm_history_write() answers only inside a trigger: a temporary table with a trigger of the
+    runtime role's own would be one (forged history for any firm, under any actor), and a temporary
+    table can shadow what a function without a pinned search_path reads. The role may create neither."""
+    with rls.acting_as(firm.manager.pk):
+        assert refused("CREATE TEMP TABLE forged (x int)") == INSUFFICIENT_PRIVILEGE
+        assert refused("CREATE FUNCTION public.forged() RETURNS int LANGUAGE sql RETURN 1") == (
+            INSUFFICIENT_PRIVILEGE
+        )
+        assert refused("CREATE TABLE public.forged (x int)") == INSUFFICIENT_PRIVILEGE
+        # And called directly, the writer still refuses.
+        assert (
+            refused(
+                "SELECT crm_history_write('INSERT', 'organization', NULL, %s::jsonb, NULL, true)",
+                ['{"id": 1, "tenant_id": 1, "name": "forged"}'],
+            )
+            == INSUFFICIENT_PRIVILEGE
+        )

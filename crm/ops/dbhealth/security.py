@@ -443,7 +443,10 @@ def check_runtime_role(db: Db) -> Check:
                          WHERE o.oid <> r.oid AND pg_has_role(r.oid, o.oid, 'MEMBER')
                            AND (o.rolsuper OR o.rolbypassrls))::text[] AS powerful_roles,
                   ARRAY(SELECT c.oid::regclass::text FROM pg_class c
-                         WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm'))::text[] AS owns
+                         WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm'))::text[] AS owns,
+                  has_database_privilege(r.oid, current_database(), 'TEMPORARY') AS temporary,
+                  ARRAY(SELECT n.nspname FROM pg_namespace n
+                         WHERE has_schema_privilege(r.oid, n.oid, 'CREATE'))::text[] AS creates_in
              FROM pg_roles r WHERE r.rolname = %s""",
         [role],
     )
@@ -466,13 +469,22 @@ def check_runtime_role(db: Db) -> Check:
         problems.append(
             f"owns {', '.join(row['owns'])} (an owner is exempt from unforced RLS and may alter it)"
         )
+    if row["temporary"]:
+        problems.append(
+            "may create temporary tables (a trigger on one can call the history writer; they can shadow"
+            " tables): REVOKE TEMPORARY ON DATABASE … FROM PUBLIC, as the database's owner"
+        )
+    if row["creates_in"]:
+        problems.append(
+            f"may create objects in {', '.join(row['creates_in'])}: REVOKE CREATE ON SCHEMA … FROM PUBLIC"
+        )
     figures = {"role": role, **row}
     if not problems:
         return Check("runtime_role", "ok", f"{role} cannot bypass row level security", figures)
     return Check(
         "runtime_role",
         "fail",
-        f"{role} can bypass row level security: {'; '.join(problems)}",
+        f"{role} can bypass row level security or reach past it: {'; '.join(problems)}",
         figures,
         f"ALTER ROLE {role} NOSUPERUSER NOBYPASSRLS; REVOKE the powerful roles; ALTER … OWNER TO the owner.",
         [{"problem": problem} for problem in problems],

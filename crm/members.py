@@ -78,6 +78,8 @@ def member_change_own_password(*, user: User, current_password: str, new_passwor
         signin.failed()
         raise WrongPassword
     signin.succeeded()
+    if new_password == current_password:  # the current one was just proved: no second hash needed
+        raise ValidationError({"new_password": ["The new password must differ from the current one."]})
     try:
         password_validation.validate_password(new_password, user)
     except ValidationError as refused:  # the field's errors (a 400 naming new_password)

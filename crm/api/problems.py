@@ -235,9 +235,16 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500, the last resort: an exception nothing else answered. Under /api/ a problem without
     internals (logged by Django with its traceback); a database that cannot be reached is a 503."""
-    if not _is_api(request):
-        return defaults.server_error(request)
     exc = sys.exc_info()[1]
+    if not _is_api(request):
+        if isinstance(exc, OperationalError | InterfaceError):  # the admin's pages: a 503 too, not a 500
+            unavailable = HttpResponse(
+                "<h1>Service unavailable</h1><p>The database cannot be reached; try again shortly.</p>",
+                status=503,
+            )
+            unavailable["Retry-After"] = RETRY_AFTER_SECONDS
+            return unavailable
+        return defaults.server_error(request)
     if isinstance(exc, OperationalError | InterfaceError):
         return plain_problem(request, *UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
     return plain_problem(request, 500, "Internal Server Error", "The server could not complete the request.")

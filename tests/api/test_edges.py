@@ -198,6 +198,12 @@ def test_a_database_that_cannot_be_reached_is_a_503_problem_with_retry_after() -
     assert json.loads(response.content)["title"] == "Service Unavailable"
 
 
+def test_outside_the_api_a_database_that_cannot_be_reached_is_a_503_page() -> None:
+    response = handled(OperationalError("connection refused"), path="/admin/login/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "text/html" in response["Content-Type"]
+
+
 def test_outside_the_api_django_pages_remain() -> None:
     response = handled(RuntimeError("x"), path="/admin/")
     assert response.status_code == 500 and "text/html" in response["Content-Type"]

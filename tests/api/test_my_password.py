@@ -59,6 +59,14 @@ def test_a_wrong_current_password_is_a_403_and_counts_as_a_failed_sign_in(firm: 
     assert sign_in(firm.manager.email, OLD) == 429  # the account is locked for sign-in too
 
 
+def test_the_new_password_must_differ_from_the_current_one(firm: Firm) -> None:
+    client = signed_in(firm.manager)
+    assert_problem(
+        client.post(URL, {"current_password": OLD, "new_password": OLD}), 400, field="new_password"
+    )
+    assert ok(client.get(f"{API}/me/"))["id"] == firm.manager.pk  # nothing changed: the token still works
+
+
 def test_a_weak_new_password_is_refused_with_the_validators_messages(firm: Firm) -> None:
     client = signed_in(firm.manager)
     body = assert_problem(

@@ -56,6 +56,22 @@ def test_bad_parameters_are_a_400_naming_them(world: World, report: str, params:
     assert field in fields(problem(world, report, **params))
 
 
+@pytest.mark.parametrize(
+    ("report", "query", "field"),
+    [
+        ("pipeline", "format=json&format=csv", "format"),
+        ("stale-accounts", "limit=5&limit=50", "limit"),
+        ("weekly-activity", "weeks=4&weeks=8", "weeks"),
+    ],
+)
+def test_a_parameter_given_twice_is_a_400_naming_it(
+    world: World, report: str, query: str, field: str
+) -> None:
+    response = world.client("manager").get(f"{REPORTS}/{report}/?{query}")
+    assert response.status_code == 400 and response["Content-Type"] == PROBLEM, response.content
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, "repeated")]
+
+
 def test_every_unknown_parameter_is_named(world: World) -> None:
     body = problem(world, "pipeline", principle="1", ownr="2")
     assert sorted(fields(body)) == ["ownr", "principle"]

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Deployed (DEBUG off) the static files are served by the app itself, before any database work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything that touches the database: a preflight is answered here, and every API response
     # (problems included) gets its CORS headers on the way out.
     "corsheaders.middleware.CorsMiddleware",
@@ -202,7 +204,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` gathers the admin's and the browsable API's files here (gzip and Brotli copies too);
+# deployed, WhiteNoise serves them from the app's own processes: no other server needed. Plain names, not
+# hashed ones: a deployment that skipped collectstatic gets unstyled pages, never a 500.
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

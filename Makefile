@@ -9,11 +9,43 @@ export DEBUG ?= 1
 
 .PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer client client-check
 
+# The pinned dependencies are installed by uv (from PyPI, pinned here): ~4 s of CPU and parallel downloads,
+# where pip took ~34 s of CPU and a minute or more. uv is given pip's own index configuration (pip config
+# list: index, extra indexes, find-links, constraints, certificate, timeout), and picks the best version
+# across indexes as pip does; a pip setting it cannot translate, or a failed uv install, means pip instead.
+UV_VERSION := 0.13.8
+define INDEX_CONFIG_FOR_UV
+import ast, shlex, subprocess, sys
+listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True)
+rank = {":env:": 0, "install": 1, "global": 2}  # pip's precedence: environment, then [install], then [global]
+found = {}
+for line in listed.stdout.splitlines():
+    key, _, value = line.partition("=")
+    section, _, option = key.rpartition(".")
+    if section in rank and (option not in found or rank[section] < found[option][0]):
+        found[option] = (rank[section], str(ast.literal_eval(value)))
+as_uv = {"index-url": ("UV_DEFAULT_INDEX", " "), "extra-index-url": ("UV_INDEX", " "),
+         "find-links": ("UV_FIND_LINKS", ","), "constraint": ("UV_CONSTRAINT", " "), "cert": ("SSL_CERT_FILE", " "),
+         "default-timeout": ("UV_HTTP_TIMEOUT", " "), "trusted-host": ("UV_INSECURE_HOST", " "), "proxy": ("HTTPS_PROXY", " ")}
+ignored = {"disable-pip-version-check", "quiet", "verbose", "progress-bar", "no-color", "no-input", "retries", "root-user-action"}
+untranslated = set(found) - set(as_uv) - ignored
+if untranslated:
+    sys.exit(f"pip settings uv is not given: {sorted(untranslated)}")
+for option, (_, value) in sorted(found.items()):
+    if option in as_uv:
+        name, separator = as_uv[option]
+        print(f"export {name}={shlex.quote(separator.join(value.split()))}")
+endef
+export INDEX_CONFIG_FOR_UV
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > $(VENV)/requirements.txt
-	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
+	@if uv_env=$$($(PY) -c "$$INDEX_CONFIG_FOR_UV") && $(PY) -m pip install --quiet uv==$(UV_VERSION); then \
+		echo "Installing the dependencies with uv $(UV_VERSION), from pip's indexes"; \
+		eval "$$uv_env" && $(VENV)/bin/uv pip install --quiet --python $(PY) --index-strategy unsafe-best-match \
+			-r $(VENV)/requirements.txt || { echo "uv failed: installing with pip"; false; }; \
+	else false; fi || { $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r $(VENV)/requirements.txt; }
 	touch $@
 
 install: $(VENV)/.installed

@@ -88,16 +88,19 @@ django-check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 
-# Everything, on test databases rebuilt from the migrations (--create-db). The checks before the suite run
-# side by side (mypy alone keeps one core busy ~30 s), each one's output printed whole when it ends.
+# Everything, on test databases rebuilt from the migrations (--create-db). Django's checks come first: they
+# also start the embedded server and create its database, which commands started together would race to do.
+# The other checks then run side by side (mypy alone keeps one core busy ~30 s), each one's output printed
+# whole when it ends.
 test: install
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck django-check migration-lint externals client-check
+	@$(MAKE) --no-print-directory django-check
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck migration-lint externals client-check
 	$(PYTEST) -n $(or $(PYTEST_WORKERS),3) --create-db $(PYTEST_ARGS)
 
 # The programs from outside the virtualenv, one after another: apt-get holds a lock while it installs.
 .PHONY: externals
 externals:
-	@$(MAKE) --no-print-directory -j1 pgbouncer hypopg chromium
+	@$(MAKE) --no-print-directory pgbouncer && $(MAKE) --no-print-directory hypopg && $(MAKE) --no-print-directory chromium
 
 # Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
 # django-migration-linter; exceptions and their reasons in crm/migration_lint.toml, conventions in

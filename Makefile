@@ -13,6 +13,8 @@ export DEBUG ?= 1
 # where pip took ~34 s of CPU and a minute or more. uv is given pip's own index configuration (pip config
 # list: index, extra indexes, find-links, constraints, certificate, timeout), and picks the best version
 # across indexes as pip does; a pip setting it cannot translate, or a failed uv install, means pip instead.
+# Byte-compiled at install as pip does: with PYTHONDONTWRITEBYTECODE set (as on our machines) a module without
+# its .pyc is compiled again in every process, and the suite starts hundreds (gunicorn, manage.py, workers).
 UV_VERSION := 0.13.8
 define INDEX_CONFIG_FOR_UV
 import ast, shlex, subprocess, sys
@@ -43,7 +45,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > $(VENV)/requirements.txt
 	@if uv_env=$$($(PY) -c "$$INDEX_CONFIG_FOR_UV") && $(PY) -m pip install --quiet uv==$(UV_VERSION); then \
 		echo "Installing the dependencies with uv $(UV_VERSION), from pip's indexes"; \
-		eval "$$uv_env" && $(VENV)/bin/uv pip install --quiet --python $(PY) --index-strategy unsafe-best-match \
+		eval "$$uv_env" && $(VENV)/bin/uv pip install --quiet --python $(PY) --index-strategy unsafe-best-match --compile-bytecode \
 			-r $(VENV)/requirements.txt || { echo "uv failed: installing with pip"; false; }; \
 	else false; fi || { $(PY) -m pip install --quiet --upgrade pip && $(PY) -m pip install --quiet -r $(VENV)/requirements.txt; }
 	touch $@

@@ -5,6 +5,11 @@ The scratch database (test_crm_migrations_<pid>) is created and dropped here; mi
 subprocess against it, as a deploy would (`manage.py migrate`), and the catalog and data are read as the
 owner with plain SQL.
 
+Stepping back costs Django ~20 s of CPU (it renders the project's state at every migration after the first
+one it undoes), so the walk is done once and each test asserts on what it saw: back to the initial
+migrations by way of organizations 0004 (before the purge migration), a copy of the database kept there
+for the rest of the way to zero, and forward again by way of organizations 0005.
+
 What "no data lost" can mean: `migrate <app> zero` drops the app's tables, so rows cannot survive zero.
 Business rows live in the tables the initial migrations create; everything after them runs on live
 tables, and that part is what must be reversible without losing rows. A column or table that a
@@ -101,6 +106,14 @@ class Scratch:
         with psycopg.connect(**self.conninfo, dbname=self.name, autocommit=True) as conn:
             return list(conn.execute(sql, params).fetchall())
 
+    def copy(self, suffix: str) -> Scratch:
+        """A new database copied from this one as it is now (a template copy: no session may be open on it)."""
+        name = f"{self.name}_{suffix}"
+        with psycopg.connect(**self.conninfo, dbname="postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        return Scratch(name, self.url.replace(f"@/{self.name}", f"@/{name}", 1), self.conninfo)
+
     def catalog(self) -> Catalog:
         with psycopg.connect(**self.conninfo, dbname=self.name, autocommit=True) as conn:
             return {
@@ -156,6 +169,8 @@ def scratch() -> Iterator[Scratch]:
         yield Scratch(name, url.format(name=name), conninfo)
     finally:
         with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as admin:
+            for copy in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{name}_%"]):
+                admin.execute(f'DROP DATABASE IF EXISTS "{copy[0]}" WITH (FORCE)')
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -182,6 +197,73 @@ def populated(scratch: Scratch, initial_catalog: Catalog) -> Catalog:
     return scratch.catalog()
 
 
+Checksums = dict[str, dict[str, Any]]
+BEFORE_PURGE = "0004_history_version_soft_delete"  # organizations: the purge migration (0005) comes next
+
+
+@dataclass
+class SteppedBack:
+    """What stepping the populated database back to the initial migrations saw on the way."""
+
+    tables: set[str]
+    before: Checksums  # at the latest migrations
+    delete_policy_latest: str
+    delete_policy_before_purge: str  # organizations at BEFORE_PURGE
+    at_initial: Checksums
+    catalog_at_initial: Catalog
+    copy_at_initial: Scratch  # the database as stepping back left it, rows included
+
+
+@dataclass
+class SteppedForward:
+    """What migrating forward again from there saw."""
+
+    delete_policy_after_purge: str  # organizations at 0005_purge_for_admins_only
+    after: Checksums
+    catalog: Catalog
+
+
+def delete_policy(scratch: Scratch) -> str:
+    ((qual,),) = scratch.query(
+        "SELECT qual FROM pg_policies WHERE tablename = 'organization' AND policyname = 'organization_delete'"
+    )
+    return str(qual)
+
+
+@pytest.fixture(scope="module")
+def stepped_back(scratch: Scratch, populated: Catalog) -> SteppedBack:
+    """The populated database stepped back to each app's initial migrations, organizations first to the
+    migration before its purge one; copied there (the walk to zero goes on from the copy)."""
+    tables = business_tables(scratch)
+    before = column_checksums(scratch, tables)
+    latest = delete_policy(scratch)
+    scratch.manage(["migrate", "organizations", BEFORE_PURGE])
+    before_purge = delete_policy(scratch)
+    scratch.manage(*(["migrate", app, target] for app, target in initial_targets()))
+    return SteppedBack(
+        tables=tables,
+        before=before,
+        delete_policy_latest=latest,
+        delete_policy_before_purge=before_purge,
+        at_initial=column_checksums(scratch, tables),
+        catalog_at_initial=without_pgtrigger_leftovers(scratch.catalog()),
+        copy_at_initial=scratch.copy("at_initial"),
+    )
+
+
+@pytest.fixture(scope="module")
+def stepped_forward(scratch: Scratch, stepped_back: SteppedBack) -> SteppedForward:
+    """Forward again from the initial migrations, organizations first to its purge migration."""
+    scratch.manage(["migrate", "organizations", "0005_purge_for_admins_only"])
+    after_purge = delete_policy(scratch)
+    scratch.manage(["migrate"])
+    return SteppedForward(
+        delete_policy_after_purge=after_purge,
+        after=column_checksums(scratch, stepped_back.tables),
+        catalog=scratch.catalog(),
+    )
+
+
 def initial_targets() -> list[tuple[str, str]]:
     """Per project app, in reverse dependency order, its last initial migration ("zero" if none)."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
@@ -206,9 +288,9 @@ def stored_columns(scratch: Scratch) -> dict[str, list[str]]:
     return columns
 
 
-def column_checksums(scratch: Scratch, tables: set[str]) -> dict[str, dict[str, Any]]:
+def column_checksums(scratch: Scratch, tables: set[str]) -> Checksums:
     """Per table: its row count ("*") and, per stored column, an md5 of its values in primary-key order."""
-    result: dict[str, dict[str, Any]] = {}
+    result: Checksums = {}
     for table, names in stored_columns(scratch).items():
         if table not in tables:
             continue
@@ -240,21 +322,22 @@ def visible_as(scratch: Scratch, user_id: int | None, table: str) -> int:
 
 
 def test_stepping_back_to_the_initial_migrations_and_forward_keeps_every_row_and_rls(
-    scratch: Scratch, initial_catalog: Catalog, populated: Catalog
+    scratch: Scratch,
+    initial_catalog: Catalog,
+    populated: Catalog,
+    stepped_back: SteppedBack,
+    stepped_forward: SteppedForward,
 ) -> None:
-    tables = business_tables(scratch)
+    tables, before = stepped_back.tables, stepped_back.before
     assert {"organization", "contact", "product", "opportunity", "interaction"} <= tables
-    before = column_checksums(scratch, tables)
     assert sum(t["*"] for t in before.values()) > 500, "the demo firm should populate the tables"
 
-    scratch.manage(*(["migrate", app, target] for app, target in initial_targets()))
-    at_initial = column_checksums(scratch, tables)
+    at_initial = stepped_back.at_initial
     # Every reversal really undid its work: policies, grants, functions, triggers, indexes.
-    assert not (diff := differences(initial_catalog, without_pgtrigger_leftovers(scratch.catalog()))), (
+    assert not (diff := differences(initial_catalog, stepped_back.catalog_at_initial)), (
         "stepping back left a schema other than the initial migrations build:\n" + diff
     )
-    scratch.manage(["migrate"])
-    after = column_checksums(scratch, tables)
+    after = stepped_forward.after
 
     # Business data lives only in tables the initial migrations create: stepping back dropped none.
     assert set(at_initial) == tables
@@ -266,7 +349,7 @@ def test_stepping_back_to_the_initial_migrations_and_forward_keeps_every_row_and
             assert before[table][column] == at_initial[table][column] == after[table][column], (
                 f"{table}.{column} changed"
             )
-    assert not (diff := differences(populated, scratch.catalog())), (
+    assert not (diff := differences(populated, stepped_forward.catalog)), (
         "the schema differs after back and forth:\n" + diff
     )
 
@@ -287,37 +370,34 @@ def test_stepping_back_to_the_initial_migrations_and_forward_keeps_every_row_and
 
 
 def test_migrating_to_zero_leaves_what_django_alone_leaves_and_forward_again_rebuilds_the_same_schema(
-    scratch: Scratch, base_catalog: Catalog, populated: Catalog
+    stepped_back: SteppedBack, base_catalog: Catalog, populated: Catalog
 ) -> None:
-    scratch.manage(*(["migrate", app, "zero"] for app in reversed(project_app_labels())))
-    zero = without_pgtrigger_leftovers(scratch.catalog())
+    """From where stepping back left the populated database (the test above proves that point is what the
+    initial migrations build), the rest of the way to zero, then forward in one go."""
+    copy = stepped_back.copy_at_initial
+    copy.manage(*(["migrate", app, "zero"] for app in reversed(project_app_labels())))
+    zero = without_pgtrigger_leftovers(copy.catalog())
     assert not (diff := differences(base_catalog, zero)), (
         "migrating to zero left (or removed) something:\n" + diff
     )
 
-    scratch.manage(["migrate"])
-    assert not (diff := differences(populated, scratch.catalog())), (
+    copy.manage(["migrate"])
+    assert not (diff := differences(populated, copy.catalog())), (
         "zero and back built a different schema:\n" + diff
     )
 
 
-def test_each_step_applies_the_policy_of_its_own_time(scratch: Scratch, populated: Catalog) -> None:
+def test_each_step_applies_the_policy_of_its_own_time(
+    populated: Catalog, stepped_back: SteppedBack, stepped_forward: SteppedForward
+) -> None:
     """Migrations carry the literal policy SQL of their point in history: back before the purge migration,
     every writer may DELETE (as organizations 0002 created it); the purge migration narrows it to admins."""
-
-    def delete_policy() -> str:
-        ((qual,),) = scratch.query(
-            "SELECT qual FROM pg_policies WHERE tablename = 'organization' AND policyname = 'organization_delete'"
-        )
-        return str(qual)
-
-    assert "'manager'" not in delete_policy()
-    scratch.manage(["migrate", "organizations", "0004_history_version_soft_delete"])
-    assert "'manager'::text" in delete_policy() and "crm_context_ok" not in delete_policy()
-    scratch.manage(["migrate", "organizations", "0005_purge_for_admins_only"])
-    assert "'manager'" not in delete_policy() and "crm_context_ok" not in delete_policy()
-    scratch.manage(["migrate"])
-    assert not (diff := differences(populated, scratch.catalog())), diff
+    assert "'manager'" not in stepped_back.delete_policy_latest
+    before_purge = stepped_back.delete_policy_before_purge
+    assert "'manager'::text" in before_purge and "crm_context_ok" not in before_purge
+    after_purge = stepped_forward.delete_policy_after_purge
+    assert "'manager'" not in after_purge and "crm_context_ok" not in after_purge
+    assert not (diff := differences(populated, stepped_forward.catalog)), diff
 
 
 def test_migrate_twice_changes_nothing(scratch: Scratch, populated: Catalog) -> None:

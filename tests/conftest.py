@@ -155,6 +155,13 @@ def django_db_createdb(
                     sql.Identifier(own), sql.Identifier(template)
                 )
             )
+            # A database's own privileges are not the template's: what crm migration 0017 took away from
+            # PUBLIC (temporary tables) comes back with every new database, so take it away again.
+            cursor.execute(
+                sql.SQL(
+                    "REVOKE TEMPORARY ON DATABASE {db} FROM PUBLIC; GRANT TEMPORARY ON DATABASE {db} TO CURRENT_USER"
+                ).format(db=sql.Identifier(own))
+            )
         held.close()
     return False
 

@@ -9,7 +9,9 @@ function without a pinned search_path reads. Nothing the service does needs eith
 Only the database's owner (or a superuser) may change its privileges: when `migrate` runs as another role,
 the migration warns instead, and `manage.py dbhealth` fails its runtime_role check until the owner runs the
 statements it names. Every role but the owner loses TEMPORARY on this database with PUBLIC: give it back
-by name to any other role that needs it.
+by name to any other role that needs it. The privilege is the database's own: a database created from this
+one as a template, or restored from a dump made without --create, has PostgreSQL's default again, which
+dbhealth reports.
 """
 
 from django.db import migrations

@@ -10,12 +10,13 @@ from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers as drf_serializers
-from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.filters import refuse_repeats
 from crm.permissions import IsTenantMember
 from crm.rls import RequestContext, context_of
 from reports import selectors
@@ -77,12 +78,7 @@ class ReportView(GenericAPIView):
             for name, field in serializer.fields.items()
             if isinstance(field, drf_serializers.ListField | drf_serializers.MultipleChoiceField)
         }
-        repeated = sorted(
-            name for name, values in request.query_params.lists() if len(values) > 1 and name not in many
-        )
-        if repeated:  # as on every list (crm.api.filters.refuse_repeats): one value, or a 400 naming it
-            message = ErrorDetail("Given more than once; this parameter takes one value.", code="repeated")
-            raise ValidationError({name: [message] for name in repeated})
+        refuse_repeats(request, many=many)  # as on every list: one value, or a 400 naming it
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 

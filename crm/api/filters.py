@@ -57,16 +57,10 @@ def refuse_nul(request: Request) -> None:
         raise ValidationError({name: [message] for name in bad})
 
 
-def refuse_repeats(request: Request, view: Any) -> None:
+def refuse_repeats(request: Request, *, many: set[str] | frozenset[str] = frozenset()) -> None:
     """A parameter that takes one value, given twice (`?ordering=name&ordering=-name`), is a 400 naming it:
-    silently reading one of them would answer a question the client did not ask. Multiple-choice
-    filters (`?stage=a&stage=b`) take every value given."""
-    filterset_class = getattr(view, "filterset_class", None)
-    many = {
-        name
-        for name, spec in (filterset_class.base_filters.items() if filterset_class is not None else ())
-        if isinstance(spec, django_filters.MultipleChoiceFilter)
-    }
+    silently reading one of them would answer a question the client did not ask. The parameters in
+    `many` (multiple-choice filters: `?stage=a&stage=b`) take every value given."""
     repeated = sorted(
         name for name, values in request.query_params.lists() if len(values) > 1 and name not in many
     )
@@ -85,7 +79,13 @@ class StrictQueryParamsBackend(BaseFilterBackend):
         if unknown:
             raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
         refuse_nul(request)
-        refuse_repeats(request, view)
+        filterset_class = getattr(view, "filterset_class", None)
+        many = {
+            name
+            for name, spec in (filterset_class.base_filters.items() if filterset_class is not None else ())
+            if isinstance(spec, django_filters.MultipleChoiceFilter)
+        }
+        refuse_repeats(request, many=many)
         return queryset
 
 

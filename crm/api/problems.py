@@ -142,9 +142,7 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
         described = describe_database_error(exc)
         if described is None:
             logger.exception("Unmapped database error", exc_info=exc)
-            return problem_response(
-                500, "Internal Server Error", "The server could not complete the request."
-            )
+            return problem_response(500, "Internal Server Error", PAGE_DETAILS[500])
         field, code, message = described
         return problem_response(
             status.HTTP_400_BAD_REQUEST,
@@ -208,6 +206,15 @@ def plain_problem(
     return response
 
 
+# What a problem made outside DRF says, by status (Django's error handlers and ApiProblemsMiddleware).
+PAGE_DETAILS = {
+    400: "The request is malformed.",
+    403: "You may not do this.",
+    404: "No API endpoint at this address.",
+    500: "The server could not complete the request.",
+}
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
@@ -216,20 +223,20 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     """handler404: a problem for addresses under /api/ that match no route, Django's page elsewhere."""
     if not _is_api(request):
         return defaults.page_not_found(request, exception)
-    return plain_problem(request, 404, "Not Found", "No API endpoint at this address.")
+    return plain_problem(request, 404, "Not Found", PAGE_DETAILS[404])
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler400 (a SuspiciousOperation: a bad Host header, a body over the limits Django checks)."""
     if not _is_api(request):
         return defaults.bad_request(request, exception)  # type: ignore[arg-type]
-    return plain_problem(request, 400, "Bad Request", "The request is malformed.")
+    return plain_problem(request, 400, "Bad Request", PAGE_DETAILS[400])
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if not _is_api(request):
         return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
-    return plain_problem(request, 403, "Forbidden", "You may not do this.")
+    return plain_problem(request, 403, "Forbidden", PAGE_DETAILS[403])
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -247,7 +254,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return defaults.server_error(request)
     if isinstance(exc, OperationalError | InterfaceError):
         return plain_problem(request, *UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
-    return plain_problem(request, 500, "Internal Server Error", "The server could not complete the request.")
+    return plain_problem(request, 500, "Internal Server Error", PAGE_DETAILS[500])
 
 
 # --- the net under every /api/ response ------------------------------------------------------------
@@ -292,13 +299,6 @@ class ApiProblemsMiddleware:
             title = HTTPStatus(status_code).phrase
         except ValueError:
             title = "Error"
-        details = {
-            400: "The request is malformed.",
-            403: "You may not do this.",
-            404: "No API endpoint at this address.",
-        }
-        detail = details.get(
-            status_code, "The server could not complete the request." if status_code >= 500 else title
-        )
+        detail = PAGE_DETAILS.get(status_code, PAGE_DETAILS[500] if status_code >= 500 else title)
         headers = {name: response[name] for name in ("Allow", "Retry-After") if response.has_header(name)}
         return plain_problem(request, status_code, title, detail, headers=headers)

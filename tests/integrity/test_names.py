@@ -80,6 +80,19 @@ def test_decomposed_name_is_refused_in_raw_sql(firm: Firm) -> None:
     )
 
 
+def row_holding(firm: Firm, table: str, column: str, value: str) -> dict[str, object]:
+    """The columns of a valid `table` row of `firm` whose `column` is `value`."""
+    values: dict[str, object] = {column: value}
+    if table == "organization":
+        values.setdefault("name", "Harbor Deli")
+    if table == "contact":
+        values["organization_id"] = firm.customer.pk
+    if table == "product":
+        values["principal_id"] = firm.principal_a.pk
+        values.setdefault("sku", "FRY-38")
+    return values
+
+
 @pytest.mark.parametrize("character", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
 @pytest.mark.parametrize(
     ("table", "column", "constraint"),
@@ -96,14 +109,7 @@ def test_decomposed_name_is_refused_in_raw_sql(firm: Firm) -> None:
 def test_control_and_invisible_characters_are_refused_in_raw_sql(
     firm: Firm, table: str, column: str, constraint: str, character: str
 ) -> None:
-    values: dict[str, object] = {column: f"ab{character}cd"}
-    if table == "organization":
-        values.setdefault("name", "Harbor Deli")
-    if table == "contact":
-        values["organization_id"] = firm.customer.pk
-    if table == "product":
-        values["principal_id"] = firm.principal_a.pk
-        values.setdefault("sku", "FRY-38")
+    values = row_holding(firm, table, column, f"ab{character}cd")
     refused(lambda: insert(firm.admin, table, **values), CHECK, constraint=constraint)
 
 
@@ -123,14 +129,7 @@ def test_control_and_invisible_characters_are_refused_in_raw_sql(
 def test_invisible_characters_that_are_not_control_or_format_are_refused_in_raw_sql(
     firm: Firm, table: str, column: str, character: str
 ) -> None:
-    values: dict[str, object] = {column: f"ab{character}cd"}
-    if table == "organization":
-        values.setdefault("name", "Harbor Deli")
-    if table == "contact":
-        values["organization_id"] = firm.customer.pk
-    if table == "product":
-        values["principal_id"] = firm.principal_a.pk
-        values.setdefault("sku", "FRY-38")
+    values = row_holding(firm, table, column, f"ab{character}cd")
     refused(lambda: insert(firm.admin, table, **values), CHECK, constraint=f"{table}_{column}_visible")
 
 

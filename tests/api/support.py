@@ -17,6 +17,18 @@ API = "/api/v1"
 PROBLEM = "application/problem+json"
 
 
+def bearer(token: Any) -> APIClient:
+    """A client that sends `token` as its bearer token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def refresh(token: Any) -> Any:
+    """The answer to trading refresh token `token` for an access token."""
+    return APIClient().post(f"{API}/auth/token/refresh/", {"refresh": str(token)})
+
+
 def assert_problem(response: Any, status: int, *, field: str | None = None, code: str | None = None) -> dict:
     """The response is an RFC 9457 problem of `status`; with `field`, its `errors` name that field."""
     assert response.status_code == status, response.content

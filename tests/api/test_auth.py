@@ -8,16 +8,10 @@ from rest_framework.test import APIClient
 
 from crm.tokens import tokens_for
 from tests import factories as f
-from tests.api.support import API, assert_problem, ok
+from tests.api.support import API, assert_problem, bearer, ok
 from tests.conftest import client_for
 
 PASSWORD = "pw-for-tests-1"
-
-
-def bearer(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def test_token_is_obtained_with_email_and_password_and_opens_the_api(firm):

@@ -106,12 +106,14 @@ def test_organization_email_with_invisible_character_is_400_naming_email(
     assert_problem(response, 400, field="email", code="forbidden_characters")
 
 
+# A zero-width joiner (Cf) and a variation selector (invisible, not Cf: crm migration 0016).
+@pytest.mark.parametrize("character", ["\u200d", "\ufe0f"], ids=["U+200D", "U+FE0F"])
 @pytest.mark.parametrize("field", ["first_name", "last_name", "email"])
 def test_contact_names_and_email_refuse_invisible_characters(
-    firm: Firm, admin: APIClient, field: str
+    firm: Firm, admin: APIClient, field: str, character: str
 ) -> None:
     names = {"first_name": "Sam", "last_name": "Lee", "email": "sam@bistro.test"}
-    names[field] = names[field][:2] + "\u200d" + names[field][2:]
+    names[field] = names[field][:2] + character + names[field][2:]
     body = {"organization": firm.customer.pk, **names}
     assert_problem(admin.post(f"{API}/contacts/", body), 400, field=field, code="forbidden_characters")
 
@@ -241,16 +243,6 @@ def test_sku_and_product_name_with_an_invisible_character_are_400(
         code="forbidden_characters",
     )
     assert Product.objects.filter(principal=firm.principal_a).count() == 1
-
-
-@pytest.mark.parametrize("field", ["first_name", "last_name", "email"])
-def test_contact_names_and_email_refuse_a_variation_selector(
-    firm: Firm, admin: APIClient, field: str
-) -> None:
-    names = {"first_name": "Sam", "last_name": "Lee", "email": "sam@bistro.test"}
-    names[field] = names[field][:2] + "\ufe0f" + names[field][2:]
-    body = {"organization": firm.customer.pk, **names}
-    assert_problem(admin.post(f"{API}/contacts/", body), 400, field=field, code="forbidden_characters")
 
 
 def test_member_email_with_a_combining_grapheme_joiner_is_400_naming_email(

@@ -3,8 +3,6 @@ sessions that end with the credentials they were opened under."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.db import connection
 from django.test import Client
@@ -13,21 +11,11 @@ from rest_framework.test import APIClient
 from crm.models import Membership, Role, User
 from crm.tokens import tokens_for
 from tests import factories as f
-from tests.api.support import API, assert_problem, ok
+from tests.api.support import API, assert_problem, bearer, ok, refresh
 from tests.conftest import Firm
 
 TOKEN_URL = f"{API}/auth/token/"
 PASSWORD = "Harbor-Edges-Pass-1"
-
-
-def bearer(token: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
-def refresh(token: Any) -> Any:
-    return APIClient().post(f"{API}/auth/token/refresh/", {"refresh": str(token)})
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import time
 
-from rest_framework.test import APIClient
-
 from crm.tokens import tokens_for
-from tests.api.support import API, assert_problem, ok
-
-
-def bearer(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
+from tests.api.support import API, assert_problem, bearer, ok
 
 
 def test_a_token_already_seen_is_refused_once_it_expires(firm):

@@ -11,18 +11,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from crm.models import Membership
 from crm.tokens import tokens_for
-from tests.api.support import API, assert_problem, ok
+from tests.api.support import API, assert_problem, bearer, ok, refresh
 from tests.conftest import Firm
-
-
-def bearer(token: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
-
-
-def refresh(token: Any) -> Any:
-    return APIClient().post(f"{API}/auth/token/refresh/", {"refresh": str(token)})
 
 
 def member_url(user: Any) -> str:

@@ -114,16 +114,29 @@ def _database_url() -> str:
 DATABASES = {
     "default": {
         **dj_database_url.parse(_database_url(), conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))),
-        # Connections are health-checked before reuse so a restarted server does not fail a request.
+        # Connections are health-checked before reuse so a restarted server does not fail a request; the
+        # backend's check costs no round trip (crm/postgresql/base.py).
         "CONN_HEALTH_CHECKS": True,
     }
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "crm.postgresql"
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_crm")}
 # A database host that drops packets (rather than refusing them) must not hold a request for the operating
 # system's TCP timeout (about 2 minutes): past this many seconds the connection attempt fails and the client
 # gets the 503 a stopped server gives. `?connect_timeout=` in DATABASE_URL wins.
 _options = cast(dict[str, Any], DATABASES["default"]).setdefault("OPTIONS", {})
 _options.setdefault("connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
+# Server-side prepared statements (psycopg 3: parameters bound by the server, a statement prepared once it
+# has run DATABASE_PREPARE_THRESHOLD times on a connection): PostgreSQL plans each hot statement once per
+# connection instead of once per request. Named prepared statements break behind PgBouncer in transaction
+# mode before 1.21 (and on 1.21+ without max_prepared_statements), so preparing is on by default only for
+# the embedded server, a direct connection by construction; a deployment connecting directly (or through
+# PgBouncer >= 1.21 with max_prepared_statements set) turns it on with DATABASE_PREPARED_STATEMENTS=1.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", not os.environ.get("DATABASE_URL"))
+if DATABASE_PREPARED_STATEMENTS:
+    _options.setdefault("server_side_binding", True)
+    _options.setdefault("prepare_threshold", int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "") or 2))
 
 # The role every request runs as (SET LOCAL ROLE inside the request's transaction). Created by the
 # crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls/.

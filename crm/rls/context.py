@@ -96,7 +96,7 @@ def begin(
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
             " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book, c.revoked"
-            " FROM crm_request_context(%s, %s, %s::jsonb) c",
+            " FROM crm_request_context(%s::bigint, %s::bigint, %s::jsonb) c",
             [
                 runtime_role(),
                 session_key or "",

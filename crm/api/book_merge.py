@@ -8,12 +8,15 @@ principal. `merges_over_book` says when a list is read that way; `merged_over_bo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Field, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.sql import Query
+from django.db.models.sql.where import WhereNode
 from psycopg import sql
 
 from crm.rls import RequestContext
@@ -76,6 +79,34 @@ def _columns_after_book_scope(model: type[Model], scope_column: str) -> list[tup
     return found
 
 
+def _expressions(node: Any) -> Iterator[Any]:
+    """Every expression in a where tree, nested ones included."""
+    if isinstance(node, WhereNode):
+        for child in node.children:
+            yield from _expressions(child)
+    elif hasattr(node, "flatten"):
+        yield from node.flatten()
+
+
+def _drop_select_joins(query: Query) -> None:
+    """Leave out of `query`'s FROM the joins only its former select list needed (a read plan's expanded
+    relations, the JSON text's columns): a branch selects the sort keys of its own table, and a join kept
+    there would run, with the joined table's policies, for every row of every branch.
+
+    Joins a condition refers to stay (with the joins they hang from); the merge's filters are on the
+    table's own columns (merges_over_book), so none is expected."""
+    base = query.get_initial_alias()
+    needed = {base}
+    for node in _expressions(query.where):
+        alias = getattr(node, "alias", None)
+        while alias is not None and alias not in needed:
+            needed.add(alias)
+            alias = getattr(query.alias_map.get(alias), "parent_alias", None)
+    for alias in query.alias_map:
+        if alias not in needed:
+            query.alias_refcount[alias] = 0
+
+
 def merged_over_book(
     queryset: QuerySet[Any], order: list[str], limit: int, context: RequestContext
 ) -> QuerySet[Any]:
@@ -101,6 +132,7 @@ def merged_over_book(
         # multiple-choice filter) is not needed for ids.
         ranged = scoped.order_by(*order).values_list(*names)
         ranged.query.distinct = False
+        _drop_select_joins(ranged.query)
         return ranged[:limit].query.sql_with_params()
 
     # One compiled branch for every principal of the book (LATERAL over the book's ids), one for the shared

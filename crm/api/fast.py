@@ -20,14 +20,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 from rest_framework import ISO_8601, relations, serializers
 from rest_framework import fields as drf_fields
 from rest_framework.settings import api_settings
 
+from crm.api import sql_json
 from crm.api.serializers import TenantModelSerializer
 
 Converter = Callable[[Any], Any]
@@ -192,6 +194,7 @@ class Column:
     index: int
     convert: Converter | None
     zoned: Callable[[Any, dt.tzinfo], Any] | None = None  # instead of convert: also takes the zone
+    json: str | None = None  # the SQL template writing its JSON (crm.api.sql_json); None: none exists
 
 
 @dataclass(frozen=True)
@@ -241,13 +244,14 @@ def _columns(
         source = field.source
         if not isinstance(source, str) or source == "*" or "." in source:
             raise Unsupported(f"{name}: source {source!r}")
-        _concrete_field(model, source)
+        model_field = _concrete_field(model, source)
         convert = converter_for(field)
         index = lookups.index(prefix + source)
+        json = sql_json.template_for(field, model_field)
         if isinstance(convert, Zoned):
-            columns.append(Column(name, index, None, convert.convert))
+            columns.append(Column(name, index, None, convert.convert, json))
         else:
-            columns.append(Column(name, index, convert))
+            columns.append(Column(name, index, convert, json=json))
     return columns, model
 
 
@@ -294,6 +298,11 @@ class ReadPlan:
         # Columns the paginator's cursor and the ordering need, by their own names.
         for name in extra:
             lookups.index(name)
+        # What a row read as SQL JSON always selects besides its JSON: its id, and the version a single
+        # record's ETag is made of.
+        has_version = any(f.name == "version" for f in self.model._meta.concrete_fields)
+        self._json_always: tuple[str, ...] = ("id", "version") if has_version else ("id",)
+        self._json_templates: dict[tuple[str, ...], QuerySet[Any]] = {}
         self.lookups: tuple[str, ...] = tuple(lookups.names)
         # Output order is DRF's: the serializer's fields, an expansion in its field's place (or after
         # them, in the order asked, when it is not a field).
@@ -301,6 +310,55 @@ class ReadPlan:
         slots.extend(embedded[name] for name in expansions if name in embedded)
         self._slots = tuple(slots)
         self._template: QuerySet[Any] | None = None  # never evaluated itself: rows() clones it
+        self._json = self._json_text()
+
+    # --- the representation as SQL JSON (crm.api.sql_json) ------------------------------------------
+
+    def _json_pieces(self, columns: Sequence[Column | Embedded]) -> list[Any] | None:
+        pieces: list[Any] = []
+        for position, slot in enumerate(columns):
+            pieces.append(("{" if position == 0 else ",") + orjson.dumps(slot.name).decode() + ":")
+            if type(slot) is Column:
+                if slot.json is None:
+                    return None
+                pieces.append((slot.json, (F(self.lookups[slot.index]),)))
+                continue
+            assert isinstance(slot, Embedded)
+            inner = self._json_pieces(slot.columns)
+            if inner is None:
+                return None
+            hidden = "{0} IS NULL" + (" OR {1} IS NOT NULL" if slot.deleted is not None else "")
+            parts: tuple[Any, ...] = (F(self.lookups[slot.present]),)
+            if slot.deleted is not None:
+                parts += (F(self.lookups[slot.deleted]),)
+            parts += (sql_json.JsonText(inner),)
+            pieces.append((f"(CASE WHEN {hidden} THEN 'null'::text ELSE {{{len(parts) - 1}}} END)", parts))
+        pieces.append("}" if columns else "{}")
+        return pieces
+
+    def _json_text(self) -> sql_json.JsonText | None:
+        pieces = self._json_pieces(self._slots)
+        return None if pieces is None else sql_json.JsonText(pieces)
+
+    @property
+    def has_json(self) -> bool:
+        """Whether PostgreSQL can write this plan's representation (json_rows); the time zone aside."""
+        return self._json is not None
+
+    def json_rows(self, keys: Sequence[str] = ()) -> QuerySet[Any]:
+        """Every row of the model as (`crm_json`, id, version, *keys): its representation as JSON text,
+        written by PostgreSQL exactly as the renderer would write represent()'s dict, and the columns a
+        cursor (`keys`: the ordering's field names) and an ETag are made of. Only when has_json and
+        sql_json.usable_now()."""
+        names = tuple(dict.fromkeys((*self._json_always, *keys)))
+        template = self._json_templates.get(names)
+        if template is None:
+            assert self._json is not None
+            template = self.model._default_manager.annotate(**{JSON_COLUMN: self._json}).values_list(
+                JSON_COLUMN, *names, named=True
+            )
+            self._json_templates[names] = template
+        return template.all()
 
     def rows(self) -> QuerySet[Any]:
         """Every row of the model, reading just the plan's columns, as named rows (the paginator reads
@@ -348,6 +406,9 @@ def _value(column: Column, row: Sequence[Any], zone: dt.tzinfo) -> Any:
         return column.zoned(value, zone)
     return value
 
+
+# The name the row's JSON text is selected as (a named row's attribute: no leading underscore).
+JSON_COLUMN = "crm_json"
 
 _plans: dict[tuple[type[TenantModelSerializer], tuple[str, ...], tuple[str, ...]], ReadPlan | None] = {}
 _plans_lock = threading.Lock()

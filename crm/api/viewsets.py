@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -18,13 +19,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from crm.api import sql_json
 from crm.api.fast import ReadPlan, read_plan
 from crm.api.filtering import query_flag
+from crm.api.filters import ordering_of
 from crm.api.pagination import CursorPagination
+from crm.api.renderers import ORJSONRenderer
 from crm.api.serializers import HistoryEntrySerializer, TenantModelSerializer
 from crm.models import HistoryEntry, TenantModel
 from crm.records import Conflict, etag_of, record_check_version, record_restore, record_soft_delete
 from crm.rls import RequestContext, context_of
+
+
+def _json_array(rows: Any) -> orjson.Fragment:
+    """Rows read with ReadPlan.json_rows() as one JSON array, for the renderer to embed as it is."""
+    return orjson.Fragment("[" + ",".join(row.crm_json for row in rows) + "]")
+
 
 # Actions that write one row: they lock it (SELECT … FOR UPDATE) and honour If-Match.
 LOCKING_ACTIONS = frozenset({"update", "partial_update", "destroy", "restore", "change_stage"})
@@ -118,10 +128,34 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         )
         return read_plan(serializer_class, self.requested_expansions(), tuple(ordering))
 
+    def writes_sql_json(self, plan: ReadPlan) -> bool:
+        """Whether this response's rows come as JSON written by PostgreSQL (crm.api.sql_json): the plan
+        has it, the current time zone is UTC, and the body is rendered by orjson as it is (not the
+        browsable API, not indented), the renderer that embeds the rows' text."""
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return (
+            plan.has_json
+            and type(renderer) is ORJSONRenderer
+            and renderer.compact
+            and not renderer.ensure_ascii
+            and renderer.get_indent(self.request.accepted_media_type or "", {}) is None
+            and sql_json.usable_now()
+        )
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.read_plan()
         if plan is None:
             return super().list(request, *args, **kwargs)
+        if self.writes_sql_json(plan):
+            try:
+                keys = ["id" if f.lstrip("-") == "pk" else f.lstrip("-") for f in ordering_of(request, self)]
+            except ValidationError:
+                keys = []  # the filter backends refuse the request, in their order (unknown parameters first)
+            queryset = self.filter_queryset(self.scope(plan.json_rows(keys)))
+            page = self.paginate_queryset(queryset)
+            if page is None:
+                return Response(_json_array(queryset))
+            return self.get_paginated_response(_json_array(page))
         queryset = self.filter_queryset(self.scope(plan.rows()))
         page = self.paginate_queryset(queryset)
         if page is None:
@@ -132,12 +166,19 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         plan = self.read_plan()
         if plan is None:
             return super().retrieve(request, *args, **kwargs)
+        sql_json_body = self.writes_sql_json(plan)
         # GenericAPIView.get_object(), on named rows: the same filters, 404s and permission checks.
-        queryset = self.filter_queryset(self.scope(plan.rows()))
+        queryset = self.filter_queryset(self.scope(plan.json_rows() if sql_json_body else plan.rows()))
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
         row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
         self.check_object_permissions(request, row)
-        return Response(plan.represent(row))
+        if not sql_json_body:
+            return Response(plan.represent(row))
+        response = Response(orjson.Fragment(row.crm_json))
+        version = getattr(row, "version", None)
+        if version is not None:  # what finalize_response gives a represented record
+            response["ETag"] = etag_of(version)
+        return response
 
     def representation_of(self, pk: Any) -> Any:
         """The response body for stored row `pk`, re-read: the database keeps some of its columns

@@ -15,6 +15,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from crm.api import fast
+from crm.api.fast import JSON_COLUMN
 from crm.api.viewsets import TenantModelViewSet
 from tests import factories as f
 from tests.api.support import BUSINESS_RESOURCES, Resource, ok
@@ -125,10 +126,16 @@ def ordered(body: bytes) -> Any:
 
 
 def both_paths(client: Any, url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """The response as served (JSON written by PostgreSQL where it can be) and DRF's; the plan's Python
+    representation, the third way, must equal both."""
     fast_response = client.get(url)
+    with monkeypatch.context() as patch:
+        patch.setattr(TenantModelViewSet, "writes_sql_json", lambda self, plan: False)
+        python_response = client.get(url)
     with monkeypatch.context() as patch:
         patch.setattr(TenantModelViewSet, "read_plan", lambda self: None)  # DRF's serializers
         drf_response = client.get(url)
+    assert_same(python_response, drf_response)
     return fast_response, drf_response
 
 
@@ -158,9 +165,8 @@ def test_fast_representation_equals_the_serializers(firm, awkward_rows, resource
     resource.make(firm, 2)
     view = resolve(resource.url).func.cls  # type: ignore[attr-defined]
     expansions = tuple(n for n in expand.split(",") if n)
-    assert fast.read_plan(view.serializer_class, expansions) is not None, (
-        "the fast path must be the one tested"
-    )
+    plan = fast.read_plan(view.serializer_class, expansions)
+    assert plan is not None and plan.has_json, "the fast paths must be the ones tested"
     url = f"{resource.url}?page_size=200" + (f"&expand={expand}" if expand else "")
     assert compare_list_and_details(client_for(getattr(firm, role)), url, monkeypatch) >= 2
 
@@ -236,3 +242,30 @@ def test_a_serializer_the_compiler_cannot_reproduce_keeps_drfs_path():
     assert fast.read_plan(WithMethodField, ()) is None
     assert fast.read_plan(Dotted, ()) is None
     assert fast.read_plan(ContactSerializer, ("organization",)) is not None
+
+
+def test_pages_and_records_come_as_json_written_by_postgresql_unless_the_body_is_rendered_otherwise(
+    firm, awkward_rows
+):
+    """The rows' JSON is PostgreSQL's text, for a list and a detail; an indented body (`; indent=`) and the
+    browsable API get the Python representation, rendered their own way, with the same content."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(firm.admin)
+    url = "/api/v1/interactions/?expand=organization,principal"
+    with CaptureQueriesContext(connection) as page_queries:
+        page = client.get(url)
+    assert any(JSON_COLUMN in q["sql"] for q in page_queries.captured_queries)
+    first = ok(page)["results"][0]
+    with CaptureQueriesContext(connection) as detail_queries:
+        detail = client.get(f"/api/v1/interactions/{first['id']}/?expand=organization,principal")
+    assert any(JSON_COLUMN in q["sql"] for q in detail_queries.captured_queries)
+    assert json.loads(detail.content) == first and detail["ETag"] == f'"{first["version"]}"'
+
+    with CaptureQueriesContext(connection) as indented_queries:
+        indented = client.get(url, HTTP_ACCEPT="application/json; indent=2")
+    assert not any(JSON_COLUMN in q["sql"] for q in indented_queries.captured_queries)
+    assert indented.content.startswith(b'{\n  "next"') and json.loads(indented.content) == json.loads(
+        page.content
+    )

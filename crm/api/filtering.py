@@ -86,8 +86,19 @@ class TenantFilterSet(django_filters.FilterSet):
             return super().get_form_class()  # type: ignore[no-any-return]
         cached: type[forms.Form] | None = cls.__dict__.get("_form_class")
         if cached is None:
-            cached = cls._form_class = super().get_form_class()  # type: ignore[attr-defined]
+            cached = super().get_form_class()
+            cached.base_fields = SharedFields(cached.base_fields)
+            cls._form_class = cached  # type: ignore[attr-defined]
         return cached
+
+
+class SharedFields(dict[str, forms.Field]):
+    """A filter form's fields, shared by every form of its class rather than deep-copied for each (Django's
+    BaseForm copies them so a form may change its own; ~0.4 ms a filtered list). A filter form is only
+    cleaned, never rendered or changed, and cleaning reads a field without changing it."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedFields:
+        return SharedFields(self)
 
 
 # Query parameters that are never a filterset's input (unless it has a filter of that name).

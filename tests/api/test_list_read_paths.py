@@ -152,3 +152,22 @@ def test_a_managers_stage_list_merged_over_the_book_walks_the_rows_the_policy_sh
     ids, pages = walk(manager, url)
     assert ids == expected and len(ids) == 6 and [len(p["results"]) for p in pages] == [4, 2]
     assert walk_backwards(manager, url) == expected
+
+
+def test_a_merged_expanded_page_joins_its_relations_once_outside_the_per_principal_branches(
+    firm, manager, admin
+):
+    """The branches pick ids and sort keys from the list's own table; the expansion's joins (and their
+    tables' policies) run once, for the page's rows."""
+    for principal in (firm.principal_a, firm.principal_b):
+        for _ in range(3):
+            f.OpportunityFactory(tenant=firm.tenant, principal=principal, customer=firm.customer)
+    url = f"{API}/opportunities/?expand=customer,principal&page_size=2"
+    page = next(sql for sql in _statements(manager, url).splitlines() if "unnest" in sql)
+    merged = page[page.index("SELECT merged.id") :]
+    branches = merged[: merged.index(") AS merged")]
+    assert "INNER JOIN" not in branches and "organization" not in branches
+    assert page[: page.index("SELECT merged.id")].count("INNER JOIN") == 2
+    ids, _ = walk(manager, url)
+    everything = ok(admin.get(f"{API}/opportunities/?page_size=200"))["results"]
+    assert ids == [row["id"] for row in everything if row["principal"] != firm.principal_b.pk]

@@ -194,12 +194,14 @@ FUZZ_EXAMPLES ?= 200
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q tests/fuzz
 
-# The API under load on generated data (workbench/bench): gunicorn (DEBUG off) on the current database, each hot
-# operation of a Sales Manager at 1 and 8 connections, with SQL, JSON and no-RLS baselines; generates a
-# scale-1 firm first when the database has none (it writes: use a benchmark database, e.g.
+# The API under load on generated data (workbench/bench): gunicorn gthread (DEBUG off; --server sync or
+# granian for the others, see docs/performance.md) on the current database, each hot operation of a Sales
+# Manager at 1 and 8 connections, with SQL, JSON and no-RLS baselines; generates a scale-1 firm first when the
+# database has none (it writes: use a benchmark database, e.g.
 # DATABASE_URL=postgresql://postgres@/crm_bench?host=$(CURDIR)/.pgdata). wrk (Debian package) is installed
 # when missing and this is a root shell with apt; otherwise a Python client drives the load.
-# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--json" or "--only interactions --seconds 3".
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--json", "--only interactions --seconds 3" or
+# "--server granian --workers 2 --threads 4".
 .PHONY: bench
 BENCH_ARGS ?=
 bench: migrate

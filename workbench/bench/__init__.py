@@ -1,1 +1,2 @@
-"""`manage.py benchmark`: the API served by gunicorn on generated data, under load, beside its baselines."""
+"""`manage.py benchmark`: the API served by gunicorn or granian on generated data, under load, beside its
+baselines."""

@@ -35,8 +35,9 @@ class Spent:
 
 
 class Meter:
-    """One server's CPU: the gunicorn master `root` and its descendants (workers), and the database
-    backends `backends()` names (None when the database's processes are not on this machine)."""
+    """One server's CPU: its main process `root` (gunicorn's master, granian's main process) and its
+    descendants (the workers, threads included), and the database backends `backends()` names (None when
+    the database's processes are not on this machine)."""
 
     def __init__(self, root: int | None, backends: Callable[[], list[int]] | None) -> None:
         self.root = root
@@ -110,6 +111,7 @@ class Memory:
 
 
 def workers_resident(root: int) -> tuple[int, int]:
-    """(workers, their summed VmRSS in bytes): gunicorn's workers are the master's direct children."""
+    """(workers, their summed VmRSS in bytes): the workers are the main process's direct children, in
+    gunicorn (of its master) and in granian alike."""
     sizes = [size for pid in procstat.children(root) if (size := procstat.resident_bytes(pid)) is not None]
     return len(sizes), sum(sizes)

@@ -25,8 +25,9 @@ class Options:
     client: str = "auto"  # auto | wrk | python
     baselines: bool = True
     only: str = ""  # run the operations whose name contains this
+    server: str = "gthread"  # gthread | sync | granian (server.SERVERS)
     workers: int = 2
-    threads: int = 4
+    threads: int = 4  # per worker (gunicorn sync: one, whatever this says)
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Result:
     p99_ms: float | None
     queries: int | None
     rows: int | None
-    server_cpu_ms: float | None = None  # per request: the gunicorn master and workers, user + system
+    server_cpu_ms: float | None = None  # per request: the app server's processes, user + system
     database_cpu_ms: float | None = None  # per request: the server's PostgreSQL backends
 
 
@@ -191,7 +192,11 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
     scene = scene or build_scene()
     operations = [op for op in scene.operations if options.only in op.name]
     client = _client(options)
-    report = Report(options=options, facts={**scene.facts, "client": client, "operations": len(operations)})
+    served_by = server.describe(options.server, workers=options.workers, threads=options.threads)
+    report = Report(
+        options=options,
+        facts={**scene.facts, "client": client, "server": served_by, "operations": len(operations)},
+    )
     say(
         f"firm {scene.tenant.pk}, manager {scene.manager.pk} (book of {len(scene.book)}); {len(operations)}"
         f" operations × {len(options.connections)} concurrency levels, client {client}"
@@ -211,14 +216,17 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
             say(f"database CPU not measured: {problem}")
         served = stack.enter_context(
             server.serve_process(
-                _tagged_url(ENDPOINT_APPLICATION), workers=options.workers, threads=options.threads
+                _tagged_url(ENDPOINT_APPLICATION),
+                server=options.server,
+                workers=options.workers,
+                threads=options.threads,
             )
         )
         base_url = served.url
         meter = meters.Meter(
             served.pid, None if problem else meters.backends_named(cursor, ENDPOINT_APPLICATION)
         )
-        say(f"gunicorn up at {base_url} ({options.workers} workers × {options.threads} threads, DEBUG off)")
+        say(f"{served_by} up at {base_url} (DEBUG off)")
         servers = [("endpoint", served.pid)]
         bypass_url = ""
         bypass_meter = meters.Meter(None, None)
@@ -227,6 +235,7 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
             bypass = stack.enter_context(
                 server.serve_process(
                     _tagged_url(NO_RLS_APPLICATION),
+                    server=options.server,
                     workers=options.workers,
                     threads=options.threads,
                     environment={"BENCH_RLS_BYPASS": "1"},
@@ -382,10 +391,10 @@ def render(report: Report) -> str:
     facts = report.facts
     lines = [
         f"Benchmark: firm {facts.get('tenant')}, manager {facts.get('manager')} with a book of"
-        f" {facts.get('book_size')} principals; client {facts.get('client')}; {report.options.seconds:g} s or"
-        f" {report.options.requests} requests per cell (n: requests completed); latencies in ms; CPU: ms of"
-        " user + system time per request over the cell's run, of the app server (gunicorn master and"
-        f" workers) and of the database: {report.database_cpu or 'not measured'}.",
+        f" {facts.get('book_size')} principals; served by {facts.get('server')}; client {facts.get('client')};"
+        f" {report.options.seconds:g} s or {report.options.requests} requests per cell (n: requests completed);"
+        " latencies in ms; CPU: ms of user + system time per request over the cell's run, of the app server"
+        f" (its main process and workers) and of the database: {report.database_cpu or 'not measured'}.",
         "",
         format_table(
             [

@@ -1,4 +1,5 @@
-"""A gunicorn server of the API in a subprocess (DEBUG off), for the benchmark and its tests."""
+"""An app server of the API in a subprocess (DEBUG off): gunicorn (gthread or sync workers) or granian,
+for the benchmark and its tests."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -70,9 +72,92 @@ def _status(port: int) -> int | None:
         connection.close()
 
 
+# The servers the benchmark can serve the API with (`--server`): gunicorn's threaded and synchronous workers,
+# and granian (Rust HTTP, the app on its WSGI interface).
+SERVERS = ("gthread", "sync", "granian")
+
+
+def threads_per_worker(server: str, threads: int) -> int:
+    """The threads each worker runs the app on: gunicorn's sync workers have one, whatever was asked."""
+    return 1 if server == "sync" else threads
+
+
+def describe(server: str, *, workers: int, threads: int) -> str:
+    """What served, for a report's header: e.g. "gunicorn 27.0.1 gthread, 2 workers × 4 threads"."""
+    each = threads_per_worker(server, threads)
+    shape = f"{workers} worker{'s' if workers != 1 else ''} × {each} thread{'s' if each != 1 else ''}"
+    if server == "granian":
+        return f"granian {version('granian')} WSGI, {shape}"
+    return f"gunicorn {version('gunicorn')} {server}, {shape}"
+
+
+def server_command(server: str, port: int, *, workers: int, threads: int) -> list[str]:
+    """The command line serving the benchmark's WSGI app on 127.0.0.1:`port` with `workers` processes of
+    `threads` threads each (gunicorn sync: one thread each, whatever `threads` says)."""
+    if server == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "workbench.bench.wsgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            # The Python threads that run the app, per worker: gthread's --threads.
+            "--blocking-threads",
+            str(threads),
+            # An idle thread is ended after this many seconds, and its persistent database connection with
+            # it; the longest allowed, so that a pause between the benchmark's cells costs no reconnections.
+            "--blocking-threads-idle-timeout",
+            "600",
+            # The Rust threads doing the network I/O, per worker: one each, as each of gunicorn's workers has
+            # one thread polling its sockets; the Python threads are the CPU that matters here.
+            "--runtime-threads",
+            "1",
+            "--backlog",
+            "2048",  # gunicorn's default
+            "--http",
+            "1",
+            "--no-ws",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    if server not in ("gthread", "sync"):
+        raise ValueError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "workbench.bench.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        server,
+        "--keep-alive",
+        "10",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+    ]
+    if server == "gthread":
+        # Not for sync: gunicorn runs "sync" with more than one thread as gthread.
+        command += ["--threads", str(threads)]
+    return command
+
+
 @dataclass(frozen=True)
 class Served:
-    """A running server: its base URL and the gunicorn master's pid (the workers are its children)."""
+    """A running server: its base URL and the pid of its main process (gunicorn's master, granian's main
+    process; the workers are its children)."""
 
     url: str
     pid: int
@@ -80,20 +165,33 @@ class Served:
 
 @contextmanager
 def serve(
-    url: str, *, workers: int = 2, threads: int = 4, environment: Mapping[str, str] | None = None
+    url: str,
+    *,
+    server: str = "gthread",
+    workers: int = 2,
+    threads: int = 4,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Serve the API on a free loopback port with gunicorn (gthread), DEBUG off, persistent database
-    connections; yields the base URL and stops the server on exit."""
-    with serve_process(url, workers=workers, threads=threads, environment=environment) as served:
+    """Serve the API on a free loopback port with `server` (gunicorn gthread unless said), DEBUG off,
+    persistent database connections; yields the base URL and stops the server on exit."""
+    with serve_process(
+        url, server=server, workers=workers, threads=threads, environment=environment
+    ) as served:
         yield served.url
 
 
 @contextmanager
 def serve_process(
-    url: str, *, workers: int = 2, threads: int = 4, environment: Mapping[str, str] | None = None
+    url: str,
+    *,
+    server: str = "gthread",
+    workers: int = 2,
+    threads: int = 4,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[Served]:
     """`serve`, yielding the process too (for its CPU and memory)."""
     port = free_port()
+    command = server_command(server, port, workers=workers, threads=threads)
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -106,26 +204,6 @@ def serve_process(
         **(environment or {}),
     }
     env.pop("PYTEST_VERSION", None)  # the server is not under test settings
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "workbench.bench.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "10",
-        "--timeout",
-        "120",
-        "--log-level",
-        "warning",
-    ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
         try:
@@ -134,7 +212,7 @@ def serve_process(
                 if process.poll() is not None or time.monotonic() > deadline or status is not None:
                     log.seek(0)
                     raise RuntimeError(
-                        f"gunicorn did not start:\n{log.read().decode(errors='replace')[-3000:]}"
+                        f"{server} did not start:\n{log.read().decode(errors='replace')[-3000:]}"
                     )
                 time.sleep(0.2)
             yield Served(f"http://127.0.0.1:{port}", process.pid)

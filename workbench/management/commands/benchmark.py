@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.models import Tenant
-from workbench.bench import runner, silk_replay
+from workbench.bench import runner, server, silk_replay
 from workbench.bench.scenario import NoGeneratedData, generated_tenant
 from workbench.datagen import GenerationError, generate
 
@@ -26,8 +26,8 @@ def _connections(text: str) -> tuple[int, ...]:
 
 class Command(BaseCommand):
     help = (
-        "Serve the API with gunicorn (DEBUG off) on the generated firm of this database (generating one at"
-        " --scale when there is none), load each hot operation of a Sales Manager at 1 and 8 connections"
+        "Serve the API with gunicorn or granian (--server; DEBUG off) on the generated firm of this database"
+        " (generating one at --scale when there is none), load each hot operation of a Sales Manager at 1 and 8 connections"
         " (wrk when installed, else a Python client), and print p50/p95/p99, req/s, the server's and the"
         " database's CPU ms per request (from /proc), queries per request and rows per page, and the"
         " workers' resident memory at the start and end; for list and detail pages also the ORM's SQL"
@@ -50,7 +50,14 @@ class Command(BaseCommand):
             "--no-baselines", action="store_true", help="Skip the SQL, JSON and no-RLS baselines."
         )
         parser.add_argument("--only", default="", help="Only operations whose name contains this text.")
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2).")
+        parser.add_argument(
+            "--server",
+            choices=server.SERVERS,
+            default="gthread",
+            help="The app server: gunicorn with gthread (default) or sync workers (one thread each:"
+            " --threads is ignored), or granian on its WSGI interface (--threads: its blocking threads).",
+        )
+        parser.add_argument("--workers", type=int, default=2, help="Worker processes (default 2).")
         parser.add_argument("--threads", type=int, default=4, help="Threads per worker (default 4).")
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         parser.add_argument("--scale", type=float, default=1.0, help="Scale to generate when nothing is (1).")
@@ -97,6 +104,7 @@ class Command(BaseCommand):
             client=options["client"],
             baselines=not options["no_baselines"],
             only=options["only"],
+            server=options["server"],
             workers=options["workers"],
             threads=options["threads"],
         )

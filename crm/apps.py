@@ -15,16 +15,19 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import user_logged_in
         from django.contrib.auth.models import update_last_login
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate, pre_migrate
 
         from crm.api import schema  # noqa: F401 - registers the OpenAPI authentication extensions
         from crm.signals import (
             harden_trigger_ignore,
+            read_book_statistics,
             reset_migration_lock_timeout,
             set_migration_lock_timeout,
         )
 
         post_migrate.connect(harden_trigger_ignore, sender=self, dispatch_uid="crm.harden_trigger_ignore")
+        connection_created.connect(read_book_statistics, dispatch_uid="crm.read_book_statistics")
         pre_migrate.connect(
             set_migration_lock_timeout, sender=self, dispatch_uid="crm.migration_lock_timeout"
         )

@@ -50,3 +50,26 @@ def reset_migration_lock_timeout(using: str = "default", **kwargs: Any) -> None:
     """After `migrate` (post_migrate): the connection goes on (tests, commands) with its usual timeout."""
     with connections[using].cursor() as cursor:
         cursor.execute("RESET lock_timeout")
+
+
+def read_book_statistics(connection: Any, **kwargs: Any) -> None:
+    """When a connection opens: the statistics the merge-or-plain choice reads (crm.api.book_merge), so a
+    request never waits for them. A failure (a database still being created, statistics this role may not
+    read) leaves the choice to its fixed rule."""
+    from django.apps import apps
+    from django.db import DatabaseError
+
+    from crm.api.book_merge import read_book_statistics as read
+
+    scoped = {
+        model._meta.db_table: column
+        for model in apps.get_models()
+        if (column := getattr(model, "book_scope_column", None))
+    }
+    if not scoped or connection.alias != "default" or not connection.get_autocommit():
+        return
+    try:
+        with connection.cursor() as cursor:
+            read(cursor, scoped)
+    except DatabaseError:
+        pass

@@ -9,6 +9,7 @@ principal. `merges_over_book` says when a list is read that way; `merged_over_bo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -22,7 +23,66 @@ from psycopg import sql
 from crm.rls import RequestContext
 
 # Past this many principals a book is merged no more (one index range each): the plain query serves it.
+# The rule when the table's statistics are unknown (never analyzed); with them, BookStatistics decides.
 MAX_MERGED_BOOK = 64
+
+
+@dataclass(frozen=True)
+class BookStatistics:
+    """What PostgreSQL's statistics say of a principal-scoped table, for choosing merge or plain.
+
+    `firm_rows`: one firm's rows (reltuples / distinct tenants); `shared_rows`: those with no principal
+    (its null fraction); `rows_per_principal`: the rest over the distinct principals.
+    """
+
+    firm_rows: float
+    shared_rows: float
+    rows_per_principal: float
+
+    def merge_is_cheaper(self, book: int, limit: int) -> bool:
+        """Whether merging reads fewer rows than the plain walk for a book of `book` principals and a page
+        of `limit` rows: the merge reads up to `limit` rows of each principal and of the shared ones; the
+        plain walk of the list's index reads rows until `limit` of them are the caller's, which, spread
+        evenly, is `limit` × firm rows / visible rows. Checked against measured statement CPU on a firm of
+        400k contacts and 4M interactions: right in 24 of 26 cases, the misses near-ties (docs/performance.md).
+        """
+        merged = book * min(limit, self.rows_per_principal) + min(limit, self.shared_rows)
+        visible = book * self.rows_per_principal + self.shared_rows
+        if visible <= 0:
+            return True  # nothing to see: the merge reads nothing either
+        plain = limit * self.firm_rows / visible
+        return merged < plain
+
+
+# By table; read when a database connection opens (read_book_statistics), so never inside a request.
+_statistics: dict[str, BookStatistics] = {}
+
+STATISTICS_SQL = """
+SELECT c.relname, c.reltuples, t.n_distinct, p.n_distinct, p.null_frac
+FROM unnest(%s::text[], %s::text[]) AS scoped(table_name, column_name)
+JOIN pg_class c ON c.relname = scoped.table_name AND c.relkind IN ('r', 'p')
+ AND c.relnamespace = current_schema()::regnamespace
+JOIN pg_stats t ON t.schemaname = current_schema() AND t.tablename = c.relname AND t.attname = 'tenant_id'
+JOIN pg_stats p ON p.schemaname = current_schema() AND p.tablename = c.relname AND p.attname = scoped.column_name
+WHERE c.reltuples > 0
+"""
+
+
+def read_book_statistics(cursor: Any, scoped: dict[str, str]) -> None:
+    """Refresh the statistics of the tables in `scoped` (table → its book scope column). A table never
+    analyzed (or whose statistics this role may not read) has none: MAX_MERGED_BOOK decides for it."""
+    found: dict[str, BookStatistics] = {}
+    cursor.execute(STATISTICS_SQL, [list(scoped), list(scoped.values())])
+    for table, rows, tenants, principals, null_fraction in cursor.fetchall():
+        tenants = tenants if tenants > 0 else -tenants * rows
+        principals = principals if principals > 0 else -principals * rows  # a fraction of all rows
+        if tenants <= 0 or principals <= 0:
+            continue
+        firm_rows = rows / tenants
+        shared_rows = firm_rows * null_fraction
+        found[table] = BookStatistics(firm_rows, shared_rows, (firm_rows - shared_rows) / principals)
+    _statistics.clear()
+    _statistics.update(found)
 
 
 def column_of(model: type[Model], name: str) -> str:
@@ -120,7 +180,13 @@ def merged_over_book(
     so no visible row is left out.
     """
     column: str | None = getattr(queryset.model, "book_scope_column", None)
-    if column is None or not context.is_member or context.is_admin or len(context.book) > MAX_MERGED_BOOK:
+    if column is None or not context.is_member or context.is_admin:
+        return queryset
+    statistics = _statistics.get(queryset.model._meta.db_table)
+    if statistics is None:
+        if len(context.book) > MAX_MERGED_BOOK:
+            return queryset
+    elif not statistics.merge_is_cheaper(len(context.book), limit):
         return queryset
     names = ["id" if field.lstrip("-") == "pk" else field.lstrip("-") for field in order]
     if "id" not in names:

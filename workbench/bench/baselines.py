@@ -39,8 +39,7 @@ class CapturedRequest:
     json_page: str | None  # that page as one JSON statement
 
 
-def capture(call: Call, token: str) -> CapturedRequest:
-    """Run `call` once in-process and keep the SQL it ran (parameters inlined, as psycopg sent it)."""
+def _run(call: Call, token: str) -> tuple[int, list[str]]:
     client = Client(
         HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json"
     )
@@ -52,19 +51,44 @@ def capture(call: Call, token: str) -> CapturedRequest:
     statements = [
         q["sql"] for q in queries.captured_queries if q["sql"].split(" ", 1)[0] not in TRANSACTION_CONTROL
     ]
+    return response.status_code, statements
+
+
+def _page(statements: Sequence[str], model: type[Model] | None) -> str | None:
+    if model is None:
+        return None
+    table = f'FROM "{model._meta.db_table}"'
+    return next((s for s in statements[1:] if s.startswith("SELECT") and table in s), None)
+
+
+def capture(call: Call, token: str) -> CapturedRequest:
+    """Run `call` once in-process and keep the SQL it ran (parameters inlined, as psycopg sent it).
+
+    The JSON baseline is json_agg over the page query of the rows' columns: when the endpoint reads its
+    rows as JSON written by PostgreSQL (crm.api.sql_json), that query is taken from a second run on the
+    read plan's Python path."""
+    from crm.api.fast import JSON_COLUMN
+    from crm.api.viewsets import TenantModelViewSet
+
+    status, statements = _run(call, token)
     serializer = getattr(
         getattr(resolve(call.path.split("?")[0]).func, "cls", None), "serializer_class", None
     )
     model: type[Model] | None = getattr(getattr(serializer, "Meta", None), "model", None)
-    page = None
-    if model is not None:
-        table = f'FROM "{model._meta.db_table}"'
-        page = next((s for s in statements[1:] if s.startswith("SELECT") and table in s), None)
+    page = _page(statements, model)
+    columns_page = page
+    if page is not None and f'AS "{JSON_COLUMN}"' in page:
+        served_as_json = TenantModelViewSet.writes_sql_json
+        TenantModelViewSet.writes_sql_json = lambda self, plan: False  # type: ignore[method-assign]
+        try:
+            columns_page = _page(_run(call, token)[1], model)
+        finally:
+            TenantModelViewSet.writes_sql_json = served_as_json  # type: ignore[method-assign]
     json_page = None
-    if page is not None and serializer is not None and model is not None:
-        json_page = json_page_sql(page, model, serializer.Meta.fields)
+    if columns_page is not None and serializer is not None and model is not None:
+        json_page = json_page_sql(columns_page, model, serializer.Meta.fields)
     context = next((s for s in statements if s.startswith("SELECT set_config('role'")), "")
-    return CapturedRequest(response.status_code, statements, context, page, json_page)
+    return CapturedRequest(status, statements, context, page, json_page)
 
 
 def json_page_sql(page: str, model: type[Model], fields: Sequence[str]) -> str:

@@ -29,9 +29,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# OPTIONS a DATABASES entry may hold that are not connection parameters of libpq.
+DRIVER_OPTIONS = frozenset({"server_side_binding", "prepare_threshold", "cursor_factory", "pool", "context"})
+
+
 def connection_params(settings_dict: Mapping[str, Any]) -> dict[str, str]:
-    """libpq parameters of a Django database settings dict (HOST, or `host` among OPTIONS, etc.)."""
-    params = {k: str(v) for k, v in settings_dict.get("OPTIONS", {}).items() if isinstance(v, str | int)}
+    """libpq parameters of a Django database settings dict (HOST, or `host` among OPTIONS, etc.); the
+    options that are Django's or psycopg's rather than libpq's (server-side binding, preparing) left out."""
+    params = {
+        k: str(v)
+        for k, v in settings_dict.get("OPTIONS", {}).items()
+        if isinstance(v, str | int) and k not in DRIVER_OPTIONS
+    }
     for key, name in (
         ("NAME", "dbname"),
         ("USER", "user"),

@@ -1,0 +1,55 @@
+"""Which database options the settings choose from the environment: prepared statements only where safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_OPTIONS = (
+    "import django, json; django.setup(); from django.conf import settings;"
+    " d = settings.DATABASES['default']; print(json.dumps({'engine': d['ENGINE'],"
+    " 'options': {k: v for k, v in d['OPTIONS'].items() if k in ('server_side_binding', 'prepare_threshold')}}))"
+)
+
+
+def _database_settings(**environment: str) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    env.pop("PYTEST_VERSION", None)
+    env.update({"DJANGO_SETTINGS_MODULE": "crm.settings", "DEBUG": "1", **environment})
+    done = subprocess.run(
+        [sys.executable, "-c", PRINT_OPTIONS], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+URL = "postgresql://crm@db.example:6432/crm"
+
+
+@pytest.mark.parametrize(
+    ("environment", "prepared"),
+    [
+        ({"DATABASE_URL": URL}, False),  # maybe PgBouncer < 1.21: named statements would break
+        ({"DATABASE_URL": URL, "DATABASE_PREPARED_STATEMENTS": "1"}, True),
+        ({"DATABASE_URL": URL, "DATABASE_PREPARED_STATEMENTS": "0"}, False),
+    ],
+)
+def test_prepared_statements_are_off_for_a_database_url_unless_turned_on(environment, prepared):
+    chosen = _database_settings(**environment)
+    assert chosen["engine"] == "crm.postgresql"
+    if prepared:
+        assert chosen["options"] == {"server_side_binding": True, "prepare_threshold": 2}
+    else:
+        assert chosen["options"] == {}
+
+
+def test_the_embedded_database_prepares_statements(settings):
+    # This suite runs on the embedded server unless DATABASE_URL says otherwise.
+    options = settings.DATABASES["default"]["OPTIONS"]
+    assert options.get("prepare_threshold") == (2 if settings.DATABASE_PREPARED_STATEMENTS else None)
+    assert settings.DATABASE_PREPARED_STATEMENTS is (not os.environ.get("DATABASE_URL"))

@@ -127,16 +127,18 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 # gets the 503 a stopped server gives. `?connect_timeout=` in DATABASE_URL wins.
 _options = cast(dict[str, Any], DATABASES["default"]).setdefault("OPTIONS", {})
 _options.setdefault("connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")))
-# Server-side prepared statements (psycopg 3: parameters bound by the server, a statement prepared once it
-# has run DATABASE_PREPARE_THRESHOLD times on a connection): PostgreSQL plans each hot statement once per
-# connection instead of once per request. Named prepared statements break behind PgBouncer in transaction
-# mode before 1.21 (and on 1.21+ without max_prepared_statements), so preparing is on by default only for
-# the embedded server, a direct connection by construction; a deployment connecting directly (or through
-# PgBouncer >= 1.21 with max_prepared_statements set) turns it on with DATABASE_PREPARED_STATEMENTS=1.
+# Server-side prepared statements (psycopg 3: parameters bound by the server; the statements of the read
+# path and the request context, whose plans do not depend on their values, prepared once they have run
+# DATABASE_PREPARE_THRESHOLD times on a connection: crm.postgresql.prepared). PostgreSQL then plans them once
+# per connection instead of once per request; other statements (reports, writes) are planned for their
+# values each time. Named prepared statements break behind PgBouncer in transaction mode before 1.21 (and
+# on 1.21+ without max_prepared_statements), so this is on by default only for the embedded server, a
+# direct connection by construction; a deployment connecting directly (or through PgBouncer >= 1.21 with
+# max_prepared_statements set) turns it on with DATABASE_PREPARED_STATEMENTS=1.
 DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", not os.environ.get("DATABASE_URL"))
+DATABASE_PREPARE_THRESHOLD = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "") or 2)
 if DATABASE_PREPARED_STATEMENTS:
     _options.setdefault("server_side_binding", True)
-    _options.setdefault("prepare_threshold", int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "") or 2))
 
 # The role every request runs as (SET LOCAL ROLE inside the request's transaction). Created by the
 # crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls/.

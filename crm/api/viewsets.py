@@ -27,6 +27,7 @@ from crm.api.pagination import CursorPagination
 from crm.api.renderers import ORJSONRenderer
 from crm.api.serializers import HistoryEntrySerializer, TenantModelSerializer
 from crm.models import HistoryEntry, TenantModel
+from crm.postgresql.base import prepared
 from crm.records import Conflict, etag_of, record_check_version, record_restore, record_soft_delete
 from crm.rls import RequestContext, context_of
 
@@ -143,6 +144,14 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with prepared():  # a page's plan does not rest on its values: planned once per connection
+            return self._list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with prepared():
+            return self._retrieve(request, *args, **kwargs)
+
+    def _list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.read_plan()
         if plan is None:
             return super().list(request, *args, **kwargs)
@@ -162,7 +171,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
             return Response(plan.represent_many(queryset))
         return self.get_paginated_response(plan.represent_many(page))
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def _retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.read_plan()
         if plan is None:
             return super().retrieve(request, *args, **kwargs)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
+from crm.postgresql.base import prepared
 from crm.sql_names import PLAIN_IDENTIFIER
 
 
@@ -92,7 +93,7 @@ def begin(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("rls.begin() must run inside transaction.atomic()")
-    with connection.cursor() as cursor:
+    with prepared(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
             " set_config('crm.request_id', %s, true), c.tenant_id, c.role, c.book, c.revoked"

@@ -43,7 +43,7 @@ def test_prepared_statements_are_off_for_a_database_url_unless_turned_on(environ
     chosen = _database_settings(**environment)
     assert chosen["engine"] == "crm.postgresql"
     if prepared:
-        assert chosen["options"] == {"server_side_binding": True, "prepare_threshold": 2}
+        assert chosen["options"] == {"server_side_binding": True}
     else:
         assert chosen["options"] == {}
 
@@ -51,5 +51,5 @@ def test_prepared_statements_are_off_for_a_database_url_unless_turned_on(environ
 def test_the_embedded_database_prepares_statements(settings):
     # This suite runs on the embedded server unless DATABASE_URL says otherwise.
     options = settings.DATABASES["default"]["OPTIONS"]
-    assert options.get("prepare_threshold") == (2 if settings.DATABASE_PREPARED_STATEMENTS else None)
+    assert options.get("server_side_binding") is (True if settings.DATABASE_PREPARED_STATEMENTS else None)
     assert settings.DATABASE_PREPARED_STATEMENTS is (not os.environ.get("DATABASE_URL"))

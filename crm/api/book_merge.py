@@ -153,6 +153,10 @@ def _drop_select_joins(query: Query) -> None:
     relations, the JSON text's columns): a branch selects the sort keys of its own table, and a join kept
     there would run, with the joined table's policies, for every row of every branch.
 
+    Exact because a row the caller sees never points at a row hidden from them (the integrity triggers
+    keep a reference within one visibility scope: an organization's parent chain, a row's principal in
+    the book that shows it), so the page's inner joins drop none of the ids a branch picks.
+
     Joins a condition refers to stay (with the joins they hang from); the merge's filters are on the
     table's own columns (merges_over_book), so none is expected."""
     base = query.get_initial_alias()

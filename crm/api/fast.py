@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,7 +302,7 @@ class ReadPlan:
         # record's ETag is made of.
         has_version = any(f.name == "version" for f in self.model._meta.concrete_fields)
         self._json_always: tuple[str, ...] = ("id", "version") if has_version else ("id",)
-        self._json_templates: dict[tuple[str, ...], QuerySet[Any]] = {}
+        self._json_templates: dict[tuple[tuple[str, ...], tuple[tuple[str, Any], ...]], QuerySet[Any]] = {}
         self.lookups: tuple[str, ...] = tuple(lookups.names)
         # Output order is DRF's: the serializer's fields, an expansion in its field's place (or after
         # them, in the order asked, when it is not a field).
@@ -345,19 +345,28 @@ class ReadPlan:
         """Whether PostgreSQL can write this plan's representation (json_rows); the time zone aside."""
         return self._json is not None
 
-    def json_rows(self, keys: Sequence[str] = ()) -> QuerySet[Any]:
-        """Every row of the model as (`crm_json`, id, version, *keys): its representation as JSON text,
-        written by PostgreSQL exactly as the renderer would write represent()'s dict, and the columns a
-        cursor (`keys`: the ordering's field names) and an ETag are made of. Only when has_json and
-        sql_json.usable_now()."""
+    def json_rows(
+        self, keys: Sequence[str] = (), conditions: Mapping[str, Any] | None = None
+    ) -> QuerySet[Any]:
+        """Every row of the model (or those meeting `conditions`, filter() keyword arguments) as
+        (`crm_json`, id, version, *keys): its representation as JSON text, written by PostgreSQL exactly as
+        the renderer would write represent()'s dict, and the columns a cursor (`keys`: the ordering's field
+        names) and an ETag are made of. Only when has_json and sql_json.usable_now().
+
+        Kept built per (keys, conditions): building a filter costs more than the rest of a detail's
+        query, and a view's scope (the firm, live rows) is the same for all its requests in a firm."""
         names = tuple(dict.fromkeys((*self._json_always, *keys)))
-        template = self._json_templates.get(names)
+        cache_key = (names, tuple(sorted((conditions or {}).items())))
+        template = self._json_templates.get(cache_key)
         if template is None:
             assert self._json is not None
-            template = self.model._default_manager.annotate(**{JSON_COLUMN: self._json}).values_list(
-                JSON_COLUMN, *names, named=True
-            )
-            self._json_templates[names] = template
+            template = self.model._default_manager.annotate(**{JSON_COLUMN: self._json})
+            if conditions:
+                template = template.filter(**conditions)
+            template = template.values_list(JSON_COLUMN, *names, named=True)
+            if len(self._json_templates) >= MAX_TEMPLATES:
+                self._json_templates.clear()  # many firms: the hot ones come back first
+            self._json_templates[cache_key] = template
         return template.all()
 
     def rows(self) -> QuerySet[Any]:
@@ -406,6 +415,9 @@ def _value(column: Column, row: Sequence[Any], zone: dt.tzinfo) -> Any:
         return column.zoned(value, zone)
     return value
 
+
+# Querysets a plan keeps built (json_rows): per ordering and firm.
+MAX_TEMPLATES = 1024
 
 # The name the row's JSON text is selected as (a named row's attribute: no leading underscore).
 JSON_COLUMN = "crm_json"

@@ -153,11 +153,13 @@ class JsonText(Expression):
         # Compiled SQL by the (table alias, column) of each column it reads: the same plan in the same
         # query shape compiles to the same text, so it is put together once (copies share this dict).
         self._compiled: dict[tuple[tuple[str, str], ...], str] = {}
+        self._key: tuple[tuple[str, str], ...] | None = None  # this instance's columns', once
 
     def get_source_expressions(self) -> list[Any]:
         return [expression for piece in self.pieces if not isinstance(piece, str) for expression in piece[1]]
 
     def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self._key = None  # new columns (resolved, relabeled): their key is computed again
         remaining = iter(exprs)
         self.pieces = [
             piece if isinstance(piece, str) else (piece[0], tuple(next(remaining) for _ in piece[1]))
@@ -183,9 +185,15 @@ class JsonText(Expression):
         return resolved
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
-        columns: list[Any] = [e for e in self.flatten() if not isinstance(e, JsonText)]
-        if all(type(e) is Col for e in columns):
-            key = tuple((e.alias, e.target.column) for e in columns)
+        key = self._key
+        if key is None:
+            columns: list[Any] = [e for e in self.flatten() if not isinstance(e, JsonText)]
+            key = self._key = (
+                tuple((e.alias, e.target.column) for e in columns)
+                if all(type(e) is Col for e in columns)
+                else ()
+            )
+        if key:
             known = self._compiled.get(key)
             if known is None:
                 known, params = self._as_sql(compiler, connection)

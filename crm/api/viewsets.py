@@ -62,15 +62,19 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         # Schema generation builds views without going through the middleware: nobody, no rows.
         return context_of(self.request)
 
-    def scope(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        """This action's rows of `queryset`: the request's firm, live ones (any, for restore and
-        history), locked (SELECT … FOR UPDATE) for the actions that write one."""
+    def scope_conditions(self) -> dict[str, Any]:
+        """The filter() conditions of this action's rows: the request's firm, live ones (any, for restore
+        and history)."""
         conditions: dict[str, Any] = {"tenant_id": self.crm.tenant_id}
-        action = getattr(self, "action", None)
-        if action not in DELETED_ROW_ACTIONS:
+        if getattr(self, "action", None) not in DELETED_ROW_ACTIONS:
             conditions["deleted_at__isnull"] = True
-        queryset = queryset.filter(**conditions)
-        if action in LOCKING_ACTIONS:
+        return conditions
+
+    def scope(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """This action's rows of `queryset` (scope_conditions), locked (SELECT … FOR UPDATE) for the
+        actions that write one."""
+        queryset = queryset.filter(**self.scope_conditions())
+        if getattr(self, "action", None) in LOCKING_ACTIONS:
             queryset = queryset.select_for_update(of=("self",))
         return queryset
 
@@ -136,6 +140,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         renderer = getattr(self.request, "accepted_renderer", None)
         return (
             plan.has_json
+            and type(self).scope is TenantModelViewSet.scope  # json_rows applies scope_conditions itself
             and type(renderer) is ORJSONRenderer
             and renderer.compact
             and not renderer.ensure_ascii
@@ -160,7 +165,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
                 keys = ["id" if f.lstrip("-") == "pk" else f.lstrip("-") for f in ordering_of(request, self)]
             except ValidationError:
                 keys = []  # the filter backends refuse the request, in their order (unknown parameters first)
-            queryset = self.filter_queryset(self.scope(plan.json_rows(keys)))
+            queryset = self.filter_queryset(plan.json_rows(keys, self.scope_conditions()))
             page = self.paginate_queryset(queryset)
             if page is None:
                 return Response(_json_array(queryset))
@@ -177,7 +182,10 @@ class TenantModelViewSet(viewsets.ModelViewSet):
             return super().retrieve(request, *args, **kwargs)
         sql_json_body = self.writes_sql_json(plan)
         # GenericAPIView.get_object(), on named rows: the same filters, 404s and permission checks.
-        queryset = self.filter_queryset(self.scope(plan.json_rows() if sql_json_body else plan.rows()))
+        if sql_json_body:  # scope() for a read, kept built with the rows (ReadPlan.json_rows)
+            queryset = self.filter_queryset(plan.json_rows((), self.scope_conditions()))
+        else:
+            queryset = self.filter_queryset(self.scope(plan.rows()))
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
         row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
         self.check_object_permissions(request, row)

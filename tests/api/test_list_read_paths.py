@@ -15,6 +15,7 @@ from crm.api.book_merge import BookStatistics, merges_over_book
 from interactions.models import Interaction
 from interactions.views import InteractionViewSet
 from opportunities.models import Opportunity
+from organizations.models import Organization
 from opportunities.views import OpportunityViewSet
 from products.models import Product
 from products.views import ProductViewSet
@@ -236,3 +237,20 @@ def test_statistics_are_read_when_a_connection_opens_not_in_a_request(monkeypatc
     finally:
         other.close()
     assert read and read[0]["interaction"] == "principal_id" and read[0]["opportunity"] == "principal_id"
+
+
+def test_a_multiple_choice_filter_on_an_own_column_reads_without_distinct_and_finds_each_row_once(
+    firm, admin
+):
+    f.CustomerFactory(tenant=firm.tenant)
+    f.DistributorFactory(tenant=firm.tenant)
+    url = f"{API}/organizations/?type=customer&type=distributor&page_size=200"
+    assert "DISTINCT" not in _statements(admin, url)
+    ids = [row["id"] for row in ok(admin.get(url))["results"]]
+    assert len(ids) == len(set(ids)) > 0
+    expected = sorted(
+        Organization.objects.filter(tenant=firm.tenant, type__in=["customer", "distributor"]).values_list(
+            "pk", flat=True
+        )
+    )
+    assert sorted(ids) == expected

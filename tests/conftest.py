@@ -34,6 +34,7 @@ SLOW = (  # the longest first: they are scheduled first (below)
     "tests/perf/test_bench.py::test_a_tiny_run_against_a_live_server",
     "tests/perf/test_bench.py::test_a_tiny_run_measures_cpu",
     "tests/perf/test_servers.py::test_each_server",
+    "tests/perf/test_profile_request.py",
     "tests/api/test_signin_lockout.py::test_parallel_guesses_against_gunicorn",
     "tests/ops/test_database_down.py",
 )

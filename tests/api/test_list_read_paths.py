@@ -15,8 +15,8 @@ from crm.api.book_merge import BookStatistics, merges_over_book
 from interactions.models import Interaction
 from interactions.views import InteractionViewSet
 from opportunities.models import Opportunity
-from organizations.models import Organization
 from opportunities.views import OpportunityViewSet
+from organizations.models import Organization
 from products.models import Product
 from products.views import ProductViewSet
 from tests import factories as f

@@ -56,10 +56,11 @@ class Command(BaseCommand):
         statuses: list[str] = []
 
         def call() -> None:
-            def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+            def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
                 statuses.append(status)
+                return lambda body: None  # the WSGI write() callable; Django never calls it
 
-            response = application(_environ(path, scene.token), start_response)
+            response = application(_environ(path, scene.token), start_response)  # type: ignore[arg-type]
             b"".join(response)
             response.close()  # type: ignore[attr-defined]
 

@@ -115,6 +115,9 @@ def test_a_tiny_run_measures_cpu_per_request_of_both_servers_and_their_workers_m
         assert baseline.orm_sql_database_cpu_ms is not None and baseline.no_rls_database_cpu_ms is not None
     assert [m.server for m in report.memory] == ["endpoint", "no RLS"]
     assert all(m.workers_start == m.workers_end == 2 and m.start_bytes > 0 for m in report.memory)
+    endpoint = report.memory[0]
+    assert endpoint.requests == sum(r.requests for r in report.results) > 0
+    assert f"{endpoint.requests:,} measured requests" in runner.summary(report)
     document = report.as_json()
     assert {"server_cpu_ms", "database_cpu_ms"} <= document["results"][0].keys()
     assert document["worker_memory"][0]["change_percent"] is not None

@@ -97,13 +97,16 @@ def fixed_backends(*pids: int) -> Callable[[], list[int]]:
 
 @dataclass(frozen=True)
 class Memory:
-    """Resident size (VmRSS) of a server's workers, summed, at the start and the end of the run."""
+    """Resident size (VmRSS) of a server's workers, summed, after the warm-up pass over every operation
+    and at the end of the run; `requests`: the measured requests the server answered in between (None
+    when not counted)."""
 
     server: str
     workers_start: int
     workers_end: int
     start_bytes: int
     end_bytes: int
+    requests: int | None = None
 
     @property
     def change_percent(self) -> float | None:

@@ -309,6 +309,9 @@ class ReadPlan:
         slots: list[Column | Embedded] = [embedded.pop(c.name, c) for c in columns]
         slots.extend(embedded[name] for name in expansions if name in embedded)
         self._slots = tuple(slots)
+        # A represented record gets an ETag from its version (TenantModelViewSet.finalize_response): only
+        # when the representation shows both.
+        self.shows_version = {"id", "version"} <= {slot.name for slot in slots}
         self._template: QuerySet[Any] | None = None  # never evaluated itself: rows() clones it
         self._json = self._json_text()
 

@@ -193,7 +193,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
             return Response(plan.represent(row))
         response = Response(orjson.Fragment(row.crm_json))
         version = getattr(row, "version", None)
-        if version is not None:  # what finalize_response gives a represented record
+        if plan.shows_version and version is not None:  # what finalize_response gives a represented record
             response["ETag"] = etag_of(version)
         return response
 

@@ -269,3 +269,22 @@ def test_pages_and_records_come_as_json_written_by_postgresql_unless_the_body_is
     assert indented.content.startswith(b'{\n  "next"') and json.loads(indented.content) == json.loads(
         page.content
     )
+
+
+def test_a_record_whose_representation_shows_no_version_gets_no_etag_on_either_path(firm, monkeypatch):
+    from organizations.serializers import OrganizationSerializer
+    from organizations.views import OrganizationViewSet
+
+    class WithoutVersion(OrganizationSerializer):
+        class Meta(OrganizationSerializer.Meta):
+            fields = tuple(name for name in OrganizationSerializer.Meta.fields if name != "version")  # type: ignore[assignment]
+
+    plan = fast.read_plan(WithoutVersion, ())
+    assert plan is not None and plan.has_json and not plan.shows_version
+    assert fast.read_plan(OrganizationSerializer, ()).shows_version  # type: ignore[union-attr]
+    monkeypatch.setattr(OrganizationViewSet, "serializer_class", WithoutVersion)
+    fast_response, drf_response = both_paths(
+        client_for(firm.admin), f"/api/v1/organizations/{firm.customer.pk}/", monkeypatch
+    )
+    assert_same(fast_response, drf_response)
+    assert fast_response.get("ETag") is None and "version" not in ok(fast_response)

@@ -81,8 +81,8 @@ def read_book_statistics(cursor: Any, scoped: dict[str, str]) -> None:
         firm_rows = rows / tenants
         shared_rows = firm_rows * null_fraction
         found[table] = BookStatistics(firm_rows, shared_rows, (firm_rows - shared_rows) / principals)
-    _statistics.clear()
-    _statistics.update(found)
+    global _statistics  # replaced whole: a request in another thread sees the old figures or the new
+    _statistics = found
 
 
 def column_of(model: type[Model], name: str) -> str:

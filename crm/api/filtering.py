@@ -9,6 +9,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django_filters.filters import QuerySetRequestMixin
@@ -87,8 +88,17 @@ class TenantFilterSet(django_filters.FilterSet):
         keys point at), so django-filter's DISTINCT for multiple choices (`?type=a&type=b`) only costs: a
         SELECT DISTINCT over every selected column, the page's JSON text included. Kept for a filter that
         follows a relation (`a__b`), which may reach several rows."""
+        model = cls._meta.model
         for spec in cls.base_filters.values():
-            if spec.distinct and spec.method is None and "__" not in (spec.field_name or ""):
+            if not spec.distinct or spec.method is not None or model is None:
+                continue
+            try:
+                field = model._meta.get_field(spec.field_name or "")
+            except FieldDoesNotExist:
+                continue  # a path through relations (`a__b`), or no field: keep DISTINCT
+            # A column of the table (a foreign key's own column included); not a many-to-many or reverse
+            # relation, whose rows a filter joins.
+            if getattr(field, "concrete", False) and not field.many_to_many:
                 spec.distinct = False
 
     def get_form_class(self) -> type[forms.Form]:

@@ -102,6 +102,17 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
     return response
 
 
+def stale_prepared_statement(exc: BaseException) -> bool:
+    """PostgreSQL refused a prepared statement whose result columns changed type since it was prepared
+    (SQLSTATE 0A000, "cached plan must not change result type"): the connection is marked so that it is
+    not reused (crm.postgresql), and the client's retry runs on a fresh one."""
+    cause = exc.__cause__ or exc
+    if getattr(cause, "sqlstate", None) != "0A000" or "cached plan must not change" not in str(cause):
+        return False
+    transaction.get_connection().stale_prepared_statements = True
+    return True
+
+
 def _request_id(request: Any) -> str | None:
     request = getattr(request, "_request", request)
     given = getattr(request, "request_id", None)
@@ -126,8 +137,10 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
     elif isinstance(exc, DjangoValidationError):
         # Raised by Django code the view called (password validators, model validation): bad input.
         exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, OperationalError | InterfaceError):
-        # The database went away (down, restarting, a connection cut): the client may retry shortly.
+    elif isinstance(exc, OperationalError | InterfaceError) or stale_prepared_statement(exc):
+        # The database went away (down, restarting, a connection cut), or a statement this connection
+        # prepared no longer fits its table (a migration changed a column's type; the connection drops its
+        # prepared statements at the request's end, crm.postgresql): the client may retry shortly.
         logger.error("Database unavailable: %s", exc)
         return problem_response(*UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
     elif isinstance(exc, DataError) and "NUL" in str(exc):

@@ -45,14 +45,26 @@ def prepared(using: str = "default") -> Iterator[None]:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # Set when a statement this connection prepared no longer fits its table (a migration changed the type
+    # of a column, "cached plan must not change result type", crm.api.problems): every later use would fail
+    # the same way, so the connection is not reused.
+    stale_prepared_statements = False
+
+    def connect(self) -> None:
+        super().connect()
+        self.stale_prepared_statements = False
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
             return False
         try:
-            readable, _, _ = select.select([connection.pgconn.socket], [], [], 0)
+            poll = select.poll()  # not select.select(): it refuses descriptors past 1023 (a busy worker)
+            poll.register(connection.pgconn.socket, select.POLLIN)
+            readable = bool(poll.poll(0))
         except (OSError, ValueError):
             return False
         if readable:  # something arrived unasked: the server is (probably) gone; Django's check decides
             return bool(super().is_usable())
-        return True
+        # A connection with a stale prepared statement is closed and opened afresh, its statements gone.
+        return not self.stale_prepared_statements

@@ -254,3 +254,22 @@ def test_a_multiple_choice_filter_on_an_own_column_reads_without_distinct_and_fi
         )
     )
     assert sorted(ids) == expected
+
+
+def test_distinct_is_dropped_only_for_multiple_choices_on_the_tables_own_columns():
+    import django_filters
+
+    from crm.api.filtering import TenantFilterSet
+
+    class Filters(TenantFilterSet):
+        stage = django_filters.MultipleChoiceFilter(choices=[("a", "a")])
+        products = django_filters.MultipleChoiceFilter(choices=[("1", "1")])  # many-to-many
+        principal__name = django_filters.MultipleChoiceFilter(choices=[("x", "x")])  # through a relation
+
+        class Meta:
+            model = Opportunity
+            fields: list[str] = []
+
+    Filters()
+    assert not Filters.base_filters["stage"].distinct
+    assert Filters.base_filters["products"].distinct and Filters.base_filters["principal__name"].distinct

@@ -45,3 +45,19 @@ def test_an_idle_connection_is_usable_without_a_query_and_one_the_server_closed_
         assert round_trips == [False]  # Django's own check confirmed it, once
     finally:
         other.close()
+
+
+@pytest.mark.django_db
+def test_a_connection_whose_socket_descriptor_is_past_1023_is_still_found_usable():
+    import os
+
+    spare = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]  # a busy worker's many sockets
+    other = connections.create_connection("default")
+    try:
+        other.ensure_connection()
+        assert other.connection.pgconn.socket > 1023
+        assert other.is_usable()
+    finally:
+        other.close()
+        for descriptor in spare:
+            os.close(descriptor)

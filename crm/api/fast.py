@@ -72,20 +72,42 @@ class Unsupported(Exception):
     """The serializer has something the compiler cannot reproduce exactly: use DRF's path."""
 
 
-def _inherits(field: drf_fields.Field, base: type[drf_fields.Field], method: str) -> bool:
+def inherits(field: drf_fields.Field, base: type[drf_fields.Field], method: str) -> bool:
     """`field`'s class uses `base`'s own `method` (no subclass changed it)."""
     return getattr(type(field), method) is getattr(base, method)
 
 
-def _datetime_converter(field: drf_fields.DateTimeField) -> Converter | Zoned:
+def plain_iso_datetime(field: drf_fields.DateTimeField) -> bool:
+    """DRF writes this field's value as ISO 8601 in the current time zone ("Z" for UTC), nothing else."""
     output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
-    if (
-        not settings.USE_TZ
-        or hasattr(field, "timezone")
-        or output_format is None
-        or output_format.lower() != ISO_8601
-        or not _inherits(field, drf_fields.DateTimeField, "enforce_timezone")
-    ):
+    return (
+        settings.USE_TZ
+        and not hasattr(field, "timezone")
+        and output_format is not None
+        and output_format.lower() == ISO_8601
+        and inherits(field, drf_fields.DateTimeField, "enforce_timezone")
+    )
+
+
+def plain_iso_date(field: drf_fields.DateField) -> bool:
+    """DRF writes this field's value as an ISO 8601 date."""
+    output_format = getattr(field, "format", api_settings.DATE_FORMAT)
+    return output_format is not None and output_format.lower() == ISO_8601
+
+
+def plain_string_decimal(field: drf_fields.DecimalField) -> bool:
+    """DRF writes this field's value as a string with its decimal places, unlocalised, not normalised."""
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
+    return (
+        bool(coerce)
+        and not field.localize
+        and not field.normalize_output
+        and field.decimal_places is not None
+    )
+
+
+def _datetime_converter(field: drf_fields.DateTimeField) -> Converter | Zoned:
+    if not plain_iso_datetime(field):
         return field.to_representation
     slow = field.to_representation
 
@@ -103,16 +125,14 @@ def _datetime_converter(field: drf_fields.DateTimeField) -> Converter | Zoned:
 
 
 def _date_converter(field: drf_fields.DateField) -> Converter:
-    output_format = getattr(field, "format", api_settings.DATE_FORMAT)
-    if output_format is None or output_format.lower() != ISO_8601:
+    if not plain_iso_date(field):
         return field.to_representation
     slow = field.to_representation
     return lambda value: value.isoformat() if type(value) is dt.date else slow(value)
 
 
 def _decimal_converter(field: drf_fields.DecimalField) -> Converter:
-    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-    if not coerce or field.localize or field.normalize_output or field.decimal_places is None:
+    if not plain_string_decimal(field) or field.decimal_places is None:  # (the latter: for the checker)
         return field.to_representation
     # DRF quantizes in a copy of the thread's context with prec = max_digits; that context is the default
     # one here (nothing in the project changes it), so it is built once.
@@ -150,20 +170,20 @@ def converter_for(field: drf_fields.Field) -> Converter | Zoned | None:
         if (
             isinstance(field, relations.PrimaryKeyRelatedField)
             and field.pk_field is None
-            and _inherits(field, relations.PrimaryKeyRelatedField, "to_representation")
-            and _inherits(field, relations.RelatedField, "get_attribute")
+            and inherits(field, relations.PrimaryKeyRelatedField, "to_representation")
+            and inherits(field, relations.RelatedField, "get_attribute")
         ):
             return None  # the foreign key column is the related row's pk: what DRF outputs
         raise Unsupported(f"{field.field_name}: {type(field).__name__}")
     if not isinstance(field, VALUE_FIELDS) or isinstance(field, NOT_VALUE_FIELDS):
         raise Unsupported(f"{field.field_name}: {type(field).__name__}")
-    if not _inherits(field, drf_fields.Field, "get_attribute"):
+    if not inherits(field, drf_fields.Field, "get_attribute"):
         raise Unsupported(f"{field.field_name}: reads the instance its own way")
     # Known classes get a converter that skips DRF's generic work; a subclass that changed
     # to_representation keeps it (it is still a function of the value alone).
     for base, factory in FAST_CONVERTERS:
         if isinstance(field, base):
-            if _inherits(field, base, "to_representation"):
+            if inherits(field, base, "to_representation"):
                 return factory(field)
             break
     return field.to_representation

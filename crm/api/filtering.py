@@ -77,9 +77,9 @@ class TenantFilterSet(django_filters.FilterSet):
     def _request_dependent(cls) -> bool:
         flag: bool | None = cls.__dict__.get("_depends_on_request")
         if flag is None:
+            cls._no_distinct_on_own_columns()  # once per class, on its first use, as this flag
             flag = any(isinstance(f, QuerySetRequestMixin) for f in cls.base_filters.values())
             cls._depends_on_request = flag  # type: ignore[attr-defined]
-            cls._no_distinct_on_own_columns()
         return flag
 
     @classmethod

@@ -104,13 +104,9 @@ def problem_details_handler(exc: Exception, context: dict[str, Any]) -> Response
 
 def stale_prepared_statement(exc: BaseException) -> bool:
     """PostgreSQL refused a prepared statement whose result columns changed type since it was prepared
-    (SQLSTATE 0A000, "cached plan must not change result type"): the connection is marked so that it is
-    not reused (crm.postgresql), and the client's retry runs on a fresh one."""
+    (SQLSTATE 0A000, "cached plan must not change result type"): retried on a fresh connection, it runs."""
     cause = exc.__cause__ or exc
-    if getattr(cause, "sqlstate", None) != "0A000" or "cached plan must not change" not in str(cause):
-        return False
-    transaction.get_connection().stale_prepared_statements = True
-    return True
+    return getattr(cause, "sqlstate", None) == "0A000" and "cached plan must not change" in str(cause)
 
 
 def _request_id(request: Any) -> str | None:
@@ -137,10 +133,12 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
     elif isinstance(exc, DjangoValidationError):
         # Raised by Django code the view called (password validators, model validation): bad input.
         exc = exceptions.ValidationError(as_serializer_error(exc))
-    elif isinstance(exc, OperationalError | InterfaceError) or stale_prepared_statement(exc):
+    elif (stale := stale_prepared_statement(exc)) or isinstance(exc, OperationalError | InterfaceError):
         # The database went away (down, restarting, a connection cut), or a statement this connection
-        # prepared no longer fits its table (a migration changed a column's type; the connection drops its
-        # prepared statements at the request's end, crm.postgresql): the client may retry shortly.
+        # prepared no longer fits its table (a migration changed a column's type): the client may retry
+        # shortly; a connection with a stale statement is not reused (crm.postgresql).
+        if stale:
+            transaction.get_connection().stale_prepared_statements = True
         logger.error("Database unavailable: %s", exc)
         return problem_response(*UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
     elif isinstance(exc, DataError) and "NUL" in str(exc):

@@ -23,14 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Expression, TextField
 from django.db.models.expressions import Col
 from django.utils import timezone
-from rest_framework import ISO_8601, relations
 from rest_framework import fields as drf_fields
-from rest_framework.settings import api_settings
+from rest_framework import relations
 
 TEXT_TYPES = frozenset({"CharField", "TextField"})
 INTEGER_TYPES = frozenset(
@@ -68,55 +66,35 @@ def _column_type(model_field: Any) -> tuple[str, Any]:
     return model_field.get_internal_type(), model_field
 
 
-def _own(field: drf_fields.Field, base: type[drf_fields.Field]) -> bool:
-    return type(field).to_representation is base.to_representation
-
-
 def template_for(field: drf_fields.Field, model_field: Any) -> str | None:
     """The SQL template writing `field`'s JSON for the column of `model_field`, or None when PostgreSQL's
-    text would differ from DRF's (the plan then has no SQL JSON)."""
+    text would differ from DRF's (the plan then has no SQL JSON). The field classes and output formats
+    are crm.api.fast's fast converters' (its plain_* rules): the same values, written by the database."""
+    from crm.api.fast import inherits, plain_iso_date, plain_iso_datetime, plain_string_decimal
+
+    def own(base: type[drf_fields.Field]) -> bool:
+        return inherits(field, base, "to_representation")
+
     kind, column = _column_type(model_field)
     if isinstance(field, relations.PrimaryKeyRelatedField):
         # crm.api.fast accepts only the plain primary-key field: the foreign key column is the output.
         return PLAIN if kind in INTEGER_TYPES else None
     if isinstance(field, drf_fields.ChoiceField):
-        return TEXT if _own(field, drf_fields.ChoiceField) and kind in TEXT_TYPES else None
+        return TEXT if own(drf_fields.ChoiceField) and kind in TEXT_TYPES else None
     if isinstance(field, drf_fields.CharField):
-        return TEXT if _own(field, drf_fields.CharField) and kind in TEXT_TYPES else None
+        return TEXT if own(drf_fields.CharField) and kind in TEXT_TYPES else None
     if isinstance(field, drf_fields.IntegerField):
-        return PLAIN if _own(field, drf_fields.IntegerField) and kind in INTEGER_TYPES else None
+        return PLAIN if own(drf_fields.IntegerField) and kind in INTEGER_TYPES else None
     if isinstance(field, drf_fields.BooleanField):
-        return PLAIN if _own(field, drf_fields.BooleanField) and kind == "BooleanField" else None
+        return PLAIN if own(drf_fields.BooleanField) and kind == "BooleanField" else None
     if isinstance(field, drf_fields.DateTimeField):
-        output_format = getattr(field, "format", api_settings.DATETIME_FORMAT)
-        if (
-            _own(field, drf_fields.DateTimeField)
-            and kind == "DateTimeField"
-            and settings.USE_TZ
-            and not hasattr(field, "timezone")
-            and output_format is not None
-            and output_format.lower() == ISO_8601
-            and type(field).enforce_timezone is drf_fields.DateTimeField.enforce_timezone
-        ):
-            return TIMESTAMP
-        return None
+        ok = own(drf_fields.DateTimeField) and plain_iso_datetime(field)
+        return TIMESTAMP if ok and kind == "DateTimeField" else None
     if isinstance(field, drf_fields.DateField):
-        output_format = getattr(field, "format", api_settings.DATE_FORMAT)
-        ok = output_format is not None and output_format.lower() == ISO_8601
-        return DATE if _own(field, drf_fields.DateField) and kind == "DateField" and ok else None
+        return DATE if own(drf_fields.DateField) and plain_iso_date(field) and kind == "DateField" else None
     if isinstance(field, drf_fields.DecimalField):
-        coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-        if (
-            _own(field, drf_fields.DecimalField)
-            and kind == "DecimalField"
-            and coerce
-            and not field.localize
-            and not field.normalize_output
-            and field.decimal_places is not None
-            and field.decimal_places == column.decimal_places
-        ):
-            return QUOTED
-        return None
+        ok = own(drf_fields.DecimalField) and plain_string_decimal(field) and kind == "DecimalField"
+        return QUOTED if ok and field.decimal_places == column.decimal_places else None
     if isinstance(field, drf_fields.ReadOnlyField):
         return (
             PLAIN if kind in INTEGER_TYPES or kind == "BooleanField" else TEXT if kind in TEXT_TYPES else None

@@ -223,8 +223,15 @@ class FullTextSearchFilter(BaseFilterBackend):
 
 def ordering_of(request: Request, view: Any) -> list[str]:
     """The ordering `request` asks of `view`'s list (`?ordering=`, else the view's own), ending with the
-    primary key; an unknown field is a 400 naming `ordering`."""
-    return complete(StrictOrderingFilter().get_ordering(request, view))
+    primary key; an unknown field is a 400 naming `ordering`. Worked out once a request: the view, the
+    search filter and the paginator all ask (the view instance lives for one request)."""
+    known: tuple[Request, list[str]] | None = getattr(view, "_crm_ordering", None)
+    if known is not None and known[0] is request:
+        return list(known[1])
+    ordering = complete(StrictOrderingFilter().get_ordering(request, view))
+    if view is not None:
+        view._crm_ordering = (request, ordering)
+    return list(ordering)
 
 
 class StrictOrderingFilter(BaseFilterBackend):

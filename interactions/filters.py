@@ -27,6 +27,8 @@ class InteractionFilter(TenantFilterSet):
     )
     follow_up_done = StrictBooleanFilter()
 
+    value_only_methods = frozenset({"filter_follow_up_due"})
+
     class Meta:
         model = Interaction
         fields: list[str] = []

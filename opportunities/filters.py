@@ -36,6 +36,8 @@ class OpportunityFilter(TenantFilterSet):
         field_name="next_action_date", lookup_expr="lte", help_text="Next action date on or before this date."
     )
 
+    value_only_methods = frozenset({"filter_is_open"})
+
     class Meta:
         model = Opportunity
         fields: list[str] = []

@@ -44,6 +44,8 @@ class DistributorAuthorizationFilter(TenantFilterSet):
         method="filter_active_on", help_text="Authorizations in force on this date."
     )
 
+    value_only_methods = frozenset({"filter_active_on"})
+
     class Meta:
         model = DistributorAuthorization
         fields: list[str] = []

@@ -8,7 +8,7 @@ principal. `merges_over_book` says when a list is read that way; `merged_over_bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -171,30 +171,34 @@ def _drop_select_joins(query: Query) -> None:
             query.alias_refcount[alias] = 0
 
 
+def merge_is_chosen(model: type[Model], order: Sequence[str], limit: int, context: RequestContext) -> bool:
+    """Whether a page of `limit` rows of `model` in `order` is read merged over the caller's book (a list
+    merges_over_book allows): not for an admin, a model with no `book_scope_column` or an order without the
+    primary key; otherwise when the table's statistics say the merge reads fewer rows (BookStatistics), or,
+    with no statistics, for a book of at most MAX_MERGED_BOOK principals."""
+    if getattr(model, "book_scope_column", None) is None or not context.is_member or context.is_admin:
+        return False
+    if not any(field.lstrip("-") in ("id", "pk") for field in order):
+        return False
+    statistics = _statistics.get(model._meta.db_table)
+    if statistics is None:
+        return len(context.book) <= MAX_MERGED_BOOK
+    return statistics.merge_is_cheaper(len(context.book), limit)
+
+
 def merged_over_book(
-    queryset: QuerySet[Any], order: list[str], limit: int, context: RequestContext
+    queryset: QuerySet[Any], order: Sequence[str], limit: int, book: Sequence[int]
 ) -> QuerySet[Any]:
     """`queryset` narrowed to the `limit` first ids in `order` picked from one index range per principal of
-    the caller's book plus the shared rows; `queryset` itself for an admin, a model with no
-    `book_scope_column`, a book past MAX_MERGED_BOOK or an order without the primary key.
+    `book` plus the shared rows (for a page merge_is_chosen picked).
 
     `unnest(book) CROSS JOIN LATERAL (… WHERE principal_id = book.principal_id ORDER BY … LIMIT n)
     UNION ALL (… shared …) ORDER BY … LIMIT n`. Only a narrowing: every branch still runs under the
     caller's policies, and the branches cover all a non-admin can see (their book and the shared rows),
     so no visible row is left out.
     """
-    column: str | None = getattr(queryset.model, "book_scope_column", None)
-    if column is None or not context.is_member or context.is_admin:
-        return queryset
-    statistics = _statistics.get(queryset.model._meta.db_table)
-    if statistics is None:
-        if len(context.book) > MAX_MERGED_BOOK:
-            return queryset
-    elif not statistics.merge_is_cheaper(len(context.book), limit):
-        return queryset
+    column: str = queryset.model.book_scope_column
     names = ["id" if field.lstrip("-") == "pk" else field.lstrip("-") for field in order]
-    if "id" not in names:
-        return queryset
 
     def branch(scoped: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
         # An ordered, limited range of ids (and sort keys) of its own: as a LATERAL subquery or a UNION
@@ -226,5 +230,5 @@ def merged_over_book(
         sort=sort,
         limit=sql.Literal(int(limit)),
     )
-    params = (list(context.book), *per_params, *shared_params)
+    params = (book, *per_params, *shared_params)
     return queryset.filter(pk__in=RawSQL(merged.as_string(), params))  # noqa: S611 (parameters bound, not interpolated)

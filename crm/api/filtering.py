@@ -47,6 +47,10 @@ class TenantFilterSet(django_filters.FilterSet):
     updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
     updated_before = DateTimeFilter(field_name="updated_at", lookup_expr="lt")
 
+    # Names of this filterset's filter methods whose query depends on nothing but their value (not the
+    # clock, the request or the database): a list filtered by one keeps its SQL per shape (crm.api.reads).
+    value_only_methods: frozenset[str] = frozenset()
+
     # django-filter deep-copies every filter (choices and all) and builds a form class, its fields and
     # their labels for each request (~0.8 ms a list). None of it depends on the request unless a filter's
     # choices come from it (QuerySetRequestMixin): otherwise filters are copied shallowly and the form

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, Model, Q
+from django.db.models import F, GeneratedField, Model, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -136,6 +136,13 @@ def encode_cursor(row: Model, ordering: Sequence[str], backwards: bool) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+def _value_field(model: type[Model], name: str) -> Any:
+    """The field that types `name`'s values: a generated column's output field (its own to_python keeps
+    text as text), else the field itself."""
+    field = model._meta.get_field(name)
+    return field.output_field if isinstance(field, GeneratedField) else field
+
+
 def decode_cursor(
     raw: str | None, model: type[Model], ordering: Sequence[str]
 ) -> tuple[list[Any] | None, bool]:
@@ -159,7 +166,7 @@ def decode_cursor(
         if payload["o"] != list(ordering) or len(payload["v"]) != len(ordering):
             raise ValueError("ordering changed")
         values = [
-            model._meta.get_field(field.lstrip("-")).to_python(value)  # type: ignore[union-attr]
+            _value_field(model, field.lstrip("-")).to_python(value)
             for field, value in zip(ordering, payload["v"], strict=True)
         ]
         return values, bool(payload["b"])

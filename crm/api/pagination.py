@@ -18,10 +18,21 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from crm.api import keyset
-from crm.api.book_merge import merged_over_book, merges_over_book
+from crm.api.book_merge import merge_is_chosen, merged_over_book, merges_over_book
 from crm.api.filters import list_filters, ordering_of
-from crm.api.keyset import MAX_PAGE_SIZE
+from crm.api.keyset import MAX_PAGE_SIZE, Window
 from crm.rls import context_of
+
+
+def page_query(queryset: QuerySet[Any], window: Window, book: Sequence[int] | None) -> QuerySet[Any]:
+    """The rows `window` reads of `queryset`: past its cursor, in its order, one more than the page; merged
+    over `book` (crm.api.book_merge) when given."""
+    order = window.order
+    if window.values is not None:
+        queryset = queryset.filter(keyset.after(order, window.values))
+    if book is not None:
+        queryset = merged_over_book(queryset, order, window.limit, list(book))
+    return queryset.order_by(*order)[: window.limit]
 
 
 class CursorPagination(BasePagination):
@@ -31,25 +42,27 @@ class CursorPagination(BasePagination):
     page_size_query_param = keyset.PAGE_SIZE_PARAM
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+        window = keyset.window_of(request, queryset.model, ordering_of(request, view))
         merge = view is not None and merges_over_book(
             list_filters(request), getattr(view, "filterset_class", None), queryset.model
         )
-        return self.paginate(queryset, request, ordering_of(request, view), merge=merge)
+        context = context_of(request)
+        book = (
+            context.book
+            if merge and merge_is_chosen(queryset.model, window.order, window.limit, context)
+            else None
+        )
+        return self.take(request, window, list(page_query(queryset, window, book)))
 
-    def paginate(
-        self, queryset: QuerySet[Any], request: Request, ordering: Sequence[str], *, merge: bool = False
-    ) -> list[Any]:
-        """The page of `queryset` in `ordering` that `request` asks for; `merge`: read merged over the book
-        where the caller's context allows (crm.api.book_merge)."""
+    def paginate(self, queryset: QuerySet[Any], request: Request, ordering: Sequence[str]) -> list[Any]:
+        """The page of `queryset` in `ordering` that `request` asks for."""
         window = keyset.window_of(request, queryset.model, ordering)
+        return self.take(request, window, list(page_query(queryset, window, None)))
+
+    def take(self, request: Request, window: keyset.Window, rows: list[Any]) -> list[Any]:
+        """The page of `window` among `rows` (read by page_query): its rows in order, and its links."""
         self.base_url = request.build_absolute_uri()
         self.ordering = list(window.ordering)
-        order = window.order
-        if window.values is not None:
-            queryset = queryset.filter(keyset.after(order, window.values))
-        if merge:
-            queryset = merged_over_book(queryset, order, window.limit, context_of(request))
-        rows = list(queryset.order_by(*order)[: window.limit])
         more = len(rows) > window.size
         rows = rows[: window.size]
         if window.backwards:

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from django.core.exceptions import MultipleObjectsReturned
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -19,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from crm.api import sql_json
+from crm.api import reads, sql_json
 from crm.api.fast import ReadPlan, read_plan
 from crm.api.filtering import query_flag
 from crm.api.filters import ordering_of
@@ -161,6 +163,13 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         if plan is None:
             return super().list(request, *args, **kwargs)
         if self.writes_sql_json(plan):
+            read = reads.parse_read(self, request, plan, detail=False)
+            if read is not None:
+                assert read.window is not None
+                rows, self.read_strategy = reads.read_rows(self, plan, read)
+                paginator = self.paginator
+                assert isinstance(paginator, CursorPagination)
+                return self.get_paginated_response(_json_array(paginator.take(request, read.window, rows)))
             try:
                 keys = ["id" if f.lstrip("-") == "pk" else f.lstrip("-") for f in ordering_of(request, self)]
             except ValidationError:
@@ -181,13 +190,22 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         if plan is None:
             return super().retrieve(request, *args, **kwargs)
         sql_json_body = self.writes_sql_json(plan)
-        # GenericAPIView.get_object(), on named rows: the same filters, 404s and permission checks.
-        if sql_json_body:  # scope() for a read, kept built with the rows (ReadPlan.json_rows)
-            queryset = self.filter_queryset(plan.json_rows((), self.scope_conditions()))
-        else:
-            queryset = self.filter_queryset(self.scope(plan.rows()))
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
-        row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        read = reads.parse_read(self, request, plan, detail=True) if sql_json_body else None
+        if read is not None:
+            found, self.read_strategy = reads.read_rows(self, plan, read, self.kwargs[lookup_url_kwarg])
+            if not found:
+                raise Http404
+            if len(found) > 1:  # QuerySet.get()'s rule; a primary key never repeats
+                raise MultipleObjectsReturned
+            row = found[0]
+        else:
+            # GenericAPIView.get_object(), on named rows: the same filters, 404s and permission checks.
+            if sql_json_body:  # scope() for a read, kept built with the rows (ReadPlan.json_rows)
+                queryset = self.filter_queryset(plan.json_rows((), self.scope_conditions()))
+            else:
+                queryset = self.filter_queryset(self.scope(plan.rows()))
+            row = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
         self.check_object_permissions(request, row)
         if not sql_json_body:
             return Response(plan.represent(row))

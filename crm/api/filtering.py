@@ -68,14 +68,27 @@ class TenantFilterSet(django_filters.FilterSet):
         self.queryset = queryset
         self.request = request
         self.form_prefix = prefix
-        self.filters = {}
-        for name, base in self.base_filters.items():
-            filter_ = copy.copy(base)
-            if base.method is not None:
-                filter_.method = base.method  # a FilterMethod of its own, bound to this filterset
-            filter_.model = queryset.model
-            filter_.parent = self
-            self.filters[name] = filter_
+
+    # The filters are copied when first used: a request's form is cleaned without them (its class is
+    # built once), and a list read by its shape (crm.api.reads) filters nothing itself.
+    @property
+    def filters(self) -> dict[str, Any]:
+        made: dict[str, Any] | None = self.__dict__.get("_filters")
+        if made is None:
+            made = {}
+            self._filters = made
+            for name, base in self.base_filters.items():
+                filter_ = copy.copy(base)
+                if base.method is not None:
+                    filter_.method = base.method  # a FilterMethod of its own, bound to this filterset
+                filter_.model = self.queryset.model
+                filter_.parent = self
+                made[name] = filter_
+        return made
+
+    @filters.setter
+    def filters(self, value: dict[str, Any]) -> None:
+        self._filters = value
 
     @classmethod
     def _request_dependent(cls) -> bool:
@@ -125,10 +138,13 @@ class FilterForm(forms.Form):
     fields and file fields, which need their bound field's initial value, take Django's own way."""
 
     def _clean_fields(self) -> None:
+        omitted = self._omitted_values()
         for name, field in self.fields.items():
             try:
                 if field.disabled or isinstance(field, forms.FileField):
                     self.cleaned_data[name] = field._clean_bound_field(self[name])  # type: ignore[attr-defined]
+                elif name in omitted and self.add_prefix(name) not in self.data:
+                    self.cleaned_data[name] = copy.copy(omitted[name])
                 else:
                     value = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
                     self.cleaned_data[name] = field.clean(value)
@@ -136,6 +152,34 @@ class FilterForm(forms.Form):
                     self.cleaned_data[name] = getattr(self, f"clean_{name}")()
             except forms.ValidationError as error:
                 self.add_error(name, error)
+
+
+    @classmethod
+    def _omitted_values(cls) -> dict[str, Any]:
+        """What each field cleans to when the query does not give it, worked out once per form class (a
+        request gives one or two of a dozen filters): the field cleaned as Django cleans an omitted value.
+        Only for Django's own single-value widgets, which read nothing but the field's name from the query
+        (a MultiWidget reads suffixed names, a custom widget may read anything); fields whose clean hook
+        or an error would have a say are left out too. Those are cleaned on every request."""
+        known: dict[str, Any] | None = cls.__dict__.get("_omitted")
+        if known is None:
+            known = {}
+            for name, field in cls.base_fields.items():
+                widget = field.widget
+                if (
+                    type(widget).__module__ != "django.forms.widgets"
+                    or isinstance(widget, forms.MultiWidget)
+                    or field.disabled
+                    or isinstance(field, forms.FileField)
+                    or hasattr(cls, f"clean_{name}")
+                ):
+                    continue
+                try:
+                    known[name] = field.clean(widget.value_from_datadict(QueryDict(), {}, name))
+                except forms.ValidationError:
+                    continue
+            cls._omitted = known  # type: ignore[attr-defined]
+        return known
 
 
 class SharedFields(dict[str, forms.Field]):

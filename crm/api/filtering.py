@@ -153,7 +153,6 @@ class FilterForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error(name, error)
 
-
     @classmethod
     def _omitted_values(cls) -> dict[str, Any]:
         """What each field cleans to when the query does not give it, worked out once per form class (a

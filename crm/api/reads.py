@@ -17,7 +17,7 @@ the same 400 whichever way it would have been served.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,8 @@ from crm.api.pagination import page_query
 from crm.api.shapes import ShapeCache, slot_kind
 from crm.rls import context_of
 
-# Filters whose value goes into the query as it is, as one parameter, whatever the value (a slot).
+# Filters whose value goes into the query as it is, as one parameter, whatever the value (a slot). Exact
+# classes: a subclass may filter another way.
 SLOT_FILTERS = (
     django_filters.CharFilter,
     django_filters.NumberFilter,
@@ -49,7 +50,7 @@ SLOT_FILTERS = (
 )
 SLOT_LOOKUPS = frozenset({"exact", "iexact", "gt", "gte", "lt", "lte"})
 # Filters of few values whose SQL may depend on the value (a multiple choice of every choice is no filter):
-# the value is part of the shape.
+# the value is part of the shape. Exact classes, as above.
 CHOICE_FILTERS = (
     django_filters.ChoiceFilter,
     django_filters.MultipleChoiceFilter,
@@ -149,24 +150,30 @@ def _shape(read: ParsedRead, view: Any, plan: ReadPlan, tenant_id: int | None) -
     """Set the read's slot values, and its shape key unless it is built per request (then say why)."""
     key: list[Any] = [type(view), view.action, plan]
     slots: dict[str, Any] = {"tenant": tenant_id}
+    if not getattr(type(view).scope_conditions, "firm_only", False):
+        read.why = "the view has scope conditions of its own"  # they may hold the caller's values
+    filterset_class = type(read.filterset)
     for name, value in read.filters.items():
-        spec = read.filterset.filters[name]
+        # The class's filter, not the filterset's copy: inspecting it copies nothing.
+        spec = filterset_class.base_filters[name]
+        kind = type(spec)
         if spec.method is not None:
-            if spec.method not in getattr(read.filterset, "value_only_methods", ()):
+            if spec.method not in getattr(filterset_class, "value_only_methods", ()):
                 read.why = read.why or f"filter {name} has a method that may read more than its value"
             elif slot_kind(value) is not None:
                 key.append((name, "slot"))
                 slots[f"filter:{name}"] = value
             else:
-                key.append((name, value))
+                key.append((name, _hashable(value)))
         elif spec.exclude:
             read.why = read.why or f"filter {name} excludes"
-        elif isinstance(spec, CHOICE_FILTERS):
-            key.append((name, tuple(value) if isinstance(value, list) else value))
-        elif isinstance(spec, SLOT_FILTERS) and spec.lookup_expr in SLOT_LOOKUPS and not spec.distinct:
+        elif kind in CHOICE_FILTERS:
+            key.append((name, _hashable(value)))
+        elif kind in SLOT_FILTERS and spec.lookup_expr in SLOT_LOOKUPS and not spec.distinct:
             key.append((name, "slot"))
             slots[f"filter:{name}"] = value
         else:
+            # A subclass may filter as it likes (another lookup, the request's user): never assumed.
             read.why = read.why or f"filter {name} is not one whose SQL is known not to depend on its value"
     window = read.window
     key.append(tuple(read.ordering))
@@ -179,6 +186,17 @@ def _shape(read: ParsedRead, view: Any, plan: ReadPlan, tenant_id: int | None) -
     read.slots = slots
     if not read.why:
         read.shape_key = tuple(key)
+
+
+def firm_only(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a view's `scope_conditions` as holding nothing of the request but its firm (a slot): an
+    override without the mark is built per request."""
+    method.firm_only = True  # type: ignore[attr-defined]
+    return method
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | set) else value
 
 
 def built_query(view: Any, plan: ReadPlan, read: ParsedRead, values: Mapping[str, Any]) -> QuerySet[Any]:

@@ -64,6 +64,7 @@ class TenantModelViewSet(viewsets.ModelViewSet):
         # Schema generation builds views without going through the middleware: nobody, no rows.
         return context_of(self.request)
 
+    @reads.firm_only
     def scope_conditions(self) -> dict[str, Any]:
         """The filter() conditions of this action's rows: the request's firm, live ones (any, for restore
         and history)."""

@@ -283,3 +283,35 @@ def test_the_cache_starts_again_when_full(firm):
 
 def test_module_cache_is_bounded():
     assert shapes.MAX_SHAPES <= 1024
+
+
+def test_a_view_with_scope_conditions_of_its_own_is_built_per_request(
+    firm, organizations, admin, strategies, monkeypatch
+):
+    from organizations.views import OrganizationViewSet
+
+    def mine(self: Any) -> dict[str, Any]:  # e.g. the caller's own rows: a value a shape must not keep
+        return {**TenantModelViewSet.scope_conditions(self), "account_manager_id": self.crm.user_id}
+
+    monkeypatch.setattr(OrganizationViewSet, "scope_conditions", mine)
+    assert ok(admin.get(f"{API}/organizations/"))["results"] == []
+    assert strategies == Counter({("plain", "built", "the view has scope conditions of its own"): 1})
+
+
+def test_a_subclass_of_a_stock_filter_is_built_per_request(
+    firm, organizations, admin, strategies, monkeypatch
+):
+    import django_filters
+
+    from organizations.filters import OrganizationFilter
+
+    class ContainsFilter(django_filters.CharFilter):
+        pass
+
+    spec = ContainsFilter(field_name="city", lookup_expr="iexact")
+    monkeypatch.setitem(OrganizationFilter.base_filters, "city", spec)
+    monkeypatch.setattr(OrganizationFilter, "_form_class", None, raising=False)
+    ok(admin.get(f"{API}/organizations/?city=lyon"))
+    assert [why for _, _, why in strategies] == [
+        "filter city is not one whose SQL is known not to depend on its value"
+    ]

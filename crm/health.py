@@ -6,6 +6,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connectio
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
+from crm import replicas
+
 _migrations_applied = False  # once true, stays true for this process (a deploy restarts it)
 
 
@@ -47,9 +49,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except (DatabaseError, InterfaceError) as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(value.startswith("ok") for value in checks.values()) and "migrations" in checks
-    response = JsonResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if replicas.replica_aliases():
+        # Each replica's state: one that is down or lagging is skipped, so the service stays ready.
+        body["replicas"] = replicas.describe_all(fresh=False)
+    response = JsonResponse(body, status=200 if ready else 503)
     if not ready:
         response["Retry-After"] = RETRY_AFTER_SECONDS
     return response

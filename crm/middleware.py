@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
@@ -19,7 +19,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from crm import rls, signin
+from crm import replicas, rls, signin
 from crm.api.limits import valid_id
 
 _jwt = JWTAuthentication()
@@ -130,8 +130,42 @@ class RowLevelSecurityMiddleware:
         if http_request.path_info in PROBES:  # probes check the database themselves (crm/health.py)
             return self.get_response(http_request)
         request = cast(CrmRequest, http_request)
-        outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction
         request.request_id = request_id_of(request)
+        try:
+            replica = replicas.choose(request)
+        except replicas.BadPosition as exc:  # the client's mistake
+            from crm.api.problems import invalid_header_problem  # it imports DRF's views, which import us
+
+            return invalid_header_problem(request, replicas.POSITION_HEADER, str(exc))
+        if replica is not None:
+            wrapper = connections[replica]
+            try:
+                wrapper.close_if_health_check_failed()  # a connection the server ended since its last use
+                wrapper.ensure_connection()
+            except DatabaseError as exc:  # unreachable since its last check: the primary serves
+                replicas.mark_down(replica, exc)
+                replica = None
+        with replicas.serving(replica):
+            response = self._in_transaction(request)
+        if (
+            replica is not None
+            and response.status_code == 503
+            and not replicas.state_of(replica, fresh=True).usable
+        ):
+            # The replica went away during the request (a 503 problem): a safe request is simply served
+            # again, by the primary.
+            replica = None
+            response = self._in_transaction(request)
+        if replicas.replica_aliases():
+            response[replicas.SERVED_BY_HEADER] = "replica" if replica is not None else "primary"
+            if request.method not in replicas.SAFE_METHODS and response.status_code < 400:
+                # The commit's position: a read presenting it sees this write (crm.replicas).
+                response[replicas.POSITION_HEADER] = replicas.primary_position()
+        response["X-Request-ID"] = request.request_id
+        return response
+
+    def _in_transaction(self, request: CrmRequest) -> HttpResponse:
+        outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction
         with transaction.atomic():
             request.crm = self._identify(request)
             try:
@@ -139,7 +173,6 @@ class RowLevelSecurityMiddleware:
             finally:
                 if outer and not connection.needs_rollback:
                     rls.end()
-        response["X-Request-ID"] = request.request_id
         return response
 
     def _identify(self, request: CrmRequest) -> rls.RequestContext:

@@ -140,6 +140,26 @@ DATABASE_PREPARE_THRESHOLD = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", ""
 if DATABASE_PREPARED_STATEMENTS:
     _options.setdefault("server_side_binding", True)
 
+# Read replicas (crm/replicas.py): streaming standbys of the primary that serve the API's safe requests
+# under the same RLS. Unset: everything runs on the primary.
+DATABASE_REPLICA_URLS = os.environ.get("DATABASE_REPLICA_URLS", "")
+# A replica further behind than this many seconds is skipped until it catches up.
+DATABASE_REPLICA_MAX_LAG = float(os.environ.get("DATABASE_REPLICA_MAX_LAG", "") or 5)
+# How long a read presenting a write's X-Database-Position waits for a replica to replay it before the
+# primary serves it instead.
+DATABASE_REPLICA_WAIT_MS = float(os.environ.get("DATABASE_REPLICA_WAIT_MS", "") or 10)
+# One alias a standby, `replica_1`, `replica_2`, …: the primary's settings with the standby's address and
+# credentials. In tests a replica mirrors the test database (a suite wanting a real standby points it at one).
+for _index, _url in enumerate((u.strip() for u in DATABASE_REPLICA_URLS.split(",") if u.strip()), start=1):
+    _parsed = cast(dict[str, Any], dj_database_url.parse(_url))
+    _replica: dict[str, Any] = {**DATABASES["default"]}
+    _replica.update(
+        {key: _parsed[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if key in _parsed}
+    )
+    _replica["OPTIONS"] = {**_options, **_parsed.get("OPTIONS", {})}
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = cast(Any, _replica)
+
 # The role every request runs as (SET LOCAL ROLE inside the request's transaction). Created by the
 # crm migrations when missing: not superuser, not owner, NOBYPASSRLS. See crm/rls/.
 DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "crm_app")
@@ -192,8 +212,9 @@ CORS_ALLOW_HEADERS = (
     "if-match",
     "if-none-match",
     "x-request-id",
+    "x-database-position",
 )
-CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Location", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Location", "Retry-After", "X-Database-Position", "X-Database"]
 CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "86400"))
 
 # Input limits (enforced in crm/api/limits.py and crm/api/parsers.py; README, "Limits").

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
@@ -214,6 +215,15 @@ def plain_problem(
         # server (wsgiref, "WSGIServer/…") refuses hop-by-hop headers from an application with a 500 of its
         # own; it closes every connection after one response anyway.
         response["Connection"] = "close"
+    return response
+
+
+def invalid_header_problem(request: HttpRequest, header: str, detail: str) -> JsonResponse:
+    """A 400 problem naming a request header, answered outside DRF (middleware)."""
+    response = plain_problem(request, 400, "Invalid input", "The request has invalid fields; see errors.")
+    body = orjson.loads(response.content)
+    body["errors"] = [{"field": header, "code": "invalid", "detail": detail}]
+    response.content = orjson.dumps(body)
     return response
 
 

@@ -53,3 +53,34 @@ def test_the_embedded_database_prepares_statements(settings):
     options = settings.DATABASES["default"]["OPTIONS"]
     assert options.get("server_side_binding") is (True if settings.DATABASE_PREPARED_STATEMENTS else None)
     assert settings.DATABASE_PREPARED_STATEMENTS is (not os.environ.get("DATABASE_URL"))
+
+
+PRINT_REPLICAS = (
+    "import django, json; django.setup(); from django.conf import settings;"
+    " print(json.dumps({a: {k: d.get(k) for k in ('ENGINE', 'NAME', 'USER', 'PASSWORD', 'HOST', 'PORT', 'TEST')}"
+    " | {'timeout': d['OPTIONS'].get('connect_timeout')} for a, d in settings.DATABASES.items()}))"
+)
+
+
+def test_each_replica_url_is_an_alias_with_the_primarys_settings_and_its_own_address():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    env.pop("PYTEST_VERSION", None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "crm.settings",
+            "DEBUG": "1",
+            "DATABASE_URL": "postgresql://owner:pw@primary.example:5432/crm",
+            "DATABASE_REPLICA_URLS": "postgresql://owner:pw@standby-a.example:5433/crm, postgresql://reader:s3@standby-b.example/crm",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", PRINT_REPLICAS], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    databases = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(databases) == ["default", "replica_1", "replica_2"]
+    assert (databases["replica_1"]["HOST"], databases["replica_1"]["PORT"]) == ("standby-a.example", 5433)
+    assert (databases["replica_2"]["USER"], databases["replica_2"]["PASSWORD"]) == ("reader", "s3")
+    for alias in ("replica_1", "replica_2"):
+        assert databases[alias]["ENGINE"] == databases["default"]["ENGINE"] == "crm.postgresql"
+        assert databases[alias]["timeout"] == 5  # the primary's options, the connect timeout included
+        assert databases[alias]["TEST"]["MIRROR"] == "default"  # tests make no database for it

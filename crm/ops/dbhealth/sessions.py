@@ -145,6 +145,12 @@ def check_blocked_queries(db: Db) -> Check:
     )
 
 
+def replica_states() -> list[dict[str, Any]]:
+    from crm import replicas  # the request path's view of them
+
+    return replicas.describe_all(fresh=True)
+
+
 def check_replication(db: Db) -> Check:
     t = db.thresholds
     db.fresh_activity()
@@ -196,19 +202,31 @@ def check_replication(db: Db) -> Check:
         )
         if slot["status"] != "ok":
             rows.append(slot)
+    # The replicas this service reads from (DATABASE_REPLICA_URLS), as a request sees them (crm.replicas).
+    configured = replica_states()
+    for state in configured:
+        state["status"] = {"ok": "ok", "lagging": "warn"}.get(state["state"], "fail")
+        rows.append(state)
     status = worst(row["status"] for row in rows)
-    figures = {"standby": False, "replicas": len(replicas), "inactive_slots": len(slots)}
-    if not replicas and status == "ok":
+    figures = {
+        "standby": False,
+        "replicas": len(replicas),
+        "inactive_slots": len(slots),
+        "configured_replicas": len(configured),
+    }
+    if not replicas and not configured and status == "ok":
         return Check("replication", "ok", "no replicas (and no inactive slot retaining much WAL)", figures)
     return Check(
         "replication",
         status,
         f"{len(replicas)} replicas, worst replay lag {max((r['lag_s'] for r in replicas), default=0):.0f} s; "
-        f"{len(slots)} inactive slots",
+        f"{len(slots)} inactive slots; {len(configured)} read by the service"
+        + "".join(f", {state['alias']} {state['state']}" for state in configured),
         figures,
         ""
         if status == "ok"
         else "A lagging replica: its I/O, network or long queries; an inactive slot keeps WAL forever: "
-        "SELECT pg_drop_replication_slot('<slot>') when its consumer is gone.",
+        "SELECT pg_drop_replication_slot('<slot>') when its consumer is gone. A replica the service reads "
+        "from that is down or no longer a standby: restart it, or take it out of DATABASE_REPLICA_URLS.",
         rows,
     )

@@ -1,0 +1,251 @@
+"""Read replicas: which database serves a safe API request, under the same RLS, and read-your-writes.
+
+`DATABASE_REPLICA_URLS` adds one database alias per streaming standby (`replica_1`, `replica_2`, …). A
+request the middleware may route (`routable`: GET/HEAD/OPTIONS under /api/, signed in by a bearer token
+or by nobody, no session cookie) is served by a healthy replica: for that request, in its thread, the
+`default` alias *is* the replica's connection (`serving`), so every statement — the RLS context statement
+first, the ORM's, raw SQL — runs there, under the same policies (a physical standby has the same roles,
+functions and policies). Writes, sign-in, the admin and session requests stay on the primary.
+
+Health, per process: a replica is checked at most every REPLICA_CHECK_SECONDS (one statement on it:
+recovery, replay position, lag) and skipped while it is unreachable, no longer in recovery (promoted:
+it may have diverged) or lagging more than DATABASE_REPLICA_MAX_LAG seconds.
+
+Read-your-writes: a write's response carries the primary's WAL position after its commit
+(`X-Database-Position`); a read that presents it is served by a replica only once that replica has
+replayed past it (waiting up to DATABASE_REPLICA_WAIT_MS), else by the primary.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.http import HttpRequest
+
+REPLICA_PREFIX = "replica_"
+POSITION_HEADER = "X-Database-Position"
+SERVED_BY_HEADER = "X-Database"
+# How often a process re-reads a replica's state, and how long an unreachable one is left alone.
+REPLICA_CHECK_SECONDS = 1.0
+REPLICA_DOWN_SECONDS = 5.0
+# Positions remembered for a replica that is behind: a thousand checks, a quarter hour, is lag enough.
+MAX_PENDING = 1000
+# A WAL position as PostgreSQL writes a pg_lsn: two hex numbers of up to 8 digits.
+_LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+STATE_SQL = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"
+
+
+def lsn(text: str) -> int:
+    """A pg_lsn's text ("16/B374D848") as a number, to compare."""
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+class BadPosition(ValueError):
+    """A malformed X-Database-Position header."""
+
+
+def replica_aliases() -> list[str]:
+    return [alias for alias in settings.DATABASES if alias.startswith(REPLICA_PREFIX)]
+
+
+@dataclass
+class ReplicaState:
+    """What a process last saw of a replica."""
+
+    alias: str
+    checked_at: float = 0.0
+    down_until: float = 0.0
+    in_recovery: bool = False
+    replay_position: str | None = None
+    lag_seconds: float | None = None
+    error: str = ""
+    # The primary's positions seen at each check, not replayed here yet, each with the time of the check
+    # before the one that first saw it (it was written since): the replica's lag is the age of the oldest.
+    # (The time since its last replayed transaction would call an idle, caught-up standby late.)
+    pending: deque[tuple[int, float]] = field(default_factory=deque)
+    checking: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def usable(self) -> bool:
+        return (
+            time.monotonic() >= self.down_until
+            and self.in_recovery
+            and self.lag_seconds is not None
+            and self.lag_seconds <= settings.DATABASE_REPLICA_MAX_LAG
+        )
+
+    def describe(self) -> dict[str, Any]:
+        if time.monotonic() < self.down_until:
+            state = "down"
+        elif not self.in_recovery:
+            state = "not a standby"
+        elif self.lag_seconds is None or self.lag_seconds > settings.DATABASE_REPLICA_MAX_LAG:
+            state = "lagging"
+        else:
+            state = "ok"
+        return {
+            "alias": self.alias,
+            "state": state,
+            "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3),
+            "replay_position": self.replay_position,
+            "error": self.error,
+        }
+
+
+_states: dict[str, ReplicaState] = {}
+_lock = threading.Lock()
+
+
+def state_of(alias: str, *, fresh: bool = False) -> ReplicaState:
+    """`alias`'s state, read again when older than REPLICA_CHECK_SECONDS (or `fresh`); while another thread
+    of the process reads it, the last one seen."""
+    with _lock:
+        state = _states.setdefault(alias, ReplicaState(alias))
+    now = time.monotonic()
+    if not fresh and (now - state.checked_at < REPLICA_CHECK_SECONDS or now < state.down_until):
+        return state
+    if not state.checking.acquire(blocking=False):
+        return state
+    try:
+        _check(state, now)
+    finally:
+        state.checking.release()
+    return state
+
+
+def _check(state: ReplicaState, now: float) -> None:
+    wrapper = connections[state.alias]
+    try:
+        primary = lsn(primary_position())
+    except DatabaseError:
+        return  # the primary is away: the request fails there anyway; the replica keeps its state
+    try:
+        wrapper.close_if_health_check_failed()
+        with wrapper.cursor() as cursor:
+            cursor.execute(STATE_SQL)
+            in_recovery, position = cursor.fetchone()
+    except DatabaseError as exc:
+        wrapper.close()
+        state.down_until = now + REPLICA_DOWN_SECONDS
+        state.error = _first_line(exc)
+        state.checked_at = now
+        return
+    state.in_recovery, state.replay_position = bool(in_recovery), position
+    if (not state.pending or state.pending[-1][0] < primary) and len(state.pending) < MAX_PENDING:
+        # Written at most since the check before this one: the lag is counted from there (an upper bound,
+        # so a replica is skipped early rather than late).
+        state.pending.append((primary, state.checked_at or now))
+    replayed = lsn(position) if position else -1
+    while state.pending and state.pending[0][0] <= replayed:
+        state.pending.popleft()
+    state.lag_seconds = now - state.pending[0][1] if state.pending else 0.0
+    state.error = ""
+    state.down_until = 0.0
+    state.checked_at = now
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def mark_down(alias: str, error: Exception) -> None:
+    with _lock:
+        state = _states.setdefault(alias, ReplicaState(alias))
+    state.down_until = time.monotonic() + REPLICA_DOWN_SECONDS
+    state.error = _first_line(error)
+    connections[alias].close()
+
+
+def routable(request: HttpRequest) -> bool:
+    """Whether `request` may be served by a replica: a safe method under /api/ (not sign-in), without a
+    session (the admin and the browsable API may write theirs)."""
+    return (
+        request.method in SAFE_METHODS
+        and request.path_info.startswith("/api/")
+        and not request.path_info.startswith("/api/v1/auth/")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+def requested_position(request: HttpRequest) -> str | None:
+    """The WAL position the client asks to read after (`X-Database-Position`); a malformed one is a 400."""
+    raw = request.headers.get(POSITION_HEADER)
+    if raw is None or not raw.strip():
+        return None
+    if not _LSN.fullmatch(raw.strip()):
+        raise BadPosition("Not a database position (as a write's response gives it).")
+    return raw.strip()
+
+
+def _replayed(alias: str, position: str) -> bool:
+    deadline = time.monotonic() + settings.DATABASE_REPLICA_WAIT_MS / 1000
+    wrapper = connections[alias]
+    while True:
+        with wrapper.cursor() as cursor:
+            cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])
+            if cursor.fetchone()[0]:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+
+
+def choose(request: HttpRequest) -> str | None:
+    """The replica that serves `request`, or None for the primary."""
+    aliases = replica_aliases()
+    if not aliases or not routable(request):
+        return None
+    position = requested_position(request)
+    for alias in random.sample(aliases, len(aliases)):
+        if not state_of(alias).usable:
+            continue
+        if position is not None:
+            try:
+                if not _replayed(alias, position):
+                    continue
+            except DatabaseError as exc:
+                mark_down(alias, exc)
+                continue
+        return alias
+    return None
+
+
+@contextmanager
+def serving(alias: str | None) -> Iterator[None]:
+    """Inside, this thread's `default` connection is `alias`'s (nothing changes for None)."""
+    if alias is None:
+        yield
+        return
+    primary = connections["default"]
+    connections["default"] = connections[alias]
+    try:
+        yield
+    finally:
+        connections["default"] = primary
+
+
+def primary_position() -> str:
+    """The primary's WAL position now (after a commit: at or past that commit's record)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        position: str = cursor.fetchone()[0]
+    return position
+
+
+def describe_all(*, fresh: bool = True) -> list[dict[str, Any]]:
+    """Each replica's state, for /readyz and dbhealth."""
+    return [state_of(alias, fresh=fresh).describe() for alias in replica_aliases()]

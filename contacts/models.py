@@ -123,8 +123,9 @@ class Contact(TenantModel):
             models.UniqueConstraint(
                 "organization",
                 NameKey("email"),
+                "tenant",
                 condition=models.Q(deleted_at__isnull=True) & ~models.Q(email=""),
-                name="contact_email_key_unique_per_organization",
+                name="contact_email_key_unique_per_organization_in_firm",
                 violation_error_message="A contact with this email already exists at this organization.",
             ),
         ]

@@ -303,3 +303,4 @@ def replace_unique_index(
             ),
         ],
     )
+

@@ -300,9 +300,9 @@ class PrincipalAssignment(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "principal"],
+                fields=["user", "principal", "tenant"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="principal_assignment_unique",
+                name="principal_assignment_unique_in_firm",
                 violation_error_message="This principal is already in this user's book.",
             ),
         ]

@@ -228,9 +228,9 @@ class OpportunityProduct(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["opportunity", "product"],
+                fields=["opportunity", "product", "tenant"],
                 condition=Q(deleted_at__isnull=True),
-                name="opportunity_product_unique",
+                name="opportunity_product_unique_in_firm",
                 violation_error_message="This product is already on this opportunity.",
             ),
             models.CheckConstraint(
@@ -281,9 +281,9 @@ class OpportunityContact(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["opportunity", "contact"],
+                fields=["opportunity", "contact", "tenant"],
                 condition=Q(deleted_at__isnull=True),
-                name="opportunity_contact_unique",
+                name="opportunity_contact_unique_in_firm",
                 violation_error_message="This contact is already on this opportunity.",
             ),
             models.CheckConstraint(

@@ -211,9 +211,9 @@ class DistributorAuthorization(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["distributor", "principal"],
+                fields=["distributor", "principal", "tenant"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="distributor_authorization_unique",
+                name="distributor_authorization_unique_in_firm",
                 violation_error_message="This distributor is already authorized for this principal.",
             ),
             models.CheckConstraint(
@@ -256,15 +256,15 @@ class CustomerDistributor(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "distributor"],
+                fields=["customer", "distributor", "tenant"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="customer_distributor_unique",
+                name="customer_distributor_unique_in_firm",
                 violation_error_message="This distributor already serves this customer.",
             ),
             models.UniqueConstraint(
-                fields=["customer"],
+                fields=["customer", "tenant"],
                 condition=models.Q(deleted_at__isnull=True, is_primary=True),
-                name="customer_distributor_one_primary",
+                name="customer_distributor_one_primary_in_firm",
                 violation_error_message="This customer already has a primary distributor.",
             ),
         ]

@@ -93,8 +93,9 @@ class Product(TenantModel):
             models.UniqueConstraint(
                 "principal",
                 NameKey("sku"),
+                "tenant",
                 condition=models.Q(deleted_at__isnull=True),
-                name="product_sku_key_unique_per_principal",
+                name="product_sku_key_unique_per_principal_in_firm",
                 violation_error_message="This principal already has a product with this SKU.",
             ),
         ]
@@ -131,9 +132,9 @@ class ProductDistributor(TenantModel):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "distributor"],
+                fields=["product", "distributor", "tenant"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="product_distributor_unique",
+                name="product_distributor_unique_in_firm",
                 violation_error_message="This distributor already has an item code for this product.",
             ),
         ]

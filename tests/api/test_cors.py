@@ -42,10 +42,12 @@ def test_a_sign_in_preflight_is_allowed_cached_and_touches_no_database() -> None
 
 def test_writes_may_send_if_match_and_a_request_id() -> None:
     response = preflight(
-        "/api/v1/organizations/1/", "PATCH", "authorization,content-type,if-match,x-request-id"
+        "/api/v1/organizations/1/",
+        "PATCH",
+        "authorization,content-type,if-match,x-request-id,x-database-position",
     )
     allowed = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
-    assert {"authorization", "content-type", "if-match", "x-request-id"} <= allowed
+    assert {"authorization", "content-type", "if-match", "x-request-id", "x-database-position"} <= allowed
 
 
 def test_responses_expose_the_headers_a_front_end_reads() -> None:
@@ -53,7 +55,8 @@ def test_responses_expose_the_headers_a_front_end_reads() -> None:
     assert response.status_code == 401  # problems carry CORS headers too, so the front end can read them
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
-    assert exposed == {"etag", "x-request-id", "location", "retry-after"}
+    # X-Database-Position: a write's, for reading it back from a replica (README, "Read replicas").
+    assert exposed == {"etag", "x-request-id", "location", "retry-after", "x-database-position", "x-database"}
 
 
 def test_another_origin_gets_no_cors_headers() -> None:

@@ -29,7 +29,7 @@ def test_contact_email_is_unique_per_organization_case_insensitively(firm: Firm)
     refused(
         lambda: insert(firm.admin, "contact", organization_id=firm.customer.pk, email="Chef@Bistro.TEST"),
         UNIQUE,
-        constraint="contact_email_key_unique_per_organization",
+        constraint="contact_email_key_unique_per_organization_in_firm",
     )
 
 

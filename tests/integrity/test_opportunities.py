@@ -299,12 +299,12 @@ def test_opportunity_product_and_contact_appear_once_per_opportunity(
     refused(
         lambda: insert(firm.admin, "opportunity_product", **line),
         UNIQUE,
-        constraint="opportunity_product_unique",
+        constraint="opportunity_product_unique_in_firm",
     )
     refused(
         lambda: insert(firm.admin, "opportunity_contact", **person),
         UNIQUE,
-        constraint="opportunity_contact_unique",
+        constraint="opportunity_contact_unique_in_firm",
     )
 
 

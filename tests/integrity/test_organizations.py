@@ -205,7 +205,7 @@ def test_distributor_authorization_is_unique_per_distributor_and_principal(firm:
     refused(
         lambda: insert(firm.admin, "distributor_authorization", **authorization(firm)),
         UNIQUE,
-        constraint="distributor_authorization_unique",
+        constraint="distributor_authorization_unique_in_firm",
     )
 
 
@@ -245,7 +245,7 @@ def test_customer_has_at_most_one_primary_distributor(firm: Firm) -> None:
     refused(
         lambda: insert(firm.admin, "customer_distributor", distributor_id=second.pk, **link),
         UNIQUE,
-        constraint="customer_distributor_one_primary",
+        constraint="customer_distributor_one_primary_in_firm",
     )
     insert(firm.admin, "customer_distributor", customer_id=firm.customer.pk, distributor_id=second.pk)
 
@@ -256,7 +256,7 @@ def test_customer_distributor_pair_is_unique(firm: Firm) -> None:
     refused(
         lambda: insert(firm.admin, "customer_distributor", **link),
         UNIQUE,
-        constraint="customer_distributor_unique",
+        constraint="customer_distributor_unique_in_firm",
     )
 
 
@@ -294,7 +294,7 @@ def test_principal_is_in_a_users_book_at_most_once(firm: Firm) -> None:
             firm.admin, "principal_assignment", user_id=firm.manager.pk, principal_id=firm.principal_a.pk
         ),
         UNIQUE,
-        constraint="principal_assignment_unique",
+        constraint="principal_assignment_unique_in_firm",
     )
 
 

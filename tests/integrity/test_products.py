@@ -56,7 +56,7 @@ def test_product_sku_is_unique_per_principal_case_insensitively(firm: Firm) -> N
     refused(
         lambda: insert(firm.admin, "product", principal_id=firm.principal_a.pk, sku="FRY-1"),
         UNIQUE,
-        constraint="product_sku_key_unique_per_principal",
+        constraint="product_sku_key_unique_per_principal_in_firm",
     )
 
 
@@ -96,7 +96,7 @@ def test_product_distributor_item_code_is_unique_per_product_and_distributor(fir
     refused(
         lambda: insert(firm.admin, "product_distributor", **link),
         UNIQUE,
-        constraint="product_distributor_unique",
+        constraint="product_distributor_unique_in_firm",
     )
 
 

@@ -1,0 +1,55 @@
+"""SKUs and item codes unique per firm: tenant_id in the unique key (issue 15, docs/scaling.md).
+
+A firm's rows are distributed by tenant_id when the service is sharded (Citus, or firms placed on several
+clusters), and a unique index can only be enforced on a shard when it holds the distribution column. The
+rows a key already names belong to one firm (the reference triggers keep a row's references in its own
+firm), so adding tenant_id last changes no answer: the same rows are duplicates, and the index still leads
+with the column a lookup or a foreign key check searches by. Each index is rebuilt CONCURRENTLY beside the
+old one, which is then dropped CONCURRENTLY (crm.migration_operations.replace_unique_index): uniqueness
+holds throughout. The new index is named for what it now says: `…_in_firm`.
+"""
+
+from django.db import migrations, models
+
+import crm.text
+from crm.migration_operations import replace_unique_index
+
+
+class Migration(migrations.Migration):
+    # CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction.
+    atomic = False
+
+    dependencies = [
+        ("products", "0014_names_refuse_invisible_characters"),
+    ]
+
+    operations = [
+        replace_unique_index(
+            "product",
+            "product_sku_key_unique_per_principal",
+            models.UniqueConstraint(
+                models.F("principal"),
+                crm.text.NameKey("sku"),
+                models.F("tenant"),
+                condition=models.Q(("deleted_at__isnull", True)),
+                name="product_sku_key_unique_per_principal_in_firm",
+                violation_error_message="This principal already has a product with this SKU.",
+            ),
+            table="product",
+            new="(principal_id, (crm_name_key(sku)), tenant_id) WHERE (deleted_at IS NULL)",
+            old="(principal_id, (crm_name_key(sku))) WHERE (deleted_at IS NULL)",
+        ),
+        replace_unique_index(
+            "productdistributor",
+            "product_distributor_unique",
+            models.UniqueConstraint(
+                fields=["product", "distributor", "tenant"],
+                condition=models.Q(("deleted_at__isnull", True)),
+                name="product_distributor_unique_in_firm",
+                violation_error_message="This distributor already has an item code for this product.",
+            ),
+            table="product_distributor",
+            new="(product_id, distributor_id, tenant_id) WHERE (deleted_at IS NULL)",
+            old="(product_id, distributor_id) WHERE (deleted_at IS NULL)",
+        ),
+    ]

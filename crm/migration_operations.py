@@ -303,4 +303,3 @@ def replace_unique_index(
             ),
         ],
     )
-

@@ -1,12 +1,6 @@
-"""Relationship pairs unique per firm: tenant_id in the unique key (issue 15, docs/scaling.md).
+"""Relationship pairs unique per firm: tenant_id last in each unique key, rebuilt CONCURRENTLY under a new name (`…_in_firm`).
 
-A firm's rows are distributed by tenant_id when the service is sharded (Citus, or firms placed on several
-clusters), and a unique index can only be enforced on a shard when it holds the distribution column. The
-rows a key already names belong to one firm (the reference triggers keep a row's references in its own
-firm), so adding tenant_id last changes no answer: the same rows are duplicates, and the index still leads
-with the column a lookup or a foreign key check searches by. Each index is rebuilt CONCURRENTLY beside the
-old one, which is then dropped CONCURRENTLY (crm.migration_operations.replace_unique_index): uniqueness
-holds throughout. The new index is named for what it now says: `…_in_firm`.
+Why, and why no answer changes: crm.migrations.0018_unique_keys_hold_the_tenant.
 """
 
 from django.db import migrations, models

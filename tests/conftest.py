@@ -37,6 +37,7 @@ SLOW = (  # the longest first: they are scheduled first (below)
     "tests/perf/test_profile_request.py",
     "tests/api/test_signin_lockout.py::test_parallel_guesses_against_gunicorn",
     "tests/ops/test_database_down.py",
+    "tests/ops/test_replicas.py",  # a primary and a standby of its own, ~30 s
 )
 SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
 EXTERNAL = (

@@ -137,3 +137,22 @@ def test_a_database_off_this_machine_shows_n_a_in_its_cpu_column_and_says_why_on
     assert rendered.count("db.example.com") == 1
     assert rendered.splitlines()[-1].split()[-4:] == ["n/a", "2", "1", "0"]
     assert "0.50" in rendered.splitlines()[-1]
+
+
+def test_with_replicas_each_operation_says_which_database_answered_it():
+    report = runner.Report(options=runner.Options(connections=(1,)), facts={"client": "python"})
+    for name, served_by in (("contacts: detail", "replica"), ("interactions: create", "primary")):
+        report.results.append(
+            runner.Result(
+                name, "x", "/x/", 1, "python", 9, 0, 9.0, 1.0, 2.0, 3.0, 2, 1, 0.5, served_by=served_by
+            )
+        )
+    lines = runner.render(report).splitlines()
+    assert next(line for line in lines if line.startswith("operation")).split()[-1] == "database"
+    assert lines[-2].split()[-1] == "replica" and lines[-1].split()[-1] == "primary"
+    assert report.as_json()["results"][0]["served_by"] == "replica"
+    # Without replicas the column is not there.
+    for result in report.results:
+        result.served_by = None
+    lines = runner.render(report).splitlines()
+    assert next(line for line in lines if line.startswith("operation")).split()[-1] == "errors"

@@ -58,6 +58,7 @@ class Probe:
     rows: int | None
     queries: int | None
     excerpt: str
+    database: str | None = None  # X-Database: "primary" or "replica" when the server reads from replicas
 
 
 def headers_for(token: str, body: bytes | None) -> dict[str, str]:
@@ -97,7 +98,11 @@ def probe(base_url: str, token: str, call: Call) -> Probe:
         except ValueError:
             rows = None
         return Probe(
-            response.status, rows, int(queries) if queries else None, raw[:300].decode(errors="replace")
+            response.status,
+            rows,
+            int(queries) if queries else None,
+            raw[:300].decode(errors="replace"),
+            response.getheader("X-Database"),
         )
     finally:
         connection.close()

@@ -47,6 +47,7 @@ class Result:
     rows: int | None
     server_cpu_ms: float | None = None  # per request: the app server's processes, user + system
     database_cpu_ms: float | None = None  # per request: the server's PostgreSQL backends
+    served_by: str | None = None  # with DATABASE_REPLICA_URLS: "replica" or "primary" (the warm probe's)
 
 
 @dataclass
@@ -292,6 +293,7 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
                     rows=checked.rows,
                     server_cpu_ms=server_cpu,
                     database_cpu_ms=database_cpu,
+                    served_by=checked.database,
                 )
                 report.results.append(result)
                 say(
@@ -399,6 +401,8 @@ def _baseline(
 def render(report: Report) -> str:
     """The report as plain-text tables."""
     facts = report.facts
+    # With DATABASE_REPLICA_URLS each operation says which database answered it (X-Database).
+    served = any(r.served_by for r in report.results)
     lines = [
         f"Benchmark: firm {facts.get('tenant')}, manager {facts.get('manager')} with a book of"
         f" {facts.get('book_size')} principals; served by {facts.get('server')}; client {facts.get('client')};"
@@ -420,6 +424,7 @@ def render(report: Report) -> str:
                 "queries",
                 "rows",
                 "errors",
+                *(["database"] if served else []),
             ],
             [
                 [
@@ -435,6 +440,7 @@ def render(report: Report) -> str:
                     fmt(r.queries),
                     fmt(r.rows),
                     fmt(r.errors),
+                    *([r.served_by or "–"] if served else []),
                 ]
                 for r in report.results
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, InterfaceError, connection, connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
@@ -137,32 +138,60 @@ class RowLevelSecurityMiddleware:
             from crm.api.problems import invalid_header_problem  # it imports DRF's views, which import us
 
             return invalid_header_problem(request, replicas.POSITION_HEADER, str(exc))
-        if replica is not None:
-            wrapper = connections[replica]
-            try:
-                wrapper.close_if_health_check_failed()  # a connection the server ended since its last use
-                wrapper.ensure_connection()
-            except DatabaseError as exc:  # unreachable since its last check: the primary serves
-                replicas.mark_down(replica, exc)
-                replica = None
-        with replicas.serving(replica):
-            response = self._in_transaction(request)
-        if (
-            replica is not None
-            and response.status_code == 503
-            and not replicas.state_of(replica, fresh=True).usable
-        ):
-            # The replica went away during the request (a 503 problem): a safe request is simply served
-            # again, by the primary.
+        if replica is not None and not self._replica_may_serve(request, replica):
             replica = None
+        response = None
+        if replica is not None:
+            try:
+                with replicas.serving(replica):
+                    response = self._in_transaction(request)
+            except (DatabaseError, InterfaceError) as exc:  # before DRF could answer (the context statement)
+                replicas.mark_down(replica, exc)
+            if response is not None and response.status_code == 503:
+                # The replica failed during the request (a recovery conflict, a killed backend, a stop): a
+                # safe request is simply served again, by the primary. Marked down only if it is down.
+                replicas.state_of(replica, fresh=True)
+                response = None
+            if response is None:
+                replica = None
+        if response is None:
             response = self._in_transaction(request)
         if replicas.replica_aliases():
             response[replicas.SERVED_BY_HEADER] = "replica" if replica is not None else "primary"
             if request.method not in replicas.SAFE_METHODS and response.status_code < 400:
-                # The commit's position: a read presenting it sees this write (crm.replicas).
-                response[replicas.POSITION_HEADER] = replicas.primary_position()
+                # The commit's position: a read presenting it sees this write (crm.replicas). If it cannot
+                # be read, the write is committed all the same: its answer stands, without the position.
+                with contextlib.suppress(DatabaseError, InterfaceError):
+                    response[replicas.POSITION_HEADER] = replicas.primary_position()
         response["X-Request-ID"] = request.request_id
         return response
+
+    @staticmethod
+    def _replica_may_serve(request: CrmRequest, replica: str) -> bool:
+        """The replica answers, and the primary still takes the request's token: a replica's copy of the
+        users lags, so a token revoked on the primary would still open the replica's context."""
+        wrapper = connections[replica]
+        try:
+            wrapper.close_if_health_check_failed()  # a connection the server ended since its last use
+            wrapper.ensure_connection()
+        except (DatabaseError, InterfaceError) as exc:  # unreachable since its last check: the primary serves
+            replicas.mark_down(replica, exc)
+            return False
+        raw = bearer_token(request)
+        if raw is None:
+            return True
+        try:
+            token = validated_token(raw)
+            user_id = valid_id(token.get("user_id"))
+            credentials = credentials_epoch_of(token)
+        except (InvalidToken, TokenError, KeyError, ValueError, TypeError, OverflowError):
+            return True  # refused wherever it is read
+        if user_id is None:
+            return True
+        try:
+            return replicas.credentials_current(user_id, credentials)
+        except (DatabaseError, InterfaceError):
+            return False  # the primary serves, and says what is wrong
 
     def _in_transaction(self, request: CrmRequest) -> HttpResponse:
         outer = connection.in_atomic_block  # only in tests: the request runs inside the test's transaction

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, connections
 from django.http import HttpRequest
 
 REPLICA_PREFIX = "replica_"
@@ -71,7 +71,9 @@ class ReplicaState:
     in_recovery: bool = False
     replay_position: str | None = None
     lag_seconds: float | None = None
-    error: str = ""
+    error: str = ""  # what went wrong, as a kind (shown by /readyz)
+    detail: str = ""  # and in full (dbhealth)
+    primary_seen: int = 0  # the primary's furthest position read by a check
     # The primary's positions seen at each check, not replayed here yet, each with the time of the check
     # before the one that first saw it (it was written since): the replica's lag is the age of the oldest.
     # (The time since its last replayed transaction would call an idle, caught-up standby late.)
@@ -87,7 +89,7 @@ class ReplicaState:
             and self.lag_seconds <= settings.DATABASE_REPLICA_MAX_LAG
         )
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, *, detailed: bool = False) -> dict[str, Any]:
         if time.monotonic() < self.down_until:
             state = "down"
         elif not self.in_recovery:
@@ -101,11 +103,12 @@ class ReplicaState:
             "state": state,
             "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3),
             "replay_position": self.replay_position,
-            "error": self.error,
+            "error": self.detail if detailed else self.error,
         }
 
 
 _states: dict[str, ReplicaState] = {}
+_BEING_CHECKED = ReplicaState("")  # never usable: not in recovery
 _lock = threading.Lock()
 
 
@@ -118,7 +121,7 @@ def state_of(alias: str, *, fresh: bool = False) -> ReplicaState:
     if not fresh and (now - state.checked_at < REPLICA_CHECK_SECONDS or now < state.down_until):
         return state
     if not state.checking.acquire(blocking=False):
-        return state
+        return _BEING_CHECKED  # overdue and being read by another thread: not trusted meanwhile
     try:
         _check(state, now)
     finally:
@@ -130,18 +133,22 @@ def _check(state: ReplicaState, now: float) -> None:
     wrapper = connections[state.alias]
     try:
         primary = lsn(primary_position())
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         return  # the primary is away: the request fails there anyway; the replica keeps its state
+    state.primary_seen = max(state.primary_seen, primary)
     try:
         wrapper.close_if_health_check_failed()
         with wrapper.cursor() as cursor:
             cursor.execute(STATE_SQL)
             in_recovery, position = cursor.fetchone()
-    except DatabaseError as exc:
+    except (DatabaseError, InterfaceError) as exc:
         wrapper.close()
-        state.down_until = now + REPLICA_DOWN_SECONDS
-        state.error = _first_line(exc)
-        state.checked_at = now
+        failed_at = time.monotonic()  # after the connect timeout, not before it
+        state.down_until = failed_at + REPLICA_DOWN_SECONDS
+        state.in_recovery, state.lag_seconds = False, None
+        state.error = type(exc).__name__
+        state.detail = _first_line(exc)
+        state.checked_at = failed_at
         return
     state.in_recovery, state.replay_position = bool(in_recovery), position
     if (not state.pending or state.pending[-1][0] < primary) and len(state.pending) < MAX_PENDING:
@@ -152,7 +159,7 @@ def _check(state: ReplicaState, now: float) -> None:
     while state.pending and state.pending[0][0] <= replayed:
         state.pending.popleft()
     state.lag_seconds = now - state.pending[0][1] if state.pending else 0.0
-    state.error = ""
+    state.error = state.detail = ""
     state.down_until = 0.0
     state.checked_at = now
 
@@ -166,7 +173,7 @@ def mark_down(alias: str, error: Exception) -> None:
     with _lock:
         state = _states.setdefault(alias, ReplicaState(alias))
     state.down_until = time.monotonic() + REPLICA_DOWN_SECONDS
-    state.error = _first_line(error)
+    state.error, state.detail = type(error).__name__, _first_line(error)
     connections[alias].close()
 
 
@@ -191,17 +198,18 @@ def requested_position(request: HttpRequest) -> str | None:
     return raw.strip()
 
 
-def _replayed(alias: str, position: str) -> bool:
-    deadline = time.monotonic() + settings.DATABASE_REPLICA_WAIT_MS / 1000
+def _replayed(alias: str, position: int, deadline: float) -> bool:
     wrapper = connections[alias]
+    wrapper.close_if_health_check_failed()
     while True:
         with wrapper.cursor() as cursor:
-            cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [position])
-            if cursor.fetchone()[0]:
-                return True
+            cursor.execute("SELECT pg_last_wal_replay_lsn()::text")
+            replayed = cursor.fetchone()[0]
+        if replayed is not None and lsn(replayed) >= position:
+            return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.002)
+        time.sleep(0.005)
 
 
 def choose(request: HttpRequest) -> str | None:
@@ -209,15 +217,23 @@ def choose(request: HttpRequest) -> str | None:
     aliases = replica_aliases()
     if not aliases or not routable(request):
         return None
-    position = requested_position(request)
+    text = requested_position(request)
+    position = None if text is None else lsn(text)
+    deadline = time.monotonic() + settings.DATABASE_REPLICA_WAIT_MS / 1000  # one wait, whatever the replicas
     for alias in random.sample(aliases, len(aliases)):
-        if not state_of(alias).usable:
+        state = state_of(alias)
+        if not state.usable:
             continue
         if position is not None:
+            if position > state.primary_seen:
+                # Written after this process last read the primary's position (or not a position the
+                # primary has reached at all): the primary serves it, with no wait a client could
+                # make every replica spend.
+                return None
             try:
-                if not _replayed(alias, position):
+                if not _replayed(alias, position, deadline):
                     continue
-            except DatabaseError as exc:
+            except (DatabaseError, InterfaceError) as exc:
                 mark_down(alias, exc)
                 continue
         return alias
@@ -238,6 +254,36 @@ def serving(alias: str | None) -> Iterator[None]:
         connections["default"] = primary
 
 
+# (user, credentials epoch) → (still current on the primary, when read): a replica's copy of the users
+# lags, so a token the primary has revoked would still open a replica's context. Read from the primary,
+# kept CREDENTIALS_SECONDS per process.
+CREDENTIALS_SECONDS = 1.0
+_credentials: dict[tuple[int, int | None], tuple[bool, float]] = {}
+
+
+def credentials_current(user_id: int, credentials: int | None) -> bool:
+    """Whether the primary still takes a token of `user_id` issued under `credentials` (not revoked by a
+    password change, deactivation, a role change or an ended membership); read at most once a second."""
+    global _credentials
+    key = (user_id, credentials)
+    now = time.monotonic()
+    known = _credentials.get(key)
+    if known is not None and now - known[1] < CREDENTIALS_SECONDS:
+        return known[0]
+    with connections["default"].cursor() as cursor:  # the primary, outside any transaction: settings vanish
+        cursor.execute(
+            "SELECT c.revoked, c.tenant_id FROM crm_request_context(%s::bigint, %s::bigint, NULL::jsonb) c",
+            [user_id, credentials],
+        )
+        row = cursor.fetchone()
+    # Revoked (another epoch), or nobody now (deactivated, no longer a member): the primary answers it.
+    current = row is not None and not row[0] and row[1] is not None
+    if len(_credentials) >= 10_000:
+        _credentials = {}
+    _credentials[key] = (current, now)
+    return current
+
+
 def primary_position() -> str:
     """The primary's WAL position now (after a commit: at or past that commit's record)."""
     with connections["default"].cursor() as cursor:
@@ -246,6 +292,12 @@ def primary_position() -> str:
     return position
 
 
-def describe_all(*, fresh: bool = True) -> list[dict[str, Any]]:
-    """Each replica's state, for /readyz and dbhealth."""
-    return [state_of(alias, fresh=fresh).describe() for alias in replica_aliases()]
+def describe_all(*, fresh: bool = True, detailed: bool = False) -> list[dict[str, Any]]:
+    """Each replica's state, for /readyz (errors by kind: the probe is public) and dbhealth (`detailed`)."""
+    described = []
+    for alias in replica_aliases():
+        state = state_of(alias, fresh=fresh)
+        if state is _BEING_CHECKED:
+            state = _states[alias]
+        described.append(state.describe(detailed=detailed))
+    return described

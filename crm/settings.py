@@ -153,10 +153,16 @@ DATABASE_REPLICA_WAIT_MS = float(os.environ.get("DATABASE_REPLICA_WAIT_MS", "") 
 for _index, _url in enumerate((u.strip() for u in DATABASE_REPLICA_URLS.split(",") if u.strip()), start=1):
     _parsed = cast(dict[str, Any], dj_database_url.parse(_url))
     _replica: dict[str, Any] = {**DATABASES["default"]}
+    # What the URL gives; the rest (user, password, database name…) as the primary's.
     _replica.update(
-        {key: _parsed[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if key in _parsed}
+        {key: _parsed[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if _parsed.get(key)}
     )
-    _replica["OPTIONS"] = {**_options, **_parsed.get("OPTIONS", {})}
+    # The primary is there to fall back on: a replica that does not answer is given up on sooner.
+    _replica["OPTIONS"] = {
+        **_options,
+        "connect_timeout": int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "") or 1),
+        **_parsed.get("OPTIONS", {}),
+    }
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_index}"] = cast(Any, _replica)
 

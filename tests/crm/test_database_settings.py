@@ -70,17 +70,25 @@ def test_each_replica_url_is_an_alias_with_the_primarys_settings_and_its_own_add
             "DJANGO_SETTINGS_MODULE": "crm.settings",
             "DEBUG": "1",
             "DATABASE_URL": "postgresql://owner:pw@primary.example:5432/crm",
-            "DATABASE_REPLICA_URLS": "postgresql://owner:pw@standby-a.example:5433/crm, postgresql://reader:s3@standby-b.example/crm",
+            "DATABASE_REPLICA_URLS": "postgresql://owner:pw@standby-a.example:5433/crm, postgresql://reader:s3@standby-b.example/crm, postgresql://standby-c.example",
         }
     )
     done = subprocess.run(
         [sys.executable, "-c", PRINT_REPLICAS], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     databases = json.loads(done.stdout.strip().splitlines()[-1])
-    assert list(databases) == ["default", "replica_1", "replica_2"]
+    assert list(databases) == ["default", "replica_1", "replica_2", "replica_3"]
+    # A URL with the host alone takes the rest from the primary's.
+    assert {k: databases["replica_3"][k] for k in ("HOST", "USER", "PASSWORD", "NAME")} == {
+        "HOST": "standby-c.example",
+        "USER": "owner",
+        "PASSWORD": "pw",
+        "NAME": "crm",
+    }
     assert (databases["replica_1"]["HOST"], databases["replica_1"]["PORT"]) == ("standby-a.example", 5433)
     assert (databases["replica_2"]["USER"], databases["replica_2"]["PASSWORD"]) == ("reader", "s3")
-    for alias in ("replica_1", "replica_2"):
+    for alias in ("replica_1", "replica_2", "replica_3"):
         assert databases[alias]["ENGINE"] == databases["default"]["ENGINE"] == "crm.postgresql"
-        assert databases[alias]["timeout"] == 5  # the primary's options, the connect timeout included
+        # The primary's options, but a replica that does not answer is given up on after a second.
+        assert (databases[alias]["timeout"], databases["default"]["timeout"]) == (1, 5)
         assert databases[alias]["TEST"]["MIRROR"] == "default"  # tests make no database for it

@@ -149,6 +149,9 @@ def test_reads_are_served_by_a_standby_under_the_same_rls_and_the_clients_writes
         position = created[1]["X-Database-Position"]
         detail = f"{api}/api/v1/organizations/{created[2]['id']}/"
         standby.wait_for_replay(position)
+        # A position newer than the process last read from the primary (at most a second ago) is served by
+        # the primary without waiting; after that, by the replica that has replayed it.
+        time.sleep(1.2)
         status, headers, _ = call(detail, token=manager, headers={"X-Database-Position": position})
         assert (status, headers["X-Database"]) == (200, "replica")
 
@@ -186,6 +189,20 @@ def test_reads_are_served_by_a_standby_under_the_same_rls_and_the_clients_writes
         status, headers, problem = call(detail, token=manager, headers={"X-Database-Position": "yesterday"})
         assert status == 400 and headers["Content-Type"] == "application/problem+json"
         assert problem["errors"][0]["field"] == "X-Database-Position" and problem["request_id"]
+
+        # A token the primary has revoked (the viewer deactivated) while the standby's copy still takes it:
+        # read on the primary, which refuses it, however little the standby lags.
+        with standby.connect() as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+        with primary.connect() as conn:
+            conn.execute("UPDATE crm_user SET is_active = false WHERE id = %s", [firm.viewer.pk])
+        with gunicorn_server(**{**environment, "DATABASE_REPLICA_MAX_LAG": "3600"}) as patient:
+            status, headers, _ = call(f"{patient}/api/v1/organizations/", token=tokens[firm.viewer])
+            assert (status, headers["X-Database"]) == (401, "primary")
+            status, headers, _ = call(f"{patient}/api/v1/organizations/", token=manager)
+            assert (status, headers["X-Database"]) == (200, "replica")  # the others still read the standby
+        with standby.connect() as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
 
         # The standby stops: not one 5xx; the primary serves every read until it is back.
         standby.stop("fast")

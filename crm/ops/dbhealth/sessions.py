@@ -148,7 +148,7 @@ def check_blocked_queries(db: Db) -> Check:
 def replica_states() -> list[dict[str, Any]]:
     from crm import replicas  # the request path's view of them
 
-    return replicas.describe_all(fresh=True)
+    return replicas.describe_all(fresh=True, detailed=True)
 
 
 def check_replication(db: Db) -> Check:

@@ -61,8 +61,11 @@ def test_a_replica_failing_at_the_context_statement_is_replaced_by_the_primary(f
         return begin(*args, **kwargs)
 
     monkeypatch.setattr(rls, "begin", failing)
+    downs: list[str] = []  # marked down (without closing: here the replica's connection is the test's)
+    monkeypatch.setattr(replicas, "mark_down", lambda alias, error: downs.append(alias))
     response = client_for(firm.manager).get(URL)
     assert (response.status_code, response["X-Database"]) == (200, "primary")
+    assert downs == [replica]
     assert {row["name"] for row in response.json()["results"]} >= {firm.customer.name}
 
 

@@ -201,12 +201,18 @@ class FilterSetBackend(DjangoFilterBackend):
     result is the same queryset; a list without filters (and every detail) saves ~1 ms of form work.
     """
 
-    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+    @staticmethod
+    def has_input(request: Request, view: Any) -> bool:
+        """Whether the query gives the view's filterset anything to filter by."""
         filterset_class = getattr(view, "filterset_class", None)
-        if filterset_class is not None and not getattr(view, "filterset_fields", None):
-            inputs = VIEW_PARAMS.difference(filterset_class.base_filters)
-            if all(name in inputs for name in request.query_params):
-                return queryset
+        if filterset_class is None or getattr(view, "filterset_fields", None):
+            return True  # DRF's own rules decide
+        inputs = VIEW_PARAMS.difference(filterset_class.base_filters)
+        return not all(name in inputs for name in request.query_params)
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        if not self.has_input(request, view):
+            return queryset
         return super().filter_queryset(request, queryset, view)  # type: ignore[no-any-return]
 
 

@@ -24,6 +24,17 @@ from crm.api.keyset import MAX_PAGE_SIZE, Window
 from crm.rls import context_of
 
 
+def book_to_merge(request: Request, view: Any, model: type[Model], window: Window) -> list[int] | None:
+    """The caller's book when `view`'s page `window` is read merged over it (crm.api.book_merge: the
+    filters allow it and the table's statistics say it reads fewer rows), else None: the plain walk."""
+    context = context_of(request)
+    if merges_over_book(
+        list_filters(request), getattr(view, "filterset_class", None), model
+    ) and merge_is_chosen(model, window.order, window.limit, context):
+        return list(context.book)
+    return None
+
+
 def page_query(queryset: QuerySet[Any], window: Window, book: Sequence[int] | None) -> QuerySet[Any]:
     """The rows `window` reads of `queryset`: past its cursor, in its order, one more than the page; merged
     over `book` (crm.api.book_merge) when given."""
@@ -43,15 +54,7 @@ class CursorPagination(BasePagination):
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         window = keyset.window_of(request, queryset.model, ordering_of(request, view))
-        merge = view is not None and merges_over_book(
-            list_filters(request), getattr(view, "filterset_class", None), queryset.model
-        )
-        context = context_of(request)
-        book = (
-            context.book
-            if merge and merge_is_chosen(queryset.model, window.order, window.limit, context)
-            else None
-        )
+        book = None if view is None else book_to_merge(request, view, queryset.model, window)
         return self.take(request, window, list(page_query(queryset, window, book)))
 
     def paginate(self, queryset: QuerySet[Any], request: Request, ordering: Sequence[str]) -> list[Any]:

@@ -1,6 +1,7 @@
 """A list or detail read, parsed once into one object, and the one place that chooses how it is served.
 
-`plan_read` decides, for a request a TenantModelViewSet reads with a read plan (crm.api.fast):
+`parse_read` and `read_rows` decide, for a request a TenantModelViewSet reads with a read plan
+(crm.api.fast):
 
 - representation: `sql_json` (rows as JSON text written by PostgreSQL, crm.api.sql_json) or `plan`
   (the read plan's Python) — the view's `writes_sql_json`;
@@ -30,11 +31,10 @@ from django_filters.utils import translate_validation
 from rest_framework.request import Request
 
 from crm.api import keyset
-from crm.api.book_merge import merge_is_chosen, merges_over_book
 from crm.api.fast import ReadPlan
-from crm.api.filtering import VIEW_PARAMS, DateTimeFilter, FilterSetBackend, IdFilter, StrictBooleanFilter
-from crm.api.filters import StrictQueryParamsBackend, list_filters, ordering_of
-from crm.api.pagination import page_query
+from crm.api.filtering import DateTimeFilter, FilterSetBackend, IdFilter, StrictBooleanFilter
+from crm.api.filters import StrictQueryParamsBackend, ordering_of
+from crm.api.pagination import book_to_merge, page_query
 from crm.api.shapes import ShapeCache, slot_kind
 from crm.rls import context_of
 
@@ -100,13 +100,8 @@ def _filterset(view: Any, request: Request, model: Any) -> Any:
     """The view's filterset, bound and valid (a 400 naming its fields otherwise), or None when the query
     has nothing for it (FilterSetBackend's rule)."""
     backend = FilterSetBackend()
-    filterset_class = getattr(view, "filterset_class", None)
-    if filterset_class is None:
+    if getattr(view, "filterset_class", None) is None or not backend.has_input(request, view):
         return None
-    if not getattr(view, "filterset_fields", None):
-        inputs = VIEW_PARAMS.difference(filterset_class.base_filters)
-        if all(name in inputs for name in request.query_params):
-            return None
     filterset = backend.get_filterset(request, model._default_manager.none(), view)
     if filterset is None:
         return None
@@ -133,14 +128,8 @@ def parse_read(view: Any, request: Request, plan: ReadPlan, *, detail: bool) -> 
         }
     ordering = ordering_of(request, view)
     window = None if detail else keyset.window_of(request, model, ordering)
-    book = None
     context = context_of(request)
-    if (
-        window is not None
-        and merges_over_book(list_filters(request), getattr(view, "filterset_class", None), model)
-        and merge_is_chosen(model, window.order, window.limit, context)
-    ):
-        book = list(context.book)
+    book = None if window is None else book_to_merge(request, view, model, window)
     read = ParsedRead(filterset, filters, ordering, window, book)
     _shape(read, view, plan, context.tenant_id)
     return read

@@ -133,9 +133,6 @@ class ShapeCache:
     def __len__(self) -> int:
         return len(self._shapes)
 
-    def clear(self) -> None:
-        self._shapes = {}
-
     def shape(
         self, key: Hashable, values: Mapping[str, Any], build: Callable[[Mapping[str, Any]], QuerySet[Any]]
     ) -> Shape | None:

@@ -34,7 +34,8 @@ _CONTACT_RULES = """
                     USING ERRCODE = 'check_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;
             END IF;
             PERFORM 1 FROM contact
-              WHERE id = NEW.reports_to_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;
+              WHERE id = NEW.reports_to_id AND tenant_id = NEW.tenant_id AND organization_id = NEW.organization_id
+                AND deleted_at IS NULL;
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'reports_to must be a contact of the same organization'
                     USING ERRCODE = 'foreign_key_violation', COLUMN = 'reports_to_id', TABLE = TG_TABLE_NAME;
@@ -51,7 +52,11 @@ class Contact(TenantModel):
 
     # Indexed by contact_organization (Meta.indexes), which leads with it.
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="contacts", db_index=False
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        db_index=False,
+        db_constraint=False,
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
@@ -69,6 +74,7 @@ class Contact(TenantModel):
         blank=True,
         related_name="direct_reports",
         db_index=False,
+        db_constraint=False,
     )
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Kept by the database: the organization's scope key.

@@ -18,6 +18,10 @@ from crm.sql_names import plain
 class Ref:
     """A foreign key column that must point at a live, visible row of the same tenant.
 
+    The database's composite foreign key `(x_id, tenant_id) → (id, tenant_id)` (the `…_in_firm`
+    constraints, docs/scaling.md) holds the tenant whatever writes the row; this check adds what a
+    constraint cannot: the row is live and visible to the writer (row level security), of the right type.
+
     `types` restricts the referenced organization's type; `copy` assigns columns of the referenced row
     to this row (scope keys), in which case the lookup runs on every write so the copy never goes stale.
     """
@@ -39,10 +43,7 @@ class Ref:
             when += sql.SQL(" AND (TG_OP = 'INSERT' OR NEW.{column} IS DISTINCT FROM OLD.{column})").format(
                 column=column
             )
-        columns: list[sql.Composable] = [
-            sql.SQL("tenant_id"),
-            sql.SQL("type" if self.types else "NULL::text AS type"),
-        ]
+        columns: list[sql.Composable] = [sql.SQL("type" if self.types else "NULL::text AS type")]
         columns += [
             sql.SQL("{source} AS copy_{target}").format(source=plain(source), target=plain(target))
             for target, source in self.copy
@@ -72,8 +73,8 @@ class Ref:
             sql.SQL("""
         IF {when} THEN
             SELECT {columns} INTO ref FROM {table}
-             WHERE id = NEW.{column} AND (deleted_at IS NULL OR {unchanged});
-            IF NOT FOUND OR ref.tenant_id <> NEW.tenant_id THEN
+             WHERE id = NEW.{column} AND tenant_id = NEW.tenant_id AND (deleted_at IS NULL OR {unchanged});
+            IF NOT FOUND THEN
                 RAISE EXCEPTION {message}, NEW.{column}
                     USING ERRCODE = 'foreign_key_violation', COLUMN = {field}, TABLE = TG_TABLE_NAME;
             END IF;{type_check}{copies}

@@ -303,3 +303,46 @@ def replace_unique_index(
             ),
         ],
     )
+
+
+def firm_key(table: str) -> migrations.RunSQL:
+    """The unique index `<table>_id_in_firm` on (id, tenant_id), built CONCURRENTLY: what the composite
+    foreign keys into `table` reference (a foreign key needs a unique index on exactly its columns).
+    Use it in a migration with `atomic = False`."""
+    return migrations.RunSQL(
+        f'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "{table}_id_in_firm" ON "{table}" (id, tenant_id)',
+        f'DROP INDEX CONCURRENTLY IF EXISTS "{table}_id_in_firm"',
+    )
+
+
+def add_foreign_key_in_firm(table: str, field: str, references: str) -> migrations.RunSQL:
+    """`table`.`field`_id as the composite foreign key `<table>_<field>_in_firm`: (field_id, tenant_id)
+    REFERENCES references (id, tenant_id), deferred like Django's own keys; NOT VALID (new writes only),
+    validated by `foreign_key_in_firm` in a later migration."""
+    return migrations.RunSQL(
+        f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_{field}_in_firm" FOREIGN KEY ("{field}_id", tenant_id)'
+        f' REFERENCES "{references}" (id, tenant_id) DEFERRABLE INITIALLY DEFERRED NOT VALID',
+        f'ALTER TABLE "{table}" DROP CONSTRAINT IF EXISTS "{table}_{field}_in_firm"',
+    )
+
+
+def foreign_key_in_firm(
+    model_name: str, name: str, field: models.ForeignKey[Any, Any], *, table: str, references: str, old: str
+) -> migrations.SeparateDatabaseAndState:
+    """`field` (db_constraint=False) in the state; in the database the composite key
+    `add_foreign_key_in_firm` added validated (a scan that blocks no writes), then Django's
+    single-column key `old` dropped: the reference is held throughout. Backwards, `old` comes back."""
+    constraint, column = f"{table}_{name}_in_firm", f"{name}_id"
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AlterField(model_name=model_name, name=name, field=field)],
+        database_operations=[
+            migrations.RunSQL(
+                f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{constraint}"', migrations.RunSQL.noop
+            ),
+            migrations.RunSQL(
+                f'ALTER TABLE "{table}" DROP CONSTRAINT "{old}"',
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{old}" FOREIGN KEY ("{column}")'
+                f' REFERENCES "{references}" (id) DEFERRABLE INITIALLY DEFERRED',
+            ),
+        ],
+    )

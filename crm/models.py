@@ -249,7 +249,15 @@ def tenant_row_triggers(
 
 
 class TenantModel(models.Model):
-    """Base of every business table: tenant, audit columns kept by the database, soft delete."""
+    """Base of every business table: tenant, audit columns kept by the database, soft delete.
+
+    A foreign key to another business table is declared `db_constraint=False`: the database holds it as
+    `(x_id, tenant_id) REFERENCES t (id, tenant_id)` instead (the `…_in_firm` constraints, added by each
+    app's migrations, which Django cannot declare), so a row can never point into another firm, and the
+    key stays enforceable when firms are spread across shards (docs/scaling.md). Its `Ref` in the table's
+    references_trigger checks the rest: live, visible, of the right type.
+    tests/integrity/test_foreign_keys_hold_the_tenant.py holds every such key to this.
+    """
 
     tenant = models.ForeignKey(
         Tenant, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
@@ -286,7 +294,11 @@ class PrincipalAssignment(TenantModel):
     # Indexed by principal_assignment_principal (Meta.indexes). The core names the organizations app's
     # table by string only: it imports no entity app.
     principal = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="assignments", db_index=False
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

@@ -39,7 +39,8 @@ class Sentiment(models.TextChoices):
 # An interaction at a principal's own organization is that principal's (so it is never shared); the
 # contact must work at the interaction's organization.
 _INTERACTION_RULES = """
-        SELECT scope_principal_id INTO organization_scope FROM organization WHERE id = NEW.organization_id;
+        SELECT scope_principal_id INTO organization_scope FROM organization
+         WHERE id = NEW.organization_id AND tenant_id = NEW.tenant_id;
         IF organization_scope IS NOT NULL THEN
             IF NEW.principal_id IS NOT NULL AND NEW.principal_id <> organization_scope THEN
                 RAISE EXCEPTION 'principal must be the organization itself when logging at a principal'
@@ -50,7 +51,8 @@ _INTERACTION_RULES = """
         IF NEW.contact_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id
                                            OR NEW.organization_id IS DISTINCT FROM OLD.organization_id) THEN
             PERFORM 1 FROM contact
-              WHERE id = NEW.contact_id AND organization_id = NEW.organization_id AND deleted_at IS NULL;
+              WHERE id = NEW.contact_id AND tenant_id = NEW.tenant_id AND organization_id = NEW.organization_id
+                AND deleted_at IS NULL;
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'contact must belong to the interaction''s organization'
                     USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;
@@ -73,7 +75,11 @@ class Interaction(TenantModel):
     # These three are indexed by interaction_organization, interaction_contact and
     # interaction_opportunity (Meta.indexes): an index of the key alone would only cost writes.
     organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="interactions", db_index=False
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
         "contacts.Contact",
@@ -82,6 +88,7 @@ class Interaction(TenantModel):
         blank=True,
         related_name="interactions",
         db_index=False,
+        db_constraint=False,
     )
     opportunity = models.ForeignKey(
         "opportunities.Opportunity",
@@ -90,6 +97,7 @@ class Interaction(TenantModel):
         blank=True,
         related_name="interactions",
         db_index=False,
+        db_constraint=False,
     )
     # The row's scope key: taken from the opportunity when one is given (kept by the database).
     principal = models.ForeignKey(
@@ -98,6 +106,7 @@ class Interaction(TenantModel):
         null=True,
         blank=True,
         related_name="principal_interactions",
+        db_constraint=False,
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

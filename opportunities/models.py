@@ -69,7 +69,10 @@ class Opportunity(TenantModel):
 
     name = models.CharField(max_length=200)
     principal = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="principal_opportunities"
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="principal_opportunities",
+        db_constraint=False,
     )
     # customer, distributor and owner are indexed by opportunity_customer, opportunity_distributor and
     # opportunity_owner_next_action (Meta.indexes): an index of the key alone would only cost writes.
@@ -78,6 +81,7 @@ class Opportunity(TenantModel):
         on_delete=models.PROTECT,
         related_name="customer_opportunities",
         db_index=False,
+        db_constraint=False,
     )
     distributor = models.ForeignKey(
         "organizations.Organization",
@@ -86,6 +90,7 @@ class Opportunity(TenantModel):
         blank=True,
         related_name="distributor_opportunities",
         db_index=False,
+        db_constraint=False,
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -208,11 +213,11 @@ class OpportunityProduct(TenantModel):
     """A product of the opportunity's principal being placed."""
 
     opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, related_name="opportunity_products"
+        Opportunity, on_delete=models.CASCADE, related_name="opportunity_products", db_constraint=False
     )
     # Indexed by opportunity_product_product (Meta.indexes).
     product = models.ForeignKey(
-        "products.Product", on_delete=models.PROTECT, related_name="+", db_index=False
+        "products.Product", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
@@ -246,7 +251,8 @@ class OpportunityProduct(TenantModel):
                 Ref("opportunity_id", "opportunity", copy=(("scope_principal_id", "principal_id"),)),
                 Ref("product_id", "product"),
                 extra="""
-        PERFORM 1 FROM product WHERE id = NEW.product_id AND principal_id = NEW.scope_principal_id;
+        PERFORM 1 FROM product
+         WHERE id = NEW.product_id AND tenant_id = NEW.tenant_id AND principal_id = NEW.scope_principal_id;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'product must be one of the opportunity''s principal''s products'
                 USING ERRCODE = 'check_violation', COLUMN = 'product_id', TABLE = TG_TABLE_NAME;
@@ -262,11 +268,11 @@ class OpportunityContact(TenantModel):
     """A contact involved in an opportunity, with their role in it."""
 
     opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, related_name="opportunity_contacts"
+        Opportunity, on_delete=models.CASCADE, related_name="opportunity_contacts", db_constraint=False
     )
     # Indexed by opportunity_contact_contact (Meta.indexes).
     contact = models.ForeignKey(
-        "contacts.Contact", on_delete=models.PROTECT, related_name="+", db_index=False
+        "contacts.Contact", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
     # Kept by the database: the opportunity's principal.
@@ -300,7 +306,7 @@ class OpportunityContact(TenantModel):
         -- sees the opportunity.
         IF TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id THEN
             PERFORM 1 FROM contact
-              WHERE id = NEW.contact_id
+              WHERE id = NEW.contact_id AND tenant_id = NEW.tenant_id
                 AND (scope_principal_id IS NULL OR scope_principal_id = NEW.scope_principal_id);
         END IF;
         IF (TG_OP = 'INSERT' OR NEW.contact_id IS DISTINCT FROM OLD.contact_id) AND NOT FOUND THEN

@@ -70,7 +70,8 @@ _ORGANIZATION_RULES = (
                 USING ERRCODE = 'check_violation', COLUMN = 'name', TABLE = TG_TABLE_NAME;
         END IF;
         IF NEW.parent_id IS NOT NULL THEN
-            SELECT type INTO parent_type FROM organization WHERE id = NEW.parent_id;
+            SELECT type INTO parent_type FROM organization
+             WHERE id = NEW.parent_id AND tenant_id = NEW.tenant_id;
             IF (parent_type = 'principal') IS DISTINCT FROM (NEW.type = 'principal') THEN
                 -- A chain stays within one visibility scope, so a visible row never points at a hidden one.
                 RAISE EXCEPTION 'parent must be a principal exactly when this organization is one'
@@ -91,7 +92,7 @@ class Organization(TenantModel):
     priority = models.CharField(max_length=1, choices=Priority.choices, default=Priority.C)
     segment = models.CharField(max_length=32, choices=Segment.choices, blank=True)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", db_constraint=False
     )
     account_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -193,10 +194,14 @@ class DistributorAuthorization(TenantModel):
 
     # Indexed by distributor_auth_distributor (Meta.indexes).
     distributor = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="authorized_principals", db_index=False
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="authorized_principals",
+        db_index=False,
+        db_constraint=False,
     )
     principal = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="authorized_distributors"
+        Organization, on_delete=models.PROTECT, related_name="authorized_distributors", db_constraint=False
     )
     authorized_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
@@ -240,10 +245,12 @@ class DistributorAuthorization(TenantModel):
 class CustomerDistributor(TenantModel):
     """A distributor delivers to a customer (operator); at most one primary per customer."""
 
-    customer = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="distributors")
+    customer = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="distributors", db_constraint=False
+    )
     # Indexed by customer_distributor_distrib (Meta.indexes).
     distributor = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="customers", db_index=False
+        Organization, on_delete=models.PROTECT, related_name="customers", db_index=False, db_constraint=False
     )
     is_primary = models.BooleanField(default=False)
 

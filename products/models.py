@@ -45,7 +45,7 @@ class Product(TenantModel):
     normalized_text_fields = ("name", "sku")
 
     principal = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="products"
+        "organizations.Organization", on_delete=models.PROTECT, related_name="products", db_constraint=False
     )
     name = models.CharField(max_length=200)
     sku = models.CharField(max_length=64)
@@ -114,10 +114,16 @@ class Product(TenantModel):
 class ProductDistributor(TenantModel):
     """A distributor's own item code for a product."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="distributor_items")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="distributor_items", db_constraint=False
+    )
     # Indexed by product_distributor_distrib (Meta.indexes).
     distributor = models.ForeignKey(
-        "organizations.Organization", on_delete=models.PROTECT, related_name="product_items", db_index=False
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        related_name="product_items",
+        db_index=False,
+        db_constraint=False,
     )
     vendor_item_number = models.CharField(max_length=64, blank=True)
     # Kept by the database: the product's principal.

@@ -135,6 +135,23 @@ def test_foreign_key_without_index_warns_until_an_index_leads_with_it(scratch: s
     assert f"{scratch}.child" not in column(check("foreign_keys_without_index"), "table")
 
 
+def test_a_key_holding_the_tenant_is_indexed_by_its_other_column(scratch: str) -> None:
+    """(parent_id, tenant_id) → (id, tenant_id): parent_id alone finds the referencing rows; tenant_id
+    alone does not."""
+    sql(f"CREATE TABLE {scratch}.parent (id int PRIMARY KEY, tenant_id int, UNIQUE (id, tenant_id))")
+    sql(
+        f"CREATE TABLE {scratch}.child (id int PRIMARY KEY, tenant_id int, parent_id int,"
+        f" FOREIGN KEY (parent_id, tenant_id) REFERENCES {scratch}.parent (id, tenant_id))"
+    )
+    sql(f"CREATE INDEX child_tenant ON {scratch}.child (tenant_id)")
+    unindexed = [
+        r["columns"] for r in check("foreign_keys_without_index").details if r["table"] == f"{scratch}.child"
+    ]
+    assert unindexed == [["parent_id", "tenant_id"]]
+    sql(f"CREATE INDEX child_parent ON {scratch}.child (parent_id)")
+    assert f"{scratch}.child" not in column(check("foreign_keys_without_index"), "table")
+
+
 def test_table_without_primary_key_warns(scratch: str) -> None:
     sql(f"CREATE TABLE {scratch}.log (at timestamptz, line text)")
     result = check("tables_without_primary_key")

@@ -221,12 +221,18 @@ def check_foreign_keys_without_index(db: Db) -> Check:
               FROM pg_constraint k
               JOIN pg_class c ON c.oid = k.conrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
+              -- A key that holds the tenant, (x_id, tenant_id): x_id alone finds the referencing rows.
+              CROSS JOIN LATERAL (
+                   SELECT array_agg(a.attnum) FILTER (
+                              WHERE cardinality(k.conkey) = 1 OR a.attname <> 'tenant_id')::int2[] AS lookup
+                     FROM unnest(k.conkey) u(attnum)
+                     JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum) l
              WHERE k.contype = 'f' AND {user_schema}
                AND NOT EXISTS (
                    SELECT 1 FROM pg_index i
                     WHERE i.indrelid = k.conrelid AND i.indisvalid AND i.indpred IS NULL
-                      AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] @> k.conkey
-                      AND (i.indkey::int2[])[0:cardinality(k.conkey) - 1] <@ k.conkey)
+                      AND (i.indkey::int2[])[0:cardinality(l.lookup) - 1] @> l.lookup
+                      AND (i.indkey::int2[])[0:cardinality(l.lookup) - 1] <@ l.lookup)
              ORDER BY 1, 2""").format(user_schema=USER_SCHEMA)
     )
     return found(

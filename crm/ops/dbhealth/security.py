@@ -445,8 +445,10 @@ def check_runtime_role(db: Db) -> Check:
                   ARRAY(SELECT c.oid::regclass::text FROM pg_class c
                          WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm'))::text[] AS owns,
                   has_database_privilege(r.oid, current_database(), 'TEMPORARY') AS temporary,
+                  -- Temporary schemas answer CREATE to whoever has TEMPORARY, reported just above.
                   ARRAY(SELECT n.nspname FROM pg_namespace n
-                         WHERE has_schema_privilege(r.oid, n.oid, 'CREATE'))::text[] AS creates_in
+                         WHERE has_schema_privilege(r.oid, n.oid, 'CREATE')
+                           AND n.nspname !~ '^pg_(toast_)?temp_')::text[] AS creates_in
              FROM pg_roles r WHERE r.rolname = %s""",
         [role],
     )

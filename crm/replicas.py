@@ -44,7 +44,16 @@ MAX_PENDING = 1000
 _LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-STATE_SQL = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"
+# Whether it is in recovery, how far it has replayed, and how far it is current: the WAL it has received
+# when its replay waits for more (the startup process's wait event, readable with pg_monitor or as
+# superuser). The primary flushes WAL that no commit asked for (an aborted transaction's, page pruning) up to
+# the middle of a record, whose rest stays unsent until something commits; a standby that has replayed all
+# it can holds every commit the primary has made, though its replay position stops short of the primary's.
+STATE_SQL = """SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,
+       CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity
+                          WHERE backend_type = 'startup' AND wait_event = 'RecoveryWalStream')
+            THEN greatest(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())
+            ELSE pg_last_wal_replay_lsn() END::text"""
 
 
 def lsn(text: str) -> int:
@@ -132,7 +141,7 @@ def state_of(alias: str, *, fresh: bool = False) -> ReplicaState:
 def _check(state: ReplicaState, now: float) -> None:
     wrapper = connections[state.alias]
     try:
-        primary = lsn(primary_position())
+        primary = lsn(primary_position(flushed=True))
     except (DatabaseError, InterfaceError):
         return  # the primary is away: the request fails there anyway; the replica keeps its state
     state.primary_seen = max(state.primary_seen, primary)
@@ -140,7 +149,7 @@ def _check(state: ReplicaState, now: float) -> None:
         wrapper.close_if_health_check_failed()
         with wrapper.cursor() as cursor:
             cursor.execute(STATE_SQL)
-            in_recovery, position = cursor.fetchone()
+            in_recovery, position, current = cursor.fetchone()
     except (DatabaseError, InterfaceError) as exc:
         wrapper.close()
         failed_at = time.monotonic()  # after the connect timeout, not before it
@@ -155,7 +164,7 @@ def _check(state: ReplicaState, now: float) -> None:
         # Written at most since the check before this one: the lag is counted from there (an upper bound,
         # so a replica is skipped early rather than late).
         state.pending.append((primary, state.checked_at or now))
-    replayed = lsn(position) if position else -1
+    replayed = lsn(current) if current else -1
     while state.pending and state.pending[0][0] <= replayed:
         state.pending.popleft()
     state.lag_seconds = now - state.pending[0][1] if state.pending else 0.0
@@ -284,10 +293,15 @@ def credentials_current(user_id: int, credentials: int | None) -> bool:
     return current
 
 
-def primary_position() -> str:
-    """The primary's WAL position now (after a commit: at or past that commit's record)."""
+def primary_position(*, flushed: bool = False) -> str:
+    """The primary's WAL position now. By default where its next record will go: after a commit, at or past
+    that commit's record whatever synchronous_commit says (a write's response gives it). `flushed`: as far
+    as the primary has flushed, so as far as a standby can have received; the lag is measured against it.
+    WAL written but not flushed (an aborted transaction's, in a partial page) stays unsent for as long as
+    nothing commits: measured against the write position, an idle standby would seem to fall behind."""
+    function = "pg_current_wal_flush_lsn" if flushed else "pg_current_wal_insert_lsn"
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        cursor.execute(f"SELECT {function}()::text")
         position: str = cursor.fetchone()[0]
     return position
 

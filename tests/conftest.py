@@ -38,6 +38,7 @@ SLOW = (  # the longest first: they are scheduled first (below)
     "tests/api/test_signin_lockout.py::test_parallel_guesses_against_gunicorn",
     "tests/ops/test_database_down.py",
     "tests/ops/test_replicas.py",  # a primary and a standby of its own, ~30 s
+    "tests/ops/test_rls_http_on_a_replica.py",  # the same, and the RLS HTTP suite read from the standby
 )
 SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
 EXTERNAL = (

@@ -18,6 +18,7 @@ replayed past it (waiting up to DATABASE_REPLICA_WAIT_MS), else by the primary.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import threading
@@ -31,6 +32,8 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connections
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 REPLICA_PREFIX = "replica_"
 POSITION_HEADER = "X-Database-Position"
@@ -54,6 +57,12 @@ STATE_SQL = """SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,
                           WHERE backend_type = 'startup' AND wait_event = 'RecoveryWalStream')
             THEN greatest(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())
             ELSE pg_last_wal_replay_lsn() END::text"""
+
+
+# Which cluster and database a connection reaches: a standby has its primary's system identifier and
+# database oids. A URL pointing at another cluster's standby (or at another database) is never read.
+IDENTITY_SQL = """SELECT system_identifier::text, (SELECT oid FROM pg_database WHERE datname = current_database())
+                    FROM pg_control_system()"""
 
 
 def lsn(text: str) -> int:
@@ -87,12 +96,16 @@ class ReplicaState:
     # before the one that first saw it (it was written since): the replica's lag is the age of the oldest.
     # (The time since its last replayed transaction would call an idle, caught-up standby late.)
     pending: deque[tuple[int, float]] = field(default_factory=deque)
+    # Whether it is a standby of this primary's cluster and holds this database (system identifier and the
+    # database's oid, the same on every physical copy): None until read, once per process.
+    ours: bool | None = None
     checking: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def usable(self) -> bool:
         return (
             time.monotonic() >= self.down_until
+            and self.ours is True
             and self.in_recovery
             and self.lag_seconds is not None
             and self.lag_seconds <= settings.DATABASE_REPLICA_MAX_LAG
@@ -101,6 +114,8 @@ class ReplicaState:
     def describe(self, *, detailed: bool = False) -> dict[str, Any]:
         if time.monotonic() < self.down_until:
             state = "down"
+        elif self.ours is False:
+            state = "another cluster"
         elif not self.in_recovery:
             state = "not a standby"
         elif self.lag_seconds is None or self.lag_seconds > settings.DATABASE_REPLICA_MAX_LAG:
@@ -150,6 +165,17 @@ def _check(state: ReplicaState, now: float) -> None:
         with wrapper.cursor() as cursor:
             cursor.execute(STATE_SQL)
             in_recovery, position, current = cursor.fetchone()
+            if state.ours is None:
+                cursor.execute(IDENTITY_SQL)
+                replica_identity = cursor.fetchone()
+                with connections["default"].cursor() as primary_cursor:
+                    primary_cursor.execute(IDENTITY_SQL)
+                    state.ours = primary_cursor.fetchone() == replica_identity
+                if not state.ours:
+                    logger.error(
+                        "%s is not a standby of the primary's cluster, or not of its database: never read",
+                        state.alias,
+                    )
     except (DatabaseError, InterfaceError) as exc:
         wrapper.close()
         failed_at = time.monotonic()  # after the connect timeout, not before it

@@ -27,7 +27,7 @@ def replica(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     alias = "replica_1"
     settings.DATABASES = {**settings.DATABASES, alias: {**connections.settings["default"]}}
     connections[alias] = connections["default"]
-    healthy = replicas.ReplicaState(alias, in_recovery=True, lag_seconds=0.0, primary_seen=2**62)
+    healthy = replicas.ReplicaState(alias, in_recovery=True, lag_seconds=0.0, primary_seen=2**62, ours=True)
     monkeypatch.setattr(replicas, "state_of", lambda name, fresh=False: healthy)
     serving = replicas.serving
 
@@ -86,7 +86,7 @@ def test_a_position_the_primary_has_not_reached_goes_to_the_primary_without_wait
 ):
     monkeypatch.setattr(replicas, "_replayed", lambda *args: pytest.fail("waited for a made-up position"))
     healthy = replicas.ReplicaState(
-        replica, in_recovery=True, lag_seconds=0.0, primary_seen=replicas.lsn("0/100")
+        replica, in_recovery=True, lag_seconds=0.0, primary_seen=replicas.lsn("0/100"), ours=True
     )
     monkeypatch.setattr(replicas, "state_of", lambda name, fresh=False: healthy)
     response = client_for(firm.manager).get(URL, HTTP_X_DATABASE_POSITION="FFFFFFFF/FFFFFFFF")

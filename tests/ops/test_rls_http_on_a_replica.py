@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connections
 from django.test import override_settings
 from django.test.utils import setup_databases
@@ -182,6 +183,24 @@ def manager(firm: Firm) -> APIClient:
 @pytest.fixture
 def viewer(firm: Firm) -> APIClient:
     return replica_client_for(firm.viewer)
+
+
+def test_a_url_reaching_another_database_of_the_standby_is_never_read(configured: Cluster) -> None:
+    """A replica URL must reach a standby of this primary's cluster and of this database: the standby's
+    `postgres` database is in recovery and answers, yet it is never read (`another cluster`)."""
+    alias = "replica_2"
+    connections.settings[alias] = {**connections["replica_1"].settings_dict, "NAME": "postgres"}
+    try:
+        with override_settings(DATABASES={**settings.DATABASES, alias: connections.settings[alias]}):
+            state = replicas.state_of(alias, fresh=True)
+            assert (state.in_recovery, state.ours, state.usable) == (True, False, False)
+            assert state.describe()["state"] == "another cluster"
+            assert replicas.state_of("replica_1", fresh=True).ours is True
+    finally:
+        connections[alias].close()
+        del connections[alias]
+        del connections.settings[alias]
+        replicas._states.pop(alias, None)
 
 
 def test_zz_the_standby_served_the_reads_in_recovery(configured: Cluster) -> None:

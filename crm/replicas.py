@@ -157,6 +157,11 @@ def _check(state: ReplicaState, now: float) -> None:
     wrapper = connections[state.alias]
     try:
         primary = lsn(primary_position(flushed=True))
+        ours = None
+        if state.ours is None:
+            with connections["default"].cursor() as cursor:
+                cursor.execute(IDENTITY_SQL)
+                ours = cursor.fetchone()
     except (DatabaseError, InterfaceError):
         return  # the primary is away: the request fails there anyway; the replica keeps its state
     state.primary_seen = max(state.primary_seen, primary)
@@ -165,12 +170,9 @@ def _check(state: ReplicaState, now: float) -> None:
         with wrapper.cursor() as cursor:
             cursor.execute(STATE_SQL)
             in_recovery, position, current = cursor.fetchone()
-            if state.ours is None:
+            if ours is not None:
                 cursor.execute(IDENTITY_SQL)
-                replica_identity = cursor.fetchone()
-                with connections["default"].cursor() as primary_cursor:
-                    primary_cursor.execute(IDENTITY_SQL)
-                    state.ours = primary_cursor.fetchone() == replica_identity
+                state.ours = cursor.fetchone() == ours
                 if not state.ours:
                     logger.error(
                         "%s is not a standby of the primary's cluster, or not of its database: never read",

@@ -109,7 +109,8 @@ bytecode: install
 # The programs from outside the virtualenv, one after another: apt-get holds a lock while it installs.
 .PHONY: externals
 externals:
-	@$(MAKE) --no-print-directory pgbouncer && $(MAKE) --no-print-directory hypopg && $(MAKE) --no-print-directory chromium
+	@$(MAKE) --no-print-directory pgbouncer && $(MAKE) --no-print-directory hypopg && $(MAKE) --no-print-directory chromium && \
+		$(MAKE) --no-print-directory patroni
 
 # Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
 # django-migration-linter; exceptions and their reasons in crm/migration_lint.toml, conventions in
@@ -151,6 +152,18 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
 	else echo "WARNING: Chromium is not installed: the cross-origin browser test will be SKIPPED"; fi
+
+# The failover test (tests/ops/test_failover.py) runs the deploy/patroni/ recipe: three PostgreSQL nodes under
+# Patroni with etcd on this machine, and kills the leader. Debian's packages (patroni, etcd-server) are
+# installed when missing and this is a root shell with apt (CI); elsewhere the test says loudly that it skipped.
+.PHONY: patroni
+patroni:
+	@if command -v patroni >/dev/null 2>&1 && { command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ]; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Patroni and etcd (Debian packages patroni, etcd-server) for the failover test"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends patroni etcd-server >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends patroni etcd-server >/dev/null; }; \
+	else echo "WARNING: Patroni or etcd is not installed: the failover test will be SKIPPED"; fi
 
 shell: install
 	$(MANAGE) shell

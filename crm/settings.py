@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
-import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
+
+from crm import database_urls
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -113,7 +114,7 @@ def _database_url() -> str:
 
 DATABASES = {
     "default": {
-        **dj_database_url.parse(_database_url(), conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))),
+        **database_urls.parse(_database_url(), conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))),
         # Connections are health-checked before reuse so a restarted server does not fail a request; the
         # backend's check costs no round trip (crm/postgresql/base.py).
         "CONN_HEALTH_CHECKS": True,
@@ -150,13 +151,16 @@ DATABASE_REPLICA_MAX_LAG = float(os.environ.get("DATABASE_REPLICA_MAX_LAG", "") 
 DATABASE_REPLICA_WAIT_MS = float(os.environ.get("DATABASE_REPLICA_WAIT_MS", "") or 10)
 # One alias a standby, `replica_1`, `replica_2`, …: the primary's settings with the standby's address and
 # credentials. In tests a replica mirrors the test database (a suite wanting a real standby points it at one).
-for _index, _url in enumerate((u.strip() for u in DATABASE_REPLICA_URLS.split(",") if u.strip()), start=1):
-    _parsed = cast(dict[str, Any], dj_database_url.parse(_url))
+for _index, _url in enumerate(database_urls.split(DATABASE_REPLICA_URLS), start=1):
+    _parsed = database_urls.parse(_url)
     _replica: dict[str, Any] = {**DATABASES["default"]}
     # What the URL gives; the rest (user, password, database name…) as the primary's.
     _replica.update(
         {key: _parsed[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if _parsed.get(key)}
     )
+    # A multi-host primary's ports are its hosts': a replica whose URL names no port takes the default.
+    if "," in str(_replica["PORT"]) and not _parsed.get("PORT"):
+        _replica["PORT"] = ""
     # The primary is there to fall back on: a replica that does not answer is given up on sooner.
     _replica["OPTIONS"] = {
         **_options,

@@ -23,8 +23,8 @@ from tests import factories as f
 # The suites `make check` leaves out (`-m "not slow and not external"`; `make test` runs everything), by node
 # id prefix (a directory, a module or one test) or by a fixture they use. `slow`: seconds to minutes each (a
 # scratch database migrated step by step, a generated firm, a live gunicorn, schemathesis). `external`: needs
-# a program from outside the virtualenv (PgBouncer, Chromium, Node.js, Debian's PostgreSQL with HypoPG),
-# which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
+# a program from outside the virtualenv (PgBouncer, Chromium, Node.js, Debian's PostgreSQL with HypoPG, Patroni
+# and etcd), which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
 SLOW = (  # the longest first: they are scheduled first (below)
     "tests/fuzz/",
     "tests/migrations/test_reversibility.py",
@@ -42,6 +42,7 @@ SLOW = (  # the longest first: they are scheduled first (below)
 )
 SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
 EXTERNAL = (
+    "tests/ops/test_failover.py",  # Patroni and etcd: three nodes of its own and a failover, ~30 s
     "tests/pgbouncer/",
     "tests/browser/",
     "tests/client/",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,18 +68,21 @@ def _serving(command: list[str], port: int, environment: dict[str, str]) -> Iter
         **environment,
     }
     env.pop("PYTEST_VERSION", None)
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=10)
-        print(errors[-3000:])
+    # A file, not a pipe: nobody reads a pipe until the end, and once its 64 KB are full (a few dozen logged
+    # errors, as when the database goes away under load) the server blocks writing its log, mid-request.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        try:
+            wait_for_port(port, timeout=60)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            errors.seek(0)
+            print(errors.read().decode(errors="replace")[-3000:])

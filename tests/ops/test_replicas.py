@@ -28,7 +28,7 @@ from tests.clusters import Cluster, server_binaries, system_user
 from tests.conftest import make_firm
 from tests.live import database_url, gunicorn_server
 
-MAX_LAG = 1.0
+MAX_LAG = 2.0  # seconds; a loaded machine (make test on 2 cores) can lag a second
 
 
 def call(

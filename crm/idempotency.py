@@ -66,12 +66,12 @@ def key_of(value: str) -> str:
     quoted = _QUOTED.match(value)
     if quoted:
         key = re.sub(r"\\(.)", r"\1", quoted.group(1))
-    elif value.startswith('"') or not _BARE.match(value or "x"):
+    elif not value or _BARE.match(value):
+        key = value
+    else:
         raise InvalidKey(
             f"{HEADER} must be 1–{MAX_KEY_LENGTH} printable ASCII characters (a quoted string may hold spaces)."
         )
-    else:
-        key = value
     if not key:
         raise InvalidKey(f"{HEADER} must not be empty.")
     if len(key) > MAX_KEY_LENGTH:

@@ -20,7 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from crm import replicas, rls, signin
+from crm import idempotency, replicas, rls, signin
 from crm.api.limits import valid_id
 
 _jwt = JWTAuthentication()
@@ -198,7 +198,7 @@ class RowLevelSecurityMiddleware:
         with transaction.atomic():
             request.crm = self._identify(request)
             try:
-                response = self.get_response(request)
+                response = idempotency.respond(request, self.get_response)
             finally:
                 if outer and not connection.needs_rollback:
                     rls.end()

@@ -2,12 +2,15 @@
 the literal SQL of each step). Change a policy here, then `manage.py makepolicymigration crm`."""
 
 from crm.policy_declarations import OWNER, Policy, declare
-from crm.rls import BOOK, ROLE, TENANT, USER
+from crm.rls import BOOK, ROLE, TENANT, USER, verified
 
 SESSION_KEY = "(SELECT current_setting('crm.session_key', true))"
 MEMBERS = "(SELECT crm_member_ids())::bigint[]"
 ADMIN = f"{ROLE} = 'admin'"
 ADMIN_OF_TENANT = f"tenant_id = {TENANT} AND {ADMIN}"
+# Who sent the request, as idempotency keys are scoped: a signed-in user today (an API key: another prefix).
+CALLER = "(SELECT 'user:' || nullif(current_setting('crm.user_id', true), ''))"
+OWN_IDEMPOTENCY_KEY = verified(f"tenant_id = {TENANT} AND caller = {CALLER}")
 
 POLICIES = (
     # Members read their own firm; firms are created and renamed by the owner only (names are unique
@@ -72,5 +75,21 @@ POLICIES = (
         insert=ADMIN_OF_TENANT,
         update=ADMIN_OF_TENANT,
         delete=ADMIN_OF_TENANT,
+    ),
+    # Stored answers to writes (ADR 0016): reached only through crm_idempotency_claim() and _store(), which
+    # run as the owner and are held by these owner policies to the verified caller's own keys; the runtime
+    # role holds no privilege on the table and no policy admits it.
+    declare(
+        "idempotency_key",
+        select=None,
+        insert=None,
+        update=None,
+        delete=None,
+        owner=(
+            Policy("idempotency_key_definer_select", "SELECT", OWN_IDEMPOTENCY_KEY, None, OWNER),
+            Policy("idempotency_key_definer_insert", "INSERT", None, OWN_IDEMPOTENCY_KEY, OWNER),
+            Policy("idempotency_key_definer_delete", "DELETE", OWN_IDEMPOTENCY_KEY, None, OWNER),
+        ),
+        grant="",
     ),
 )

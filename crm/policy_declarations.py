@@ -72,7 +72,7 @@ class TableRules:
 def declare(
     table: str,
     *,
-    select: str,
+    select: str | None,
     insert: str | None,
     update: str | None,
     delete: str | None,
@@ -83,7 +83,8 @@ def declare(
     """One policy per command for everyone, each requiring the verified request context
     (crm.rls.verified); a None command admits nothing (`false`), so every command has its policy.
     UPDATE uses its condition for both USING and WITH CHECK. `owner`: extra policies for the owner.
-    `grant`: the runtime role's privileges on the table."""
+    `grant`: the runtime role's privileges on the table ("": none, a table reached only through definer
+    functions)."""
     conditions = {"select": select, "insert": insert, "update": update, "delete": delete}
     policies = []
     for command in COMMANDS:
@@ -91,7 +92,7 @@ def declare(
         using = None if command == "insert" else condition
         check = condition if command in ("insert", "update") else None
         policies.append(Policy(f"{table}_{command}", command.upper(), using, check))
-    privileges = frozenset(p.strip().upper() for p in grant.split(","))
+    privileges = frozenset(p.strip().upper() for p in grant.split(",") if p.strip())
     return TableRules(table, (*policies, *owner), force=force, grant=privileges)
 
 

@@ -223,8 +223,17 @@ CORS_ALLOW_HEADERS = (
     "if-none-match",
     "x-request-id",
     "x-database-position",
+    "idempotency-key",
 )
-CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Location", "Retry-After", "X-Database-Position", "X-Database"]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "X-Request-ID",
+    "Location",
+    "Retry-After",
+    "X-Database-Position",
+    "X-Database",
+    "Idempotent-Replayed",
+]
 CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "86400"))
 
 # Input limits (enforced in crm/api/limits.py and crm/api/parsers.py; README, "Limits").
@@ -297,6 +306,12 @@ SIGNIN_MAX_FAILURES_PER_CLIENT = int(os.environ.get("SIGNIN_MAX_FAILURES_PER_CLI
 SIGNIN_WINDOW_SECONDS = int(os.environ.get("SIGNIN_WINDOW_SECONDS", "") or 15 * 60)
 SIGNIN_TRUSTED_PROXIES = int(os.environ.get("SIGNIN_TRUSTED_PROXIES", "") or 0)
 
+# How long the answer to a POST or PATCH sent with an Idempotency-Key is given back to a retry with the
+# key (crm/idempotency.py, ADR 0016): 24 hours, at most 7 days (a CHECK on idempotency_key).
+IDEMPOTENCY_WINDOW_SECONDS = int(os.environ.get("IDEMPOTENCY_WINDOW_SECONDS", "") or 24 * 60 * 60)
+if not 1 <= IDEMPOTENCY_WINDOW_SECONDS <= 7 * 24 * 60 * 60:
+    raise ImproperlyConfigured("IDEMPOTENCY_WINDOW_SECONDS must be from 1 to 604800 (7 days).")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
@@ -319,7 +334,9 @@ SPECTACULAR_SETTINGS = {
         "- **Lists** are cursor-paginated: follow `next`/`previous`; `?page_size=` 1–200.\n"
         "- **`?expand=`** embeds related objects instead of their ids.\n"
         '- **Concurrency**: single records carry `ETag: "<version>"`; send it as `If-Match` on '
-        "writes to get a 412 instead of overwriting someone else's change."
+        "writes to get a 412 instead of overwriting someone else's change.\n"
+        "- **Retries**: send `Idempotency-Key: <unique key>` on a POST or PATCH; the same request sent again "
+        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

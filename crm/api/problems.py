@@ -227,6 +227,19 @@ def invalid_header_problem(request: HttpRequest, header: str, detail: str) -> Js
     return response
 
 
+def header_problem(
+    request: HttpRequest, status_code: int, title: str, header: str, code: str, detail: str
+) -> JsonResponse:
+    """A problem about a request header other than a malformed value (an Idempotency-Key in use, or used
+    for another request), answered outside DRF: `code` says which, `errors` names the header."""
+    response = plain_problem(request, status_code, title, detail)
+    body = orjson.loads(response.content)
+    body["code"] = code
+    body["errors"] = [{"field": header, "code": code, "detail": detail}]
+    response.content = orjson.dumps(body)
+    return response
+
+
 # What a problem made outside DRF says, by status (Django's error handlers and ApiProblemsMiddleware).
 PAGE_DETAILS = {
     400: "The request is malformed.",

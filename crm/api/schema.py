@@ -22,6 +22,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 
+from crm import idempotency
 from crm.api.filtering import IdFilter
 from crm.api.pagination import CursorPagination
 from crm.api.problems import PROBLEM_CONTENT_TYPE
@@ -125,12 +126,19 @@ HEADERS: dict[str, dict[str, Any]] = {
     ),
     "WWWAuthenticate": _header("The authentication scheme to use: `Bearer`."),
     "RetryAfter": _header("Seconds to wait before trying again.", {"type": "integer", "minimum": 0}),
+    "IdempotentReplayed": {
+        "description": "`true` when this is the stored answer to the first request sent with this "
+        "`Idempotency-Key`: nothing was run again.",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
 }
 HEADER_NAMES = {
     "XRequestId": "X-Request-ID",
     "ETag": "ETag",
     "WWWAuthenticate": "WWW-Authenticate",
     "RetryAfter": "Retry-After",
+    "IdempotentReplayed": "Idempotent-Replayed",
 }
 
 # status → (response component name, its problem schema, description, extra headers)
@@ -167,8 +175,9 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
     409: (
         "Conflict",
         "ConflictProblem",
-        "The record still has live dependents (counted in `dependents`): delete them first or pass "
-        "`?cascade=true`.",
+        "A DELETE: the record still has live dependents (counted in `dependents`): delete them first or pass "
+        "`?cascade=true`. A POST or PATCH: a request with the same `Idempotency-Key` is still being processed "
+        "(`code` `idempotency_key_in_use`): send it again once that one has finished.",
         (),
     ),
     412: (
@@ -177,6 +186,13 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
         "`If-Match` names an old version: the record changed since it was read. Nothing was written; "
         "`current_version` and `ETag` give the version now.",
         ("ETag",),
+    ),
+    422: (
+        "UnprocessableContent",
+        "Problem",
+        "The `Idempotency-Key` was already used for another request (method, path, query or body) within "
+        "its 24 hours (`code` `idempotency_key_reused`): nothing was run; use a new key for a new request.",
+        (),
     ),
     413: (
         "ContentTooLarge",
@@ -313,6 +329,21 @@ class CrmAutoSchema(AutoSchema):
                 "echoed back; anything else is replaced by a new one.",
             )
         ]
+        if self._idempotent():
+            parameters.append(
+                OpenApiParameter(
+                    idempotency.HEADER,
+                    {"type": "string", "pattern": f"^[!-~]{{1,{idempotency.MAX_KEY_LENGTH}}}$"},
+                    OpenApiParameter.HEADER,
+                    required=False,
+                    description="A key of your choosing, unique per request you mean (a UUID, say), so the "
+                    "request can be sent again safely: within 24 hours the same request with the same key gets "
+                    "the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another "
+                    "request is a 422, while the first is still running a 409. 1–255 printable ASCII "
+                    'characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user\'s or '
+                    "firm's same key is theirs.",
+                )
+            )
         action = getattr(self.view, "action", None)
         resource = _resource(self.view)
         if resource is None:
@@ -355,6 +386,16 @@ class CrmAutoSchema(AutoSchema):
             )
         return parameters
 
+    def _idempotent(self) -> bool:
+        """POST and PATCH operations under /api/ take an Idempotency-Key (not sign-in, refresh, password)."""
+        from crm.middleware import own_signin_paths, signin_paths
+
+        return (
+            self.method in idempotency.METHODS
+            and self.path.startswith("/api/")
+            and self.path not in signin_paths() | own_signin_paths()
+        )
+
     def _cascade_description(self, resource: Resource) -> str:
         if resource.delete_can_conflict:
             return (
@@ -379,6 +420,8 @@ class CrmAutoSchema(AutoSchema):
             headers["X-Request-ID"] = self._header_ref("XRequestId")
             if code.startswith("2") and is_resource and action in ETAG_ACTIONS:
                 headers["ETag"] = self._header_ref("ETag")
+            if code[0] in "24" and self._idempotent():
+                headers[idempotency.REPLAYED_HEADER] = self._header_ref("IdempotentReplayed")
         for status in sorted(self._problem_statuses()):
             responses.setdefault(str(status), self._problem_response_ref(status))
         return responses
@@ -402,6 +445,8 @@ class CrmAutoSchema(AutoSchema):
             statuses.add(404)
         # Views that answer more (sign-in and the password change: 429) say so.
         statuses |= set(getattr(self.view, "problem_statuses", ()))
+        if self._idempotent():
+            statuses |= {409, 422}
         resource = _resource(self.view)
         if resource is not None:
             action = getattr(self.view, "action", None)

@@ -40,14 +40,22 @@ def test_a_sign_in_preflight_is_allowed_cached_and_touches_no_database() -> None
     assert len(queries) == 0
 
 
-def test_writes_may_send_if_match_and_a_request_id() -> None:
+def test_writes_may_send_if_match_a_request_id_and_an_idempotency_key() -> None:
     response = preflight(
         "/api/v1/organizations/1/",
         "PATCH",
-        "authorization,content-type,if-match,x-request-id,x-database-position",
+        "authorization,content-type,if-match,x-request-id,x-database-position,idempotency-key",
     )
     allowed = {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
-    assert {"authorization", "content-type", "if-match", "x-request-id", "x-database-position"} <= allowed
+    sent = {
+        "authorization",
+        "content-type",
+        "if-match",
+        "x-request-id",
+        "x-database-position",
+        "idempotency-key",
+    }
+    assert sent <= allowed
 
 
 def test_responses_expose_the_headers_a_front_end_reads() -> None:
@@ -55,8 +63,17 @@ def test_responses_expose_the_headers_a_front_end_reads() -> None:
     assert response.status_code == 401  # problems carry CORS headers too, so the front end can read them
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
-    # X-Database-Position: a write's, for reading it back from a replica (README, "Read replicas").
-    assert exposed == {"etag", "x-request-id", "location", "retry-after", "x-database-position", "x-database"}
+    # X-Database-Position: a write's, for reading it back from a replica (README, "Read replicas");
+    # Idempotent-Replayed: the answer is a stored one (README, "Retries: Idempotency-Key").
+    assert exposed == {
+        "etag",
+        "x-request-id",
+        "location",
+        "retry-after",
+        "x-database-position",
+        "x-database",
+        "idempotent-replayed",
+    }
 
 
 def test_another_origin_gets_no_cors_headers() -> None:

@@ -32,6 +32,8 @@ REVIEWED = {
     "crm_signin_failed()": "that attempt's account and client only, in the opened window",
     "crm_signin_succeeded()": "that attempt's account only, when it found a user and was not locked",
     "crm_token_user(bigint)": "the signed-in, own, or one refreshed user: active flag and epoch only",
+    "crm_idempotency_claim(text,text)": "the verified caller's own key, in its own firm (and owner policies)",
+    "crm_idempotency_store(text,text,integer,jsonb,bytea,integer)": "the verified caller's own key, in its own firm",
     "crm_search_contact(text)": "filtered by the table's SELECT policy",
     "crm_search_contact_keyed(text)": "filtered by the table's SELECT policy",
     "crm_search_interaction(text)": "filtered by the table's SELECT policy",

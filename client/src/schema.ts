@@ -1822,8 +1822,8 @@ export interface components {
         OpportunityProductRequest: {
             opportunity: number;
             product: number;
-            /** Format: decimal */
-            weekly_case_volume?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: (string | number) | null;
             notes?: string;
         };
         OpportunityRequest: {
@@ -1835,8 +1835,8 @@ export interface components {
             stage?: components["schemas"]["StageEnum"];
             status?: components["schemas"]["OpportunityStatusEnum"];
             priority?: components["schemas"]["OpportunityPriorityEnum"];
-            /** Format: decimal */
-            weekly_case_volume?: string;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: string | number;
             probability?: number;
             /** Format: date */
             expected_close_date?: string | null;
@@ -2100,8 +2100,8 @@ export interface components {
         PatchedOpportunityProductRequest: {
             opportunity?: number;
             product?: number;
-            /** Format: decimal */
-            weekly_case_volume?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: (string | number) | null;
             notes?: string;
         };
         PatchedOpportunityRequest: {
@@ -2113,8 +2113,8 @@ export interface components {
             stage?: components["schemas"]["StageEnum"];
             status?: components["schemas"]["OpportunityStatusEnum"];
             priority?: components["schemas"]["OpportunityPriorityEnum"];
-            /** Format: decimal */
-            weekly_case_volume?: string;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: string | number;
             probability?: number;
             /** Format: date */
             expected_close_date?: string | null;
@@ -2165,8 +2165,8 @@ export interface components {
             pack_size?: string;
             /** @description case, each, lb, … */
             unit_of_measure?: string;
-            /** Format: decimal */
-            list_price?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            list_price?: (string | number) | null;
             description?: string;
         };
         PipelineFigures: {
@@ -2361,8 +2361,8 @@ export interface components {
             pack_size?: string;
             /** @description case, each, lb, … */
             unit_of_measure?: string;
-            /** Format: decimal */
-            list_price?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            list_price?: (string | number) | null;
             description?: string;
         };
         /**

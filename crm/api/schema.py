@@ -15,7 +15,7 @@ from django.db.models import Model
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.drainage import has_override
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance, get_doc
 from drf_spectacular.utils import OpenApiParameter
@@ -492,6 +492,41 @@ class CrmAutoSchema(AutoSchema):
             if schema.get(key):
                 expanded[key] = True
         return expanded
+
+
+# --- decimals -------------------------------------------------------------------------------------
+
+
+class DecimalFieldExtension(OpenApiSerializerFieldExtension):
+    """A decimal is returned as a string (no client's float rounds it) and taken as a string or a JSON
+    number: the parser reads a number from its own digits (crm.api.parsers), so `0.1` stays 0.1."""
+
+    target_class = "rest_framework.fields.DecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        text: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction != "request":
+            return text
+        field: serializers.DecimalField = self.target
+        places = field.decimal_places or 0
+        largest = float(f"{'9' * ((field.max_digits or 15) - places)}.{'9' * places}")
+        number: dict[str, Any] = {
+            "type": "number",
+            "minimum": float(field.min_value) if field.min_value is not None else -largest,
+            "maximum": float(field.max_value) if field.max_value is not None else largest,
+        }
+        places_said = f"at most {places} decimal place{'' if places == 1 else 's'}"
+        schema: dict[str, Any] = {
+            "oneOf": [text, number],
+            "description": f'A decimal, {places_said}: a string (`"12.50"`) or a JSON number (`12.5`), '
+            "read exactly from its digits. Returned as a string.",
+        }
+        if text.pop("nullable", False):
+            schema["nullable"] = True
+        return schema
 
 
 class CrmDjangoFilterExtension(DjangoFilterExtension):

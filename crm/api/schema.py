@@ -123,12 +123,14 @@ HEADERS: dict[str, dict[str, Any]] = {
         'The record\'s version as a strong entity tag (`"<version>"`): send it back as `If-Match` to '
         "write only if nobody changed the record since.",
     ),
+    "Location": _header("The new record's absolute URL.", {"type": "string", "format": "uri"}),
     "WWWAuthenticate": _header("The authentication scheme to use: `Bearer`."),
     "RetryAfter": _header("Seconds to wait before trying again.", {"type": "integer", "minimum": 0}),
 }
 HEADER_NAMES = {
     "XRequestId": "X-Request-ID",
     "ETag": "ETag",
+    "Location": "Location",
     "WWWAuthenticate": "WWW-Authenticate",
     "RetryAfter": "Retry-After",
 }
@@ -379,6 +381,8 @@ class CrmAutoSchema(AutoSchema):
             headers["X-Request-ID"] = self._header_ref("XRequestId")
             if code.startswith("2") and is_resource and action in ETAG_ACTIONS:
                 headers["ETag"] = self._header_ref("ETag")
+            if code == "201":  # crm.api.viewsets.LocatedCreateMixin
+                headers["Location"] = self._header_ref("Location")
         for status in sorted(self._problem_statuses()):
             responses.setdefault(str(status), self._problem_response_ref(status))
         return responses

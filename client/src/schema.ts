@@ -2884,7 +2884,9 @@ export interface operations {
                 /** @description Only rows whose reports_to has this id. */
                 reports_to?: number;
                 /**
-                 * @description * `decision_maker` - Decision maker
+                 * @description Any of several values: repeat the parameter (`?role=a&role=b`) or separate them with commas (`?role=a,b`).
+                 *
+                 *     * `decision_maker` - Decision maker
                  *     * `influencer` - Influencer
                  *     * `buyer` - Buyer
                  *     * `end_user` - End user
@@ -3852,13 +3854,17 @@ export interface operations {
                 /** @description Full-text search with prefix matching (every word must match). */
                 search?: string;
                 /**
-                 * @description * `positive` - Positive
+                 * @description Any of several values: repeat the parameter (`?sentiment=a&sentiment=b`) or separate them with commas (`?sentiment=a,b`).
+                 *
+                 *     * `positive` - Positive
                  *     * `neutral` - Neutral
                  *     * `negative` - Negative
                  */
                 sentiment?: components["schemas"]["SentimentEnum"][];
                 /**
-                 * @description * `call` - Call
+                 * @description Any of several values: repeat the parameter (`?type=a&type=b`) or separate them with commas (`?type=a,b`).
+                 *
+                 *     * `call` - Call
                  *     * `email` - Email
                  *     * `meeting` - Meeting
                  *     * `site_visit` - Site visit
@@ -4464,7 +4470,9 @@ export interface operations {
                 /** @description Only rows whose principal has this id. */
                 principal?: number;
                 /**
-                 * @description * `low` - Low
+                 * @description Any of several values: repeat the parameter (`?priority=a&priority=b`) or separate them with commas (`?priority=a,b`).
+                 *
+                 *     * `low` - Low
                  *     * `medium` - Medium
                  *     * `high` - High
                  *     * `critical` - Critical
@@ -4473,7 +4481,9 @@ export interface operations {
                 /** @description Full-text search with prefix matching (every word must match). */
                 search?: string;
                 /**
-                 * @description * `new_lead` - New lead
+                 * @description Any of several values: repeat the parameter (`?stage=a&stage=b`) or separate them with commas (`?stage=a,b`).
+                 *
+                 *     * `new_lead` - New lead
                  *     * `initial_outreach` - Initial outreach
                  *     * `sample_visit_offered` - Sample / visit offered
                  *     * `feedback_logged` - Feedback logged
@@ -4483,7 +4493,9 @@ export interface operations {
                  */
                 stage?: components["schemas"]["StageEnum"][];
                 /**
-                 * @description * `active` - Active
+                 * @description Any of several values: repeat the parameter (`?status=a&status=b`) or separate them with commas (`?status=a,b`).
+                 *
+                 *     * `active` - Active
                  *     * `on_hold` - On hold
                  *     * `nurturing` - Nurturing
                  *     * `stalled` - Stalled
@@ -5479,7 +5491,9 @@ export interface operations {
                 /** @description Only rows whose parent has this id. */
                 parent?: number;
                 /**
-                 * @description * `A` - A
+                 * @description Any of several values: repeat the parameter (`?priority=a&priority=b`) or separate them with commas (`?priority=a,b`).
+                 *
+                 *     * `A` - A
                  *     * `B` - B
                  *     * `C` - C
                  *     * `D` - D
@@ -5488,7 +5502,9 @@ export interface operations {
                 /** @description Full-text search with prefix matching (every word must match). */
                 search?: string;
                 /**
-                 * @description * `fine_dining` - Fine dining
+                 * @description Any of several values: repeat the parameter (`?segment=a&segment=b`) or separate them with commas (`?segment=a,b`).
+                 *
+                 *     * `fine_dining` - Fine dining
                  *     * `casual_dining` - Casual dining
                  *     * `fast_casual` - Fast casual
                  *     * `qsr` - QSR
@@ -5510,7 +5526,9 @@ export interface operations {
                  */
                 status?: components["schemas"]["OrganizationStatusEnum"];
                 /**
-                 * @description * `principal` - Principal
+                 * @description Any of several values: repeat the parameter (`?type=a&type=b`) or separate them with commas (`?type=a,b`).
+                 *
+                 *     * `principal` - Principal
                  *     * `distributor` - Distributor
                  *     * `customer` - Customer
                  *     * `prospect` - Prospect
@@ -6483,7 +6501,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description * `beverages` - Beverages
+                 * @description Any of several values: repeat the parameter (`?category=a&category=b`) or separate them with commas (`?category=a,b`).
+                 *
+                 *     * `beverages` - Beverages
                  *     * `dairy` - Dairy
                  *     * `frozen` - Frozen
                  *     * `fresh_produce` - Fresh produce
@@ -6514,7 +6534,9 @@ export interface operations {
                 search?: string;
                 sku?: string;
                 /**
-                 * @description * `active` - Active
+                 * @description Any of several values: repeat the parameter (`?status=a&status=b`) or separate them with commas (`?status=a,b`).
+                 *
+                 *     * `active` - Active
                  *     * `discontinued` - Discontinued
                  *     * `seasonal` - Seasonal
                  *     * `coming_soon` - Coming soon

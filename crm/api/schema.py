@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import django_filters
 from django.db.models import Model
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -547,6 +548,15 @@ class CrmDjangoFilterExtension(DjangoFilterExtension):
         if isinstance(filter_field, IdFilter):
             for parameter in parameters:
                 parameter["schema"] = {"type": "integer"}
+        if isinstance(filter_field, django_filters.MultipleChoiceFilter):
+            for parameter in parameters:
+                # Repeated is what generated clients send (style form, explode); commas work too.
+                rule = (
+                    f"Any of several values: repeat the parameter (`?{field_name}=a&{field_name}=b`) or "
+                    f"separate them with commas (`?{field_name}=a,b`)."
+                )
+                said = parameter.get("description", "")
+                parameter["description"] = f"{rule}\n\n{said}" if said else rule
         return parameters
 
 

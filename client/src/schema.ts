@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/v1/auth/logout/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out
+         * @description End the session of a refresh token: it, and every refresh token issued from the same sign-in,
+         *     are refused from now on (a 204 also when it had ended already). Access tokens already issued live
+         *     until they expire (`JWT_ACCESS_MINUTES`).
+         */
+        post: operations["auth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/token/": {
         parameters: {
             query?: never;
@@ -34,8 +56,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refresh the access token
-         * @description Trade a refresh token for a new access token, while the user is still an active member.
+         * Refresh the tokens
+         * @description Trade a refresh token for a new access token and the next refresh token, while the user is still an
+         *     active member. The refresh token sent is spent: sent again, it is a 401 (`code` `token_reused`) and
+         *     ends its session, the refresh token issued in its place included, since only a copy kept by someone
+         *     else would be sent twice.
          */
         post: operations["auth_token_refresh"];
         delete?: never;
@@ -1359,11 +1384,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A new access token (the refresh token stays valid until it expires). */
-        AccessToken: {
-            /** @description Access token (JWT), short-lived. */
-            access: string;
-        };
         ActivityComparison: {
             period: components["schemas"]["ReportPeriod"];
             previous_period: components["schemas"]["ReportPeriod"];
@@ -2383,6 +2403,16 @@ export interface components {
             reason: string;
             opportunities: number;
         };
+        /**
+         * @description A new access token and the refresh token that replaces the one traded (which is spent: presented
+         *     again, it ends the session).
+         */
+        RefreshedTokens: {
+            /** @description Access token (JWT), short-lived. */
+            access: string;
+            /** @description The next refresh token; keep it instead of the one sent. */
+            refresh: string;
+        };
         ReportPeriod: {
             /** Format: date */
             date_from: string;
@@ -2439,6 +2469,10 @@ export interface components {
          * @enum {string}
          */
         SentimentEnum: "positive" | "neutral" | "negative";
+        SignOutRequest: {
+            /** @description Your refresh token. */
+            refresh: string;
+        };
         StageChangeRequest: {
             stage: components["schemas"]["StageEnum"];
             win_reason?: string;
@@ -2759,7 +2793,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: refresh the access token) or revoked (`token_revoked`: the password, access or role changed since it was issued; sign in again). */
+        /** @description Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: refresh the access token) or revoked (`token_revoked`: the password, access or role changed since it was issued, or its session ended; sign in again), or a refresh token already spent (`token_reused`: its session is ended everywhere). */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -2799,6 +2833,37 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    auth_logout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignOutRequest"];
+            };
+        };
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     auth_token_obtain: {
         parameters: {
             query?: never;
@@ -2854,7 +2919,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessToken"];
+                    "application/json": components["schemas"]["RefreshedTokens"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -150,7 +150,8 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
         "Problem",
         "Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: "
         "refresh the access token) or revoked (`token_revoked`: the password, access or role changed since "
-        "it was issued; sign in again).",
+        "it was issued, or its session ended; sign in again), or a refresh token already spent "
+        "(`token_reused`: its session is ended everywhere).",
         ("WWWAuthenticate",),
     ),
     403: (

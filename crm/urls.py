@@ -10,7 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from crm import health
 from crm.api.tenancy import MemberViewSet, MeView, MyPasswordView
-from crm.tokens import ActiveUserTokenRefreshView, SignInView
+from crm.tokens import ActiveUserTokenRefreshView, SignInView, SignOutView
 
 # Each entity app owns its routes (its urls.py: `routes`), named here by string: the core imports no app.
 API_ROUTE_MODULES = (
@@ -30,6 +30,7 @@ for module in API_ROUTE_MODULES:
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", SignInView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", ActiveUserTokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/logout/", SignOutView.as_view(), name="logout"),
     path("me/", MeView.as_view(), name="me"),
     path("me/password/", MyPasswordView.as_view(), name="me-password"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

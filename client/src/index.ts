@@ -24,7 +24,7 @@ export type Problem = Schemas["Problem"] &
 /** The token pair a sign-in gives. */
 export type Tokens = Schemas["TokenPair"];
 
-const AUTH_PATHS = ["/api/v1/auth/token/", "/api/v1/auth/token/refresh/"];
+const AUTH_PATHS = ["/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/auth/logout/"];
 
 /** Query parameters the API reads comma-separated (`style: form, explode: false` in the schema). */
 const COMMA_SEPARATED = new Set(["expand", "ordering"]);
@@ -106,10 +106,10 @@ export interface CrmClientOptions extends Omit<ClientOptions, "querySerializer">
 export interface CrmHelpers {
   /** Sign in; later requests carry the access token, refreshed once on a 401 while the refresh token lasts. */
   login(email: string, password: string): Promise<Tokens>;
-  /** Trade the refresh token for a new access token now. */
+  /** Trade the refresh token for a new access token and the next refresh token now (the one sent is spent). */
   refresh(): Promise<Tokens>;
-  /** Forget the tokens. */
-  logout(): void;
+  /** Sign out: the server ends the refresh token's session, and the tokens are forgotten. */
+  logout(): Promise<void>;
   /** The current tokens, or null when signed out. */
   getTokens(): Tokens | null;
   /** Each page of a cursor-paginated list, following `next` to the end. */
@@ -177,7 +177,8 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
         setTokens(null);
         throw new ProblemError(response, error);
       }
-      const renewed = { access: data.access, refresh: current.refresh };
+      // Refresh tokens rotate: the one sent is spent, and sending it again would end the session.
+      const renewed = { access: data.access, refresh: data.refresh };
       setTokens(renewed);
       return renewed;
     })().finally(() => {
@@ -218,10 +219,19 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     }
   }
 
+  async function logout(): Promise<void> {
+    const current = tokens;
+    setTokens(null);
+    if (current !== null) {
+      // Forgotten here whatever the answer: a refused token has no session left to end.
+      await api.POST("/api/v1/auth/logout/", { body: { refresh: current.refresh } });
+    }
+  }
+
   const helpers: CrmHelpers = {
     login,
     refresh,
-    logout: () => setTokens(null),
+    logout,
     getTokens: () => tokens,
     pages,
     items,

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/v1/auth/logout/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out
+         * @description End the session of a refresh token: it, and every refresh token issued from the same sign-in,
+         *     are refused from now on (a 204 also when it had ended already). Access tokens already issued live
+         *     until they expire (`JWT_ACCESS_MINUTES`).
+         */
+        post: operations["auth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/token/": {
         parameters: {
             query?: never;
@@ -34,8 +56,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refresh the access token
-         * @description Trade a refresh token for a new access token, while the user is still an active member.
+         * Refresh the tokens
+         * @description Trade a refresh token for a new access token and the next refresh token, while the user is still an
+         *     active member. The refresh token sent is spent: sent again, it is a 401 (`code` `token_reused`) and
+         *     ends its session, the refresh token issued in its place included, since only a copy kept by someone
+         *     else would be sent twice.
          */
         post: operations["auth_token_refresh"];
         delete?: never;
@@ -1359,11 +1384,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A new access token (the refresh token stays valid until it expires). */
-        AccessToken: {
-            /** @description Access token (JWT), short-lived. */
-            access: string;
-        };
         ActivityComparison: {
             period: components["schemas"]["ReportPeriod"];
             previous_period: components["schemas"]["ReportPeriod"];
@@ -1822,8 +1842,8 @@ export interface components {
         OpportunityProductRequest: {
             opportunity: number;
             product: number;
-            /** Format: decimal */
-            weekly_case_volume?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: (string | number) | null;
             notes?: string;
         };
         OpportunityRequest: {
@@ -1835,8 +1855,8 @@ export interface components {
             stage?: components["schemas"]["StageEnum"];
             status?: components["schemas"]["OpportunityStatusEnum"];
             priority?: components["schemas"]["OpportunityPriorityEnum"];
-            /** Format: decimal */
-            weekly_case_volume?: string;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: string | number;
             probability?: number;
             /** Format: date */
             expected_close_date?: string | null;
@@ -2100,8 +2120,8 @@ export interface components {
         PatchedOpportunityProductRequest: {
             opportunity?: number;
             product?: number;
-            /** Format: decimal */
-            weekly_case_volume?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: (string | number) | null;
             notes?: string;
         };
         PatchedOpportunityRequest: {
@@ -2113,8 +2133,8 @@ export interface components {
             stage?: components["schemas"]["StageEnum"];
             status?: components["schemas"]["OpportunityStatusEnum"];
             priority?: components["schemas"]["OpportunityPriorityEnum"];
-            /** Format: decimal */
-            weekly_case_volume?: string;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            weekly_case_volume?: string | number;
             probability?: number;
             /** Format: date */
             expected_close_date?: string | null;
@@ -2165,8 +2185,8 @@ export interface components {
             pack_size?: string;
             /** @description case, each, lb, … */
             unit_of_measure?: string;
-            /** Format: decimal */
-            list_price?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            list_price?: (string | number) | null;
             description?: string;
         };
         PipelineFigures: {
@@ -2361,8 +2381,8 @@ export interface components {
             pack_size?: string;
             /** @description case, each, lb, … */
             unit_of_measure?: string;
-            /** Format: decimal */
-            list_price?: string | null;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            list_price?: (string | number) | null;
             description?: string;
         };
         /**
@@ -2382,6 +2402,16 @@ export interface components {
         ReasonCount: {
             reason: string;
             opportunities: number;
+        };
+        /**
+         * @description A new access token and the refresh token that replaces the one traded (which is spent: presented
+         *     again, it ends the session).
+         */
+        RefreshedTokens: {
+            /** @description Access token (JWT), short-lived. */
+            access: string;
+            /** @description The next refresh token; keep it instead of the one sent. */
+            refresh: string;
         };
         ReportPeriod: {
             /** Format: date */
@@ -2439,6 +2469,10 @@ export interface components {
          * @enum {string}
          */
         SentimentEnum: "positive" | "neutral" | "negative";
+        SignOutRequest: {
+            /** @description Your refresh token. */
+            refresh: string;
+        };
         StageChangeRequest: {
             stage: components["schemas"]["StageEnum"];
             win_reason?: string;
@@ -2759,7 +2793,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: refresh the access token) or revoked (`token_revoked`: the password, access or role changed since it was issued; sign in again). */
+        /** @description Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: refresh the access token) or revoked (`token_revoked`: the password, access or role changed since it was issued, or its session ended; sign in again), or a refresh token already spent (`token_reused`: its session is ended everywhere). */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
@@ -2798,6 +2832,8 @@ export interface components {
         ETag: string;
         /** @description `true` when this is the stored answer to the first request sent with this `Idempotency-Key`: nothing was run again. */
         IdempotentReplayed: "true";
+        /** @description The new record's absolute URL. */
+        Location: string;
         /** @description Seconds to wait before trying again. */
         RetryAfter: number;
         /** @description The authentication scheme to use: `Bearer`. */
@@ -2809,6 +2845,42 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    auth_logout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignOutRequest"];
+            };
+        };
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     auth_token_obtain: {
         parameters: {
             query?: never;
@@ -2864,7 +2936,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessToken"];
+                    "application/json": components["schemas"]["RefreshedTokens"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2894,7 +2966,9 @@ export interface operations {
                 /** @description Only rows whose reports_to has this id. */
                 reports_to?: number;
                 /**
-                 * @description * `decision_maker` - Decision maker
+                 * @description Any of several values: repeat the parameter (`?role=a&role=b`) or separate them with commas (`?role=a,b`).
+                 *
+                 *     * `decision_maker` - Decision maker
                  *     * `influencer` - Influencer
                  *     * `buyer` - Buyer
                  *     * `end_user` - End user
@@ -2958,6 +3032,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3287,6 +3362,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3617,6 +3693,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3904,13 +3981,17 @@ export interface operations {
                 /** @description Full-text search with prefix matching (every word must match). */
                 search?: string;
                 /**
-                 * @description * `positive` - Positive
+                 * @description Any of several values: repeat the parameter (`?sentiment=a&sentiment=b`) or separate them with commas (`?sentiment=a,b`).
+                 *
+                 *     * `positive` - Positive
                  *     * `neutral` - Neutral
                  *     * `negative` - Negative
                  */
                 sentiment?: components["schemas"]["SentimentEnum"][];
                 /**
-                 * @description * `call` - Call
+                 * @description Any of several values: repeat the parameter (`?type=a&type=b`) or separate them with commas (`?type=a,b`).
+                 *
+                 *     * `call` - Call
                  *     * `email` - Email
                  *     * `meeting` - Meeting
                  *     * `site_visit` - Site visit
@@ -3979,6 +4060,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4353,6 +4435,7 @@ export interface operations {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4539,7 +4622,9 @@ export interface operations {
                 /** @description Only rows whose principal has this id. */
                 principal?: number;
                 /**
-                 * @description * `low` - Low
+                 * @description Any of several values: repeat the parameter (`?priority=a&priority=b`) or separate them with commas (`?priority=a,b`).
+                 *
+                 *     * `low` - Low
                  *     * `medium` - Medium
                  *     * `high` - High
                  *     * `critical` - Critical
@@ -4548,7 +4633,9 @@ export interface operations {
                 /** @description Full-text search with prefix matching (every word must match). */
                 search?: string;
                 /**
-                 * @description * `new_lead` - New lead
+                 * @description Any of several values: repeat the parameter (`?stage=a&stage=b`) or separate them with commas (`?stage=a,b`).
+                 *
+                 *     * `new_lead` - New lead
                  *     * `initial_outreach` - Initial outreach
                  *     * `sample_visit_offered` - Sample / visit offered
                  *     * `feedback_logged` - Feedback logged
@@ -4558,7 +4645,9 @@ export interface operations {
                  */
                 stage?: components["schemas"]["StageEnum"][];
                 /**
-                 * @description * `active` - Active
+                 * @description Any of several values: repeat the parameter (`?status=a&status=b`) or separate them with commas (`?status=a,b`).
+                 *
+                 *     * `active` - Active
                  *     * `on_hold` - On hold
                  *     * `nurturing` - Nurturing
                  *     * `stalled` - Stalled
@@ -4618,6 +4707,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4995,6 +5085,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5323,6 +5414,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5601,7 +5693,9 @@ export interface operations {
                 /** @description Only rows whose parent has this id. */
                 parent?: number;
                 /**
-                 * @description * `A` - A
+                 * @description Any of several values: repeat the parameter (`?priority=a&priority=b`) or separate them with commas (`?priority=a,b`).
+                 *
+                 *     * `A` - A
                  *     * `B` - B
                  *     * `C` - C
                  *     * `D` - D
@@ -5610,7 +5704,9 @@ export interface operations {
                 /** @description Full-text search with prefix matching (every word must match). */
                 search?: string;
                 /**
-                 * @description * `fine_dining` - Fine dining
+                 * @description Any of several values: repeat the parameter (`?segment=a&segment=b`) or separate them with commas (`?segment=a,b`).
+                 *
+                 *     * `fine_dining` - Fine dining
                  *     * `casual_dining` - Casual dining
                  *     * `fast_casual` - Fast casual
                  *     * `qsr` - QSR
@@ -5632,7 +5728,9 @@ export interface operations {
                  */
                 status?: components["schemas"]["OrganizationStatusEnum"];
                 /**
-                 * @description * `principal` - Principal
+                 * @description Any of several values: repeat the parameter (`?type=a&type=b`) or separate them with commas (`?type=a,b`).
+                 *
+                 *     * `principal` - Principal
                  *     * `distributor` - Distributor
                  *     * `customer` - Customer
                  *     * `prospect` - Prospect
@@ -5691,6 +5789,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6056,6 +6155,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6385,6 +6485,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6647,7 +6748,9 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description * `beverages` - Beverages
+                 * @description Any of several values: repeat the parameter (`?category=a&category=b`) or separate them with commas (`?category=a,b`).
+                 *
+                 *     * `beverages` - Beverages
                  *     * `dairy` - Dairy
                  *     * `frozen` - Frozen
                  *     * `fresh_produce` - Fresh produce
@@ -6678,7 +6781,9 @@ export interface operations {
                 search?: string;
                 sku?: string;
                 /**
-                 * @description * `active` - Active
+                 * @description Any of several values: repeat the parameter (`?status=a&status=b`) or separate them with commas (`?status=a,b`).
+                 *
+                 *     * `active` - Active
                  *     * `discontinued` - Discontinued
                  *     * `seasonal` - Seasonal
                  *     * `coming_soon` - Coming soon
@@ -6737,6 +6842,7 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     ETag: components["headers"]["ETag"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -222,7 +222,17 @@ test("a Sales Manager works through the typed client", { skip }, async (t) => {
     assert.equal(me2.response.status, 200);
     assert.notEqual(stale.getTokens()?.access, "not-a-valid-token");
 
-    crm.logout();
+    // Refresh tokens rotate: the stale client kept the next one, and the one both started with is spent.
+    const renewed = stale.getTokens();
+    assert.ok(renewed);
+    assert.notEqual(renewed.refresh, current.refresh);
+
+    await stale.logout();
+    assert.equal(stale.getTokens(), null);
+    const ended = await crm.POST("/api/v1/auth/token/refresh/", { body: { refresh: renewed.refresh } });
+    assert.equal(ended.response.status, 401);
+
+    await crm.logout();
     const anonymous = await crm.GET("/api/v1/me/");
     assert.equal(anonymous.response.status, 401);
     assert.ok(anonymous.response.headers.get("WWW-Authenticate"));

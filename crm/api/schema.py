@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import django_filters
 from django.db.models import Model
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.drainage import has_override
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance, get_doc
 from drf_spectacular.utils import OpenApiParameter
@@ -124,6 +125,7 @@ HEADERS: dict[str, dict[str, Any]] = {
         'The record\'s version as a strong entity tag (`"<version>"`): send it back as `If-Match` to '
         "write only if nobody changed the record since.",
     ),
+    "Location": _header("The new record's absolute URL.", {"type": "string", "format": "uri"}),
     "WWWAuthenticate": _header("The authentication scheme to use: `Bearer`."),
     "RetryAfter": _header("Seconds to wait before trying again.", {"type": "integer", "minimum": 0}),
     "IdempotentReplayed": {
@@ -136,6 +138,7 @@ HEADERS: dict[str, dict[str, Any]] = {
 HEADER_NAMES = {
     "XRequestId": "X-Request-ID",
     "ETag": "ETag",
+    "Location": "Location",
     "WWWAuthenticate": "WWW-Authenticate",
     "RetryAfter": "Retry-After",
     "IdempotentReplayed": "Idempotent-Replayed",
@@ -155,7 +158,8 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
         "Problem",
         "Not signed in, wrong credentials, or a token that is invalid or expired (`code` `token_not_valid`: "
         "refresh the access token) or revoked (`token_revoked`: the password, access or role changed since "
-        "it was issued; sign in again).",
+        "it was issued, or its session ended; sign in again), or a refresh token already spent "
+        "(`token_reused`: its session is ended everywhere).",
         ("WWWAuthenticate",),
     ),
     403: (
@@ -422,6 +426,8 @@ class CrmAutoSchema(AutoSchema):
                 headers["ETag"] = self._header_ref("ETag")
             if code[0] in "24" and self._idempotent():
                 headers[idempotency.REPLAYED_HEADER] = self._header_ref("IdempotentReplayed")
+            if code == "201":  # crm.api.viewsets.LocatedCreateMixin
+                headers["Location"] = self._header_ref("Location")
         for status in sorted(self._problem_statuses()):
             responses.setdefault(str(status), self._problem_response_ref(status))
         return responses
@@ -539,6 +545,41 @@ class CrmAutoSchema(AutoSchema):
         return expanded
 
 
+# --- decimals -------------------------------------------------------------------------------------
+
+
+class DecimalFieldExtension(OpenApiSerializerFieldExtension):
+    """A decimal is returned as a string (no client's float rounds it) and taken as a string or a JSON
+    number: the parser reads a number from its own digits (crm.api.parsers), so `0.1` stays 0.1."""
+
+    target_class = "rest_framework.fields.DecimalField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        text: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction != "request":
+            return text
+        field: serializers.DecimalField = self.target
+        places = field.decimal_places or 0
+        largest = float(f"{'9' * ((field.max_digits or 15) - places)}.{'9' * places}")
+        number: dict[str, Any] = {
+            "type": "number",
+            "minimum": float(field.min_value) if field.min_value is not None else -largest,
+            "maximum": float(field.max_value) if field.max_value is not None else largest,
+        }
+        places_said = f"at most {places} decimal place{'' if places == 1 else 's'}"
+        schema: dict[str, Any] = {
+            "oneOf": [text, number],
+            "description": f'A decimal, {places_said}: a string (`"12.50"`) or a JSON number (`12.5`), '
+            "read exactly from its digits. Returned as a string.",
+        }
+        if text.pop("nullable", False):
+            schema["nullable"] = True
+        return schema
+
+
 class CrmDjangoFilterExtension(DjangoFilterExtension):
     """django-filter parameters, with id filters as integers (drf-spectacular sees a foreign key: number)."""
 
@@ -553,6 +594,15 @@ class CrmDjangoFilterExtension(DjangoFilterExtension):
         if isinstance(filter_field, IdFilter):
             for parameter in parameters:
                 parameter["schema"] = {"type": "integer"}
+        if isinstance(filter_field, django_filters.MultipleChoiceFilter):
+            for parameter in parameters:
+                # Repeated is what generated clients send (style form, explode); commas work too.
+                rule = (
+                    f"Any of several values: repeat the parameter (`?{field_name}=a&{field_name}=b`) or "
+                    f"separate them with commas (`?{field_name}=a,b`)."
+                )
+                said = parameter.get("description", "")
+                parameter["description"] = f"{rule}\n\n{said}" if said else rule
         return parameters
 
 

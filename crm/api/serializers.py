@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
@@ -13,18 +14,21 @@ from crm.models import HistoryOperation, TenantModel
 
 AUDIT_FIELDS = ("version", "created_at", "updated_at", "created_by", "updated_by")
 
-# The JSON type each kind of field takes, as the OpenAPI schema gives it (decimals are strings there,
-# so no precision is lost on the way); first match wins. Other fields parse their own input.
-JSON_TYPES: tuple[tuple[type[serializers.Field], type, str], ...] = (
+JsonType = type | tuple[type, ...]
+
+# The JSON type each kind of field takes, as the OpenAPI schema gives it; first match wins. Other fields
+# parse their own input. A decimal is a string or a JSON number: crm.api.parsers reads a number with a
+# fraction as a Decimal from its own digits (a whole one as an int), so neither loses precision.
+JSON_TYPES: tuple[tuple[type[serializers.Field], JsonType, str], ...] = (
     (serializers.BooleanField, bool, "Must be a valid boolean."),
     (serializers.CharField, str, "Not a valid string."),
     (serializers.IntegerField, int, "A valid integer is required."),
-    (serializers.DecimalField, str, "A valid number, as a string, is required."),
+    (serializers.DecimalField, (str, int, Decimal), "A valid number is required: a JSON number or a string."),
     (serializers.RelatedField, int, "Incorrect type. Expected pk value."),
 )
 
 
-def json_type_of(field: serializers.Field) -> tuple[type, str] | None:
+def json_type_of(field: serializers.Field) -> tuple[JsonType, str] | None:
     """(JSON type, message when another is sent) for fields that need one checked, else None."""
     return next(
         ((json_type, message) for kind, json_type, message in JSON_TYPES if isinstance(field, kind)), None

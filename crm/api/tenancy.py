@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from crm import members, signin
 from crm.api.serializers import normalized_text_field
+from crm.api.viewsets import LocatedCreateMixin
 from crm.middleware import bearer_token
 from crm.models import PRINCIPAL, Membership, PrincipalAssignment, Role, Tenant, User, book_organizations
 from crm.permissions import IsSignedInMember, IsTenantAdminOrReadOnly, IsTenantMember
@@ -198,7 +199,7 @@ class MemberSerializer(serializers.ModelSerializer):
 class MemberViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
+    LocatedCreateMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.core.exceptions import MultipleObjectsReturned
@@ -12,7 +12,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
@@ -45,7 +45,18 @@ LOCKING_ACTIONS = frozenset({"update", "partial_update", "destroy", "restore", "
 DELETED_ROW_ACTIONS = frozenset({"restore", "history"})
 
 
-class TenantModelViewSet(viewsets.ModelViewSet):
+class LocatedCreateMixin(mixins.CreateModelMixin):
+    """A 201 from a create names the new record's absolute URL in `Location` (RFC 9110 §15.3.2), so a
+    client follows it rather than building the URL itself. DRF's own header is only for serializers with a
+    `url` field, which ours have not."""
+
+    def get_success_headers(self, data: Any) -> dict[str, str]:
+        view = cast(viewsets.GenericViewSet, self)
+        lookup = view.lookup_url_kwarg or view.lookup_field
+        return {"Location": view.reverse_action("detail", kwargs={lookup: data["id"]})}
+
+
+class TenantModelViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
     """CRUD over one tenant table.
 
     Reads: `scope()` (the firm's live rows) plus whatever `?expand=` asks for, represented by the

@@ -248,6 +248,16 @@ SCHEMA_GAPS = (
         ),
     ),
     SchemaGap(
+        "decimal places of a number",
+        "Decimal body fields taken as a JSON number: the schema bounds the number (`minimum`, `maximum`) but "
+        "cannot say 'at most 2 decimal places' for one (a `multipleOf: 0.01` is checked in binary floating "
+        "point by validators, so 0.29 would fail it); `1e-300` or `0.001` are refused.",
+        lambda error, case: (
+            isinstance(body_of(case).get(str(error.get("field"))), (int, float))
+            and error.get("code") in ("max_decimal_places", "max_digits")
+        ),
+    ),
+    SchemaGap(
         "whitespace-only text",
         "Text fields are trimmed (DRF's trim_whitespace), so a required one holding only whitespace is "
         "blank; the schema's `minLength: 1` admits it (a `pattern: \\S` would not).",

@@ -263,6 +263,7 @@ if DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.authentication.RequestJWTAuthentication",
+        "crm.authentication.RequestApiKeyAuthentication",
         "crm.authentication.RequestSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.IsTenantMember"],

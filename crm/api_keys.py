@@ -21,6 +21,8 @@ KEY_PREFIX = "crm_"
 _KEY = re.compile(r"crm_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 SCHEME = "api-key"  # Authorization: Api-Key <key> (compared without case, as HTTP schemes are)
 KEY_ROLES = (Role.MANAGER, Role.VIEWER)
+# A key's roles as choices (the API's and the schema's ApiKeyRoleEnum): never admin.
+KEY_ROLE_CHOICES = [(role.value, role.label) for role in KEY_ROLES]
 
 
 @dataclass(frozen=True)

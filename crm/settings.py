@@ -310,7 +310,8 @@ SPECTACULAR_SETTINGS = {
         "REST API of a CRM for food-service brokers. Row level security is enforced by PostgreSQL: "
         "every list and lookup holds only what the signed-in user may see.\n\n"
         "- **Auth**: `POST /api/v1/auth/token/` with email and password gives an access and a refresh "
-        "token; send `Authorization: Bearer <access>`.\n"
+        "token; send `Authorization: Bearer <access>`. Integrations send an API key an admin created at "
+        "`api-keys/` instead: `Authorization: Api-Key <key>`.\n"
         "- **Errors** are RFC 9457 `application/problem+json` bodies; a 400's `errors` names each field "
         "or query parameter at fault. Unknown query parameters are a 400, never ignored.\n"
         "- **Lists** are cursor-paginated: follow `next`/`previous`; `?page_size=` 1–200.\n"
@@ -333,6 +334,7 @@ SPECTACULAR_SETTINGS = {
     # Every choice set gets a name of its own (generated clients expose these as types).
     "ENUM_NAME_OVERRIDES": {
         "MemberRoleEnum": "crm.models.Role",
+        "ApiKeyRoleEnum": "crm.api_keys.KEY_ROLE_CHOICES",
         "HistoryOperationEnum": "crm.models.HistoryOperation",
         "OrganizationTypeEnum": "organizations.models.OrganizationType",
         "OrganizationPriorityEnum": "organizations.models.Priority",

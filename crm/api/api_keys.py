@@ -24,7 +24,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
     `user` is the id history entries give as their `actor`). The secret is never shown again."""
 
     role = serializers.ChoiceField(
-        choices=[(r.value, r.label) for r in api_keys.KEY_ROLES],
+        choices=api_keys.KEY_ROLE_CHOICES,
         source="user.membership.role",
         help_text="manager (reads and writes its book and the shared rows) or viewer (reads its book); never admin.",
     )

@@ -117,6 +117,8 @@ class Builder:
             self.user(tenant, principals, user_plan)
         # An integration's key, as the owner would store one: its user is a member (a viewer) too.
         key_membership = f.MembershipFactory(tenant=tenant, role="viewer")
+        key_membership.user.set_unusable_password()
+        key_membership.user.save(update_fields=["password"])
         self.row("membership", key_membership, tenant)
         key = ApiKey.objects.create(
             tenant=tenant, user=key_membership.user, name="Export", key_id=secrets.token_hex(8)

@@ -353,12 +353,12 @@ class ApiKey(models.Model):
     key_id = models.CharField(max_length=16, unique=True, editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     created_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, related_name="+", editable=False, db_index=False
+        User, on_delete=models.PROTECT, null=True, related_name="+", editable=False
     )
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, related_name="+", editable=False, db_index=False
+        User, on_delete=models.PROTECT, null=True, related_name="+", editable=False
     )
     # Written by crm_api_key_context() at most once a minute per key, never by a request of its own.
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -230,7 +230,6 @@ class Migration(migrations.Migration):
                 (
                     "created_by",
                     models.ForeignKey(
-                        db_index=False,
                         editable=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
@@ -241,7 +240,6 @@ class Migration(migrations.Migration):
                 (
                     "revoked_by",
                     models.ForeignKey(
-                        db_index=False,
                         editable=False,
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,

@@ -20,7 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import Token
 
-from crm import idempotency, replicas, rls, signin
+from crm import api_keys, idempotency, replicas, rls, signin
 from crm.api.limits import valid_id
 
 _jwt = JWTAuthentication()
@@ -113,6 +113,7 @@ class CrmRequest(HttpRequest):
     crm: rls.RequestContext
     jwt_error: Exception | None
     jwt_token: Token
+    api_key_presented: bool
 
 
 class RowLevelSecurityMiddleware:
@@ -206,6 +207,20 @@ class RowLevelSecurityMiddleware:
 
     def _identify(self, request: CrmRequest) -> rls.RequestContext:
         opened = signin_policy(request)
+        # An API key (crm.api_keys) is checked by the database in the context statement itself. Never on
+        # the paths that sign in or prove a password: a key has none, and is refused there as nobody.
+        presented = api_keys.presented_key(request.META.get("HTTP_AUTHORIZATION", ""))
+        request.api_key_presented = presented is not None
+        if presented is not None:
+            if opened is not None:
+                return rls.begin(None, request_id=request.request_id)
+            context = rls.begin(
+                None, request_id=request.request_id, api_key=(presented.key_id, presented.digest)
+            )
+            if context.user_id is not None:
+                key_user = context.user_id
+                request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=key_user))  # type: ignore[assignment]
+            return context
         raw = bearer_token(request)
         if raw is not None:
             request.jwt_error = None

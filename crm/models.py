@@ -8,7 +8,8 @@ import pgtrigger
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import connection, models
-from django.db.models.functions import Now
+from django.db.models.functions import Length, Now
+from django.db.models.lookups import Exact
 from django.utils.crypto import salted_hmac
 
 from crm.db import Ref, member_check, references_trigger
@@ -336,3 +337,60 @@ def book_organizations() -> type[models.Model]:
     model = PrincipalAssignment._meta.get_field("principal").related_model
     assert not isinstance(model, str), "resolved once the apps are loaded"
     return model
+
+
+class ApiKey(models.Model):
+    """An integration's credential (a BI export, a mailer, a field app): it acts as its backing user, a
+    member of the firm made for the key alone (role manager or viewer, never admin; its principal
+    assignments are the key's book), so the request context, the policies and history apply unchanged.
+    The secret's hash is in ApiKeySecret, which only the owner reads (crm migration 0023)."""
+
+    # Indexed by api_key_tenant (Meta.indexes), which leads with it.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_key")
+    name = models.CharField(max_length=100)
+    # The key's public part, in every key it names (crm_<key_id>_<secret>): found by it, never by the secret.
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, related_name="+", editable=False
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, related_name="+", editable=False
+    )
+    # Written by crm_api_key_context() at most once a minute per key, never by a request of its own.
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "api_key"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["tenant", "id"], name="api_key_tenant")]
+        constraints = [
+            visible_text_check("api_key", "name"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="api_key_name_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKeySecret(models.Model):
+    """The SHA-256 of an API key's secret (256 random bits: a fast hash is enough, and a slow one per
+    request would cost every call). The owner's alone: the runtime role holds no privilege on it; only
+    crm_create_api_key() writes it and crm_api_key_context() compares with it."""
+
+    api_key = models.OneToOneField(ApiKey, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    digest = models.BinaryField(max_length=32, editable=False)
+
+    class Meta:
+        db_table = "api_key_secret"
+        constraints = [
+            models.CheckConstraint(
+                condition=Exact(Length("digest"), 32), name="api_key_secret_digest_is_sha256"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"secret of API key {self.api_key_id}"  # never the digest

@@ -40,3 +40,12 @@ class IsTenantAdminOrReadOnly(IsTenantMember):
         if not super().has_permission(request, view):
             return False
         return request.method in SAFE_METHODS or context_of(request).is_admin
+
+
+class IsTenantAdmin(IsTenantMember):
+    """Admins of the firm only, reads included (API keys: what exists and when each was last used)."""
+
+    message = "Only an admin of the firm may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return super().has_permission(request, view) and context_of(request).is_admin

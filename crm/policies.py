@@ -92,4 +92,16 @@ POLICIES = (
         ),
         grant="",
     ),
+    # API keys: the firm's admins list and revoke them (UPDATE of revoked_at only, crm 0023);
+    # crm_create_api_key() alone creates them, with their backing user; none is ever deleted. A key does
+    # not read its own row: it is a manager or a viewer. The secret's hash is in api_key_secret, which
+    # the runtime role cannot read at all.
+    declare(
+        "api_key",
+        select=ADMIN_OF_TENANT,
+        insert=None,
+        update=ADMIN_OF_TENANT,
+        delete=None,
+        grant="SELECT",
+    ),
 )

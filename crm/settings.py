@@ -276,6 +276,7 @@ if DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.authentication.RequestJWTAuthentication",
+        "crm.authentication.RequestApiKeyAuthentication",
         "crm.authentication.RequestSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.IsTenantMember"],
@@ -329,7 +330,8 @@ SPECTACULAR_SETTINGS = {
         "every list and lookup holds only what the signed-in user may see.\n\n"
         "- **Auth**: `POST /api/v1/auth/token/` with email and password gives an access and a refresh "
         "token; send `Authorization: Bearer <access>`. `auth/token/refresh/` trades the refresh token for "
-        "a new pair (the one sent is spent: sent again, it ends the session); `auth/logout/` ends it.\n"
+        "a new pair (the one sent is spent: sent again, it ends the session); `auth/logout/` ends it. "
+        "Integrations send an API key an admin created at `api-keys/` instead: `Authorization: Api-Key <key>`.\n"
         "- **Creates** answer 201 with `Location`: the new record's URL.\n"
         "- **Errors** are RFC 9457 `application/problem+json` bodies; a 400's `errors` names each field "
         "or query parameter at fault. Unknown query parameters are a 400, never ignored.\n"
@@ -355,6 +357,7 @@ SPECTACULAR_SETTINGS = {
     # Every choice set gets a name of its own (generated clients expose these as types).
     "ENUM_NAME_OVERRIDES": {
         "MemberRoleEnum": "crm.models.Role",
+        "ApiKeyRoleEnum": "crm.api_keys.KEY_ROLE_CHOICES",
         "HistoryOperationEnum": "crm.models.HistoryOperation",
         "OrganizationTypeEnum": "organizations.models.OrganizationType",
         "OrganizationPriorityEnum": "organizations.models.Priority",

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from crm import health
+from crm.api.api_keys import ApiKeyViewSet
 from crm.api.tenancy import MemberViewSet, MeView, MyPasswordView
 from crm.tokens import ActiveUserTokenRefreshView, SignInView, SignOutView
 
@@ -23,6 +24,7 @@ API_ROUTE_MODULES = (
 
 router = DefaultRouter(trailing_slash=True)
 router.register("members", MemberViewSet, basename="member")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
 for module in API_ROUTE_MODULES:
     for prefix, viewset, basename in import_module(module).routes:
         router.register(prefix, viewset, basename=basename)

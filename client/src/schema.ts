@@ -4,6 +4,73 @@
  */
 
 export interface paths {
+    "/api/v1/api-keys/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List api keys
+         * @description The firm's API keys (admins only): create one for an integration, list them with their last use,
+         *     revoke one. A key is never an admin, so no key can manage keys or members.
+         */
+        get: operations["api_keys_list"];
+        put?: never;
+        /**
+         * Add an api key
+         * @description The firm's API keys (admins only): create one for an integration, list them with their last use,
+         *     revoke one. A key is never an admin, so no key can manage keys or members.
+         */
+        post: operations["api_keys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an api key
+         * @description The firm's API keys (admins only): create one for an integration, list them with their last use,
+         *     revoke one. A key is never an admin, so no key can manage keys or members.
+         */
+        get: operations["api_keys_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/revoke/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an API key
+         * @description Revoke the key, for good and at once: its next request is a 401.
+         */
+        post: operations["api_keys_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout/": {
         parameters: {
             query?: never;
@@ -479,12 +546,14 @@ export interface paths {
         /**
          * List memberships
          * @description The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+         *     API keys' users are not members here: they are listed, created and revoked at api-keys/.
          */
         get: operations["members_list"];
         put?: never;
         /**
          * Add a membership
          * @description The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+         *     API keys' users are not members here: they are listed, created and revoked at api-keys/.
          */
         post: operations["members_create"];
         delete?: never;
@@ -503,17 +572,20 @@ export interface paths {
         /**
          * Get a membership
          * @description The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+         *     API keys' users are not members here: they are listed, created and revoked at api-keys/.
          */
         get: operations["members_retrieve"];
         /**
          * Replace a membership
          * @description The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+         *     API keys' users are not members here: they are listed, created and revoked at api-keys/.
          */
         put: operations["members_update"];
         post?: never;
         /**
          * Delete a membership
          * @description The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+         *     API keys' users are not members here: they are listed, created and revoked at api-keys/.
          */
         delete: operations["members_destroy"];
         options?: never;
@@ -521,6 +593,7 @@ export interface paths {
         /**
          * Change a membership
          * @description The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+         *     API keys' users are not members here: they are listed, created and revoked at api-keys/.
          */
         patch: operations["members_partial_update"];
         trace?: never;
@@ -1427,6 +1500,59 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /**
+         * @description An integration's key: it acts as a member with `role` and `book` would, and history names it (its
+         *     `user` is the id history entries give as their `actor`). The secret is never shown again.
+         */
+        ApiKey: {
+            readonly id: number;
+            name: string;
+            readonly key_id: string;
+            /**
+             * @description manager (reads and writes its book and the shared rows) or viewer (reads its book); never admin.
+             *
+             *     * `manager` - Sales Manager
+             *     * `viewer` - Viewer
+             */
+            role: components["schemas"]["ApiKeyRoleEnum"];
+            /** @description Ids of the firm's principals the key works: what a member with this role and book sees. */
+            book: number[];
+            /** Format: date-time */
+            expires_at: string | null;
+            readonly user: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly created_by: number | null;
+            /** Format: date-time */
+            readonly last_used_at: string | null;
+            /** Format: date-time */
+            readonly revoked_at: string | null;
+            readonly revoked_by: number | null;
+        };
+        /**
+         * @description An integration's key: it acts as a member with `role` and `book` would, and history names it (its
+         *     `user` is the id history entries give as their `actor`). The secret is never shown again.
+         */
+        ApiKeyRequest: {
+            name: string;
+            /**
+             * @description manager (reads and writes its book and the shared rows) or viewer (reads its book); never admin.
+             *
+             *     * `manager` - Sales Manager
+             *     * `viewer` - Viewer
+             */
+            role: components["schemas"]["ApiKeyRoleEnum"];
+            /** @description Ids of the firm's principals the key works: what a member with this role and book sees. */
+            book?: number[];
+            /** Format: date-time */
+            expires_at?: string | null;
+        };
+        /**
+         * @description * `manager` - Sales Manager
+         *     * `viewer` - Viewer
+         * @enum {string}
+         */
+        ApiKeyRoleEnum: "manager" | "viewer";
         /** @enum {unknown} */
         BlankEnum: "";
         BookEntry: {
@@ -1509,6 +1635,34 @@ export interface components {
             open_opportunities: number;
             /** @description Open opportunities with no distributor, or one not authorized in the period. */
             open_opportunities_without_authorized_distributor: number;
+        };
+        /** @description A key just created: `key` is the whole key, secret included, shown this once and stored nowhere. */
+        CreatedApiKey: {
+            readonly id: number;
+            name: string;
+            readonly key_id: string;
+            /**
+             * @description manager (reads and writes its book and the shared rows) or viewer (reads its book); never admin.
+             *
+             *     * `manager` - Sales Manager
+             *     * `viewer` - Viewer
+             */
+            role: components["schemas"]["ApiKeyRoleEnum"];
+            /** @description Ids of the firm's principals the key works: what a member with this role and book sees. */
+            book: number[];
+            /** Format: date-time */
+            expires_at: string | null;
+            readonly user: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly created_by: number | null;
+            /** Format: date-time */
+            readonly last_used_at: string | null;
+            /** Format: date-time */
+            readonly revoked_at: string | null;
+            readonly revoked_by: number | null;
+            /** @description Send it as `Authorization: Api-Key <key>`. Shown only in this response: keep it safe. */
+            readonly key: string;
         };
         CustomerDistributor: {
             readonly id: number;
@@ -1960,6 +2114,13 @@ export interface components {
          * @enum {string}
          */
         OrganizationTypeEnum: "principal" | "distributor" | "customer" | "prospect";
+        PaginatedApiKeyList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["ApiKey"][];
+        };
         PaginatedContactList: {
             /** Format: uri */
             next: string | null;
@@ -2845,6 +3006,146 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    api_keys_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("created_at" | "-created_at" | "id" | "-id")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedApiKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    api_keys_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    api_keys_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this api key. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    api_keys_revoke: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this api key. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     auth_logout: {
         parameters: {
             query?: never;

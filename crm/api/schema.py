@@ -40,6 +40,19 @@ class RequestJWTScheme(SimpleJWTScheme):
     name = "jwtAuth"
 
 
+class RequestApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "crm.authentication.RequestApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "An API key an admin created at `api-keys/`, sent as `Api-Key <key>`.",
+        }
+
+
 class RequestSessionScheme(OpenApiAuthenticationExtension):
     target_class = "crm.authentication.RequestSessionAuthentication"
     name = "cookieAuth"

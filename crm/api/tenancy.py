@@ -204,7 +204,8 @@ class MemberViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """The firm's members: admins add them, change roles, and deactivate them; others see themselves."""
+    """The firm's members: admins add them, change roles, and deactivate them; others see themselves.
+    API keys' users are not members here: they are listed, created and revoked at api-keys/."""
 
     serializer_class = MemberSerializer
     # Only for the schema (the model behind the id): every request goes through get_queryset().
@@ -218,7 +219,10 @@ class MemberViewSet(
         from django.db.models import Prefetch
 
         return (
-            Membership.objects.filter(tenant_id=context_of(self.request).member_tenant_id)
+            # People only: an API key's user is listed, created and revoked at api-keys/ with its key.
+            Membership.objects.filter(
+                tenant_id=context_of(self.request).member_tenant_id, user__api_key__isnull=True
+            )
             .select_related("user")
             .prefetch_related(
                 Prefetch(

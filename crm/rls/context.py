@@ -25,6 +25,7 @@ class RequestContext:
     role: str | None = None
     book: tuple[int, ...] = field(default=())
     revoked: bool = False
+    api_key: bool = False  # the user is an API key's (crm migration 0023)
 
     @property
     def member_tenant_id(self) -> int:
@@ -80,6 +81,7 @@ def begin(
     request_id: str = "",
     credentials: int | None = None,
     signin: Mapping[str, Any] | None = None,
+    api_key: tuple[str, bytes] | None = None,
 ) -> RequestContext:
     """Switch the current transaction to the runtime role and set the variables for `user_id`.
 
@@ -89,10 +91,14 @@ def begin(
     transaction-local). `credentials`: the epoch a token was issued under (crm migration 0010); a stale
     one gets nobody, with `revoked` set. None (sessions, commands) is not checked. `signin`: open this
     transaction's one sign-in under this policy (crm.signin.policy: client, window, limits, own), for the
-    sign-in and refresh endpoints and me/password/ only (crm migration 0015).
+    sign-in and refresh endpoints and me/password/ only (crm migration 0015). `api_key`: the key id and the
+    SHA-256 of the secret a request presented instead of a user (crm migration 0023): the context is the
+    key's user's, or nobody's when the key is unknown, revoked, expired or wrong.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("rls.begin() must run inside transaction.atomic()")
+    if api_key is not None:
+        return _begin_with_api_key(*api_key, request_id=request_id)
     with prepared(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('role', %s, true), set_config('crm.session_key', %s, true),"
@@ -113,6 +119,24 @@ def begin(
     if row is None or row[3] is None:
         return RequestContext(user_id=user_id) if user_id is not None else ANONYMOUS
     return RequestContext(user_id=user_id, tenant_id=row[3], role=row[4], book=tuple(row[5] or ()))
+
+
+def _begin_with_api_key(key_id: str, digest: bytes, *, request_id: str) -> RequestContext:
+    """As begin(), for an API key: crm_api_key_context() finds and checks the key as the owner, in the
+    statement that switches to the runtime role, and sets its user's context."""
+    with prepared(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('role', %s, true), set_config('crm.session_key', '', true),"
+            " set_config('crm.request_id', %s, true), c.user_id, c.tenant_id, c.role, c.book"
+            " FROM crm_api_key_context(%s, %s) c",
+            [runtime_role(), request_id, key_id, digest],
+        )
+        row = cursor.fetchone()
+    if row is None or row[3] is None or row[4] is None:
+        return ANONYMOUS
+    return RequestContext(
+        user_id=row[3], tenant_id=row[4], role=row[5], book=tuple(row[6] or ()), api_key=True
+    )
 
 
 def end() -> None:

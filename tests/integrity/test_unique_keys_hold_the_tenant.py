@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 # membership.user_id: a user belongs to one firm, across firms (sign-in finds the firm from the user).
 # Under sharding it is the tenant directory's own key, not a sharded table's.
-NOT_PER_FIRM = {"membership_user_id_key"}
+# api_key.key_id: a key is found by its public id before its firm is known; api_key.user_id: a user is one
+# key's. Both, like membership's, are the directory's keys under sharding.
+NOT_PER_FIRM = {"membership_user_id_key", "api_key_key_id_key", "api_key_user_id_key"}
 
 
 def test_every_unique_index_of_a_tenant_table_holds_tenant_id():

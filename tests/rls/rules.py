@@ -26,6 +26,9 @@ SHARED_FOR_ALL_ROLES = ("organization", "customer_distributor")
 SHARED_NOT_FOR_VIEWERS = ("contact", "interaction")
 # Members, assignments: the admin's to read and manage; everyone else reads their own.
 MEMBER_TABLES = ("membership", "principal_assignment")
+# API keys: the firm's admins read them; nobody inserts (crm_create_api_key() does), updates beyond
+# revoking (UPDATE of revoked_at alone, a column grant) or deletes them through the runtime role.
+KEY_TABLES = ("api_key",)
 # The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
 BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
 # Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
@@ -47,6 +50,7 @@ TENANT_TABLES = (
     "interaction",
     "django_admin_log",
     "history",
+    "api_key",
 )
 
 
@@ -83,6 +87,8 @@ def may_read(actor: Actor, row: Row) -> bool:
         return False
     if row.table == "tenant":
         return True
+    if row.table in KEY_TABLES:
+        return actor.role == ADMIN
     if row.table == "history":
         # A change is seen by exactly those who see the row it changed.
         return row.describes is not None and may_read(actor, row.describes)
@@ -105,6 +111,8 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False  # append-only, and written by the record_history triggers alone
     if row.tenant_id != actor.tenant_id:
         return False
+    if row.table in KEY_TABLES:
+        return False  # an admin revokes (revoked_at only); no other column is the runtime role's to write
     if row.table == "tenant":
         return False  # renamed by the owner only: names are unique across firms, a rename would probe them
     if row.table in MEMBER_TABLES:
@@ -119,12 +127,14 @@ def may_insert(actor: Actor, row: Row) -> bool:
         return actor.tenant_id is not None and row.user_id == actor.user_id and actor.role in WRITERS
     if row.table == "tenant":
         return False  # firms are created by the owner (create_tenant), never by a member
+    if row.table in KEY_TABLES:
+        return False  # keys are created with their user by crm_create_api_key() alone
     return may_write(actor, row)
 
 
 def may_delete(actor: Actor, row: Row) -> bool:
     """A real DELETE is a purge (rows are soft-deleted through UPDATE): admins only."""
-    if row.table == "tenant":
+    if row.table in ("tenant", *KEY_TABLES):
         return False
     if row.table in BUSINESS_TABLES:
         return actor.role == ADMIN and may_write(actor, row)

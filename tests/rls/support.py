@@ -25,8 +25,8 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-from crm import rls
-from crm.models import HistoryEntry, Membership, PrincipalAssignment, Tenant, User
+from crm import api_keys, rls
+from crm.models import ApiKey, HistoryEntry, Membership, PrincipalAssignment, Tenant, User
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
@@ -98,6 +98,16 @@ def build_firm_world(name: str) -> FirmWorld:
     persona_of = {fw.user(p).pk: p for p in PERSONAS}
     for assignment in PrincipalAssignment.objects.filter(tenant=tenant):
         fw.add("principal_assignment", persona_of[assignment.user_id], assignment)
+    # An integration's key, a viewer of principal A, made as the admin makes one: its user's membership and
+    # book are the firm's too, all labelled "key".
+    with rls.acting_as(firm.admin.pk):
+        key = api_keys.api_key_create(
+            name=f"{name} export", role="viewer", book=[firm.principal_a.pk]
+        ).api_key
+    fw.add("membership", "key", Membership.objects.get(user_id=key.user_id))
+    for assignment in PrincipalAssignment.objects.filter(user_id=key.user_id):
+        fw.add("principal_assignment", "key", assignment)
+    fw.add("api_key", "key", key)
 
     principal = {"a": firm.principal_a, "b": firm.principal_b}
     fw.add("organization", "a", firm.principal_a, "principal_a")
@@ -317,6 +327,7 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "interaction": ("a", "b", "shared"),
     "django_admin_log": ("own", "someone_else"),
     "history": ("entry",),
+    "api_key": ("key",),
 }
 
 
@@ -390,6 +401,10 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
             changes={"stage": ["new_lead", "closed_lost"]},
             scope_principal_id=ref["principal_a"],
         )
+    if table == "api_key":
+        # A key of the actor's choosing for a member with no key: refused, keys are made by
+        # crm_create_api_key() alone (the runtime role holds no INSERT on api_key).
+        return ApiKey(tenant_id=fw.tenant_id, user=world.spare_user, name=f"Key {n}", key_id=f"{n:016x}")
     raise AssertionError(f"no builder for {table}")
 
 

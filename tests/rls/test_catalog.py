@@ -243,8 +243,12 @@ STATEMENTS = {
     "DELETE": "DELETE FROM {table}",
 }
 # Privileges the runtime role never needs: firms are created, renamed and deleted by the owner only
-# (names are unique across firms), the admin log is append-only, history is appended by triggers.
+# (names are unique across firms), the admin log is append-only, history is appended by triggers, API keys
+# are created by crm_create_api_key() and only revoked (a column grant of revoked_at), never deleted.
 NOT_GRANTED = {
+    ("api_key", "INSERT"),
+    ("api_key", "UPDATE"),
+    ("api_key", "DELETE"),
     ("tenant", "INSERT"),
     ("tenant", "UPDATE"),
     ("tenant", "DELETE"),

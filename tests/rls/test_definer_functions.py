@@ -26,6 +26,8 @@ REVIEWED = {
     "crm_is_member(bigint,bigint)": "the request's own firm only, with a verified context",
     "crm_member_ids()": "a verified context's own firm only",
     "crm_create_member(text,text,text,text,text)": "a verified admin context only",
+    "crm_create_api_key(text,text,text,bytea,timestamp with time zone)": "a verified admin context only;"
+    " manager or viewer keys only",
     "crm_history_write(text,text,jsonb,jsonb,text,boolean)": "inside a trigger only",
     "crm_signin_attempt(text)": "once, in a sign-in the middleware opened, under its policy",
     "crm_signin_user()": "the user that attempt found, unless locked",

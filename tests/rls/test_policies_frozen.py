@@ -43,6 +43,7 @@ def test_every_table_under_rls_is_declared_by_its_app() -> None:
         "history",
         "principal_assignment",
         "idempotency_key",
+        "api_key",
     }
     assert {r.table for r in declared["organizations"]} == {
         "organization",

@@ -26,7 +26,7 @@ from tests.rls.support import (
     scalar,
 )
 
-EVERYONE = set(PERSONAS)
+EVERYONE = {*PERSONAS, "key"}  # the members, and the firm's API key's user
 BOOK = {"admin": {"a", "b"}, "manager": {"a"}, "other_manager": {"b"}, "viewer": {"a"}}
 
 # The domain's table, one entry per kind of table: persona -> row labels of the persona's own firm.
@@ -38,6 +38,7 @@ READS: dict[str, dict[str, set[str]]] = {
     "members": {p: EVERYONE if p == "admin" else {p} for p in PERSONAS},
     "firm": {p: {"own"} for p in PERSONAS},
     "own_entries": {p: {p} for p in PERSONAS},
+    "keys": {p: {"key"} if p == "admin" else set() for p in PERSONAS},
 }
 UPDATES: dict[str, dict[str, set[str]]] = {
     "principal_scoped": {**BOOK, "viewer": set()},
@@ -49,6 +50,7 @@ UPDATES: dict[str, dict[str, set[str]]] = {
         p: set() for p in PERSONAS
     },  # firms are renamed by the owner only (names are unique across firms)
     "own_entries": {p: set() for p in PERSONAS},  # the admin log is append-only
+    "keys": {p: set() for p in PERSONAS},  # admins revoke (revoked_at alone); nothing else is writable
 }
 DELETES: dict[str, dict[str, set[str]]] = {
     # A real DELETE is a purge: admins only (everyone else soft-deletes through UPDATE).
@@ -78,6 +80,7 @@ KIND = {
     "interaction": "shared_not_for_viewers",
     "django_admin_log": "own_entries",
     "history": "history_of_visible_rows",
+    "api_key": "keys",
 }
 # A history entry is labelled "<table>:<label of the row it describes>" and is read by exactly those
 # who read that row: the domain's table again, through the kind of the described table.

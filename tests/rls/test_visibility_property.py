@@ -5,6 +5,7 @@ refuse_hard_delete triggers stop them before the policies matter (test_visibilit
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm import rls
-from crm.models import HistoryEntry, Tenant, User
+from crm.models import ApiKey, HistoryEntry, Tenant, User
 from organizations.models import Organization
 from tests import factories as f
 from tests.rls.rules import (
@@ -114,6 +115,15 @@ class Builder:
         self.row("organization", distributor, tenant)
         for user_plan in plan.users:
             self.user(tenant, principals, user_plan)
+        # An integration's key, as the owner would store one: its user is a member (a viewer) too.
+        key_membership = f.MembershipFactory(tenant=tenant, role="viewer")
+        key_membership.user.set_unusable_password()
+        key_membership.user.save(update_fields=["password"])
+        self.row("membership", key_membership, tenant)
+        key = ApiKey.objects.create(
+            tenant=tenant, user=key_membership.user, name="Export", key_id=secrets.token_hex(8)
+        )
+        self.row("api_key", key, tenant)
         for kind, index in plan.records:
             self.record(tenant, kind, principals[index] if index is not None else None, customer, distributor)
 

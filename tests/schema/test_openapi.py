@@ -197,8 +197,14 @@ def test_if_match_and_etag_are_documented_where_they_apply(schema: dict[str, Any
     assert precondition["allOf"][1]["required"] == ["current_version"]
 
 
-def test_both_auth_schemes_are_declared(schema: dict[str, Any]) -> None:
+def test_every_auth_scheme_is_declared(schema: dict[str, Any]) -> None:
     assert schema["components"]["securitySchemes"] == {
+        "ApiKeyAuth": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "An API key an admin created at `api-keys/`, sent as `Api-Key <key>`.",
+        },
         "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
         "jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     }

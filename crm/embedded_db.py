@@ -26,8 +26,27 @@ def server() -> Any:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver  # imported lazily: only needed without DATABASE_URL
 
+    repair_handle_list(data_dir() / ".handle_pids.json")
     # cleanup_mode=None: the server outlives this process, so `make run` and later commands share it.
     return pgserver.get_server(str(data_dir()), cleanup_mode=None)
+
+
+def repair_handle_list(path: Path) -> None:
+    """pgserver keeps the pids attached to its server in this JSON list; a process stopped while writing
+    it leaves it empty or cut short, and pgserver then fails to start at all. Such a list is reset (the
+    server it describes is found again from its postmaster.pid)."""
+    import json
+
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return
+    try:
+        if isinstance(json.loads(text), list):
+            return
+    except ValueError:
+        pass
+    path.write_text("[]")
 
 
 def database_url() -> str:

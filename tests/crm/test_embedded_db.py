@@ -54,3 +54,19 @@ def test_embedded_db_stop_runs_pg_ctl_stop_on_the_data_dir(
 
     assert calls == [(["-w", "stop"], embedded_db.data_dir())]
     assert "stopped" in output
+
+
+@pytest.mark.parametrize(
+    ("left", "kept"), [("", "[]"), ("[12, 3", "[]"), ("{}", "[]"), ("[12, 34]", "[12, 34]")]
+)
+def test_a_cut_short_handle_list_is_reset_before_pgserver_reads_it(
+    tmp_path: Path, left: str, kept: str
+) -> None:
+    """A `make run` stopped while pgserver wrote its list of attached pids left it empty, and every later
+    command failed to start the server."""
+    path = tmp_path / ".handle_pids.json"
+    path.write_text(left)
+    embedded_db.repair_handle_list(path)
+    assert path.read_text() == kept
+    embedded_db.repair_handle_list(tmp_path / "absent.json")  # nothing to repair
+    assert not (tmp_path / "absent.json").exists()

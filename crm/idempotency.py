@@ -48,6 +48,7 @@ STORED_HEADERS = (
     "Vary",
     "Content-Language",
     "Content-Disposition",
+    "WWW-Authenticate",  # a 401 kept (a signed-in caller's logout with a bad refresh token) says it again
 )
 # sf-string (RFC 8941): printable ASCII between double quotes, `"` and `\` escaped. Without the quotes the
 # key is taken as it is sent (most clients do), visible ASCII without spaces.

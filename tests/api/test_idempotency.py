@@ -46,7 +46,7 @@ def stored_keys() -> int:
 def same_answer(first: Any, again: Any) -> None:
     assert again.status_code == first.status_code
     assert again.content == first.content
-    for header in ("Content-Type", "ETag", "Location", "Allow", "Vary"):
+    for header in ("Content-Type", "ETag", "Location", "Allow", "Vary", "WWW-Authenticate"):
         assert again.get(header) == first.get(header), header
     assert again[idempotency.REPLAYED_HEADER] == "true"
     assert idempotency.REPLAYED_HEADER not in first
@@ -91,6 +91,18 @@ def test_a_forbidden_write_is_kept_too(firm, viewer):
     first = viewer.post(INTERACTIONS, visit(firm), format="json", HTTP_IDEMPOTENCY_KEY="no")
     assert_problem(first, 403)
     same_answer(first, viewer.post(INTERACTIONS, visit(firm), format="json", HTTP_IDEMPOTENCY_KEY="no"))
+
+
+def test_a_kept_401_says_again_how_to_authenticate(firm, manager):
+    """A signed-in caller's logout with a refresh token that is not one: a 401, kept, and its
+    WWW-Authenticate given again (RFC 9110 §11.6.1; schemathesis found the replay without it)."""
+    first = manager.post(f"{API}/auth/logout/", {"refresh": "0"}, format="json", HTTP_IDEMPOTENCY_KEY="out")
+    assert_problem(first, 401)
+    assert first["WWW-Authenticate"]
+    same_answer(
+        first,
+        manager.post(f"{API}/auth/logout/", {"refresh": "0"}, format="json", HTTP_IDEMPOTENCY_KEY="out"),
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import uuid
 from collections.abc import Callable
 from functools import cache
 from threading import Lock
@@ -150,11 +151,21 @@ def no_other_firm_data(ctx: CheckContext, response: Response, case: Case) -> boo
 ENTITY_TAGS = re.compile(r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$')
 
 
+# Schemathesis draws Idempotency-Key values from a small space ("0", "00", …) and sends one again with
+# another request, which the API rightly refuses (422, crm/idempotency.py). A well-formed key is made
+# unique per generated request, so that each request's own answer stays under test; a malformed one is
+# sent as drawn (its 400 stays under test). Replays and reuse have their own tests (tests/api/).
+IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,255}$")
+
+
 @schemathesis.hook
 def map_case(context: HookContext, case: Case) -> Case:
     value = case.headers.get("If-Match") if case.headers else None
     if value is not None and not ENTITY_TAGS.match(str(value)):
         case.headers["If-Match"] = "*"
+    key = case.headers.get("Idempotency-Key") if case.headers else None
+    if isinstance(key, str) and IDEMPOTENCY_KEY.match(key):
+        case.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4()}"
     return case
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from rest_framework.test import APIClient
 
@@ -23,6 +23,7 @@ from organizations.models import Organization
 from tests import factories as f
 from tests.api.support import API, assert_problem, ok
 from tests.conftest import Firm, client_for
+from tests.stand_in_replica import stand_in_replica
 
 INTERACTIONS = f"{API}/interactions/"
 ORGANIZATIONS = f"{API}/organizations/"
@@ -383,16 +384,8 @@ def test_parallel_creates_with_one_key_make_one_record(firm: Firm) -> None:
 
 @pytest.fixture
 def replica(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """`replica_1`, reported healthy, is the test's own connection (as tests/crm/test_replica_failures.py)."""
-    alias = "replica_1"
-    settings.DATABASES = {**settings.DATABASES, alias: {**connections.settings["default"]}}
-    connections[alias] = connections["default"]
-    healthy = replicas.ReplicaState(alias, in_recovery=True, lag_seconds=0.0, primary_seen=2**62, ours=True)
-    monkeypatch.setattr(replicas, "state_of", lambda name, fresh=False: healthy)
-    try:
+    with stand_in_replica(settings, monkeypatch) as alias:
         yield alias
-    finally:
-        del connections[alias]
 
 
 def test_a_replay_says_the_primary_answered_and_gives_a_position_at_or_after_the_write(

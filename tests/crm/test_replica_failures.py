@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import OperationalError
 
 from crm import replicas, rls
 from tests.conftest import client_for
+from tests.stand_in_replica import stand_in_replica
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/organizations/"
@@ -24,11 +25,6 @@ ON_REPLICA: dict[str, bool] = {"now": False}
 
 @pytest.fixture
 def replica(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    alias = "replica_1"
-    settings.DATABASES = {**settings.DATABASES, alias: {**connections.settings["default"]}}
-    connections[alias] = connections["default"]
-    healthy = replicas.ReplicaState(alias, in_recovery=True, lag_seconds=0.0, primary_seen=2**62, ours=True)
-    monkeypatch.setattr(replicas, "state_of", lambda name, fresh=False: healthy)
     serving = replicas.serving
 
     @contextmanager
@@ -41,10 +37,8 @@ def replica(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             ON_REPLICA["now"] = False
 
     monkeypatch.setattr(replicas, "serving", marked)
-    try:
+    with stand_in_replica(settings, monkeypatch) as alias:
         yield alias
-    finally:
-        del connections[alias]
 
 
 def test_a_healthy_replica_serves_a_read(firm, replica):

@@ -7,7 +7,7 @@ PORT ?= 8000
 # Local development defaults; a deployment sets DEBUG=0 and its own SECRET_KEY (see README).
 export DEBUG ?= 1
 
-.PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer client client-check
+.PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer client client-check example-web
 
 # The pinned dependencies are installed by uv (from PyPI, pinned here): ~4 s of CPU and parallel downloads,
 # where pip took ~34 s of CPU and a minute or more. uv is given pip's own index configuration (pip config
@@ -96,7 +96,7 @@ django-check: install
 # whole when it ends.
 test: install
 	@$(MAKE) --no-print-directory django-check
-	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck migration-lint externals client-check bytecode
+	@$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck migration-lint externals client-check example-web bytecode
 	$(PYTEST) -n $(or $(PYTEST_WORKERS),3) --create-db $(PYTEST_ARGS)
 
 # With PYTHONDONTWRITEBYTECODE set (as on our machines) every process compiles the project's modules again
@@ -142,16 +142,16 @@ hypopg:
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-$$v-hypopg >/dev/null; }; \
 	else echo "WARNING: HypoPG is not installed: the analyze_queries HypoPG test will be SKIPPED"; fi
 
-# The CORS browser test (tests/browser/) drives Debian's headless Chromium. Installed when missing and this is a
+# The browser tests (tests/browser/: CORS, the example front end) drive Debian's headless Chromium. Installed when missing and this is a
 # root shell with apt (CI); elsewhere the test says loudly that it skipped.
 .PHONY: chromium
 chromium:
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium (Debian package) for the cross-origin browser test"; \
+		echo "Installing Chromium (Debian package) for the browser tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
-	else echo "WARNING: Chromium is not installed: the cross-origin browser test will be SKIPPED"; fi
+	else echo "WARNING: Chromium is not installed: the browser tests (CORS, the example front end) will be SKIPPED"; fi
 
 # The failover test (tests/ops/test_failover.py) runs the deploy/patroni/ recipe: three PostgreSQL nodes under
 # Patroni with etcd on this machine, and kills the leader. Debian's packages (patroni, etcd-server) are
@@ -196,6 +196,26 @@ client-check:
 		echo "**********************************************************************************"; \
 		echo "WARNING: Node.js/npm not found: the TypeScript client's type-check and live test"; \
 		echo "         (tests/client/) are SKIPPED. Install Node.js 20+ to run them."; \
+		echo "**********************************************************************************"; \
+	fi
+
+# The example front end (examples/web/: Vite, the client compiled from client/src): its pinned dependencies,
+# a type-check and a production build into examples/web/dist/ (`make run` serves the API it talks to; see its
+# README). Its browser test (tests/browser/test_example_web.py) builds it again against a server of its own.
+# Without Node.js both are skipped, loudly.
+WEB_DEPS := examples/web/node_modules/.package-lock.json
+
+$(WEB_DEPS): examples/web/package.json examples/web/package-lock.json
+	npm ci --prefix examples/web --no-audit --no-fund --loglevel=error
+	touch $@
+
+example-web:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(WEB_DEPS) && npm run --prefix examples/web --silent build -- --logLevel warn; \
+	else \
+		echo "**********************************************************************************"; \
+		echo "WARNING: Node.js/npm not found: the example front end (examples/web/) is not built"; \
+		echo "         and its browser test is SKIPPED. Install Node.js 20.19+ to run them."; \
 		echo "**********************************************************************************"; \
 	fi
 

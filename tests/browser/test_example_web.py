@@ -44,16 +44,14 @@ WEB = ROOT / "examples" / "web"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NODE, NPM = shutil.which("node"), shutil.which("npm")
 
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="CHROMIUM NOT INSTALLED: the example front end's browser test is SKIPPED (apt-get install chromium)",
-    ),
-    pytest.mark.skipif(
-        NODE is None or NPM is None,
-        reason="NODE.JS/NPM NOT INSTALLED: the example front end's browser test is SKIPPED (install Node 20.19+)",
-    ),
-]
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="CHROMIUM NOT INSTALLED: the example front end's browser test is SKIPPED (apt-get install chromium)",
+)
+needs_node = pytest.mark.skipif(
+    NODE is None or NPM is None,
+    reason="NODE.JS/NPM NOT INSTALLED: the example front end's browser test is SKIPPED (install Node 20.19+)",
+)
 
 PASSWORD = "Harbor-web-example-1"
 # What this machine's Chromium needs headless (Playwright adds --headless and a fresh profile of its own).
@@ -174,6 +172,8 @@ def card(within: Page | Locator, name: str) -> Locator:
     return within.locator(".opportunity", has_text=name)
 
 
+@needs_chromium
+@needs_node
 def test_a_manager_signs_in_sees_the_pipeline_logs_an_interaction_and_moves_stages(
     web_dependencies: None, front_end: tuple[str, Path], story: Story, tmp_path: Path, monkeypatch: Any
 ) -> None:

@@ -66,13 +66,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def test_the_example_pins_the_clients_openapi_fetch() -> None:
-    """The app compiles the client from client/src with its own copy of openapi-fetch: the same version."""
+def test_the_example_pins_the_clients_runtime_dependencies() -> None:
+    """The app compiles the client from client/src with its own copies of the client's dependencies
+    (openapi-fetch): the same versions, each also in vite.config.ts's resolve.dedupe."""
     client = json.loads((ROOT / "client" / "package.json").read_text())["dependencies"]
     web = json.loads((WEB / "package.json").read_text())["dependencies"]
-    assert web["openapi-fetch"] == client["openapi-fetch"], (
-        "examples/web/package.json: pin the client's version"
-    )
+    config = (WEB / "vite.config.ts").read_text()
+    for name, version in client.items():
+        assert web.get(name) == version, f"examples/web/package.json: pin {name} at the client's {version}"
+        assert f'"{name}"' in config, f"examples/web/vite.config.ts: add {name} to resolve.dedupe"
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +191,9 @@ def test_a_manager_signs_in_sees_the_pipeline_logs_an_interaction_and_moves_stag
         build(api, site)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
+        # Generous: `make test` runs this beside other suites on two cores.
+        page.set_default_timeout(20_000)
+        expect.set_options(timeout=20_000)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:

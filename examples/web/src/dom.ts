@@ -38,7 +38,8 @@ export function showProblem(box: HTMLElement, problem: Problem, form?: HTMLFormE
   clearProblem(box, form);
   const errors = problem.errors ?? [];
   const parts: Child[] = [
-    h("strong", { class: "problem-title" }, `${problem.title} (${problem.status})`),
+    // A status of 0: no answer at all (see problemFrom).
+    h("strong", { class: "problem-title" }, problem.status ? `${problem.title} (${problem.status})` : problem.title),
     h("p", { class: "problem-detail" }, problem.detail),
     errors.length > 0 &&
       h(

@@ -44,9 +44,12 @@ function resetWhen(): void {
 
 /** The opportunities on the board and the first hundred customers and prospects, as choices. */
 export async function loadTargets(opportunities: Opportunity[]): Promise<void> {
-  const { data } = await crm.GET("/api/v1/organizations/", {
-    params: { query: { type: ["customer", "prospect"], ordering: ["name"], page_size: 100 } },
-  });
+  // The first hundred by name keep the example short; a real form would search them (`?search=`).
+  const { data } = await crm
+    .GET("/api/v1/organizations/", {
+      params: { query: { type: ["customer", "prospect"], ordering: ["name"], page_size: 100 } },
+    })
+    .catch(() => ({ data: undefined })); // unreachable: the opportunities alone are offered
   const previous = against().value;
   targets.clear();
   const group = (label: string, options: [string, string, { organization: number; opportunity?: number }][]) =>
@@ -113,11 +116,18 @@ async function logInteraction(): Promise<void> {
 
 /** The five interactions logged last in the firm (that this user can see), newest first. */
 export async function loadRecentInteractions(): Promise<void> {
-  const { data, error, response } = await crm.GET("/api/v1/interactions/", {
-    params: {
-      query: { ordering: ["-created_at"], page_size: 5, expand: ["organization", "opportunity", "user"] },
-    },
-  });
+  let answer;
+  try {
+    answer = await crm.GET("/api/v1/interactions/", {
+      params: {
+        query: { ordering: ["-created_at"], page_size: 5, expand: ["organization", "opportunity", "user"] },
+      },
+    });
+  } catch (error) {
+    showProblem(problemBox(), problemFrom(error));
+    return;
+  }
+  const { data, error, response } = answer;
   const list = byId("recent-interactions");
   if (data === undefined) {
     showProblem(problemBox(), problemFrom(error, response));

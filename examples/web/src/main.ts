@@ -17,10 +17,22 @@ function showSignIn(message?: string): void {
 }
 
 async function showApp(): Promise<void> {
-  const { data: me, error, response } = await crm.GET("/api/v1/me/");
+  let answer;
+  try {
+    answer = await crm.GET("/api/v1/me/");
+  } catch (error) {
+    showSignIn();
+    showProblem(byId("sign-in-problem"), problemFrom(error));
+    return;
+  }
+  const { data: me, error, response } = answer;
   if (me === undefined) {
-    if (crm.getTokens() !== null) showSignIn(problemFrom(error, response).detail);
-    return; // signed out (the refresh was refused): the listener below has shown the sign-in form
+    // Signed out when the refresh was refused (the listener below has shown the form); else say why.
+    if (crm.getTokens() !== null) {
+      showSignIn();
+      showProblem(byId("sign-in-problem"), problemFrom(error, response));
+    }
+    return;
   }
   byId("who").textContent = `${me.first_name} ${me.last_name}`.trim() || me.email;
   byId("firm").textContent = `${me.tenant.name} · ${me.role}`;

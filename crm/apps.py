@@ -57,3 +57,10 @@ class CrmAdminConfig(admin_apps.AdminConfig):
         # Access comes from memberships, not Django groups and permissions: nothing to manage there.
         if admin.site.is_registered(Group):
             admin.site.unregister(Group)
+        # Procrastinate's job pages read the queue, which holds every firm's job arguments and which the
+        # runtime role (the one admin pages run as) may not read: the queue is watched with dbhealth and
+        # `manage.py procrastinate shell` instead (README, "Background jobs").
+        from procrastinate.contrib.django.models import ProcrastinateJob
+
+        if admin.site.is_registered(ProcrastinateJob):
+            admin.site.unregister(ProcrastinateJob)

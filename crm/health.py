@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
@@ -19,8 +21,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
 RETRY_AFTER_SECONDS = "5"
 
 
+def _queue(connection: Any) -> dict[str, Any] | str:
+    """The job queue's figures (counts only: the probe is public). They do not decide readiness: a web
+    process serves requests whether or not a worker runs; dbhealth's job_queue check judges them."""
+    from crm.jobs import queue_state
+
+    try:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            return queue_state(cursor)
+    except (DatabaseError, InterfaceError) as exc:
+        return f"unavailable: {type(exc).__name__}"
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database answers as the runtime role and every migration is applied.
+    """The database answers as the runtime role and every migration is applied; with the job queue's figures.
 
     Outside the RLS middleware (it would fail before this could answer), so the probe switches to the
     runtime role itself, in a transaction of its own; any failure to reach the database is a 503.
@@ -50,6 +64,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     ready = all(value.startswith("ok") for value in checks.values()) and "migrations" in checks
     body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if ready:
+        body["queue"] = _queue(connection)
     if replicas.replica_aliases():
         # Each replica's state: one that is down or lagging is skipped, so the service stays ready.
         body["replicas"] = replicas.describe_all(fresh=False)

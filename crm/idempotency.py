@@ -199,3 +199,44 @@ def _store(key: str, fingerprint: str, response: HttpResponse | JsonResponse) ->
                 settings.IDEMPOTENCY_WINDOW_SECONDS,
             ],
         )
+
+
+PURGE_BATCH = 5_000
+
+
+class PurgeNotAllowed(PermissionError):
+    """The database user cannot reach every firm's keys (the table's RLS is forced, even on its owner)."""
+
+
+def may_purge() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def count_expired() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM idempotency_key WHERE expires_at <= clock_timestamp()")
+        return int(cursor.fetchone()[0])
+
+
+def purge_expired(batch: int = PURGE_BATCH) -> int:
+    """Delete every firm's keys past their window, in short transactions (a large backlog never holds many
+    row locks for long); returns how many. Raises PurgeNotAllowed without BYPASSRLS or superuser."""
+    if not may_purge():
+        raise PurgeNotAllowed(
+            "The database user must have BYPASSRLS (or be superuser) to reach every firm's idempotency keys."
+        )
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM idempotency_key WHERE id IN (SELECT id FROM idempotency_key"
+                " WHERE expires_at <= clock_timestamp() ORDER BY expires_at LIMIT %s)",
+                [batch],
+            )
+            count = cursor.rowcount
+        deleted += count
+        if count < batch:
+            return deleted

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pgtrigger",
+    # The job queue: its tables and functions (procrastinate's own migrations), its admin pages, and
+    # `manage.py procrastinate worker` (crm/jobs.py, ADR 0023).
+    "procrastinate.contrib.django",
     "organizations",
     "contacts",
     "products",
@@ -177,6 +180,23 @@ DATABASE_RUNTIME_ROLE = os.environ.get("DATABASE_RUNTIME_ROLE", "crm_app")
 # How long `migrate` waits for a table lock before giving up (PostgreSQL lock_timeout; "0" waits forever).
 # A migration queued behind a long transaction would block every request behind it: failing is better.
 MIGRATION_LOCK_TIMEOUT = os.environ.get("MIGRATION_LOCK_TIMEOUT", "5s")
+
+# The job queue (procrastinate on this database, ADR 0023; `manage.py procrastinate worker`). Jobs are
+# deferred in the transaction of the change that asks for them; the worker connects as DATABASE_URL's user.
+PROCRASTINATE_WORKER_DEFAULTS = {
+    # Jobs a worker process runs at once (each sync job on a thread of its own, with its own connection).
+    "concurrency": int(os.environ.get("JOB_WORKER_CONCURRENCY", "") or 4),
+    # Woken by LISTEN/NOTIFY when a job is deferred; this is the fallback poll (and the only way through
+    # PgBouncer in transaction mode, which cannot carry LISTEN: set JOB_WORKER_LISTEN=0 there).
+    "listen_notify": env_bool("JOB_WORKER_LISTEN", True),
+    "fetch_job_polling_interval": float(os.environ.get("JOB_WORKER_POLL_SECONDS", "") or 5),
+    # A stopping worker (SIGTERM on deploy) finishes its jobs for this long, then aborts them to run again.
+    "shutdown_graceful_timeout": float(os.environ.get("JOB_WORKER_SHUTDOWN_SECONDS", "") or 30),
+    # Kept finished jobs stay in the table for the health report until remove_old_jobs takes them.
+    "delete_jobs": "never",
+}
+# Finished jobs are kept this long (crm.remove_old_jobs, daily), failed ones included, for dbhealth.
+JOB_RETENTION_HOURS = int(os.environ.get("JOB_RETENTION_HOURS", "") or 7 * 24)
 
 # Profiling with django-silk (crm/profiling.py). Off unless SILK_ENABLED=1, and off means absent: not
 # imported, not an installed app, not in the middleware chain, no /silk/ route.
@@ -380,5 +400,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        # Registration chatter in every process; the worker's own lines (jobs started, finished) stay.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.manager": {"level": "WARNING"},
+        "procrastinate.jobs": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
+    },
 }

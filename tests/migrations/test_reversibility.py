@@ -70,8 +70,8 @@ CATALOG = {
 }
 Catalog = dict[str, set[tuple[Any, ...]]]
 
-# Django's own apps, which the project's migrations build on and never unapply.
-BASE_APPS = ("contenttypes", "auth", "sessions")
+# Django's own apps and the job queue's (procrastinate), which the project's migrations build on and never unapply.
+BASE_APPS = ("contenttypes", "auth", "sessions", "procrastinate")  # third-party apps the project migrates onto
 
 
 @dataclass

@@ -526,7 +526,7 @@ def test_clean_database_passes_with_exit_status_zero_and_rls_lints_all_ok(db: No
         "runtime_role",
     ]
     assert {name: statuses[name] for name in security} == dict.fromkeys(security, "ok")
-    assert "[27/27] runtime_role" in err.getvalue()  # progress goes to stderr
+    assert "[28/28] runtime_role" in err.getvalue()  # progress goes to stderr
 
 
 def test_a_failing_check_makes_the_command_exit_1_and_the_table_shows_the_remedy(

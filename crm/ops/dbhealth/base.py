@@ -48,6 +48,8 @@ class Thresholds:
     slot_retained_warn_bytes: int = 2**30
     slot_retained_fail_bytes: int = 10 * 2**30
     autovacuum_lag_s: float = 86_400
+    job_wait_warn_s: float = 60
+    job_wait_fail_s: float = 600
     statement_timeout_ms: int = 30_000
     lock_timeout_ms: int = 2_000
 

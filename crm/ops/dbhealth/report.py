@@ -20,6 +20,7 @@ from crm.ops.dbhealth.indexes import (
     check_unused_indexes,
 )
 from crm.ops.dbhealth.maintenance import check_autovacuum, check_sequences, check_wraparound
+from crm.ops.dbhealth.queue import check_job_queue
 from crm.ops.dbhealth.security import (
     check_rls_always_true_policy,
     check_rls_command_without_policy,
@@ -59,6 +60,7 @@ CHECKS: tuple[Callable[[Db], Check], ...] = (
     check_long_queries,
     check_blocked_queries,
     check_replication,
+    check_job_queue,
     check_rls_disabled,
     check_rls_not_forced,
     check_rls_command_without_policy,

@@ -179,27 +179,34 @@ type NoExpand = { query?: { expand?: never } };
 
 type RequiredKeysOf<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
 // openapi-fetch's own rule: the options are optional when nothing in them is required.
-type InitParam<Init> = RequiredKeysOf<Init> extends never
-  ? [(Init & { [key: string]: unknown })?]
-  : [Init & { [key: string]: unknown }];
+type InitParam<Init, Extra> = RequiredKeysOf<Init> extends never
+  ? [(Init & Extra & { [key: string]: unknown })?]
+  : [Init & Extra & { [key: string]: unknown }];
+
+type ParametersOf<Op> = Op extends { parameters: infer Params } ? Params : never;
 
 /**
  * openapi-fetch's method (`crm.GET(path, { params, body, headers })`), its answer's `data` typed by the
- * call's `expand`.
+ * call's `expand`. The call's `params` are inferred on their own (`Params`, typed by the operation's
+ * parameters, so `expand: ["customer"]` keeps its names): openapi-fetch's `Init` falls back to its
+ * constraint whenever a body has an enum field, which would lose them.
  */
 export type CrmMethod<M extends HttpMethod> = <
   P extends PathsWithMethod<M>,
-  Init extends MaybeOptionalInit<paths[P], M> = MaybeOptionalInit<paths[P], M> & { params?: NoExpand },
+  Init extends MaybeOptionalInit<paths[P], M>,
+  Params extends ParametersOf<Operation<P, M>> = never,
 >(
   url: P,
-  ...init: InitParam<Init>
+  ...init: InitParam<Init, { params?: Params }>
 ) => Promise<
   ExpandResponse<
     FetchResponse<Operation<P, M>, Init, MediaType>,
     ExpandableOf<Operation<P, M>>,
     Init extends { parseAs: "text" | "blob" | "arrayBuffer" | "stream" }
       ? NoneRequested
-      : RequestedIn<Init extends { params?: infer Params } ? Params : never>
+      : [Params] extends [never]
+        ? NoneRequested
+        : RequestedIn<Params>
   >
 >;
 

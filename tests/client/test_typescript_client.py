@@ -187,7 +187,7 @@ def test_every_expandable_field_is_typed_by_expand(client_dependencies: None) ->
                 checks.append(
                     f"export type T{len(checks)} = [\n"
                     f"  Expect<Accepts<{at}>>,\n"
-                    f"  Expect<IsObject<Field<{at}, \"{name}\">>>,\n"
+                    f'  Expect<IsObject<Field<{at}, "{name}">>>,\n'
                     f"  Expect<IsId<Field<{at}, never>>>,\n"
                     f"];"
                 )

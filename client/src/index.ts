@@ -255,10 +255,18 @@ export interface CrmClientOptions extends Omit<ClientOptions, "querySerializer">
   onTokens?: (tokens: Tokens | null) => void;
   /**
    * Give every POST and PATCH that has none an `Idempotency-Key` (a random UUID), kept when the client
-   * sends the request again itself (after refreshing the token), so a write sent twice happens once.
+   * sends the request again itself (after refreshing the token, or on `retries`), so a write sent twice
+   * happens once.
    * A key of your own (`params: { header: { "Idempotency-Key": key } }`) is always sent as it is.
    */
   idempotencyKeys?: boolean;
+  /**
+   * How many times to send a request again when the network failed or the API answered 503 (database
+   * unreachable) or 429 (too many requests), after `Retry-After` (at most 60 s) or a short backoff.
+   * Only requests that are safe to repeat: GET, HEAD, OPTIONS, PUT, DELETE, and a POST or PATCH with an
+   * `Idempotency-Key` (see `idempotencyKeys`). Default 0.
+   */
+  retries?: number;
 }
 
 export interface CrmHelpers {
@@ -296,6 +304,18 @@ export type CrmClient = Omit<Client<paths>, keyof CrmMethods> & CrmMethods & Crm
 
 const IDEMPOTENCY_KEY = "Idempotency-Key";
 const IDEMPOTENT_METHODS = new Set(["POST", "PATCH"]);
+const REPEATABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+const RETRY_STATUSES = new Set([429, 503]);
+const MAX_RETRY_DELAY_MS = 60_000;
+
+/** How long to wait before sending again: the answer's Retry-After (seconds), else 250 ms, 500 ms, … */
+function retryDelay(attempt: number, response?: Response): number {
+  const retryAfter = Number(response?.headers.get("Retry-After") ?? Number.NaN);
+  const delay = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : 250 * 2 ** attempt;
+  return Math.min(delay, MAX_RETRY_DELAY_MS);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createCrmClient(options: CrmClientOptions): CrmClient {
   const {
@@ -303,7 +323,8 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     tokens: initialTokens = null,
     onTokens,
     idempotencyKeys = false,
-    fetch: baseFetch = globalThis.fetch,
+    retries = 0,
+    fetch: givenFetch = globalThis.fetch,
     ...clientOptions
   } = options;
   let tokens: Tokens | null = initialTokens;
@@ -322,9 +343,33 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
   };
   const withAccess = (request: Request, access: string): Request =>
     withHeaders(request, { Authorization: `Bearer ${access}` });
+  const repeatable = (request: Request): boolean =>
+    REPEATABLE_METHODS.has(request.method) ||
+    (IDEMPOTENT_METHODS.has(request.method) && request.headers.has(IDEMPOTENCY_KEY));
+
+  // Sends the request, and again (a copy: a body is read once) while `retries` allow, when the network
+  // failed (fetch rejects with a TypeError) or the API answered 503/429, if the request is safe to repeat.
+  const baseFetch = async (request: Request): Promise<Response> => {
+    for (let attempt = 0; ; attempt += 1) {
+      const again = attempt < retries && repeatable(request) ? request.clone() : null;
+      let response: Response;
+      try {
+        response = await givenFetch(request);
+      } catch (error) {
+        if (again === null || !(error instanceof TypeError)) throw error;
+        await sleep(retryDelay(attempt));
+        request = again;
+        continue;
+      }
+      if (again === null || !RETRY_STATUSES.has(response.status)) return response;
+      await response.body?.cancel();
+      await sleep(retryDelay(attempt, response));
+      request = again;
+    }
+  };
 
   // Every call goes through here: the credentials are added, a write gets its Idempotency-Key (before the
-  // request is copied for a retry, so the retry sends the same key), and a 401 is retried once after a
+  // request is copied for a retry, so every retry sends the same key), and a 401 is retried once after a
   // token refresh.
   const authorizedFetch = async (request: Request): Promise<Response> => {
     if (isAuthRequest(request)) return baseFetch(request);

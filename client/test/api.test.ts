@@ -306,6 +306,34 @@ test("a Sales Manager works through the typed client", { skip }, async (t) => {
     assert.equal(sent[0]?.[1], null);
     assert.match(sent[1]?.[1] ?? "", /^[0-9a-f-]{36}$/);
 
+    // The answer to a create is lost on the way back: the client sends it again with the same key, and
+    // the server answers with the record it made the first time, once.
+    let lost = 0;
+    const flaky = createCrmClient({
+      baseUrl: env.url,
+      apiKey: created.data.key,
+      idempotencyKeys: true,
+      retries: 2,
+      fetch: async (request: Request) => {
+        const response = await globalThis.fetch(request);
+        if (request.method === "POST" && lost === 0) {
+          lost += 1;
+          throw new TypeError("fetch failed: the connection was lost");
+        }
+        return response;
+      },
+    });
+    const name = `Harbor Lost Answer Deli ${RUN}`;
+    const kept = await flaky.POST("/api/v1/organizations/", { body: { name, type: "customer" } });
+    assert.equal(lost, 1);
+    assert.equal(kept.response.status, 201, JSON.stringify(kept.error));
+    assert.equal(kept.response.headers.get("Idempotent-Replayed"), "true");
+    const found = await flaky.GET("/api/v1/organizations/", { params: { query: { search: name } } });
+    assert.deepEqual(
+      found.data?.results.map((row) => row.id),
+      [kept.data?.id],
+    );
+
     const refused = await createCrmClient({ baseUrl: env.url, apiKey: `${created.data.key}x` }).GET("/api/v1/me/");
     assert.equal(refused.response.status, 401);
     assert.equal(refused.error?.code, "api_key_not_valid");

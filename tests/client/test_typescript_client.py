@@ -192,10 +192,41 @@ def test_every_expandable_field_is_typed_by_expand(client_dependencies: None) ->
                     f"];"
                 )
     assert len(checks) >= 60, "fewer expandable fields than the schema had when this test was written"
-    generated = CLIENT / "expand-check.generated.ts"
-    generated.write_text(EXPAND_CHECK_HEAD + "\n".join(checks) + "\n")
+    compiled = _compile(EXPAND_CHECK_HEAD + "\n".join(checks) + "\n")
+    assert compiled.returncode == 0, f"expand is not typed for some field:\n{compiled.stdout[-6000:]}"
+
+
+def test_decimal_fields_of_request_bodies_take_numbers_and_strings(client_dependencies: None) -> None:
+    """Every decimal a response returns as a string, its request body takes as a string or a JSON number
+    (the server reads either exactly, crm.api.parsers): typed `string | number` in the client."""
+    components = yaml.safe_load((ROOT / "openapi.yaml").read_text())["components"]["schemas"]
+    checks: list[str] = []
+    for name, body in components.items():
+        for request in (f"{name}Request", f"Patched{name}Request"):  # create/replace, and change
+            sent = components.get(request, {}).get("properties", {})
+            for field, schema in body.get("properties", {}).items():
+                if schema.get("format") == "decimal" and field in sent:
+                    at = f'Schemas["{request}"]["{field}"]'
+                    checks.append(
+                        f"export type T{len(checks)} = "
+                        f"[Expect<Takes<{at}, number>>, Expect<Takes<{at}, string>>];"
+                    )
+    assert len(checks) >= 6, "fewer decimal fields than the schema had when this test was written"
+    compiled = _compile(
+        'import type { Schemas } from "./src/index.js";\n'
+        "type Expect<T extends true> = T;\n"
+        "type Takes<Field, T> = T extends Field ? true : false;\n" + "\n".join(checks) + "\n"
+    )
+    assert compiled.returncode == 0, f"a decimal does not take a number:\n{compiled.stdout[-6000:]}"
+
+
+def _compile(source: str) -> subprocess.CompletedProcess[str]:
+    """tsc over one generated module beside the client's sources (removed afterwards)."""
+    assert NODE is not None
+    generated = CLIENT / "check.generated.ts"
+    generated.write_text(source)
     try:
-        compiled = subprocess.run(
+        return subprocess.run(
             [
                 NODE,
                 str(CLIENT / "node_modules" / "typescript" / "bin" / "tsc"),
@@ -210,7 +241,6 @@ def test_every_expandable_field_is_typed_by_expand(client_dependencies: None) ->
         )
     finally:
         generated.unlink()
-    assert compiled.returncode == 0, f"expand is not typed for some field:\n{compiled.stdout[-6000:]}"
 
 
 @pytest.fixture

@@ -30,6 +30,21 @@ export async function expandTypes(): Promise<void> {
   await crm.GET("/api/v1/products/{id}/", { params: { query: { expand: ["principal"] } } });
 }
 
+export async function walkerTypes(): Promise<void> {
+  // A list with path parameters: the walker requires them, and its rows are typed as the path's.
+  for await (const entry of crm.items("/api/v1/contacts/{id}/history/", { path: { id: 1 } })) {
+    const operation: string = entry.operation;
+    void operation;
+  }
+  // @ts-expect-error the path parameters are required
+  crm.items("/api/v1/contacts/{id}/history/");
+  for await (const page of crm.pages("/api/v1/opportunities/", { query: { expand: ["owner"] } })) {
+    const email: string | undefined = page.results[0]?.owner?.email;
+    const customer: number | undefined = page.results[0]?.customer;
+    void [email, customer, page.next];
+  }
+}
+
 export function resourceTypes(row: Resource<"/api/v1/opportunities/", "customer">, item: ListItem<"/api/v1/products/">): void {
   const name: string = row.customer.name;
   const principal: number = row.principal;

@@ -133,7 +133,7 @@ interface Requested {
 type NoneRequested = { sure: never; maybe: never };
 
 /**
- * A record as the API answers it: fields `Requested` is sure of are the related object (or null), those it
+ * A record as the API answers it: fields `Asked` is sure of are the related object (or null), those it
  * may have asked for stay `id | object`, the other `Expandable` fields are the id (or null), and every other
  * field is as typed.
  */
@@ -147,7 +147,7 @@ export type Expand<Row, Expandable extends string, Asked extends Requested = Non
         : Row[K];
 };
 
-/** A response body with its records expanded as `Requested` says: one record, or a page's results. */
+/** A response body with its records expanded as `Asked` says: one record, or a page's results. */
 export type ExpandBody<Body, Expandable extends string, Asked extends Requested = NoneRequested> = [
   Expandable,
 ] extends [never]
@@ -163,7 +163,7 @@ type ExpandResponse<Response, Expandable extends string, Asked extends Requested
   : Response;
 
 /**
- * The record a path's GET answers with (a list's row, or the one record), with `Requested` expanded:
+ * The record a path's GET answers with (a list's row, or the one record), with `Expanded` expanded:
  * `Resource<"/api/v1/opportunities/{id}/", "customer">` has `customer` as an object, `principal` an id.
  */
 export type Resource<P extends PathsWithMethod<"get">, Expanded extends ExpandableOf<Operation<P, "get">> = never> =
@@ -173,8 +173,8 @@ export type Resource<P extends PathsWithMethod<"get">, Expanded extends Expandab
       : Expand<Body, ExpandableOf<Operation<P, "get">>, { sure: Expanded; maybe: never }>
     : never;
 
-// What a call without options is typed with (rather than the options' constraint, whose `expand` would
-// count as perhaps sent): nothing asked to expand.
+// What the walker's call without parameters is typed with (rather than the parameters' constraint, whose
+// `expand?` would count as perhaps sent): nothing asked to expand.
 type NoExpand = { query?: { expand?: never } };
 
 type RequiredKeysOf<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];

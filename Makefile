@@ -190,11 +190,13 @@ client: install
 	$(MAKE) --no-print-directory $(CLIENT_DEPS)
 	npm run --prefix client --silent generate
 
-# Installs the client's pinned dependencies and type-checks it; its live test runs in pytest
-# (tests/client/). Without Node.js both are skipped, loudly.
+# Installs the client's pinned dependencies, type-checks it, builds it (ES module and CommonJS) and
+# compiles and runs the consumer projects in client/consumers/ against the build with TypeScript 5.4,
+# 5.9, 6 and 7; its live test runs in pytest (tests/client/). Without Node.js all are skipped, loudly.
 client-check:
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(CLIENT_DEPS) && npm run --prefix client --silent typecheck; \
+		$(MAKE) --no-print-directory $(CLIENT_DEPS) && npm run --prefix client --silent typecheck \
+		&& npm run --prefix client --silent consumers; \
 	else \
 		echo "**********************************************************************************"; \
 		echo "WARNING: Node.js/npm not found: the TypeScript client's type-check and live test"; \

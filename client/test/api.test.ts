@@ -1,11 +1,14 @@
 /**
  * The generated client against a live server, as a front end uses it: a Sales Manager signs in, adds an
  * organization, a contact, an opportunity and an interaction, pages through a list, and gets problem
- * bodies for bad input, another firm's id, a stale If-Match and a delete that would orphan records.
+ * bodies for bad input, another firm's id, a stale If-Match and a delete that would orphan records; an
+ * expanded relation arrives as the object its type says; an integration works with an API key, and a
+ * write sent again with its Idempotency-Key is answered once.
  *
  * `make test` starts the server (tests/client/test_typescript_client.py) and sets:
- * CRM_API_URL, CRM_EMAIL, CRM_PASSWORD (a manager with a principal in their book) and
- * CRM_FOREIGN_ORGANIZATION_ID (an organization of another firm).
+ * CRM_API_URL, CRM_EMAIL, CRM_PASSWORD (a manager with a principal in their book), CRM_ADMIN_EMAIL and
+ * CRM_ADMIN_PASSWORD (the firm's admin, who creates API keys) and CRM_FOREIGN_ORGANIZATION_ID (an
+ * organization of another firm).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -16,6 +19,8 @@ const env = {
   url: process.env.CRM_API_URL ?? "",
   email: process.env.CRM_EMAIL ?? "",
   password: process.env.CRM_PASSWORD ?? "",
+  adminEmail: process.env.CRM_ADMIN_EMAIL ?? "",
+  adminPassword: process.env.CRM_ADMIN_PASSWORD ?? "",
   foreignOrganizationId: Number(process.env.CRM_FOREIGN_ORGANIZATION_ID ?? "0"),
 };
 const skip = env.url ? false : "CRM_API_URL is not set: `make test` runs this against a server it starts";
@@ -84,7 +89,8 @@ test("a Sales Manager works through the typed client", { skip }, async (t) => {
         name: `Fries at Harbor Test Bistro ${RUN}`,
         principal: principal.id,
         customer: organization.id,
-        weekly_case_volume: "12.50",
+        owner: me.data.id,
+        weekly_case_volume: 12.5, // a decimal as a JSON number; it comes back as "12.50"
         probability: 40,
       },
     });
@@ -92,6 +98,7 @@ test("a Sales Manager works through the typed client", { skip }, async (t) => {
     assert.ok(placement.data);
     opportunity = placement.data;
     assert.equal(opportunity.stage, "new_lead");
+    assert.equal(opportunity.weekly_case_volume, "12.50");
     assert.equal(opportunity.weighted_weekly_volume, "5.00");
 
     const call = await crm.POST("/api/v1/interactions/", {
@@ -108,12 +115,43 @@ test("a Sales Manager works through the typed client", { skip }, async (t) => {
     });
     assert.equal(call.response.status, 201, JSON.stringify(call.error));
     assert.ok(call.data);
-    // The principal comes from the opportunity; expanded relations arrive as objects.
-    assert.equal(call.data.principal, principal.id);
-    const embedded = call.data.opportunity;
-    assert.ok(typeof embedded === "object" && embedded !== null);
-    assert.equal(embedded.name, opportunity.name);
-    assert.ok(typeof call.data.contact === "object" && call.data.contact?.last_name === contact.last_name);
+    // The principal comes from the opportunity. The relations `expand` names are typed as the objects
+    // they arrive as (no narrowing), the others as ids.
+    const principalId: number | null = call.data.principal;
+    assert.equal(principalId, principal.id);
+    assert.equal(call.data.opportunity?.name, opportunity.name);
+    assert.equal(call.data.contact?.last_name, contact.last_name);
+    const organizationId: number = call.data.organization;
+    assert.equal(organizationId, organization.id);
+  });
+
+  await t.test("expanded relations are the objects their types say", async () => {
+    const read = await crm.GET("/api/v1/opportunities/{id}/", {
+      params: { path: { id: opportunity.id }, query: { expand: ["customer", "principal", "owner"] } },
+    });
+    assert.ok(read.data);
+    const customer: Schemas["OrganizationSummary"] = read.data.customer;
+    assert.deepEqual(customer, { id: organization.id, name: organization.name, type: "customer" });
+    assert.equal(read.data.principal.id, principal.id);
+    assert.equal(read.data.owner?.email, me.data.email);
+    const distributor: number | null = read.data.distributor; // not asked for: an id (here none)
+    assert.equal(distributor, null);
+
+    const plain = await crm.GET("/api/v1/opportunities/{id}/", { params: { path: { id: opportunity.id } } });
+    assert.ok(plain.data);
+    const customerId: number = plain.data.customer;
+    assert.equal(customerId, organization.id);
+
+    let seen = 0;
+    const query = { organization: organization.id, expand: ["organization" as const] };
+    for await (const person of crm.items("/api/v1/contacts/", { query })) {
+      const name: string = person.organization.name;
+      assert.equal(name, organization.name);
+      const reportsTo: number | null = person.reports_to;
+      assert.equal(reportsTo, null);
+      seen += 1;
+    }
+    assert.equal(seen, 1);
   });
 
   await t.test("pages through a list by cursor", async () => {
@@ -211,16 +249,121 @@ test("a Sales Manager works through the typed client", { skip }, async (t) => {
     assert.equal(back.response.status, 200);
   });
 
+  await t.test("a write sent again with its Idempotency-Key is answered once", async () => {
+    const key = `client-test-${RUN}`;
+    const send = () =>
+      crm.POST("/api/v1/organizations/", {
+        params: { header: { "Idempotency-Key": key } },
+        body: { name: `Harbor Replay Cafe ${RUN}`, type: "customer" },
+      });
+    const first = await send();
+    const again = await send();
+    assert.equal(first.response.status, 201);
+    assert.equal(again.response.status, 201);
+    assert.ok(first.data && again.data);
+    assert.equal(again.data.id, first.data.id);
+    assert.equal(first.response.headers.get("Idempotent-Replayed"), null);
+    assert.equal(again.response.headers.get("Idempotent-Replayed"), "true");
+  });
+
+  await t.test("an integration works with an API key", async () => {
+    assert.ok(env.adminEmail, "CRM_ADMIN_EMAIL is set");
+    const admin = createCrmClient({ baseUrl: env.url });
+    await admin.login(env.adminEmail, env.adminPassword);
+    const created = await admin.POST("/api/v1/api-keys/", {
+      body: { name: `Client test ${RUN}`, role: "manager", book: [principal.id] },
+    });
+    assert.equal(created.response.status, 201, JSON.stringify(created.error));
+    assert.ok(created.data);
+    await admin.logout();
+
+    const sent: (string | null)[][] = [];
+    const integration = createCrmClient({
+      baseUrl: env.url,
+      apiKey: created.data.key,
+      idempotencyKeys: true,
+      fetch: (request: Request) => {
+        sent.push([request.headers.get("Authorization"), request.headers.get("Idempotency-Key")]);
+        return globalThis.fetch(request);
+      },
+    });
+    await assert.rejects(integration.login(env.email, env.password), /API key/);
+    const me3 = await integration.GET("/api/v1/me/");
+    assert.equal(me3.response.status, 200, JSON.stringify(me3.error));
+    assert.deepEqual(
+      me3.data?.book.map((p) => p.id),
+      [principal.id],
+    );
+    const made = await integration.POST("/api/v1/organizations/", {
+      body: { name: `Harbor Key Diner ${RUN}`, type: "customer" },
+    });
+    assert.equal(made.response.status, 201, JSON.stringify(made.error));
+    assert.deepEqual(
+      sent.map(([authorization]) => authorization),
+      [`Api-Key ${created.data.key}`, `Api-Key ${created.data.key}`],
+    );
+    // The GET went without a key; the POST got one of its own.
+    assert.equal(sent[0]?.[1], null);
+    assert.match(sent[1]?.[1] ?? "", /^[0-9a-f-]{36}$/);
+
+    // The answer to a create is lost on the way back: the client sends it again with the same key, and
+    // the server answers with the record it made the first time, once.
+    let lost = 0;
+    const flaky = createCrmClient({
+      baseUrl: env.url,
+      apiKey: created.data.key,
+      idempotencyKeys: true,
+      retries: 2,
+      fetch: async (request: Request) => {
+        const response = await globalThis.fetch(request);
+        if (request.method === "POST" && lost === 0) {
+          lost += 1;
+          throw new TypeError("fetch failed: the connection was lost");
+        }
+        return response;
+      },
+    });
+    const name = `Harbor Lost Answer Deli ${RUN}`;
+    const kept = await flaky.POST("/api/v1/organizations/", { body: { name, type: "customer" } });
+    assert.equal(lost, 1);
+    assert.equal(kept.response.status, 201, JSON.stringify(kept.error));
+    assert.equal(kept.response.headers.get("Idempotent-Replayed"), "true");
+    const found = await flaky.GET("/api/v1/organizations/", { params: { query: { search: name } } });
+    assert.deepEqual(
+      found.data?.results.map((row) => row.id),
+      [kept.data?.id],
+    );
+
+    const refused = await createCrmClient({ baseUrl: env.url, apiKey: `${created.data.key}x` }).GET("/api/v1/me/");
+    assert.equal(refused.response.status, 401);
+    assert.equal(refused.error?.code, "api_key_not_valid");
+  });
+
   await t.test("an expired access token is refreshed once, transparently", async () => {
     const current = crm.getTokens();
     assert.ok(current);
+    const keys: (string | null)[] = [];
     const stale = createCrmClient({
       baseUrl: env.url,
       tokens: { access: "not-a-valid-token", refresh: current.refresh },
+      idempotencyKeys: true,
+      fetch: (request: Request) => {
+        keys.push(request.headers.get("Idempotency-Key"));
+        return globalThis.fetch(request);
+      },
     });
+    // Refused (401), refreshed, sent again: with the same Idempotency-Key, so it is made once.
+    const made = await stale.POST("/api/v1/organizations/", {
+      body: { name: `Harbor Retry Grill ${RUN}`, type: "customer" },
+    });
+    assert.equal(made.response.status, 201, JSON.stringify(made.error));
+    assert.notEqual(stale.getTokens()?.access, "not-a-valid-token");
+    assert.equal(keys.length, 3); // the POST, the token refresh (no key), the POST again
+    assert.ok(keys[0]);
+    assert.equal(keys[1], null);
+    assert.equal(keys[2], keys[0]);
     const me2 = await stale.GET("/api/v1/me/");
     assert.equal(me2.response.status, 200);
-    assert.notEqual(stale.getTokens()?.access, "not-a-valid-token");
 
     // Refresh tokens rotate: the stale client kept the next one, and the one both started with is spent.
     const renewed = stale.getTokens();

@@ -8,6 +8,7 @@ Data is created as the database owner (set-up); every assertion about access goe
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,11 @@ from crm.models import Role, Tenant, User
 from crm.tokens import tokens_for
 from organizations.models import Organization
 from tests import factories as f
+
+# The servers suites start (gunicorn, runserver, schemathesis's target…) are not under test settings: they
+# inherit this, so they too serve without rate limits (a suite's burst as one user is no client's mistake).
+# The rate limit suites turn them on by name (tests/api/test_rate_limits*.py).
+os.environ.setdefault("RATE_LIMIT_ENABLED", "0")
 
 # The suites `make check` leaves out (`-m "not slow and not external"`; `make test` runs everything), by node
 # id prefix (a directory, a module or one test) or by a fixture they use. `slow`: seconds to minutes each (a
@@ -271,7 +277,8 @@ def api() -> Any:
 @pytest.fixture(autouse=True)
 def forget_failed_sign_ins(request: Any, django_db_blocker: Any) -> Any:
     """Failed sign-ins are counted in a table no model owns (crm.signin), which a transactional test's
-    flush leaves alone: cleared after such a test so the next one starts with no lockout."""
+    flush leaves alone: cleared after such a test so the next one starts with no lockout (and so are the
+    rate limiter's buckets, crm.rate_limits)."""
     yield
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or {
@@ -283,3 +290,4 @@ def forget_failed_sign_ins(request: Any, django_db_blocker: Any) -> Any:
 
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM signin_failure")
+            cursor.execute("DELETE FROM rate_limit_bucket")  # likewise the rate limiter's buckets

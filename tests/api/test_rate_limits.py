@@ -16,13 +16,13 @@ from typing import Any
 import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from crm import rate_limits
 from interactions.models import Interaction
-from tests.api.support import API, assert_problem, ok
+from tests.api.support import API, assert_problem
 from tests.api.test_api_keys import create_key, with_key
 from tests.conftest import Firm, client_for
 
@@ -157,9 +157,7 @@ def test_a_refused_write_claims_no_idempotency_key_and_a_replay_counts_like_any_
     assert retried.status_code == 201 and not retried.has_header("Idempotent-Replayed")
 
 
-def test_an_api_key_has_its_own_quota_which_its_public_id_alone_cannot_spend(
-    firm: Firm, limits: Any
-) -> None:
+def test_an_api_key_has_its_own_quota_which_its_public_id_alone_cannot_spend(firm: Firm, limits: Any) -> None:
     limits.RATE_LIMIT_BURST = (20, 60)
     limits.RATE_LIMIT_SUSTAINED = (20, 60)
     admin = client_for(firm.admin)
@@ -286,13 +284,12 @@ def test_the_take_is_all_or_nothing_and_refuses_bad_arguments(db: Any) -> None:
     assert allowed is False and ahead[1] > minute - 5_000_000
     assert take(["b"], [minute], [2])[0] is True
     for bad in ([[], [], []], [["a"], [0], [1]], [["a"], [1], [0]], [["a", "b"], [1], [1, 1]]):
-        with pytest.raises(Exception, match="positive interval and quota"):
-            with connection.cursor() as cursor:
-                cursor.execute("SAVEPOINT bad")
-                try:
-                    take(*bad)
-                finally:
-                    cursor.execute("ROLLBACK TO SAVEPOINT bad")
+        with pytest.raises(DataError, match="positive interval and quota"), connection.cursor() as cursor:
+            cursor.execute("SAVEPOINT bad")
+            try:
+                take(*bad)
+            finally:
+                cursor.execute("ROLLBACK TO SAVEPOINT bad")
 
 
 def test_the_purge_deletes_full_buckets_only(db: Any) -> None:

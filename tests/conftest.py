@@ -30,7 +30,7 @@ os.environ.setdefault("RATE_LIMIT_ENABLED", "0")
 # id prefix (a directory, a module or one test) or by a fixture they use. `slow`: seconds to minutes each (a
 # scratch database migrated step by step, a generated firm, a live gunicorn, schemathesis). `external`: needs
 # a program from outside the virtualenv (PgBouncer, Chromium, Node.js, Debian's PostgreSQL with HypoPG, Patroni
-# and etcd), which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
+# and etcd, Redis), which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
 SLOW = (  # the longest first: they are scheduled first (below)
     "tests/fuzz/",
     "tests/migrations/test_reversibility.py",
@@ -45,6 +45,7 @@ SLOW = (  # the longest first: they are scheduled first (below)
     "tests/ops/test_database_down.py",
     "tests/ops/test_replicas.py",  # a primary and a standby of its own, ~30 s
     "tests/ops/test_rls_http_on_a_replica.py",  # the same, and the RLS HTTP suite read from the standby
+    "tests/api/test_rate_limits_live.py",  # gunicorn with two workers, three times
 )
 SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
 EXTERNAL = (
@@ -52,6 +53,7 @@ EXTERNAL = (
     "tests/pgbouncer/",
     "tests/browser/",
     "tests/client/",
+    "tests/api/test_rate_limits_redis.py",  # redis-server, and gunicorn with two workers on it
 )
 EXTERNAL_FIXTURES = {"hypopg_cluster"}
 

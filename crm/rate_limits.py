@@ -366,7 +366,7 @@ def too_many_requests(request: HttpRequest, limits: Sequence[Limit]) -> HttpResp
         request,
         429,
         "Too Many Requests",
-        f"Rate limit reached: {said}. Try again in {retry_after} seconds.",
+        f"Rate limit reached: {said}. Try again in {retry_after} second{'' if retry_after == 1 else 's'}.",
         headers={"Retry-After": str(retry_after)},
     )
     body = orjson.loads(response.content)

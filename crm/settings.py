@@ -373,7 +373,11 @@ SPECTACULAR_SETTINGS = {
         '- **Concurrency**: single records carry `ETag: "<version>"`; send it as `If-Match` on '
         "writes to get a 412 instead of overwriting someone else's change.\n"
         "- **Retries**: send `Idempotency-Key: <unique key>` on a POST or PATCH; the same request sent again "
-        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing."
+        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing.\n"
+        "- **Rate limits** per member, API key or client address (by default 20 requests at once, 600 a "
+        "minute, 120 writes a minute): every answer carries `RateLimit-Policy` and `RateLimit` "
+        "(draft-ietf-httpapi-ratelimit-headers); past a quota, a 429 problem (`code` `rate_limited`) with "
+        "`Retry-After`, and nothing was run."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -283,7 +283,13 @@ def test_the_take_is_all_or_nothing_and_refuses_bad_arguments(db: Any) -> None:
     allowed, ahead = take(["b", "a"], [minute, minute], [2, 1])  # "a" is used up: "b" keeps its second
     assert allowed is False and ahead[1] > minute - 5_000_000
     assert take(["b"], [minute], [2])[0] is True
-    for bad in ([[], [], []], [["a"], [0], [1]], [["a"], [1], [0]], [["a", "b"], [1], [1, 1]]):
+    bad_arguments: list[tuple[list[str], list[int], list[int]]] = [
+        ([], [], []),
+        (["a"], [0], [1]),
+        (["a"], [1], [0]),
+        (["a", "b"], [1], [1, 1]),
+    ]
+    for bad in bad_arguments:
         with pytest.raises(DataError, match="positive interval and quota"), connection.cursor() as cursor:
             cursor.execute("SAVEPOINT bad")
             try:

@@ -2780,8 +2780,8 @@ export interface components {
         };
         /** @description A problem (429): a rate limit is used up (`code` `rate_limited`, `violated_policies` naming it), or too many failed sign-ins (`code` `signin_locked`). */
         TooManyRequestsProblem: components["schemas"]["Problem"] & {
-            /** @description With `code` `rate_limited`: the policies used up (see `RateLimit-Policy`). */
-            violated_policies?: components["schemas"]["ViolatedPoliciesEnum"][];
+            /** @description With `code` `rate_limited`: the policies used up, by the names `RateLimit-Policy` gives them (`burst`, `sustained`, `writes`). */
+            violated_policies?: string[];
         };
         TopCustomer: {
             customer: number;
@@ -2802,8 +2802,6 @@ export interface components {
             readonly first_name: string;
             readonly last_name: string;
         };
-        /** @enum {string} */
-        ViolatedPoliciesEnum: "burst" | "sustained" | "writes";
         WeeklyActivityReport: {
             /** Format: date */
             as_of: string;

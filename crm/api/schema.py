@@ -120,8 +120,9 @@ PROBLEM_EXTENSIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         {
             "violated_policies": {
                 "type": "array",
-                "items": {"type": "string", "enum": ["burst", "sustained", "writes"]},
-                "description": "With `code` `rate_limited`: the policies used up (see `RateLimit-Policy`).",
+                "items": {"type": "string"},
+                "description": "With `code` `rate_limited`: the policies used up, by the names "
+                "`RateLimit-Policy` gives them (`burst`, `sustained`, `writes`).",
             }
         },
     ),

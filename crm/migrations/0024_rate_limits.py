@@ -32,7 +32,7 @@ CREATE OR REPLACE FUNCTION crm_rate_limit_take(p_buckets text[], p_intervals_us 
 RETURNS TABLE (allowed boolean, ahead_us bigint[])
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
-    v_now bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+    v_now bigint;
     v_count integer := coalesce(cardinality(p_buckets), 0);
     v_tat bigint[];
     v_new bigint[];
@@ -42,29 +42,40 @@ DECLARE
     v_found bigint;
     i integer;
 BEGIN
+    -- Simple expressions (no query): checked without a statement of their own.
     IF v_count NOT BETWEEN 1 AND 16 OR cardinality(p_intervals_us) IS DISTINCT FROM v_count
        OR cardinality(p_quotas) IS DISTINCT FROM v_count
-       OR EXISTS (SELECT FROM unnest(p_intervals_us) v WHERE v IS NULL OR v < 1)
-       OR EXISTS (SELECT FROM unnest(p_quotas) q WHERE q IS NULL OR q < 1) THEN
+       OR NOT coalesce(1 <= ALL (p_intervals_us), false) OR NOT coalesce(1 <= ALL (p_quotas), false) THEN
         RAISE EXCEPTION 'crm_rate_limit_take: 1 to 16 buckets, each with a positive interval and quota'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_tat := array_fill(0::bigint, ARRAY[v_count]);
+    -- Locked in bucket order (the sort runs before the locking), whatever order they were given in: two
+    -- requests sharing buckets never wait for each other in a cycle. Released when this statement's
+    -- transaction ends, straight after. Buckets seen for the first time are made first, then all locked
+    -- again (the usual case, every bucket there, is this one statement and the update).
+    FOR attempt IN 1 .. 2 LOOP
+        SELECT array_agg(locked.tat_us ORDER BY locked.ord), count(*) INTO v_tat, v_found
+          FROM (SELECT x.ord, r.tat_us
+                  FROM unnest(p_buckets) WITH ORDINALITY AS x(bucket, ord)
+                  JOIN rate_limit_bucket r ON r.bucket = x.bucket
+                 ORDER BY r.bucket
+                   FOR UPDATE OF r) AS locked;
+        EXIT WHEN v_found = v_count OR attempt = 2;
+        WITH made AS (
+            INSERT INTO rate_limit_bucket (bucket, tat_us)
+            SELECT b, 0 FROM unnest(p_buckets) AS b ORDER BY b
+            ON CONFLICT (bucket) DO NOTHING
+            RETURNING bucket
+        )
+        SELECT array_agg(bucket) INTO v_made FROM made;
+    END LOOP;
+    IF v_found IS DISTINCT FROM v_count THEN  -- a bucket named twice
+        RAISE EXCEPTION 'crm_rate_limit_take: each bucket once' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Read once the rows are ours: a take that waited for another one's lock counts from when it got it.
+    v_now := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
     v_new := v_tat;
     v_ahead := v_tat;
-    WITH made AS (
-        INSERT INTO rate_limit_bucket (bucket, tat_us)
-        SELECT b, 0 FROM unnest(p_buckets) AS b ORDER BY b
-        ON CONFLICT (bucket) DO NOTHING
-        RETURNING bucket
-    )
-    SELECT array_agg(bucket) INTO v_made FROM made;
-    -- Locked in bucket order whatever order they were given in: two requests sharing buckets never wait
-    -- for each other in a cycle. Released when this statement's transaction ends, straight after.
-    FOR i IN SELECT x.ord FROM unnest(p_buckets) WITH ORDINALITY AS x(bucket, ord) ORDER BY x.bucket LOOP
-        SELECT r.tat_us INTO STRICT v_found FROM rate_limit_bucket r WHERE r.bucket = p_buckets[i] FOR UPDATE;
-        v_tat[i] := v_found;
-    END LOOP;
     FOR i IN 1 .. v_count LOOP
         v_new[i] := greatest(v_tat[i], v_now) + p_intervals_us[i];
         IF v_new[i] - v_now > p_intervals_us[i] * p_quotas[i] THEN

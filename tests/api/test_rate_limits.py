@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import DataError, connection
+from django.db import DataError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -314,3 +314,18 @@ def test_the_buckets_are_unlogged_and_leave_room_for_hot_updates(db: Any) -> Non
     with connection.cursor() as cursor:
         cursor.execute("SELECT relpersistence, reloptions FROM pg_class WHERE relname = 'rate_limit_bucket'")
         assert cursor.fetchone() == ("u", ["fillfactor=70"])
+
+
+def test_a_store_that_fails_limits_nothing_and_says_so_in_the_log(
+    firm: Firm, limits: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def unreachable(*args: Any) -> rate_limits.Taken:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(rate_limits.PostgresStore, "take", unreachable)
+    monkeypatch.setattr(rate_limits, "_last_failure_logged", 0.0)
+    manager = client_for(firm.manager)
+    for _ in range(5):  # past the burst of 3: nothing refused
+        response = manager.get(ME)
+        assert response.status_code == 200 and not response.has_header("RateLimit")
+    assert caplog.text.count("Rate limits not applied: the store cannot be reached") == 1  # once in 10 s

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection
@@ -203,6 +203,10 @@ class Taken:
 
 
 class Store(Protocol):
+    """Where the buckets live: `take` them all or none; `errors` are what it raises when it cannot."""
+
+    errors: tuple[type[Exception], ...]
+
     def take(self, buckets: Sequence[str], intervals_us: Sequence[int], quotas: Sequence[int]) -> Taken: ...
 
 
@@ -275,10 +279,10 @@ class RedisStore:
         return Taken(bool(int(reply[0])), tuple(int(value) for value in reply[1:]))
 
 
-_stores: dict[str, Any] = {}
+_stores: dict[str, RedisStore] = {}
 
 
-def store() -> PostgresStore | RedisStore:
+def store() -> Store:
     """Redis when REDIS_URL is set (one client, with its connection pool, per process), else PostgreSQL."""
     url = settings.REDIS_URL
     if not url:
@@ -286,7 +290,7 @@ def store() -> PostgresStore | RedisStore:
     found = _stores.get(url)
     if found is None:
         found = _stores.setdefault(url, RedisStore(url))
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 _POSTGRES = PostgresStore()

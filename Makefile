@@ -7,7 +7,7 @@ PORT ?= 8000
 # Local development defaults; a deployment sets DEBUG=0 and its own SECRET_KEY (see README).
 export DEBUG ?= 1
 
-.PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer client client-check example-web
+.PHONY: run test lint typecheck check install migrate demo clean-db shell pgbouncer client client-check example-web redis
 
 # The pinned dependencies are installed by uv (from PyPI, pinned here): ~4 s of CPU and parallel downloads,
 # where pip took ~34 s of CPU and a minute or more. uv is given pip's own index configuration (pip config
@@ -113,7 +113,7 @@ bytecode: install
 .PHONY: externals
 externals:
 	@$(MAKE) --no-print-directory pgbouncer && $(MAKE) --no-print-directory hypopg && $(MAKE) --no-print-directory chromium && \
-		$(MAKE) --no-print-directory patroni
+		$(MAKE) --no-print-directory patroni && $(MAKE) --no-print-directory redis
 
 # Every migration after each app's initial ones through squawk (fed by sqlmigrate) and
 # django-migration-linter; exceptions and their reasons in crm/migration_lint.toml, conventions in
@@ -167,6 +167,18 @@ patroni:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends patroni etcd-server >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends patroni etcd-server >/dev/null; }; \
 	else echo "WARNING: Patroni or etcd is not installed: the failover test will be SKIPPED"; fi
+
+# The rate limits' Redis tests (tests/api/test_rate_limits_redis.py) start a throwaway redis-server of their own.
+# Debian's package is installed when missing and this is a root shell with apt (CI); elsewhere the tests say
+# loudly that they skipped. (Installing it does not start Debian's own service where no init system runs.)
+.PHONY: redis
+redis:
+	@if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Redis (Debian package redis-server) for the rate limits' Redis tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }; \
+	else echo "WARNING: redis-server is not installed: the rate limits' Redis tests will be SKIPPED"; fi
 
 shell: install
 	$(MANAGE) shell

@@ -25,6 +25,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate limit policy: `<requests>/<seconds>` as (requests, seconds), or None for `0` (no such policy)."""
+    value = (os.environ.get(name, "") or default).strip()
+    if value == "0":
+        return None
+    requests, separator, seconds = value.partition("/")
+    try:
+        quota, window = int(requests), int(seconds)
+    except ValueError:
+        quota = window = 0
+    if not separator or not (1 <= quota <= 1_000_000 and 1 <= window <= 86_400):
+        raise ImproperlyConfigured(
+            f"{name} must be <requests>/<seconds> (1 to 1,000,000 per 1 to 86,400 s, e.g. 20/1) or 0, not {value!r}."
+        )
+    return quota, window
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "PYTEST_VERSION" in os.environ
 
@@ -81,6 +98,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Rate limits per member, API key or client address (crm/rate_limits.py): before the request's
+    # transaction, so a refused request costs one statement and runs nothing.
+    "crm.rate_limits.RateLimitMiddleware",
     # Opens the request's transaction and sets the RLS variables in it; must follow authentication.
     "crm.middleware.RowLevelSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -253,6 +273,8 @@ CORS_EXPOSE_HEADERS = [
     "X-Database-Position",
     "X-Database",
     "Idempotent-Replayed",
+    "RateLimit-Policy",
+    "RateLimit",
 ]
 CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "86400"))
 
@@ -333,6 +355,17 @@ IDEMPOTENCY_WINDOW_SECONDS = int(os.environ.get("IDEMPOTENCY_WINDOW_SECONDS", ""
 if not 1 <= IDEMPOTENCY_WINDOW_SECONDS <= 7 * 24 * 60 * 60:
     raise ImproperlyConfigured("IDEMPOTENCY_WINDOW_SECONDS must be from 1 to 604800 (7 days).")
 
+# Rate limits (crm/rate_limits.py, ADR 0019): GCRA buckets per member, per API key and per client address
+# (SIGNIN_TRUSTED_PROXIES says which address), shared by every worker and node through PostgreSQL, or Redis
+# when REDIS_URL is set. Each policy is <requests>/<seconds>, or 0 for none. Off by default under pytest
+# (suites send bursts as one user); the servers a suite starts are told RATE_LIMIT_ENABLED=0 by
+# tests/conftest.py unless a test says otherwise.
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", not TESTING)
+RATE_LIMIT_BURST = env_rate("RATE_LIMIT_BURST", "20/1")
+RATE_LIMIT_SUSTAINED = env_rate("RATE_LIMIT_SUSTAINED", "600/60")
+RATE_LIMIT_WRITES = env_rate("RATE_LIMIT_WRITES", "120/60")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15"))),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "7"))),
@@ -360,7 +393,11 @@ SPECTACULAR_SETTINGS = {
         '- **Concurrency**: single records carry `ETag: "<version>"`; send it as `If-Match` on '
         "writes to get a 412 instead of overwriting someone else's change.\n"
         "- **Retries**: send `Idempotency-Key: <unique key>` on a POST or PATCH; the same request sent again "
-        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing."
+        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing.\n"
+        "- **Rate limits** per member, API key or client address (by default 20 requests at once, 600 a "
+        "minute, 120 writes a minute): every answer carries `RateLimit-Policy` and `RateLimit` "
+        "(draft-ietf-httpapi-ratelimit-headers); past a quota, a 429 problem (`code` `rate_limited`) with "
+        "`Retry-After`, and nothing was run."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

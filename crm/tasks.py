@@ -13,7 +13,7 @@ from django.conf import settings
 from procrastinate import JobContext, RetryStrategy, builtin_tasks
 from procrastinate.contrib.django import app
 
-from crm import idempotency
+from crm import idempotency, rate_limits
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,17 @@ def purge_idempotency_keys(timestamp: int) -> int:
     """Hourly: every firm's idempotency keys past their window (the writes sweep only their own caller's)."""
     deleted = idempotency.purge_expired()
     log.info("Deleted %d expired idempotency keys.", deleted)
+    return deleted
+
+
+@app.periodic(cron="*/5 * * * *")
+@app.task(name="crm.purge_rate_limits", queue="upkeep", retry=UPKEEP_RETRY)
+def purge_rate_limits(timestamp: int) -> int:
+    """Every 5 minutes: the rate limiter's PostgreSQL buckets that are full again (none with REDIS_URL)."""
+    if settings.REDIS_URL:
+        return 0
+    deleted = rate_limits.purge_full_buckets()
+    log.info("Deleted %d full rate limit buckets.", deleted)
     return deleted
 
 

@@ -8,6 +8,7 @@ Data is created as the database owner (set-up); every assertion about access goe
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,16 @@ from crm.tokens import tokens_for
 from organizations.models import Organization
 from tests import factories as f
 
+# The servers suites start (gunicorn, runserver, schemathesis's target…) are not under test settings: they
+# inherit this, so they too serve without rate limits (a suite's burst as one user is no client's mistake).
+# The rate limit suites turn them on by name (tests/api/test_rate_limits*.py).
+os.environ.setdefault("RATE_LIMIT_ENABLED", "0")
+
 # The suites `make check` leaves out (`-m "not slow and not external"`; `make test` runs everything), by node
 # id prefix (a directory, a module or one test) or by a fixture they use. `slow`: seconds to minutes each (a
 # scratch database migrated step by step, a generated firm, a live gunicorn, schemathesis). `external`: needs
 # a program from outside the virtualenv (PgBouncer, Chromium, Node.js, Debian's PostgreSQL with HypoPG, Patroni
-# and etcd), which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
+# and etcd, Redis), which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
 SLOW = (  # the longest first: they are scheduled first (below)
     "tests/fuzz/",
     "tests/migrations/test_reversibility.py",
@@ -39,6 +45,7 @@ SLOW = (  # the longest first: they are scheduled first (below)
     "tests/ops/test_database_down.py",
     "tests/ops/test_replicas.py",  # a primary and a standby of its own, ~30 s
     "tests/ops/test_rls_http_on_a_replica.py",  # the same, and the RLS HTTP suite read from the standby
+    "tests/api/test_rate_limits_live.py",  # gunicorn with two workers, three times
 )
 SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
 EXTERNAL = (
@@ -46,6 +53,7 @@ EXTERNAL = (
     "tests/pgbouncer/",
     "tests/browser/",
     "tests/client/",
+    "tests/api/test_rate_limits_redis.py",  # redis-server, and gunicorn with two workers on it
 )
 EXTERNAL_FIXTURES = {"hypopg_cluster"}
 
@@ -271,7 +279,8 @@ def api() -> Any:
 @pytest.fixture(autouse=True)
 def forget_failed_sign_ins(request: Any, django_db_blocker: Any) -> Any:
     """Failed sign-ins are counted in a table no model owns (crm.signin), which a transactional test's
-    flush leaves alone: cleared after such a test so the next one starts with no lockout."""
+    flush leaves alone: cleared after such a test so the next one starts with no lockout (and so are the
+    rate limiter's buckets, crm.rate_limits)."""
     yield
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or {
@@ -283,3 +292,4 @@ def forget_failed_sign_ins(request: Any, django_db_blocker: Any) -> Any:
 
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM signin_failure")
+            cursor.execute("DELETE FROM rate_limit_bucket")  # likewise the rate limiter's buckets

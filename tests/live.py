@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -35,13 +35,14 @@ def database_url() -> str:
 
 
 @contextmanager
-def gunicorn_server(**environment: str) -> Iterator[str]:
-    """gunicorn serving the test database with DEBUG off; `environment` adds or overrides variables.
-    Yields the base URL; the server's stderr is printed afterwards (shown when the test fails)."""
+def gunicorn_server(*, workers: int = 1, options: Sequence[str] = (), **environment: str) -> Iterator[str]:
+    """gunicorn serving the test database with DEBUG off, on `workers` processes of 4 threads (plus any
+    other gunicorn `options`); `environment` adds or overrides variables. Yields the base URL; the server's
+    stderr is printed afterwards (shown when the test fails)."""
     port = free_port()
     command = [
         *(sys.executable, "-m", "gunicorn", "crm.wsgi", "-b", f"127.0.0.1:{port}"),
-        *("-w", "1", "--threads", "4", "--no-control-socket"),
+        *("-w", str(workers), "--threads", "4", "--no-control-socket", *options),
     ]
     with _serving(command, port, environment) as url:
         yield url

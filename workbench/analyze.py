@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
+from django.test.utils import override_settings
 
 from crm import rls
 from crm.models import Tenant
@@ -177,7 +178,14 @@ def capture_requests(
         for call in calls:
             # The request's own transaction becomes a savepoint of this one, which is rolled back: the
             # writes of "create" and "update" are planned and run, never kept.
-            with transaction.atomic(), connection.execute_wrapper(recorder):
+            # Rate limits off: the operations' SQL is what is analysed, not the limiter's (it runs as the
+            # owner, outside the request's transaction), and one manager's quick succession of requests
+            # would otherwise be answered 429.
+            with (
+                override_settings(RATE_LIMIT_ENABLED=False),
+                transaction.atomic(),
+                connection.execute_wrapper(recorder),
+            ):
                 response = client.generic(
                     call.method, call.path, data=call.payload() or b"", content_type="application/json"
                 )

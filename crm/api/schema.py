@@ -92,7 +92,7 @@ class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField(
         required=False,
         help_text="Machine-readable reason, outside 400s: `not_authenticated`, `authentication_failed`, "
-        "`token_not_valid`, `token_revoked` (sign in again), `signin_locked`, `permission_denied`, "
+        "`token_not_valid`, `token_revoked` (sign in again), `signin_locked`, `rate_limited`, `permission_denied`, "
         "`not_found`, …",
     )
     # A declared field (DRF moves it off the class): the `errors` property of serializers is unaffected.
@@ -101,7 +101,8 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
-# Problems with extension members, as `allOf: [Problem, {their members}]`: component name → members.
+# Problems with extension members, as `allOf: [Problem, {their members}]`: component name → members (all
+# required, unless the component is in OPTIONAL_PROBLEM_MEMBERS).
 PROBLEM_EXTENSIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "ConflictProblem": (
         "A problem (409) naming the live dependents that keep a record from being deleted.",
@@ -110,6 +111,18 @@ PROBLEM_EXTENSIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                 "type": "object",
                 "additionalProperties": {"type": "integer", "minimum": 1},
                 "description": "Live dependents by kind (`contacts`, `open_opportunities`) with their counts.",
+            }
+        },
+    ),
+    "TooManyRequestsProblem": (
+        "A problem (429): a rate limit is used up (`code` `rate_limited`, `violated_policies` naming it), or "
+        "too many failed sign-ins (`code` `signin_locked`).",
+        {
+            "violated_policies": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "With `code` `rate_limited`: the policies used up, by the names "
+                "`RateLimit-Policy` gives them (`burst`, `sustained`, `writes`).",
             }
         },
     ),
@@ -123,6 +136,9 @@ PROBLEM_EXTENSIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         },
     ),
 }
+
+
+OPTIONAL_PROBLEM_MEMBERS = frozenset({"TooManyRequestsProblem"})
 
 
 def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -141,6 +157,20 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Location": _header("The new record's absolute URL.", {"type": "string", "format": "uri"}),
     "WWWAuthenticate": _header("The authentication scheme to use: `Bearer`."),
     "RetryAfter": _header("Seconds to wait before trying again.", {"type": "integer", "minimum": 0}),
+    "RateLimitPolicy": {
+        "description": "The rate limits this request counted against (draft-ietf-httpapi-ratelimit-headers): "
+        'each policy\'s name, quota `q` and window `w` in seconds, e.g. `"burst";q=20;w=1, '
+        '"sustained";q=600;w=60` (and `"writes";q=120;w=60` on writes). Absent when rate limits are off.',
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "What is left of each policy for you: `r` requests, and `t` the seconds within which no "
+        'more than those are available (left out when the quota is whole), e.g. `"burst";r=19;t=1, '
+        '"sustained";r=599;t=1`. Absent when rate limits are off.',
+        "required": False,
+        "schema": {"type": "string"},
+    },
     "IdempotentReplayed": {
         "description": "`true` when this is the stored answer to the first request sent with this "
         "`Idempotency-Key`: nothing was run again.",
@@ -155,7 +185,11 @@ HEADER_NAMES = {
     "WWWAuthenticate": "WWW-Authenticate",
     "RetryAfter": "Retry-After",
     "IdempotentReplayed": "Idempotent-Replayed",
+    "RateLimitPolicy": "RateLimit-Policy",
+    "RateLimit": "RateLimit",
 }
+# On every response under /api/ while rate limits are on (crm/rate_limits.py).
+RATE_LIMIT_HEADERS = ("RateLimit", "RateLimitPolicy")
 
 # status → (response component name, its problem schema, description, extra headers)
 PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
@@ -225,11 +259,14 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
     ),
     429: (
         "TooManyRequests",
-        "Problem",
-        "Too many failed sign-ins for this account or from this address (`SIGNIN_MAX_FAILURES`, "
-        "`SIGNIN_MAX_FAILURES_PER_CLIENT` within `SIGNIN_WINDOW_SECONDS`): even the right password is refused "
-        "until `Retry-After` seconds have passed.",
-        ("RetryAfter",),
+        "TooManyRequestsProblem",
+        "A rate limit is used up (`code` `rate_limited`): per member, API key or client address, a burst "
+        "(20 a second), a sustained rate (600 a minute) and writes (120 a minute) by default; nothing was run. "
+        "Or, at sign-in and the password change, too many failed sign-ins for this account or from this "
+        "address (`code` `signin_locked`: `SIGNIN_MAX_FAILURES`, `SIGNIN_MAX_FAILURES_PER_CLIENT` within "
+        "`SIGNIN_WINDOW_SECONDS`): even the right password is refused. Either way, try again after "
+        "`Retry-After` seconds.",
+        ("RetryAfter", *RATE_LIMIT_HEADERS),
     ),
     503: (
         "ServiceUnavailable",
@@ -441,6 +478,8 @@ class CrmAutoSchema(AutoSchema):
                 headers[idempotency.REPLAYED_HEADER] = self._header_ref("IdempotentReplayed")
             if code == "201":  # crm.api.viewsets.LocatedCreateMixin
                 headers["Location"] = self._header_ref("Location")
+            for name in RATE_LIMIT_HEADERS:
+                headers[HEADER_NAMES[name]] = self._header_ref(name)
         for status in sorted(self._problem_statuses()):
             responses.setdefault(str(status), self._problem_response_ref(status))
         return responses
@@ -450,7 +489,7 @@ class CrmAutoSchema(AutoSchema):
 
         statuses: set[int] = set()
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
-        statuses.add(503)
+        statuses |= {429, 503}  # every operation is rate limited (crm/rate_limits.py)
         if has_body:
             statuses |= {413, 415}
         # Bodies are validated, and a generic view's query parameters too (unknown ones are a 400).
@@ -485,7 +524,9 @@ class CrmAutoSchema(AutoSchema):
     def _problem_response_ref(self, status: int) -> dict[str, str]:
         name, problem, description, extra_headers = PROBLEM_RESPONSES[status]
         schema = self._problem_schema_ref(problem)
-        headers = {HEADER_NAMES[h]: self._header_ref(h) for h in ("XRequestId", *extra_headers)}
+        headers = {
+            HEADER_NAMES[h]: self._header_ref(h) for h in ("XRequestId", *RATE_LIMIT_HEADERS, *extra_headers)
+        }
         component = ResolvedComponent(
             name=name,
             type=ResolvedComponent.RESPONSE,
@@ -509,7 +550,11 @@ class CrmAutoSchema(AutoSchema):
             type=ResolvedComponent.SCHEMA,
             schema={
                 "description": description,
-                "allOf": [problem, {"type": "object", "properties": members, "required": sorted(members)}],
+                "allOf": [
+                    problem,
+                    {"type": "object", "properties": members}
+                    | ({} if name in OPTIONAL_PROBLEM_MEMBERS else {"required": sorted(members)}),
+                ],
             },
             object=f"problem:{name}",
         )

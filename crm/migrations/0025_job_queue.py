@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("crm", "0023_api_keys"),
+        ("crm", "0024_rate_limits"),
         ("procrastinate", "0041_post_retry_failed_job"),
     ]
 

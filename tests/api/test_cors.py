@@ -64,7 +64,8 @@ def test_responses_expose_the_headers_a_front_end_reads() -> None:
     assert response["Access-Control-Allow-Origin"] == ORIGIN
     exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
     # X-Database-Position: a write's, for reading it back from a replica (README, "Read replicas");
-    # Idempotent-Replayed: the answer is a stored one (README, "Retries: Idempotency-Key").
+    # Idempotent-Replayed: the answer is a stored one (README, "Retries: Idempotency-Key"); RateLimit-Policy
+    # and RateLimit: the quotas and what is left of them (README, "Rate limits").
     assert exposed == {
         "etag",
         "x-request-id",
@@ -73,6 +74,8 @@ def test_responses_expose_the_headers_a_front_end_reads() -> None:
         "x-database-position",
         "x-database",
         "idempotent-replayed",
+        "ratelimit-policy",
+        "ratelimit",
     }
 
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -185,11 +186,29 @@ def schema_file(directory: Path) -> Path:
     return generated
 
 
+# The main run is rate limited as deployed, with quotas out of its reach: every answer carries the
+# RateLimit fields, checked against the schema, and none is refused. The rate limited run's quotas are
+# used up at once: its answers are the 429 problems, checked the same way.
+QUOTAS_OUT_OF_REACH = {
+    "RATE_LIMIT_ENABLED": "1",
+    "RATE_LIMIT_BURST": "1000000/1",
+    "RATE_LIMIT_SUSTAINED": "1000000/60",
+    "RATE_LIMIT_WRITES": "1000000/60",
+}
+QUOTAS_USED_UP = {**QUOTAS_OUT_OF_REACH, "RATE_LIMIT_BURST": "3/600"}
+
+
 @pytest.fixture
 def api_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """gunicorn on the test database, configured as deployed (DEBUG off); yields the base URL and the
-    directory of its logs (server.log: errors with tracebacks; access.log: method and status of each
-    request)."""
+    with serving(tmp_path, QUOTAS_OUT_OF_REACH) as served:
+        yield served
+
+
+@contextmanager
+def serving(tmp_path: Path, limits: dict[str, str]) -> Iterator[tuple[str, Path]]:
+    """gunicorn on the test database, configured as deployed (DEBUG off) with these rate limits; yields the
+    base URL and the directory of its logs (server.log: errors with tracebacks; access.log: method and
+    status of each request)."""
     port = free_port()
     env = {
         **os.environ,
@@ -198,6 +217,7 @@ def api_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "SECRET_KEY": settings.SECRET_KEY,  # tokens made here must be valid there
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "ERROR",  # 500s and unmapped database errors, with their tracebacks
+        **limits,
     }
     env.pop("PYTEST_VERSION", None)
     command = [sys.executable, "-m", "gunicorn", "crm.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"]
@@ -327,19 +347,8 @@ def test_every_operation_answers_as_its_schema_says_and_never_with_another_firms
     draws: dict[str, list[Any]] = {"header.If-Match": ETAGS}
     draws |= {f"body.{field}": ids for field, ids in reachable_references(acme.manager).items() if ids}
 
-    env = {
-        **os.environ,
-        "CRM_FUZZ_TOKEN": access_token(acme.manager),
-        "CRM_FUZZ_FOREIGN": str(tmp_path / "foreign.json"),
-        "CRM_FUZZ_FORGIVEN": str(tmp_path / "forgiven.jsonl"),
-        "NO_COLOR": "1",
-    }
-    env.pop("PYTEST_VERSION", None)
     config = run_config(tmp_path, draws, record_ids)
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"]
-    command += [str(schema_file(tmp_path)), "--url", base_url]
-    command += ["--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-color"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3 * 3600)
+    result = schemathesis_run(tmp_path, config, base_url, access_token(acme.manager))
 
     # The whole report (every failing request as curl) is printed: pytest shows it under "Captured
     # stdout" when the test fails. The assertion adds the end of the server's log (500s' tracebacks).
@@ -351,3 +360,44 @@ def test_every_operation_answers_as_its_schema_says_and_never_with_another_firms
         if not CLIENT_ERROR_LOG_LINE.match(line)
     )[-20_000:]
     assert result.returncode == 0, f"schemathesis reported failures (see the report above)\n{server}"
+
+
+def schemathesis_run(
+    tmp_path: Path, config: Path, base_url: str, token: str, *options: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CRM_FUZZ_TOKEN": token,
+        "CRM_FUZZ_FOREIGN": str(tmp_path / "foreign.json"),
+        "CRM_FUZZ_FORGIVEN": str(tmp_path / "forgiven.jsonl"),
+        "NO_COLOR": "1",
+    }
+    env.pop("PYTEST_VERSION", None)
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"]
+    command += [str(schema_file(tmp_path)), "--url", base_url]
+    command += ["--max-examples", str(EXAMPLES), "--seed", str(SEED), "--no-color", *options]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3 * 3600)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rate_limited_answers_are_as_the_schema_says(tmp_path: Path) -> None:
+    """With the manager's and the address's quotas used up at once, every operation answers 429 problems:
+    their status, body, Retry-After and RateLimit fields as the schema documents them."""
+    firm = make_firm("Acme Brokers")
+    (tmp_path / "foreign.json").write_text(json.dumps({"texts": [], "ids": {}}))
+    config = run_config(tmp_path, {}, {})
+    with serving(tmp_path, QUOTAS_USED_UP) as (base_url, logs):
+        result = schemathesis_run(
+            tmp_path,
+            config,
+            base_url,
+            access_token(firm.manager),
+            "--include-method",
+            "GET",
+            "--max-examples",
+            "5",
+        )
+    print(result.stdout, result.stderr[-5_000:], traffic_summary(logs / "access.log"), sep="\n")
+    assert result.returncode == 0, "schemathesis reported failures (see the report above)"
+    statuses = Counter(line.split()[1] for line in (logs / "access.log").read_text().splitlines() if line)
+    assert statuses["429"] >= 0.9 * sum(statuses.values()), statuses  # nearly every answer was a 429

@@ -28,6 +28,16 @@ class Options:
     server: str = "gthread"  # gthread | sync | granian (server.SERVERS)
     workers: int = 2
     threads: int = 4  # per worker (gunicorn sync: one, whatever this says)
+    rate_limits: bool = False  # the limiter on, every quota out of reach: each request pays its statement
+
+
+# What `--rate-limits` serves with: the limiter takes every request's buckets, and lets every one through.
+RATE_LIMITS_OUT_OF_REACH = {
+    "RATE_LIMIT_ENABLED": "1",
+    "RATE_LIMIT_BURST": "1000000/1",
+    "RATE_LIMIT_SUSTAINED": "1000000/60",
+    "RATE_LIMIT_WRITES": "1000000/60",
+}
 
 
 @dataclass
@@ -221,13 +231,15 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
                 server=options.server,
                 workers=options.workers,
                 threads=options.threads,
+                environment=RATE_LIMITS_OUT_OF_REACH if options.rate_limits else None,
             )
         )
         base_url = served.url
         meter = meters.Meter(
             served.pid, None if problem else meters.backends_named(cursor, ENDPOINT_APPLICATION)
         )
-        say(f"{served_by} up at {base_url} (DEBUG off)")
+        limiter = ", rate limits on (quotas out of reach)" if options.rate_limits else ", rate limits off"
+        say(f"{served_by} up at {base_url} (DEBUG off{limiter})")
         servers = [("endpoint", served.pid)]
         bypass_url = ""
         bypass_meter = meters.Meter(None, None)
@@ -239,7 +251,10 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
                     server=options.server,
                     workers=options.workers,
                     threads=options.threads,
-                    environment={"BENCH_RLS_BYPASS": "1"},
+                    environment={
+                        "BENCH_RLS_BYPASS": "1",
+                        **(RATE_LIMITS_OUT_OF_REACH if options.rate_limits else {}),
+                    },
                 )
             )
             bypass_url = bypass.url

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
 
 from workbench.bench.scenario import NoGeneratedData, build_scene
 
@@ -47,6 +48,12 @@ class Command(BaseCommand):
         parser.add_argument("--lines", type=int, default=40, help="Functions listed per ordering (40).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Rate limits off: hundreds of requests as one manager in a second are the point here, and the
+        # profile is the request's, not the limiter's.
+        with override_settings(RATE_LIMIT_ENABLED=False):
+            self._profile(**options)
+
+    def _profile(self, **options: Any) -> None:
         try:
             scene = build_scene()
         except NoGeneratedData as exc:

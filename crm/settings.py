@@ -340,7 +340,10 @@ SPECTACULAR_SETTINGS = {
         '- **Concurrency**: single records carry `ETag: "<version>"`; send it as `If-Match` on '
         "writes to get a 412 instead of overwriting someone else's change.\n"
         "- **Retries**: send `Idempotency-Key: <unique key>` on a POST or PATCH; the same request sent again "
-        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing."
+        "with the key within 24 hours gets the first answer (`Idempotent-Replayed: true`) and writes nothing.\n"
+        "- **Batches**: `POST /api/v1/<resource>/batch/` creates, changes and deletes up to 100 records of "
+        "organizations, contacts, interactions, opportunities and their products and contacts in one "
+        "transaction, all or nothing by default."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -372,6 +375,10 @@ SPECTACULAR_SETTINGS = {
         "OpportunityPriorityEnum": "opportunities.models.OpportunityPriority",
         "InteractionTypeEnum": "interactions.models.InteractionType",
         "SentimentEnum": "interactions.models.Sentiment",
+        # A batch operation's kind (crm.api.batch): one value each, the discriminator of the operation.
+        "BatchCreateEnum": ["create"],
+        "BatchUpdateEnum": ["update"],
+        "BatchDeleteEnum": ["delete"],
     },
 }
 

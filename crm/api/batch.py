@@ -192,6 +192,8 @@ class _Refused(Exception):
 
 # The field an operation's problem names when its own request's problem names none, by status.
 _FIELD_AT_FAULT = {404: "id", 412: "if_match"}
+# Its code when that problem has none (a write a row level security policy refused: a 403 of the database's).
+_CODE_OF_STATUS = {403: "permission_denied", 404: "not_found", 409: "conflict", 412: "precondition_failed"}
 
 
 class _Run:
@@ -306,15 +308,16 @@ class _Run:
             ]
         else:
             at_fault = _FIELD_AT_FAULT.get(response.status_code)
+            code = problem.get("code") or _CODE_OF_STATUS.get(response.status_code, "invalid")
             errors = [
                 {
                     "field": f"{place}.{at_fault}" if at_fault else place,
-                    "code": str(problem.get("code") or "invalid"),
+                    "code": str(code),
                     "detail": str(problem["detail"]),
                 }
             ]
         problem["errors"] = errors
-        return Outcome(index, response.status_code, operation.get("id"), problem=problem)
+        return Outcome(index, response.status_code, problem=problem)
 
 
 def run_batch(view: TenantModelViewSet, operations: list[dict[str, Any]], *, atomic: bool) -> list[Outcome]:
@@ -484,7 +487,7 @@ def batch_schema_serializers(
                 "204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only)."
             ),
             "id": serializers.IntegerField(
-                allow_null=True, help_text="The record's id (null: a create that failed)."
+                allow_null=True, help_text="The record's id; null when the operation failed."
             ),
             "etag": serializers.CharField(
                 allow_null=True, help_text='The record\'s ETag now (`"<version>"`), for a later If-Match.'

@@ -209,6 +209,10 @@ class _Run:
         self.context = {**view.get_serializer_context(), "references": self.references}
         self.rows: dict[int, Any] = {}
         self._own_references: list[str] = []  # fields naming rows of the batch's own table
+        # One serializer for the creates and one for the updates, as a ListSerializer has one child for
+        # all its items: building a ModelSerializer's fields costs more than validating a body with them.
+        self.creator = self.serializer_class(context=self.context)
+        self.updater = self.serializer_class(context=self.context, partial=True)
 
     def apply(self) -> list[Outcome]:
         self._read_rows()
@@ -227,7 +231,7 @@ class _Run:
     def _read_references(self) -> None:
         """The rows the bodies' foreign keys name, one query per field, with the field's own queryset (what
         this user may point at); ids not found are left to the field, which answers as it always does."""
-        fields = self.serializer_class(context=self.context).fields
+        fields = self.creator.fields
         for name, field in fields.items():
             if not isinstance(field, ReferenceField) or field.read_only:
                 continue
@@ -270,7 +274,7 @@ class _Run:
     def _apply(self, index: int, operation: dict[str, Any]) -> Outcome:
         view, op = self.view, operation["op"]
         if op == CREATE:
-            serializer = self.serializer_class(data=operation["data"], context=self.context)
+            serializer = _fresh(self.creator, None, operation["data"])
             if not serializer.is_valid():
                 raise ValidationError(cast(Any, serializer.errors))
             view.save_new(serializer)
@@ -283,9 +287,7 @@ class _Run:
         record_check_version(instance=row, if_match=operation.get("if_match"))
         self._forget(row.pk)
         if op == UPDATE:
-            serializer = self.serializer_class(
-                row, data=operation["data"], partial=True, context=self.context
-            )
+            serializer = _fresh(self.updater, row, operation["data"])
             if not serializer.is_valid():
                 raise ValidationError(cast(Any, serializer.errors))
             view.save_changes(serializer)
@@ -318,6 +320,16 @@ class _Run:
             ]
         problem["errors"] = errors
         return Outcome(index, response.status_code, problem=problem)
+
+
+def _fresh(serializer: TenantModelSerializer, instance: Any, data: Any) -> TenantModelSerializer:
+    """`serializer` as if just made with `instance` and `data`: what validation and saving left on it
+    goes (DRF keeps them in these attributes), its bound fields stay."""
+    for kept in ("_validated_data", "_errors", "_data"):
+        serializer.__dict__.pop(kept, None)
+    serializer.instance = instance
+    serializer.initial_data = data
+    return serializer
 
 
 def run_batch(view: TenantModelViewSet, operations: list[dict[str, Any]], *, atomic: bool) -> list[Outcome]:

@@ -1821,6 +1821,7 @@ export interface components {
         ContactBatchOperationRequest: components["schemas"]["ContactBatchCreateRequest"] | components["schemas"]["ContactBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
         /** @description Up to 100 operations on contacts, applied in order. */
         ContactBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
             operations: components["schemas"]["ContactBatchOperationRequest"][];
             /**
              * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
@@ -1834,7 +1835,7 @@ export interface components {
             index: number;
             /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
             status: number;
-            /** @description The record's id (null: a create that failed). */
+            /** @description The record's id; null when the operation failed. */
             id: number | null;
             /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
             etag: string | null;
@@ -2118,6 +2119,7 @@ export interface components {
         InteractionBatchOperationRequest: components["schemas"]["InteractionBatchCreateRequest"] | components["schemas"]["InteractionBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
         /** @description Up to 100 operations on interactions, applied in order. */
         InteractionBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
             operations: components["schemas"]["InteractionBatchOperationRequest"][];
             /**
              * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
@@ -2131,7 +2133,7 @@ export interface components {
             index: number;
             /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
             status: number;
-            /** @description The record's id (null: a create that failed). */
+            /** @description The record's id; null when the operation failed. */
             id: number | null;
             /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
             etag: string | null;
@@ -2292,6 +2294,7 @@ export interface components {
         OpportunityBatchOperationRequest: components["schemas"]["OpportunityBatchCreateRequest"] | components["schemas"]["OpportunityBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
         /** @description Up to 100 operations on opportunities, applied in order. */
         OpportunityBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
             operations: components["schemas"]["OpportunityBatchOperationRequest"][];
             /**
              * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
@@ -2305,7 +2308,7 @@ export interface components {
             index: number;
             /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
             status: number;
-            /** @description The record's id (null: a create that failed). */
+            /** @description The record's id; null when the operation failed. */
             id: number | null;
             /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
             etag: string | null;
@@ -2363,6 +2366,7 @@ export interface components {
         OpportunityContactBatchOperationRequest: components["schemas"]["OpportunityContactBatchCreateRequest"] | components["schemas"]["OpportunityContactBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
         /** @description Up to 100 operations on opportunity contacts, applied in order. */
         OpportunityContactBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
             operations: components["schemas"]["OpportunityContactBatchOperationRequest"][];
             /**
              * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
@@ -2376,7 +2380,7 @@ export interface components {
             index: number;
             /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
             status: number;
-            /** @description The record's id (null: a create that failed). */
+            /** @description The record's id; null when the operation failed. */
             id: number | null;
             /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
             etag: string | null;
@@ -2449,6 +2453,7 @@ export interface components {
         OpportunityProductBatchOperationRequest: components["schemas"]["OpportunityProductBatchCreateRequest"] | components["schemas"]["OpportunityProductBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
         /** @description Up to 100 operations on opportunity products, applied in order. */
         OpportunityProductBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
             operations: components["schemas"]["OpportunityProductBatchOperationRequest"][];
             /**
              * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
@@ -2462,7 +2467,7 @@ export interface components {
             index: number;
             /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
             status: number;
-            /** @description The record's id (null: a create that failed). */
+            /** @description The record's id; null when the operation failed. */
             id: number | null;
             /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
             etag: string | null;
@@ -2580,6 +2585,7 @@ export interface components {
         OrganizationBatchOperationRequest: components["schemas"]["OrganizationBatchCreateRequest"] | components["schemas"]["OrganizationBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
         /** @description Up to 100 operations on organizations, applied in order. */
         OrganizationBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
             operations: components["schemas"]["OrganizationBatchOperationRequest"][];
             /**
              * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
@@ -2593,7 +2599,7 @@ export interface components {
             index: number;
             /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
             status: number;
-            /** @description The record's id (null: a create that failed). */
+            /** @description The record's id; null when the operation failed. */
             id: number | null;
             /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
             etag: string | null;

@@ -481,7 +481,12 @@ def batch_schema_serializers(
         f"{name}BatchSerializer",
         f"Up to {MAX_OPERATIONS} operations on {plural}, applied in order.",
         {
-            "operations": serializers.ListField(child=operation, min_length=1, max_length=MAX_OPERATIONS),
+            "operations": serializers.ListField(
+                child=operation,
+                min_length=1,
+                max_length=MAX_OPERATIONS,
+                help_text="Applied in order. One operation per record: an `id` appears at most once.",
+            ),
             "atomic": serializers.BooleanField(
                 default=True,
                 help_text="All or nothing (the default): if any operation fails, nothing is written (422). "

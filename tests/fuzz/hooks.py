@@ -202,6 +202,8 @@ DATA_DEPENDENT_RULES = tuple(
         r"^contact must belong to the interaction's organization$",
         r"^\w+ must be an? [\w ]+$",  # a reference to the wrong kind of organization
         r"^This customer already has a primary distributor\.$",
+        # a batch names each record once: `uniqueItems` cannot say it of one property of the items
+        r"^Operation \d+ names this record already: one operation per record\.$",
         r'^Invalid pk "[^"]*" - object does not exist\.$',  # as reports word it (code "invalid")
         # reports: rules between their parameters, and today's date
         r"^Must not be after (date_to|today \(or date_to\))\.$",

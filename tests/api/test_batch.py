@@ -6,9 +6,12 @@ operation."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -23,6 +26,8 @@ from organizations.models import Organization
 from tests import factories as f
 from tests.api.support import API, assert_problem, ok
 from tests.conftest import Firm, client_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def batch(client: APIClient, resource: str, operations: list[dict[str, Any]], **options: Any) -> Any:
@@ -605,3 +610,54 @@ def test_a_manager_batch_sees_through_the_managers_eyes(firm):
     assert set(Interaction.objects.filter(pk__in=ids).values_list("created_by_id", flat=True)) == {
         firm.manager.pk
     }
+
+
+# --- the committed schema describes the answers -------------------------------------------------------------
+
+
+def _as_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's schema dialect as JSON Schema: `nullable` becomes a null alternative."""
+    if isinstance(node, list):
+        return [_as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _as_json_schema(value) for key, value in node.items()}
+    if converted.pop("nullable", False) is True:
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+def assert_documented(response: Any, path: str) -> None:
+    """`response`'s body is what the committed openapi.yaml says `POST path` answers with its status."""
+    document = _as_json_schema(yaml.safe_load((ROOT / "openapi.yaml").read_text()))
+    answer = document["paths"][path]["post"]["responses"][str(response.status_code)]
+    if "$ref" in answer:
+        answer = document["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
+    [(media_type, content)] = answer["content"].items()
+    assert response["Content-Type"] == media_type
+    validator = jsonschema.Draft7Validator(
+        {**document, **content["schema"]}, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+    )
+    validator.validate(response.json())  # formats too: an email `oneOf` tells "" from an address by it
+
+
+def test_the_answers_are_the_ones_the_committed_schema_documents(firm, manager):
+    contact = f.ContactFactory(tenant=firm.tenant, organization=firm.customer)
+    f.ContactFactory(tenant=firm.tenant, organization=firm.principal_a)  # a 409 for the principal's delete
+    mixed = [
+        {"op": "create", "data": _contact(firm, 1)},
+        {"op": "create", "data": {"organization": firm.customer.pk}},
+        {"op": "update", "id": contact.pk, "if_match": '"1"', "data": {"title": "Chef"}},
+        {"op": "update", "id": contact.pk + 10_000, "data": {"title": "Chef"}},
+        {"op": "delete", "id": contact.pk + 20_000, "if_match": '"9"'},
+    ]
+    answered = batch(manager, "contacts", mixed, atomic=False)
+    assert [r["status"] for r in ok(answered)["results"]] == [201, 400, 200, 404, 404]
+    assert_documented(answered, "/api/v1/contacts/batch/")
+    stale = [{"op": "update", "id": contact.pk, "if_match": '"1"', "data": {"title": "Chef"}}]
+    refused = batch(manager, "contacts", [*stale, *mixed[1:2]])
+    failed_problem(refused, 2)
+    assert_documented(refused, "/api/v1/contacts/batch/")
+    dependents = batch(manager, "organizations", [{"op": "delete", "id": firm.principal_a.pk}])
+    assert failed_problem(dependents, 1)["failed"][0]["status"] == 409
+    assert_documented(dependents, "/api/v1/organizations/batch/")

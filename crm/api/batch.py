@@ -12,8 +12,8 @@ Atomic (the default): every operation is tried, so the answer names every one th
 does, nothing is written (a 422 problem). `"atomic": false`: each operation in a savepoint of its own;
 those that succeed are written, and the answer (200) gives each one's outcome. A database refusal (a
 unique name, a CHECK, a policy) aborts the transaction: an atomic batch is then run again with a savepoint
-per operation, so that the others are still tried and reported. Savepoints cost two statements per
-operation; a batch that goes through pays for none.
+per operation, so that the others are still tried and reported. Savepoints cost two statements each; a
+batch that goes through pays for one, its own.
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 MAX_OPERATIONS = 100
 CREATE, UPDATE, DELETE = "create", "update", "delete"
 OPERATIONS = (CREATE, UPDATE, DELETE)
-# What an If-Match header may hold (RFC 9110 §13.1.1): `*`, or entity-tags (`"3"`, `W/"3"`) separated by commas.
-ENTITY_TAGS = re.compile(r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$')
+# What an If-Match header may hold (RFC 9110 §13.1.1): `*`, or entity-tags (`"3"`, `W/"3"`) separated by
+# commas, spaces and tabs around them. The schema gives the same pattern: ASCII classes only, which Python
+# and ECMAScript read alike (their `\s` differ), matched whole (Python's `$` also matches before a "\n").
+ENTITY_TAGS = re.compile(r'^[ \t]*(\*|(W/)?"[^"]*"([ \t]*,[ \t]*(W/)?"[^"]*")*)[ \t]*$')
 ENTITY_TAGS_PATTERN = ENTITY_TAGS.pattern
 MAX_IF_MATCH_LENGTH = 1024
 
@@ -79,7 +81,7 @@ class BatchOperationSerializer(ClosedSerializer):
     data = serializers.DictField(required=False)  # type: ignore[assignment]
 
     def validate_if_match(self, value: str) -> str:
-        if not ENTITY_TAGS.match(value):
+        if not ENTITY_TAGS.fullmatch(value):
             raise ValidationError(
                 'An If-Match value: `*`, or the ETag you read (`"3"`), several separated by commas.',
                 code="invalid",

@@ -516,6 +516,7 @@ def test_the_body_size_limit_still_applies(firm, manager, settings):
         ([{"op": "delete", "id": "1"}], "operations.0.id", "invalid"),
         ([{"op": "delete", "id": 0}], "operations.0.id", "min_value"),
         ([{"op": "delete", "id": 1, "if_match": "3"}], "operations.0.if_match", "invalid"),
+        ([{"op": "delete", "id": 1, "if_match": '"3"\n'}], "operations.0.if_match", "invalid"),
         ([{"op": "delete", "id": 1, "if-match": '"3"'}], "operations.0.if-match", "unknown"),
         ([{"op": "delete", "id": 1}, {"op": "delete", "id": 1}], "operations.1.id", "duplicate"),
     ],

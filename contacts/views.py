@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from contacts import filters, serializers
+from crm.api.batch import BatchWriteMixin
 from crm.api.viewsets import TenantModelViewSet
 
 
-class ContactViewSet(TenantModelViewSet):
+class ContactViewSet(BatchWriteMixin, TenantModelViewSet):
     """People at organizations."""
 
     serializer_class = serializers.ContactSerializer

@@ -397,7 +397,10 @@ SPECTACULAR_SETTINGS = {
         "- **Rate limits** per member, API key or client address (by default 20 requests at once, 600 a "
         "minute, 120 writes a minute): every answer carries `RateLimit-Policy` and `RateLimit` "
         "(draft-ietf-httpapi-ratelimit-headers); past a quota, a 429 problem (`code` `rate_limited`) with "
-        "`Retry-After`, and nothing was run."
+        "`Retry-After`, and nothing was run.\n"
+        "- **Batches**: `POST /api/v1/<resource>/batch/` creates, changes and deletes up to 100 records of "
+        "organizations, contacts, interactions, opportunities and their products and contacts in one "
+        "transaction, all or nothing by default."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -429,6 +432,10 @@ SPECTACULAR_SETTINGS = {
         "OpportunityPriorityEnum": "opportunities.models.OpportunityPriority",
         "InteractionTypeEnum": "interactions.models.InteractionType",
         "SentimentEnum": "interactions.models.Sentiment",
+        # A batch operation's kind (crm.api.batch): one value each, the discriminator of the operation.
+        "BatchCreateEnum": ["create"],
+        "BatchUpdateEnum": ["update"],
+        "BatchDeleteEnum": ["delete"],
     },
 }
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm.api.batch import BatchWriteMixin
 from crm.api.viewsets import TenantModelViewSet
 from interactions import filters, serializers
 
 
-class InteractionViewSet(TenantModelViewSet):
+class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
     """Touch points logged against organizations."""
 
     serializer_class = serializers.InteractionSerializer

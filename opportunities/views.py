@@ -10,11 +10,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.batch import BatchWriteMixin
 from crm.api.viewsets import TenantModelViewSet
 from opportunities import filters, serializers, services
 
 
-class OpportunityViewSet(TenantModelViewSet):
+class OpportunityViewSet(BatchWriteMixin, TenantModelViewSet):
     """Placements of a principal's products at a customer, through the pipeline."""
 
     serializer_class = serializers.OpportunitySerializer
@@ -46,7 +47,7 @@ class OpportunityViewSet(TenantModelViewSet):
         return Response(self.representation_of(opportunity.pk))
 
 
-class OpportunityProductViewSet(TenantModelViewSet):
+class OpportunityProductViewSet(BatchWriteMixin, TenantModelViewSet):
     """Products of the opportunity's principal being placed."""
 
     serializer_class = serializers.OpportunityProductSerializer
@@ -54,7 +55,7 @@ class OpportunityProductViewSet(TenantModelViewSet):
     ordering = ("-id",)
 
 
-class OpportunityContactViewSet(TenantModelViewSet):
+class OpportunityContactViewSet(BatchWriteMixin, TenantModelViewSet):
     """Contacts involved in an opportunity, with their role."""
 
     serializer_class = serializers.OpportunityContactSerializer

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from crm.api.batch import BatchWriteMixin
 from crm.api.keyset import page_size_of
 from crm.api.positions import decode_position, encode_position
 from crm.api.schema import cursor_page_parameters
@@ -21,7 +22,7 @@ from organizations.models import Organization
 from organizations.serializers import TimelineEventSerializer, TimelinePageSerializer
 
 
-class OrganizationViewSet(TenantModelViewSet):
+class OrganizationViewSet(BatchWriteMixin, TenantModelViewSet):
     """Principals, distributors, customers and prospects.
 
     DELETE refuses (409) while live contacts or open opportunities remain, unless `?cascade=true`

@@ -280,7 +280,9 @@ def api() -> Any:
 def forget_failed_sign_ins(request: Any, django_db_blocker: Any) -> Any:
     """Failed sign-ins are counted in a table no model owns (crm.signin), which a transactional test's
     flush leaves alone: cleared after such a test so the next one starts with no lockout (and so are the
-    rate limiter's buckets, crm.rate_limits)."""
+    rate limiter's buckets, crm.rate_limits). So are the answers kept for Idempotency-Key (crm.idempotency): a
+    live server's test (schemathesis sends a key with every POST and PATCH) would otherwise leave thousands for
+    the idempotency suite to count."""
     yield
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or {
@@ -293,3 +295,4 @@ def forget_failed_sign_ins(request: Any, django_db_blocker: Any) -> Any:
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM signin_failure")
             cursor.execute("DELETE FROM rate_limit_bucket")  # likewise the rate limiter's buckets
+            cursor.execute("DELETE FROM idempotency_key")

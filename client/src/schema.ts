@@ -226,6 +226,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete contacts in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["contacts_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/customer-distributors/": {
         parameters: {
             query?: never;
@@ -496,6 +523,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/interactions/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete interactions in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["interactions_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/": {
         parameters: {
             query?: never;
@@ -705,6 +759,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opportunities/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete opportunities in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["opportunities_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunity-contacts/": {
         parameters: {
             query?: never;
@@ -795,6 +876,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/opportunity-contacts/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete opportunity contacts in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["opportunity_contacts_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/opportunity-products/": {
         parameters: {
             query?: never;
@@ -879,6 +987,33 @@ export interface paths {
         put?: never;
         /** @description Bring back a deleted record, with whatever was deleted together with it. */
         post: operations["opportunity_products_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/opportunity-products/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete opportunity products in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["opportunity_products_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1007,6 +1142,33 @@ export interface paths {
         get: operations["organizations_timeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete organizations in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["organizations_batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1553,6 +1715,64 @@ export interface components {
          * @enum {string}
          */
         ApiKeyRoleEnum: "manager" | "viewer";
+        /** @enum {string} */
+        BatchCreateEnum: "create";
+        /** @enum {string} */
+        BatchDeleteEnum: "delete";
+        /** @description Delete a record (soft), as `DELETE` does without `cascade`. */
+        BatchDeleteRequest: {
+            /**
+             * @description `delete` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "delete";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+        };
+        /** @description A problem (422) about a batch: each failing operation's own problem. */
+        BatchFailedProblem: components["schemas"]["Problem"] & {
+            /** @description Each failing operation, in order (`code` `batch_failed`). */
+            failed?: components["schemas"]["BatchFailure"][];
+        };
+        /** @description A failed operation of an atomic batch: its place and the problem its own request would have had. */
+        BatchFailure: {
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            code?: string;
+            errors: components["schemas"]["ProblemFieldError"][];
+            /** @description A 412's: the record's version now. */
+            current_version?: number;
+            /** @description A 409's: the live dependents by kind. */
+            dependents?: {
+                [key: string]: number;
+            };
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+        };
+        /**
+         * @description The problem an operation's own request would have answered; `errors` name its fields within the
+         *     batch (`operations.3.data.name`).
+         */
+        BatchProblem: {
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            code?: string;
+            errors: components["schemas"]["ProblemFieldError"][];
+            /** @description A 412's: the record's version now. */
+            current_version?: number;
+            /** @description A 409's: the live dependents by kind. */
+            dependents?: {
+                [key: string]: number;
+            };
+        };
+        /** @enum {string} */
+        BatchUpdateEnum: "update";
         /** @enum {unknown} */
         BlankEnum: "";
         BookEntry: {
@@ -1588,6 +1808,63 @@ export interface components {
             readonly updated_at: string;
             readonly created_by: number | null;
             readonly updated_by: number | null;
+        };
+        /** @description Add a contact: `data` is the body a POST takes. */
+        ContactBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["ContactRequest"];
+        };
+        ContactBatchOperationRequest: components["schemas"]["ContactBatchCreateRequest"] | components["schemas"]["ContactBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on contacts, applied in order. */
+        ContactBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["ContactBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        ContactBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["Contact"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        ContactBatchResults: {
+            results: components["schemas"]["ContactBatchResult"][];
+        };
+        /** @description Change a contact: `data` holds the fields to change, as a PATCH takes them. */
+        ContactBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedContactRequest"];
         };
         ContactRequest: {
             organization: number;
@@ -1830,6 +2107,63 @@ export interface components {
             readonly created_by: number | null;
             readonly updated_by: number | null;
         };
+        /** @description Add an interaction: `data` is the body a POST takes. */
+        InteractionBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["InteractionRequest"];
+        };
+        InteractionBatchOperationRequest: components["schemas"]["InteractionBatchCreateRequest"] | components["schemas"]["InteractionBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on interactions, applied in order. */
+        InteractionBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["InteractionBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        InteractionBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["Interaction"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        InteractionBatchResults: {
+            results: components["schemas"]["InteractionBatchResult"][];
+        };
+        /** @description Change an interaction: `data` holds the fields to change, as a PATCH takes them. */
+        InteractionBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedInteractionRequest"];
+        };
         InteractionRequest: {
             type: components["schemas"]["InteractionTypeEnum"];
             /** Format: date-time */
@@ -1948,6 +2282,63 @@ export interface components {
             readonly created_by: number | null;
             readonly updated_by: number | null;
         };
+        /** @description Add an opportunity: `data` is the body a POST takes. */
+        OpportunityBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["OpportunityRequest"];
+        };
+        OpportunityBatchOperationRequest: components["schemas"]["OpportunityBatchCreateRequest"] | components["schemas"]["OpportunityBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on opportunities, applied in order. */
+        OpportunityBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["OpportunityBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        OpportunityBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["Opportunity"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        OpportunityBatchResults: {
+            results: components["schemas"]["OpportunityBatchResult"][];
+        };
+        /** @description Change an opportunity: `data` holds the fields to change, as a PATCH takes them. */
+        OpportunityBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedOpportunityRequest"];
+        };
         OpportunityContact: {
             readonly id: number;
             /** @description The opportunity's id; with `?expand=opportunity`, the opportunity itself. */
@@ -1962,6 +2353,63 @@ export interface components {
             readonly updated_at: string;
             readonly created_by: number | null;
             readonly updated_by: number | null;
+        };
+        /** @description Add an opportunity contact: `data` is the body a POST takes. */
+        OpportunityContactBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["OpportunityContactRequest"];
+        };
+        OpportunityContactBatchOperationRequest: components["schemas"]["OpportunityContactBatchCreateRequest"] | components["schemas"]["OpportunityContactBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on opportunity contacts, applied in order. */
+        OpportunityContactBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["OpportunityContactBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        OpportunityContactBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["OpportunityContact"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        OpportunityContactBatchResults: {
+            results: components["schemas"]["OpportunityContactBatchResult"][];
+        };
+        /** @description Change an opportunity contact: `data` holds the fields to change, as a PATCH takes them. */
+        OpportunityContactBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedOpportunityContactRequest"];
         };
         OpportunityContactRequest: {
             opportunity: number;
@@ -1992,6 +2440,63 @@ export interface components {
             readonly updated_at: string;
             readonly created_by: number | null;
             readonly updated_by: number | null;
+        };
+        /** @description Add an opportunity product: `data` is the body a POST takes. */
+        OpportunityProductBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["OpportunityProductRequest"];
+        };
+        OpportunityProductBatchOperationRequest: components["schemas"]["OpportunityProductBatchCreateRequest"] | components["schemas"]["OpportunityProductBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on opportunity products, applied in order. */
+        OpportunityProductBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["OpportunityProductBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        OpportunityProductBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["OpportunityProduct"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        OpportunityProductBatchResults: {
+            results: components["schemas"]["OpportunityProductBatchResult"][];
+        };
+        /** @description Change an opportunity product: `data` holds the fields to change, as a PATCH takes them. */
+        OpportunityProductBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedOpportunityProductRequest"];
         };
         OpportunityProductRequest: {
             opportunity: number;
@@ -2067,6 +2572,63 @@ export interface components {
             readonly updated_at: string;
             readonly created_by: number | null;
             readonly updated_by: number | null;
+        };
+        /** @description Add an organization: `data` is the body a POST takes. */
+        OrganizationBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["OrganizationRequest"];
+        };
+        OrganizationBatchOperationRequest: components["schemas"]["OrganizationBatchCreateRequest"] | components["schemas"]["OrganizationBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on organizations, applied in order. */
+        OrganizationBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["OrganizationBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        OrganizationBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["Organization"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        OrganizationBatchResults: {
+            results: components["schemas"]["OrganizationBatchResult"][];
+        };
+        /** @description Change an organization: `data` holds the fields to change, as a PATCH takes them. */
+        OrganizationBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedOrganizationRequest"];
         };
         /**
          * @description * `A` - A
@@ -2888,6 +3450,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description An operation of an atomic batch failed (`code` `batch_failed`): nothing was written. `failed` gives each failing operation's place and the problem its own request would have answered (400, 403, 404, 409, 412), `errors` each field at fault by its place in the body (`operations.3.data.name`, `operations.3.if_match`). Or the `Idempotency-Key` was already used for another request (`code` `idempotency_key_reused`): nothing was run. */
+        BatchFailed: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["BatchFailedProblem"];
+            };
+        };
         /** @description A DELETE: the record still has live dependents (counted in `dependents`): delete them first or pass `?cascade=true`. A POST or PATCH: a request with the same `Idempotency-Key` is still being processed (`code` `idempotency_key_in_use`): send it again once that one has finished. */
         Conflict: {
             headers: {
@@ -3663,6 +4235,50 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    contacts_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=organization,reports_to`), at no extra query. An unknown name is a 400. */
+                expand?: ("organization" | "reports_to")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -4767,6 +5383,50 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    interactions_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=contact,opportunity,organization,principal,user`), at no extra query. An unknown name is a 400. */
+                expand?: ("contact" | "opportunity" | "organization" | "principal" | "user")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InteractionBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InteractionBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     me_retrieve: {
         parameters: {
             query?: never;
@@ -5513,6 +6173,50 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    opportunities_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=customer,distributor,owner,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("customer" | "distributor" | "owner" | "principal")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     opportunity_contacts_list: {
         parameters: {
             query?: {
@@ -5866,6 +6570,50 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    opportunity_contacts_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=contact,opportunity`), at no extra query. An unknown name is a 400. */
+                expand?: ("contact" | "opportunity")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityContactBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityContactBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     opportunity_products_list: {
         parameters: {
             query?: {
@@ -6215,6 +6963,50 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    opportunity_products_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=opportunity,product`), at no extra query. An unknown name is a 400. */
+                expand?: ("opportunity" | "product")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpportunityProductBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpportunityProductBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -6654,6 +7446,50 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    organizations_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=account_manager,parent`), at no extra query. An unknown name is a 400. */
+                expand?: ("account_manager" | "parent")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrganizationBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -126,7 +126,12 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
     # be (a failed sign-in's record: crm.signin).
     if transaction.get_connection().in_atomic_block and not getattr(exc, "commit_anyway", False):
         transaction.set_rollback(True)
+    return problem_for(exc, context)
 
+
+def problem_for(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The problem answering `exc` (None: not one DRF answers), leaving the transaction alone: a batch's
+    operations (crm.api.batch) are each answered this way, as their own request would be."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -174,7 +179,7 @@ def _problem(exc: Exception, context: dict[str, Any]) -> Response | None:
             detail = errors[0]["detail"] or detail
     else:
         errors = []
-        title = response.status_text
+        title = getattr(exc, "problem_title", None) or response.status_text
         detail = _message(getattr(exc, "detail", title))
         reason = _code(exc)
     headers = {

@@ -9,7 +9,7 @@ hook `postprocess_schema` points filter parameters at the named enum components.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import Model
@@ -281,7 +281,17 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
 # Actions whose response is one record, sent with its ETag (TenantModelViewSet.finalize_response).
 ETAG_ACTIONS = frozenset({"retrieve", "create", "update", "partial_update", "restore", "change_stage"})
 # Actions whose response is built by the serializer that honours `?expand=`.
-EXPAND_ACTIONS = ETAG_ACTIONS | {"list"}
+EXPAND_ACTIONS = ETAG_ACTIONS | {"list", "batch"}
+# A batch's 422 (crm.api.batch.BatchFailed): the response and problem components, and its description.
+BATCH_FAILED = (
+    "BatchFailed",
+    "BatchFailedProblem",
+    "An operation of an atomic batch failed (`code` `batch_failed`): nothing was written. `failed` gives each "
+    "failing operation's place and the problem its own request would have answered (400, 403, 404, 409, "
+    "412), `errors` each field at fault by its place in the body (`operations.3.data.name`, "
+    "`operations.3.if_match`). Or the `Idempotency-Key` was already used for another request "
+    "(`code` `idempotency_key_reused`): nothing was run.",
+)
 
 SUMMARIES = {
     "list": "List {plural}",
@@ -290,6 +300,7 @@ SUMMARIES = {
     "update": "Replace {a}",
     "partial_update": "Change {a}",
     "destroy": "Delete {a}",
+    "batch": "Add, change and delete {plural} in one request",
 }
 
 
@@ -365,6 +376,23 @@ class CrmAutoSchema(AutoSchema):
         serializer_class = getattr(self.view, "serializer_class", None)
         meta = getattr(serializer_class, "Meta", None)
         return getattr(meta, "model", None)
+
+    # --- batches (crm.api.batch): bodies built from the resource's serializer --------------------------
+
+    def _batch_serializers(self) -> tuple[Any, Any] | None:
+        if getattr(self.view, "action", None) != "batch" or _resource(self.view) is None:
+            return None
+        from crm.api.batch import batch_schema_serializers
+
+        return batch_schema_serializers(cast(Any, self.view).serializer_class)
+
+    def get_request_serializer(self) -> Any:
+        batch = self._batch_serializers()
+        return batch[0] if batch else super().get_request_serializer()
+
+    def get_response_serializers(self) -> Any:
+        batch = self._batch_serializers()
+        return batch[1] if batch else super().get_response_serializers()
 
     # --- parameters -----------------------------------------------------------------------------------
 
@@ -482,6 +510,8 @@ class CrmAutoSchema(AutoSchema):
                 headers[HEADER_NAMES[name]] = self._header_ref(name)
         for status in sorted(self._problem_statuses()):
             responses.setdefault(str(status), self._problem_response_ref(status))
+        if self._batch_serializers() is not None:
+            responses["422"] = self._batch_failed_response_ref()
         return responses
 
     def _problem_statuses(self) -> set[int]:
@@ -540,6 +570,46 @@ class CrmAutoSchema(AutoSchema):
         self.registry.register_on_missing(component)
         return dict(component.ref)
 
+    def _batch_failed_response_ref(self) -> dict[str, str]:
+        from crm.api.batch import BatchFailureSerializer
+
+        name, problem_name, description = BATCH_FAILED
+        failure = self.resolve_serializer(BatchFailureSerializer, "response").ref
+        problem = ResolvedComponent(
+            name=problem_name,
+            type=ResolvedComponent.SCHEMA,
+            schema={
+                "description": "A problem (422) about a batch: each failing operation's own problem.",
+                "allOf": [
+                    self.resolve_serializer(ProblemSerializer, "response").ref,
+                    {
+                        "type": "object",
+                        "properties": {
+                            "failed": {
+                                "type": "array",
+                                "items": failure,
+                                "description": "Each failing operation, in order (`code` `batch_failed`).",
+                            }
+                        },
+                    },
+                ],
+            },
+            object=f"problem:{problem_name}",
+        )
+        self.registry.register_on_missing(problem)
+        component = ResolvedComponent(
+            name=name,
+            type=ResolvedComponent.RESPONSE,
+            schema={
+                "description": description,
+                "headers": {"X-Request-ID": self._header_ref("XRequestId")},
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": dict(problem.ref)}},
+            },
+            object=f"response:{name}",
+        )
+        self.registry.register_on_missing(component)
+        return dict(component.ref)
+
     def _problem_schema_ref(self, name: str) -> dict[str, str]:
         problem = self.resolve_serializer(ProblemSerializer, "response").ref
         if name == "Problem":
@@ -573,6 +643,8 @@ class CrmAutoSchema(AutoSchema):
                 schema["description"] = get_doc(type(serializer))
             else:
                 schema.pop("description", None)
+        if getattr(serializer, "closed", False):  # crm.api.batch.ClosedSerializer's rule: no other keys
+            schema["additionalProperties"] = False
         if direction != "response":
             return schema
         properties = schema.get("properties", {})

@@ -86,6 +86,20 @@ class UserSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReferenceField(serializers.PrimaryKeyRelatedField):
+    """A foreign key as an id, found with the field's queryset (what the user may see), as DRF does; a
+    batch (crm.api.batch) reads the rows its operations name once for all of them and hands them over in
+    the serializer context (`references`: field name → {id: row}). An id not handed over is looked up."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        known = self.context.get("references")
+        if known is not None and type(data) is int:
+            row = known.get(self.field_name, {}).get(data)
+            if row is not None:
+                return row
+        return super().to_internal_value(data)
+
+
 class TenantModelSerializer(StrictJSONTypes, serializers.ModelSerializer):
     """Base of every business serializer.
 
@@ -94,6 +108,7 @@ class TenantModelSerializer(StrictJSONTypes, serializers.ModelSerializer):
     """
 
     expandable: ClassVar[dict[str, Callable[[], type[serializers.Serializer]]]] = {}
+    serializer_related_field = ReferenceField
 
     def to_representation(self, instance: TenantModel) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)
@@ -130,7 +145,7 @@ def user_summary() -> type[serializers.Serializer]:
     return UserSummarySerializer
 
 
-class TenantMemberField(serializers.PrimaryKeyRelatedField):
+class TenantMemberField(ReferenceField):
     """A user id that must name a member of the request's firm (owners, account managers, loggers).
 
     Users are not tenant rows, so membership is checked with crm_is_member(): ids of other firms' users

@@ -235,6 +235,15 @@ class TenantModelViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
             return self.get_serializer(self.get_queryset().get(pk=pk)).data
         return plan.represent(self.scope(plan.rows()).get(pk=pk))
 
+    def representations_of(self, pks: Sequence[Any]) -> dict[Any, Any]:
+        """representation_of() for many stored rows in one query: id → response body (a batch's)."""
+        plan = self.read_plan()
+        if plan is None:
+            rows = self.get_queryset().filter(pk__in=pks)
+            return {row.pk: self.get_serializer(row).data for row in rows}
+        bodies = plan.represent_many(self.scope(plan.rows()).filter(pk__in=pks))
+        return {body["id"]: body for body in bodies}
+
     def get_object(self) -> Any:
         instance = super().get_object()
         if self.action in LOCKING_ACTIONS:
@@ -261,14 +270,22 @@ class TenantModelViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
             "updated_by_id": self.crm.user_id,
         }
 
+    def save_new(self, serializer: BaseSerializer[Any]) -> None:
+        """Insert the validated record: what a create writes, alone or in a batch (crm.api.batch)."""
+        serializer.save(**self.create_defaults(serializer.validated_data))  # type: ignore[arg-type]
+
+    def save_changes(self, serializer: BaseSerializer[Any]) -> None:
+        """Update the validated record: what an update writes, alone or in a batch."""
+        serializer.save(updated_by_id=self.crm.user_id)
+
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
         with transaction.atomic():
-            serializer.save(**self.create_defaults(serializer.validated_data))  # type: ignore[arg-type]
+            self.save_new(serializer)
         self._refresh(serializer)
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         with transaction.atomic():
-            serializer.save(updated_by_id=self.crm.user_id)
+            self.save_changes(serializer)
         self._refresh(serializer)
 
     def _refresh(self, serializer: BaseSerializer[Any]) -> None:
@@ -292,8 +309,12 @@ class TenantModelViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
         return {}
 
     def perform_destroy(self, instance: Any) -> None:
-        # Soft delete: the row stays (history, restore) but vanishes from every list and detail.
-        cascade = query_flag(self.request, "cascade")  # strict: `?cascade=yes` is a 400, as the schema says
+        # strict: `?cascade=yes` is a 400, as the schema says
+        self.soft_delete(instance, cascade=query_flag(self.request, "cascade"))
+
+    def soft_delete(self, instance: Any, *, cascade: bool) -> None:
+        """Soft delete: the row stays (history, restore) but vanishes from every list and detail. Live
+        dependents make it a 409 unless `cascade` takes them along. Alone or in a batch."""
         blocking = {name: count for name, count in self.blocking_dependents(instance).items() if count}
         if blocking and not cascade:
             raise Conflict(

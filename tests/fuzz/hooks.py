@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from functools import cache
 from threading import Lock
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import schemathesis
@@ -201,6 +202,8 @@ DATA_DEPENDENT_RULES = tuple(
         r"^contact must belong to the interaction's organization$",
         r"^\w+ must be an? [\w ]+$",  # a reference to the wrong kind of organization
         r"^This customer already has a primary distributor\.$",
+        # a batch names each record once: `uniqueItems` cannot say it of one property of the items
+        r"^Operation \d+ names this record already: one operation per record\.$",
         r'^Invalid pk "[^"]*" - object does not exist\.$',  # as reports word it (code "invalid")
         # reports: rules between their parameters, and today's date
         r"^Must not be after (date_to|today \(or date_to\))\.$",
@@ -362,13 +365,45 @@ def forgiven(failure: Failure, case: Case, response: Response) -> list[str]:
     if isinstance(failure, JsonSchemaError):
         reason = deleted_reference_expanded(failure, case)
         return [reason] if reason else []
-    if not isinstance(failure, RejectedPositiveData) or response.status_code != 400:
+    if not isinstance(failure, RejectedPositiveData) or response.status_code not in (400, 422):
         return []
     problem = json_of(response)
     problem = problem if isinstance(problem, dict) else {}
+    if response.status_code == 422:
+        return batch_failure_forgiven(problem, case)
     errors = problem.get("errors") or [{"field": None, "code": None, "detail": problem.get("detail")}]
     reasons = [data_dependent(error) or schema_gap(error, case) for error in errors]
     return [r for r in reasons if r] if all(reasons) else []
+
+
+# A batch's failed operation (crm/api/batch.py) whose own request's refusal depends on the data: a record
+# not found or hidden, a stale If-Match, live dependents, or a write the caller's role may not make.
+BATCH_DATA_DEPENDENT_CODES = frozenset({"not_found", "precondition_failed", "conflict", "permission_denied"})
+BATCH_FIELD = re.compile(r"^operations\.(\d+)(?:\.data(?:\.(.+))?)?")
+
+
+def batch_failure_forgiven(problem: dict[str, Any], case: Case) -> list[str]:
+    """A schema-valid batch refused (422 `batch_failed`) only for reasons no schema can prevent: each
+    failing operation's errors are judged as its own request's would be, against that operation's `data`."""
+    if problem.get("code") != "batch_failed" or not problem.get("errors"):
+        return []
+    operations = body_of(case).get("operations")
+    operations = operations if isinstance(operations, list) else []
+    reasons: list[str | None] = []
+    for error in problem["errors"]:
+        if error.get("code") in BATCH_DATA_DEPENDENT_CODES:
+            reasons.append(f"data: batch {error['code']}")
+            continue
+        place = BATCH_FIELD.match(str(error.get("field") or ""))
+        if place is None or int(place.group(1)) >= len(operations):
+            reasons.append(None)
+            continue
+        operation = operations[int(place.group(1))]
+        data = operation.get("data") if isinstance(operation, dict) else None
+        own = SimpleNamespace(body=data if isinstance(data, dict) else {}, query=query_of(case))
+        own_error = {**error, "field": place.group(2)}
+        reasons.append(data_dependent(own_error) or schema_gap(own_error, own))  # type: ignore[arg-type]
+    return [f"batch {r}" for r in reasons if r] if all(reasons) else []
 
 
 _record_lock = Lock()

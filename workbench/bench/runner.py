@@ -58,6 +58,7 @@ class Result:
     server_cpu_ms: float | None = None  # per request: the app server's processes, user + system
     database_cpu_ms: float | None = None  # per request: the server's PostgreSQL backends
     served_by: str | None = None  # with DATABASE_REPLICA_URLS: "replica" or "primary" (the warm probe's)
+    items: int = 1  # records a request writes (a batch's operations)
 
 
 @dataclass
@@ -309,6 +310,7 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
                     server_cpu_ms=server_cpu,
                     database_cpu_ms=database_cpu,
                     served_by=checked.database,
+                    items=operation.items,
                 )
                 report.results.append(result)
                 say(
@@ -529,9 +531,50 @@ def render(report: Report) -> str:
                 ],
             ),
         ]
+    if any(r.items > 1 for r in report.results):
+        lines += ["", *per_record_table(report)]
     if report.failures:
         lines += ["", "Skipped (unexpected status):", *(f"  {f}" for f in report.failures)]
     return "\n".join(lines)
+
+
+def _per(value: float | None, items: int, places: int = 2) -> str:
+    return fmt(None if value is None else value / items, places)
+
+
+def per_record_table(report: Report) -> list[str]:
+    """The writes per record written: a batch's figures divided by its operations, beside the single
+    writes (one record a request) they would replace."""
+    writes = [r for r in report.results if r.group == "write"]
+    return [
+        "Writes per record written (a batch's figures ÷ its operations; single writes as they are):",
+        "",
+        format_table(
+            [
+                "operation",
+                "conns",
+                "records/req",
+                "p50/record",
+                "records/s",
+                "server CPU",
+                "db CPU",
+                "queries",
+            ],
+            [
+                [
+                    r.operation,
+                    str(r.connections),
+                    str(r.items),
+                    _per(r.p50_ms, r.items),
+                    fmt(r.rps * r.items, 0),
+                    _per(r.server_cpu_ms, r.items),
+                    "n/a" if report.database_cpu.startswith("n/a") else _per(r.database_cpu_ms, r.items),
+                    _per(None if r.queries is None else float(r.queries), r.items, 1),
+                ]
+                for r in writes
+            ],
+        ),
+    ]
 
 
 def _database_cell(report: Report, value: float | None) -> str:

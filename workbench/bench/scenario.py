@@ -28,6 +28,7 @@ from workbench.datagen import GENERATED_MARK
 API = "/api/v1"
 DEEP_ROWS = 10_000
 POOL = 100  # rows the write operations rotate through
+BATCH = 20  # operations per batch (crm.api.batch), beside the single writes they would replace
 
 # Query budgets: the statements one request may run in production (`benchmark --silk-replay` fails a
 # request over it). The test suite asserts at most 6 for a list or detail page, expanded or not
@@ -59,6 +60,7 @@ class Operation:
     baseline: bool = False
     expect: int = 200
     query_budget: int | None = None  # statements one request may run; see GROUP_BUDGETS
+    items: int = 1  # records one request writes: a batch's operations (the report divides by it)
 
 
 @dataclass
@@ -206,9 +208,10 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         baseline: bool = False,
         expect: int = 200,
         budget: int | None = None,
+        items: int = 1,
     ) -> None:
         budget = GROUP_BUDGETS.get(group) if budget is None else budget
-        ops.append(Operation(name, group, calls, baseline, expect, budget))
+        ops.append(Operation(name, group, calls, baseline, expect, budget, items))
 
     add("organizations: customers by name", "list", _get("/organizations/", type="customer"), baseline=True)
     add("contacts: everyone by name", "list", _get("/contacts/"), baseline=True)
@@ -264,25 +267,39 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
     add("contacts: detail", "detail", _get(f"/contacts/{contacts[0]}/"), baseline=True)
     add("opportunities: detail", "detail", _get(f"/opportunities/{deal}/"), baseline=True)
     add("interactions: detail", "detail", _get(f"/interactions/{recent[0]}/"), baseline=True)
+
+    def new_call(n: int) -> dict[str, Any]:
+        return {
+            "type": "call",
+            "occurred_at": timezone.now().replace(microsecond=0).isoformat(),
+            "subject": f"Benchmark call {n} about {principal_name}",
+            "organization": customer,
+            "contact": contacts[n % len(contacts)],
+            "opportunity": deal,
+            "outcome": "Asked for a sample case next week.",
+            "sentiment": "positive",
+        }
+
     add(
         "interactions: create",
         "write",
-        Call(
-            "POST",
-            f"{API}/interactions/",
-            {
-                "type": "call",
-                "occurred_at": timezone.now().replace(microsecond=0).isoformat(),
-                "subject": f"Benchmark call about {principal_name}",
-                "organization": customer,
-                "contact": contacts[0],
-                "opportunity": deal,
-                "outcome": "Asked for a sample case next week.",
-                "sentiment": "positive",
-            },
-        ),
+        Call("POST", f"{API}/interactions/", new_call(0)),
         expect=201,
         budget=8,  # RLS context, the 3 referenced rows checked, SAVEPOINT, INSERT, RELEASE, the row again
+    )
+    # The same writes BATCH at a time (crm.api.batch): `--only "interactions: create"` runs both.
+    add(
+        f"interactions: create, batch of {BATCH}",
+        "write",
+        Call(
+            "POST",
+            f"{API}/interactions/batch/",
+            {"operations": [{"op": "create", "data": new_call(n)} for n in range(BATCH)]},
+        ),
+        # RLS context, SAVEPOINT, the 3 referenced fields' rows (one query each), an INSERT per operation,
+        # RELEASE, the rows again (one query)
+        budget=7 + BATCH,
+        items=BATCH,
     )
     add(
         "interactions: update",
@@ -293,6 +310,27 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         ),
         budget=6,  # RLS context, the row, SAVEPOINT, UPDATE, RELEASE, the row again
     )
+    if len(recent) >= BATCH:
+        add(
+            f"interactions: update, batch of {BATCH}",
+            "write",
+            *(
+                Call(
+                    "POST",
+                    f"{API}/interactions/batch/",
+                    {
+                        "operations": [
+                            {"op": "update", "id": i, "data": {"notes": f"Benchmark note {start + n}"}}
+                            for n, i in enumerate(recent[start : start + BATCH])
+                        ]
+                    },
+                )
+                for start in range(0, len(recent) - BATCH + 1, BATCH)
+            ),
+            budget=5
+            + BATCH,  # RLS context, SAVEPOINT, the rows (locked, one query), an UPDATE each, RELEASE, the rows again
+            items=BATCH,
+        )
     add(
         "opportunities: change stage",
         "write",

@@ -147,14 +147,24 @@ export type Expand<Row, Expandable extends string, Asked extends Requested = Non
         : Row[K];
 };
 
-/** A response body with its records expanded as `Asked` says: one record, or a page's results. */
+/**
+ * A response body with its records expanded as `Asked` says: one record, a page's results, or a batch's
+ * results (each outcome's record is its `data`, null for a delete or a failed operation).
+ */
 export type ExpandBody<Body, Expandable extends string, Asked extends Requested = NoneRequested> = [
   Expandable,
 ] extends [never]
   ? Body
   : Body extends { results: (infer Row)[] }
-    ? { [K in keyof Body]: K extends "results" ? Expand<Row, Expandable, Asked>[] : Body[K] }
+    ? { [K in keyof Body]: K extends "results" ? ExpandRow<Row, Expandable, Asked>[] : Body[K] }
     : Expand<Body, Expandable, Asked>;
+
+type ExpandRow<Row, Expandable extends string, Asked extends Requested> = Row extends {
+  index: number;
+  data: infer Record;
+}
+  ? { [K in keyof Row]: K extends "data" ? Expand<Record, Expandable, Asked> : Row[K] }
+  : Expand<Row, Expandable, Asked>;
 
 type ExpandResponse<Response, Expandable extends string, Asked extends Requested> = Response extends {
   data: infer Body;

@@ -396,6 +396,10 @@ def test_rate_limited_answers_are_as_the_schema_says(tmp_path: Path) -> None:
             "GET",
             "--max-examples",
             "5",
+            # A request with invalid credentials is refused by the limiter (429) before authentication is
+            # looked at, as it should be with the address's quota used up: not the 401 this check expects.
+            "--exclude-checks",
+            "ignored_auth",
         )
     print(result.stdout, result.stderr[-5_000:], traffic_summary(logs / "access.log"), sep="\n")
     assert result.returncode == 0, "schemathesis reported failures (see the report above)"

@@ -3011,6 +3011,8 @@ export interface operations {
             query?: {
                 /** @description Opaque cursor from a previous page's `next` or `previous` link. */
                 cursor?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -3028,10 +3030,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedApiKeyList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3257,6 +3263,8 @@ export interface operations {
                 email?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=organization,reports_to`), at no extra query. An unknown name is a 400. */
                 expand?: ("organization" | "reports_to")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 is_primary?: boolean;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "first_name" | "-first_name" | "id" | "-id" | "last_name" | "-last_name" | "updated_at" | "-updated_at")[];
@@ -3295,10 +3303,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedContactList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3605,6 +3617,8 @@ export interface operations {
                 distributor?: number;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=customer,distributor`), at no extra query. An unknown name is a 400. */
                 expand?: ("customer" | "distributor")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 is_primary?: boolean;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
@@ -3625,10 +3639,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedCustomerDistributorList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3935,6 +3953,8 @@ export interface operations {
                 distributor?: number;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=distributor,principal`), at no extra query. An unknown name is a 400. */
                 expand?: ("distributor" | "principal")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -3956,10 +3976,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedDistributorAuthorizationList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4267,6 +4291,8 @@ export interface operations {
                 follow_up_done?: boolean;
                 /** @description Open follow-ups due on or before this date. */
                 follow_up_due?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 occurred_after?: string;
                 occurred_before?: string;
                 /** @description Only rows whose opportunity has this id. */
@@ -4323,10 +4349,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedInteractionList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4685,6 +4715,8 @@ export interface operations {
             query?: {
                 /** @description Opaque cursor from a previous page's `next` or `previous` link. */
                 cursor?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -4702,10 +4734,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedMemberList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4910,6 +4946,8 @@ export interface operations {
                 expand?: ("customer" | "distributor" | "owner" | "principal")[];
                 expected_close_after?: string;
                 expected_close_before?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Not closed won or lost. */
                 is_open?: boolean;
                 /** @description Next action date on or before this date. */
@@ -4970,10 +5008,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOpportunityList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5327,6 +5369,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=contact,opportunity`), at no extra query. An unknown name is a 400. */
                 expand?: ("contact" | "opportunity")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Only rows whose opportunity has this id. */
                 opportunity?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
@@ -5348,10 +5392,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOpportunityContactList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5654,6 +5702,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=opportunity,product`), at no extra query. An unknown name is a 400. */
                 expand?: ("opportunity" | "product")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Only rows whose opportunity has this id. */
                 opportunity?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
@@ -5677,10 +5727,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOpportunityProductList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5987,6 +6041,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=account_manager,parent`), at no extra query. An unknown name is a 400. */
                 expand?: ("account_manager" | "parent")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "name" | "-name" | "priority" | "-priority" | "type" | "-type" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -6052,10 +6108,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOrganizationList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6395,6 +6455,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=principal,user`), at no extra query. An unknown name is a 400. */
                 expand?: ("principal" | "user")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -6418,10 +6480,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedPrincipalAssignmentList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6726,6 +6792,8 @@ export interface operations {
                 distributor?: number;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=distributor,product`), at no extra query. An unknown name is a 400. */
                 expand?: ("distributor" | "product")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -6748,10 +6816,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedProductDistributorList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7070,6 +7142,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=principal`), at no extra query. An unknown name is a 400. */
                 expand?: "principal"[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 max_price?: number;
                 min_price?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
@@ -7105,10 +7179,14 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["XRequestId"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedProductList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -378,3 +378,14 @@ def test_an_exports_queries_do_not_grow_with_its_rows(
     resource.make(firm, 12)
     assert export_queries(admin, url) == few
     assert few <= 12
+
+
+def test_the_api_keys_list_exports_too_for_its_admins(
+    firm: Firm, admin: APIClient, manager: APIClient
+) -> None:
+    created = admin.post(f"{API}/api-keys/", {"name": "Warehouse feed", "role": "viewer"}, format="json")
+    assert created.status_code == 201, created.content
+    header, rows = csv_of(admin.get(f"{API}/api-keys/?format=csv"))
+    assert [int(row["id"]) for row in rows] == [created.json()["id"]]
+    assert "key" not in header  # the secret is shown once, at creation
+    assert_problem(manager.get(f"{API}/api-keys/?format=csv"), 403)

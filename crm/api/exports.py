@@ -25,10 +25,10 @@ import io
 import logging
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.conf import settings
@@ -38,7 +38,7 @@ from django.utils import timezone
 from rest_framework import fields as drf_fields
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
@@ -56,6 +56,7 @@ XLSX_SHEET_ROWS = 1_048_576 - 1
 XLSX_CHUNK_BYTES = 256 * 1024
 # A cell a spreadsheet would run as a formula (CSV injection); numbers such as "-3" are left alone.
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # What an XLSX cell cannot hold (XML 1.0 forbids these control characters): dropped.
 _ILLEGAL_XML = re.compile(r"[\000-\010\013\014\016-\037]")
@@ -95,7 +96,7 @@ class FormatParameterNegotiation(DefaultContentNegotiation):
     naming the parameter (DRF's default answers 404)."""
 
     def select_renderer(
-        self, request: Request, renderers: Sequence[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
         if not wanted:
@@ -190,6 +191,10 @@ def cells_of(data: Mapping[str, Any], columns: Sequence[ExportColumn]) -> list[A
 def csv_cell(value: Any) -> str:
     """A value as a CSV cell: text a spreadsheet would run as a formula gets a leading `'`; lists and
     objects are one cell."""
+    if type(value) is str:  # the common case first: this runs for every cell
+        if value and value[0] in _FORMULA_STARTS and not _NUMBER.match(value):
+            return "'" + value
+        return value
     if value is None:
         return ""
     if value is True or value is False:
@@ -259,6 +264,7 @@ def xlsx_chunks(
     rows are read, before the file is sent (the export's transaction ends there)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
@@ -279,7 +285,7 @@ def xlsx_chunks(
     def text_cell(worksheet: Any, text: str) -> Any:
         # openpyxl makes a string starting with "=" a formula (and "#N/A" an error): typed as text here.
         cell = WriteOnlyCell(worksheet, value="")
-        cell._value = _ILLEGAL_XML.sub("", text)
+        cell._value = text
         cell.data_type = "s"
         return cell
 
@@ -294,8 +300,11 @@ def xlsx_chunks(
         values = []
         for value, kind in zip(cells_of(data, columns), kinds, strict=True):
             value = _xlsx_value(value, kind)
-            if isinstance(value, str):
-                value = text_cell(worksheet, value)
+            if type(value) is str:
+                if _ILLEGAL_XML.search(value):
+                    value = _ILLEGAL_XML.sub("", value)
+                if value.startswith("=") or value in ERROR_CODES:
+                    value = text_cell(worksheet, value)
             values.append(value)
         worksheet.append(values)
         written += 1
@@ -408,7 +417,7 @@ def export_response(
                 # The caller's access changed between the request and its body (a role, a book, a
                 # revoked token): nothing is read for a context the request was not checked under.
                 raise PermissionError("the caller's access changed before the export was read")
-            found = queryset.iterator(chunk_size=batch)
+            found = cast(Generator[Any, None, None], queryset.iterator(chunk_size=batch))
             try:
                 yield (represent(row) for row in found)
             finally:
@@ -429,6 +438,8 @@ def export_response(
             stream, content_type=f"{CSV_MEDIA_TYPE}; charset=utf-8; header=present"
         )
         extension = "csv"
+    if request.method == "HEAD":  # the headers only: a server may still iterate a body it will not send
+        response.streaming_content = iter(())
     response["Content-Disposition"] = f'attachment; filename="{filename_of(request, extension)}"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -453,7 +464,7 @@ class ExportableListMixin:
     row its filters, search and ordering match, each represented by the view's serializer. Views that read
     their rows another way override `export()` (TenantModelViewSet: its read plans)."""
 
-    content_negotiation_class = FormatParameterNegotiation
+    content_negotiation_class: type[BaseContentNegotiation] = FormatParameterNegotiation
     exporting = False  # the search filter reads no page's ids for an export
 
     def get_renderers(self) -> list[BaseRenderer]:

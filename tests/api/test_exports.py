@@ -389,3 +389,12 @@ def test_the_api_keys_list_exports_too_for_its_admins(
     assert [int(row["id"]) for row in rows] == [created.json()["id"]]
     assert "key" not in header  # the secret is shown once, at creation
     assert_problem(manager.get(f"{API}/api-keys/?format=csv"), 403)
+
+
+def test_a_head_request_reads_no_rows(firm: Firm, admin: APIClient) -> None:
+    f.InteractionFactory(tenant=firm.tenant, organization=firm.customer)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin.head(f"{INTERACTIONS}?format=csv")
+        assert b"".join(response.streaming_content) == b""
+    assert response["Content-Disposition"].startswith('attachment; filename="interactions-')
+    assert not [q for q in queries if "DECLARE" in q["sql"] or 'FROM "interaction"' in q["sql"]]

@@ -61,14 +61,14 @@ class PeakSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = procstat.resident_bytes(pid) or 0
-        self._stop = threading.Event()
+        self._finished = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
+        while not self._finished.wait(SAMPLE_SECONDS):
             self.peak = max(self.peak, procstat.resident_bytes(self.pid) or 0)
 
     def stop(self) -> int:
-        self._stop.set()
+        self._finished.set()
         self.join()
         return self.peak
 
@@ -124,7 +124,9 @@ def run(
             if status != 200:
                 raise RuntimeError(f"the {file_format} export answered {status}")
             end = procstat.resident_bytes(worker) or 0
-            results.append(ExportResult(file_format, rows, size, seconds, first, start, max(peak, end), end))
+            result = ExportResult(file_format, rows, size, seconds, first, start, max(peak, end), end)
+            log(render([result]))
+            results.append(result)
     return results
 
 

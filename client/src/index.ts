@@ -118,8 +118,15 @@ export interface CrmHelpers {
   items<P extends ListPath>(path: P, ...params: ListParamsArg<P>): AsyncGenerator<ListItem<P>, void, undefined>;
 }
 
+/**
+ * The media types the client's methods read: JSON and problems (`application/problem+json`). A list's
+ * 200 also documents its CSV and XLSX exports (`?format=csv|xlsx`); left out here so that `data` stays
+ * the JSON page's type. Download an export with `parseAs: "blob"` (or `"stream"`).
+ */
+export type JsonMedia = `application/${string}json`;
+
 /** openapi-fetch's client for the CRM's paths (`GET`, `POST`, …) with the helpers above. */
-export type CrmClient = Client<paths> & CrmHelpers;
+export type CrmClient = Client<paths, JsonMedia> & CrmHelpers;
 
 export function createCrmClient(options: CrmClientOptions): CrmClient {
   const { tokens: initialTokens = null, onTokens, fetch: baseFetch = globalThis.fetch, ...clientOptions } = options;
@@ -152,7 +159,7 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     }
   };
 
-  const api = createClient<paths>({
+  const api = createClient<paths, JsonMedia>({
     ...clientOptions,
     fetch: authorizedFetch,
     querySerializer: crmQuerySerializer,

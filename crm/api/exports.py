@@ -231,7 +231,7 @@ def csv_chunks(columns: Sequence[ExportColumn], rows: Iterator[Mapping[str, Any]
 
 def _xlsx_value(value: Any, kind: str) -> Any:
     """A represented value as an XLSX cell's: numbers, decimals, dates and (UTC, naive: Excel has no zones)
-    times typed; text as text (a string cell, never a formula: see _text_cell)."""
+    times typed; text as text (a string cell, never a formula: xlsx_chunks types it)."""
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple | Mapping):

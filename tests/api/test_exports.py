@@ -398,3 +398,22 @@ def test_a_head_request_reads_no_rows(firm: Firm, admin: APIClient) -> None:
         assert b"".join(response.streaming_content) == b""
     assert response["Content-Disposition"].startswith('attachment; filename="interactions-')
     assert not [q for q in queries if "DECLARE" in q["sql"] or 'FROM "interaction"' in q["sql"]]
+
+
+def test_an_api_keys_export_holds_what_the_key_may_see(firm: Firm, admin: APIClient) -> None:
+    made = interactions_across_the_firm(firm)
+    created = admin.post(f"{API}/api-keys/", {"name": "BI", "role": "viewer", "book": [firm.principal_a.pk]})
+    assert created.status_code == 201, created.content
+    key = APIClient()
+    key.credentials(HTTP_AUTHORIZATION=f"Api-Key {created.json()['key']}")
+    ids = csv_ids(key, INTERACTIONS)  # the key is checked again when the body is read
+    assert set(made["a"]) <= set(ids) and not set(made["b"]) & set(ids)
+    assert ids == walk(key, INTERACTIONS)[0]
+
+
+def test_a_session_signed_in_admins_export_is_read_under_their_session(firm: Firm) -> None:
+    made = interactions_across_the_firm(firm)
+    browser = APIClient()
+    browser.force_login(firm.admin)
+    ids = csv_ids(browser, INTERACTIONS)
+    assert set(ids) == {pk for group in made.values() for pk in group}

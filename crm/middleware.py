@@ -7,7 +7,7 @@ import functools
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
@@ -206,53 +206,77 @@ class RowLevelSecurityMiddleware:
         return response
 
     def _identify(self, request: CrmRequest) -> rls.RequestContext:
-        opened = signin_policy(request)
-        # An API key (crm.api_keys) is checked by the database in the context statement itself. Never on
-        # the paths that sign in or prove a password: a key has none, and is refused there as nobody.
-        presented = api_keys.presented_key(request.META.get("HTTP_AUTHORIZATION", ""))
-        request.api_key_presented = presented is not None
-        if presented is not None:
-            if opened is not None:
-                return rls.begin(None, request_id=request.request_id)
-            context = rls.begin(
-                None, request_id=request.request_id, api_key=(presented.key_id, presented.digest)
-            )
-            if context.user_id is not None:
-                key_user = context.user_id
-                request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=key_user))  # type: ignore[assignment]
-            return context
-        raw = bearer_token(request)
-        if raw is not None:
-            request.jwt_error = None
-            try:
-                token = validated_token(raw)
-                user_id = valid_id(token.get("user_id"))
-                if user_id is None:  # signed by us, yet not a user id PostgreSQL can hold
-                    raise InvalidToken("The token's user_id is not a user id.")
-            # OverflowError: signed by us, yet an `exp` no date can hold (1e30): invalid, like any other.
-            except (InvalidToken, TokenError, KeyError, ValueError, TypeError, OverflowError) as exc:
-                request.jwt_error = exc
-                return rls.begin(None, request_id=request.request_id, signin=opened)
-            request.jwt_token = token
-            context = rls.begin(
-                user_id,
-                request_id=request.request_id,
-                credentials=credentials_epoch_of(token),
-                signin=opened,
-            )
-            if context.revoked:
-                request.jwt_error = TokenRevoked()
-                return context
-            # Django code that asks for the user gets it on demand; the API itself needs only the id.
-            request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
-            return context
-        # The session and its user are read before the switch, by the connection's own role (users
-        # are under RLS and nobody is known yet); the session row is then reachable only by its key.
-        user = request.user
-        session_key = request.session.session_key if hasattr(request, "session") else None
-        return rls.begin(
-            user.pk if user.is_authenticated else None,
-            session_key=session_key,
+        return identify(request)
+
+
+@contextlib.contextmanager
+def streaming_transaction(http_request: HttpRequest) -> Iterator[rls.RequestContext]:
+    """A transaction of its own, under the request's identity, for a body streamed after the request's
+    transaction has ended (crm.api.exports, ADR 0024).
+
+    A WSGI server iterates a streamed body after the middleware has returned, so the request's transaction
+    (and its transaction-local role and variables) is gone by then. The caller is identified again, by the
+    same statement and the same credentials (token, API key or session): a token revoked meanwhile gets
+    nobody. Yields the context; the caller compares it with the request's.
+    """
+    request = cast(CrmRequest, http_request)
+    outer = connection.in_atomic_block  # only in tests, as in _in_transaction
+    with transaction.atomic():
+        context = identify(request)
+        try:
+            yield context
+        finally:
+            if outer and not connection.needs_rollback:
+                rls.end()
+
+
+def identify(request: CrmRequest) -> rls.RequestContext:
+    """Switch the current transaction to the runtime role with `request`'s caller's context (rls.begin)."""
+    opened = signin_policy(request)
+    # An API key (crm.api_keys) is checked by the database in the context statement itself. Never on
+    # the paths that sign in or prove a password: a key has none, and is refused there as nobody.
+    presented = api_keys.presented_key(request.META.get("HTTP_AUTHORIZATION", ""))
+    request.api_key_presented = presented is not None
+    if presented is not None:
+        if opened is not None:
+            return rls.begin(None, request_id=request.request_id)
+        context = rls.begin(None, request_id=request.request_id, api_key=(presented.key_id, presented.digest))
+        if context.user_id is not None:
+            key_user = context.user_id
+            request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=key_user))  # type: ignore[assignment]
+        return context
+    raw = bearer_token(request)
+    if raw is not None:
+        request.jwt_error = None
+        try:
+            token = validated_token(raw)
+            user_id = valid_id(token.get("user_id"))
+            if user_id is None:  # signed by us, yet not a user id PostgreSQL can hold
+                raise InvalidToken("The token's user_id is not a user id.")
+        # OverflowError: signed by us, yet an `exp` no date can hold (1e30): invalid, like any other.
+        except (InvalidToken, TokenError, KeyError, ValueError, TypeError, OverflowError) as exc:
+            request.jwt_error = exc
+            return rls.begin(None, request_id=request.request_id, signin=opened)
+        request.jwt_token = token
+        context = rls.begin(
+            user_id,
             request_id=request.request_id,
+            credentials=credentials_epoch_of(token),
             signin=opened,
         )
+        if context.revoked:
+            request.jwt_error = TokenRevoked()
+            return context
+        # Django code that asks for the user gets it on demand; the API itself needs only the id.
+        request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=user_id))  # type: ignore[assignment]
+        return context
+    # The session and its user are read before the switch, by the connection's own role (users
+    # are under RLS and nobody is known yet); the session row is then reachable only by its key.
+    user = request.user
+    session_key = request.session.session_key if hasattr(request, "session") else None
+    return rls.begin(
+        user.pk if user.is_authenticated else None,
+        session_key=session_key,
+        request_id=request.request_id,
+        signin=opened,
+    )

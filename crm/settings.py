@@ -284,6 +284,11 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", "") or 1024 * 1024
 # Deepest nesting of arrays and objects in a JSON body (400 beyond).
 API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", "") or 32)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Rows an export (`?format=csv|xlsx` on a list, crm/api/exports.py, ADR 0024) fetches from its server-side
+# cursor at a time: the export's memory is one batch, whatever the number of rows.
+EXPORT_BATCH_ROWS = int(os.environ.get("EXPORT_BATCH_ROWS", "") or 2000)
+if EXPORT_BATCH_ROWS < 1:
+    raise ImproperlyConfigured("EXPORT_BATCH_ROWS must be at least 1.")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -210,7 +210,7 @@ export type CrmMethod<M extends HttpMethod> = <
   ...init: InitParam<Init, { params?: Params }>
 ) => Promise<
   ExpandResponse<
-    FetchResponse<Operation<P, M>, Init, MediaType>,
+    FetchResponse<Operation<P, M>, Init, JsonMedia>,
     ExpandableOf<Operation<P, M>>,
     Init extends { parseAs: "text" | "blob" | "arrayBuffer" | "stream" }
       ? NoneRequested
@@ -309,8 +309,15 @@ export interface CrmMethods {
   DELETE: CrmMethod<"delete">;
 }
 
+/**
+ * The media types the client's methods read: JSON and problems (`application/problem+json`). A list's
+ * 200 also documents its CSV and XLSX exports (`?format=csv|xlsx`); left out here so that `data` stays
+ * the JSON page's type. Download an export with `parseAs: "blob"` (or `"stream"`).
+ */
+export type JsonMedia = `application/${string}json`;
+
 /** openapi-fetch's client for the CRM's paths (`GET`, `POST`, …) with the helpers above. */
-export type CrmClient = Omit<Client<paths>, keyof CrmMethods> & CrmMethods & CrmHelpers;
+export type CrmClient = Omit<Client<paths, JsonMedia>, keyof CrmMethods> & CrmMethods & CrmHelpers;
 
 const IDEMPOTENCY_KEY = "Idempotency-Key";
 const IDEMPOTENT_METHODS = new Set(["POST", "PATCH"]);
@@ -399,7 +406,7 @@ export function createCrmClient(options: CrmClientOptions): CrmClient {
     }
   };
 
-  const api = createClient<paths>({
+  const api = createClient<paths, JsonMedia>({
     ...clientOptions,
     fetch: authorizedFetch,
     querySerializer: crmQuerySerializer,

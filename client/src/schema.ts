@@ -3614,6 +3614,8 @@ export interface operations {
             query?: {
                 /** @description Opaque cursor from a previous page's `next` or `previous` link. */
                 cursor?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -3633,10 +3635,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedApiKeyList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3880,6 +3886,8 @@ export interface operations {
                 email?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=organization,reports_to`), at no extra query. An unknown name is a 400. */
                 expand?: ("organization" | "reports_to")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 is_primary?: boolean;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "first_name" | "-first_name" | "id" | "-id" | "last_name" | "-last_name" | "updated_at" | "-updated_at")[];
@@ -3920,10 +3928,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedContactList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4296,6 +4308,8 @@ export interface operations {
                 distributor?: number;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=customer,distributor`), at no extra query. An unknown name is a 400. */
                 expand?: ("customer" | "distributor")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 is_primary?: boolean;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
@@ -4318,10 +4332,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedCustomerDistributorList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4650,6 +4668,8 @@ export interface operations {
                 distributor?: number;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=distributor,principal`), at no extra query. An unknown name is a 400. */
                 expand?: ("distributor" | "principal")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -4673,10 +4693,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedDistributorAuthorizationList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5006,6 +5030,8 @@ export interface operations {
                 follow_up_done?: boolean;
                 /** @description Open follow-ups due on or before this date. */
                 follow_up_due?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 occurred_after?: string;
                 occurred_before?: string;
                 /** @description Only rows whose opportunity has this id. */
@@ -5064,10 +5090,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedInteractionList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5497,6 +5527,8 @@ export interface operations {
             query?: {
                 /** @description Opaque cursor from a previous page's `next` or `previous` link. */
                 cursor?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -5516,10 +5548,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedMemberList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5740,6 +5776,8 @@ export interface operations {
                 expand?: ("customer" | "distributor" | "owner" | "principal")[];
                 expected_close_after?: string;
                 expected_close_before?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Not closed won or lost. */
                 is_open?: boolean;
                 /** @description Next action date on or before this date. */
@@ -5802,10 +5840,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOpportunityList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6228,6 +6270,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=contact,opportunity`), at no extra query. An unknown name is a 400. */
                 expand?: ("contact" | "opportunity")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Only rows whose opportunity has this id. */
                 opportunity?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
@@ -6251,10 +6295,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOpportunityContactList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6623,6 +6671,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=opportunity,product`), at no extra query. An unknown name is a 400. */
                 expand?: ("opportunity" | "product")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Only rows whose opportunity has this id. */
                 opportunity?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
@@ -6648,10 +6698,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOpportunityProductList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7024,6 +7078,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=account_manager,parent`), at no extra query. An unknown name is a 400. */
                 expand?: ("account_manager" | "parent")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "name" | "-name" | "priority" | "-priority" | "type" | "-type" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -7091,10 +7147,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedOrganizationList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7503,6 +7563,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=principal,user`), at no extra query. An unknown name is a 400. */
                 expand?: ("principal" | "user")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -7528,10 +7590,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedPrincipalAssignmentList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7858,6 +7924,8 @@ export interface operations {
                 distributor?: number;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=distributor,product`), at no extra query. An unknown name is a 400. */
                 expand?: ("distributor" | "product")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
                 ordering?: ("created_at" | "-created_at" | "id" | "-id" | "updated_at" | "-updated_at")[];
                 /** @description Rows per page, 1–200 (default 50). */
@@ -7882,10 +7950,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedProductDistributorList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8226,6 +8298,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Comma-separated relations to embed as objects instead of ids (`?expand=principal`), at no extra query. An unknown name is a 400. */
                 expand?: "principal"[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
                 max_price?: number;
                 min_price?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
@@ -8263,10 +8337,14 @@ export interface operations {
                     "X-Request-ID": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedProductList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
                 };
             };
             400: components["responses"]["BadRequest"];

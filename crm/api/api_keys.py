@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import api_keys
+from crm.api.exports import ExportableListMixin
 from crm.api.viewsets import LocatedCreateMixin
 from crm.models import PRINCIPAL, ApiKey, PrincipalAssignment, book_organizations
 from crm.permissions import IsTenantAdmin
@@ -102,6 +103,7 @@ class CreatedApiKeySerializer(ApiKeySerializer):
 
 
 class ApiKeyViewSet(
+    ExportableListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     LocatedCreateMixin,

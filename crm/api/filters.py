@@ -203,7 +203,11 @@ class FullTextSearchFilter(BaseFilterBackend):
         if not text or not getattr(view, "searchable", False):
             return queryset
         window = None
-        if getattr(queryset.model, "search_keys", None) and list_filters(request) == {"search"}:
+        if (
+            getattr(queryset.model, "search_keys", None)
+            and list_filters(request) == {"search"}
+            and not getattr(view, "exporting", False)  # an export has every match, not a page's
+        ):
             window = window_of(request, queryset.model, ordering_of(request, view))
         return search(queryset, text, window=window)
 

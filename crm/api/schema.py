@@ -24,6 +24,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 
 from crm import idempotency
+from crm.api.exports import CSV_MEDIA_TYPE, EXPORT_RENDERERS, XLSX_MEDIA_TYPE, ExportableListMixin
 from crm.api.filtering import IdFilter
 from crm.api.pagination import CursorPagination
 from crm.api.problems import PROBLEM_CONTENT_TYPE
@@ -427,6 +428,20 @@ class CrmAutoSchema(AutoSchema):
                 )
             )
         action = getattr(self.view, "action", None)
+        if self._exports():
+            parameters.append(
+                OpenApiParameter(
+                    "format",
+                    {"type": "string", "enum": ["json", *(r.format for r in EXPORT_RENDERERS)]},
+                    OpenApiParameter.QUERY,
+                    required=False,
+                    description="`csv` or `xlsx`: every row the filters, search and ordering match (not a "
+                    "page; `cursor` and `page_size` are refused), streamed as a file named after the list "
+                    "and the day. The columns are the list's fields; an expanded relation is a column per "
+                    "field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. "
+                    "JSON pages by default.",
+                )
+            )
         resource = _resource(self.view)
         if resource is None:
             return parameters
@@ -512,7 +527,20 @@ class CrmAutoSchema(AutoSchema):
             responses.setdefault(str(status), self._problem_response_ref(status))
         if self._batch_serializers() is not None:
             responses["422"] = self._batch_failed_response_ref()
+        if self._exports() and "200" in responses:
+            content = responses["200"].setdefault("content", {})
+            content[CSV_MEDIA_TYPE] = {"schema": {"type": "string"}}
+            content[XLSX_MEDIA_TYPE] = {"schema": {"type": "string", "format": "binary"}}
+            responses["200"]["headers"]["Content-Disposition"] = {
+                "description": 'With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`.',
+                "required": False,
+                "schema": {"type": "string"},
+            }
         return responses
+
+    def _exports(self) -> bool:
+        """A list that can be exported (crm.api.exports)."""
+        return getattr(self.view, "action", None) == "list" and isinstance(self.view, ExportableListMixin)
 
     def _problem_statuses(self) -> set[int]:
         from rest_framework_simplejwt.views import TokenViewBase

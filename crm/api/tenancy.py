@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm import members, signin
+from crm.api.exports import ExportableListMixin
 from crm.api.serializers import normalized_text_field
 from crm.api.viewsets import LocatedCreateMixin
 from crm.middleware import bearer_token
@@ -197,6 +198,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class MemberViewSet(
+    ExportableListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     LocatedCreateMixin,
@@ -237,6 +239,9 @@ class MemberViewSet(
     def _with_book(self, membership: Membership) -> Membership:
         membership.live_book = getattr(membership.user, "live_book_", [])  # type: ignore[attr-defined]
         return membership
+
+    def export_instance(self, instance: Membership) -> Membership:
+        return self._with_book(instance)
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, cast
 
 import orjson
 from django.core.exceptions import MultipleObjectsReturned
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -21,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from crm.api import reads, sql_json
+from crm.api import exports, reads, sql_json
 from crm.api.fast import ReadPlan, read_plan
 from crm.api.filtering import query_flag
 from crm.api.filters import ordering_of
@@ -56,7 +58,7 @@ class LocatedCreateMixin(mixins.CreateModelMixin):
         return {"Location": view.reverse_action("detail", kwargs={lookup: data["id"]})}
 
 
-class TenantModelViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
+class TenantModelViewSet(exports.ExportableListMixin, LocatedCreateMixin, viewsets.ModelViewSet):
     """CRUD over one tenant table.
 
     Reads: `scope()` (the firm's live rows) plus whatever `?expand=` asks for, represented by the
@@ -162,9 +164,30 @@ class TenantModelViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
             and sql_json.usable_now()
         )
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        if exports.wanted(request):
+            return self.export(request)
         with prepared():  # a page's plan does not rest on its values: planned once per connection
             return self._list(request, *args, **kwargs)
+
+    def export(self, request: Request) -> StreamingHttpResponse:
+        """Every row the list's filters, search and ordering match, as a streamed file (crm.api.exports):
+        read the way a page is (a read plan's JSON written by PostgreSQL, its Python representation, or
+        DRF's), without the page."""
+        plan = self.read_plan()
+        if plan is None:
+            return super().export(request)
+        exports.refuse_paging(request)
+        self.exporting = True
+        if exports.writes_sql_json(self, plan):
+            queryset = self.filter_queryset(plan.json_rows((), self.scope_conditions()))
+            represent: Callable[[Any], Any] = exports.json_row
+        else:
+            queryset = self.filter_queryset(self.scope(plan.rows()))
+            zone = timezone.get_current_timezone()
+            represent = partial(plan.represent, zone=zone)
+        columns = exports.columns_of(self.get_serializer(), self.requested_expansions())
+        return exports.export_response(request, queryset, represent, columns)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with prepared():

@@ -209,6 +209,8 @@ DATA_DEPENDENT_RULES = tuple(
         r"^Must not be after (date_to|today \(or date_to\))\.$",
         r"^The period may span at most \d+ days\.$",
         r"^Give \w+ or date_from, not both\.$",
+        # exports: every row, so no page parameters with format=csv|xlsx (crm.api.exports)
+        r"^An export \(format=csv or xlsx\) has every row: it takes no page parameters\.$",
     )
 )
 

@@ -156,3 +156,17 @@ def test_with_replicas_each_operation_says_which_database_answered_it():
         result.served_by = None
     lines = runner.render(report).splitlines()
     assert next(line for line in lines if line.startswith("operation")).split()[-1] == "errors"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_export_run_streams_every_interaction_and_measures_the_workers_memory():
+    from workbench.bench import export
+
+    generate(scale=0.01, seed=7)
+    results = export.run(["csv", "xlsx"], log=lambda line: None)
+    assert [r.format for r in results] == ["csv", "xlsx"]
+    for result in results:
+        assert result.rows > 0 and result.bytes > 0 and result.seconds > 0
+        assert result.rss_start > 0 and result.rss_peak >= result.rss_start
+    assert "rows/s" in export.render(results)
+    assert results[0].as_json()["rows_per_second"] > 0

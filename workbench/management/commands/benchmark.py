@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.models import Tenant
-from workbench.bench import runner, server, silk_replay
+from workbench.bench import export, runner, server, silk_replay
 from workbench.bench.scenario import NoGeneratedData, generated_tenant
 from workbench.datagen import GenerationError, generate
 
@@ -71,6 +71,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Generate even with DEBUG off on a database that has firms."
         )
+        exporting = parser.add_argument_group("exports (instead of the load run)")
+        exporting.add_argument(
+            "--export",
+            default="",
+            metavar="FORMATS",
+            help="Stream the firm's interactions whole as each of these formats (csv,xlsx) from a one-worker"
+            " server, as its admin; print rows/s and the worker's resident memory (start, peak, growth).",
+        )
         replay = parser.add_argument_group("silk replay (instead of the load run)")
         replay.add_argument(
             "--silk-replay",
@@ -88,6 +96,19 @@ class Command(BaseCommand):
             help="Requests per operation on each server of the comparison (30; 0 skips it).",
         )
 
+    def _export(self, options: dict[str, Any]) -> None:
+        formats = [name.strip() for name in options["export"].split(",") if name.strip()]
+        if not formats or set(formats) - {"csv", "xlsx"}:
+            raise CommandError("--export takes csv, xlsx or csv,xlsx")
+        try:
+            results = export.run(formats, app_server=options["server"], log=self.stderr.write)
+        except (NoGeneratedData, RuntimeError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps([r.as_json() for r in results], indent=2))
+        else:
+            self.stdout.write(export.render(results))
+
     def handle(self, *args: Any, **options: Any) -> None:
         if generated_tenant() is None:
             if not settings.DEBUG and not options["force"] and Tenant.objects.exists():
@@ -100,6 +121,9 @@ class Command(BaseCommand):
                 generate(scale=options["scale"], seed=options["seed"], progress=self.stderr.write)
             except GenerationError as exc:
                 raise CommandError(str(exc)) from exc
+        if options["export"]:
+            self._export(options)
+            return
         if options["silk_replay"]:
             self._silk_replay(options)
             return

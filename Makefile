@@ -62,11 +62,12 @@ demo: migrate
 # the other usual local ports (a deployment sets CORS_ALLOWED_ORIGINS itself; see README, "Front ends on another origin").
 LOCAL_DEV_ORIGINS := http://localhost:5173,http://127.0.0.1:5173,http://localhost:4173,http://127.0.0.1:4173,http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080
 run: export CORS_ALLOWED_ORIGINS ?= $(LOCAL_DEV_ORIGINS)
-# The background worker (crm/tasks.py and every app's tasks, ADR 0020) runs beside the web server and stops
-# with it (Ctrl-C reaches both).
+# The background worker (crm/tasks.py and every app's tasks, ADR 0023) runs beside the web server and stops
+# with it: on Ctrl-C or a TERM the shell's exit stops the worker too (the traps make sure it runs).
 run: demo
 	$(MANAGE) demo_logins
-	@$(MANAGE) procrastinate worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	@$(MANAGE) procrastinate worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM HUP; \
 		echo "Background worker started (pid $$worker)"; $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 lint: install

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "opportunities",
     "interactions",
     "reports",
+    "imports",
     "workbench",  # the tools on top: demo data, data generator, benchmark, query analysis (commands)
 ]
 
@@ -197,6 +198,11 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 }
 # Finished jobs are kept this long (crm.remove_old_jobs, daily), failed ones included, for dbhealth.
 JOB_RETENTION_HOURS = int(os.environ.get("JOB_RETENTION_HOURS", "") or 7 * 24)
+
+# Imports (imports app, ADR 0025): the largest file, and the most rows and columns, one import takes.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", "") or 20 * 1024 * 1024)
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "") or 100_000)
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "") or 200)
 
 # Profiling with django-silk (crm/profiling.py). Off unless SILK_ENABLED=1, and off means absent: not
 # imported, not an installed app, not in the middleware chain, no /silk/ route.

@@ -182,7 +182,7 @@ def map_header(kind: str, header: list[str], overrides: Mapping[str, str | None]
                 continue
             if target not in fields:
                 raise FileRefused(
-                    f"The mapping sends {name!r} to {target!r}, which a {kind} import does not have; "
+                    f"The mapping sends {name!r} to {target!r}, not a field of {kind} imports; "
                     f"fields: {', '.join(fields)}.",
                     field="mapping",
                 )

@@ -51,6 +51,12 @@ SERIALIZERS: dict[str, type[TenantModelSerializer]] = {
 _TRUE = frozenset({"true", "yes", "y", "1", "x", "t", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", "off"})
 _DIGITS = re.compile(r"^\d{1,18}$")
+# Text fields of the natural keys, compared as the keys compare them (crm_name_key).
+KEY_TEXT_FIELDS = {
+    ImportKind.ORGANIZATIONS: ("name",),
+    ImportKind.CONTACTS: ("email", "first_name", "last_name"),
+    ImportKind.PRODUCTS: ("sku",),
+}
 
 
 @dataclass
@@ -435,8 +441,14 @@ class Importer:
             row.action = RowAction.CREATE
             return
         row.record_id = row.existing.pk
+        folded = KEY_TEXT_FIELDS.get(self.kind, ())
         row.changed = tuple(
-            name for name, value in attrs.items() if _stored(row.existing, name) != _comparable(value)
+            name
+            for name, value in attrs.items()
+            if _stored(row.existing, name) != _comparable(value)
+            # A natural key spelled another way ("ACME" for "Acme", "chk-1" for "CHK-1") is the same record
+            # as it is: the stored spelling stays (and a manager's file does not try to rename a principal).
+            and not (name in folded and name_key(_stored(row.existing, name)) == name_key(value))
         )
         row.action = RowAction.UPDATE if row.changed else RowAction.UNCHANGED
 

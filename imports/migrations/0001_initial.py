@@ -11,8 +11,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     initial = True
 
+    # The tenant and user tables only: the policies (0002) need the later core (crm_context_ok()).
     dependencies = [
-        ("crm", "0025_job_queue"),
+        ("crm", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

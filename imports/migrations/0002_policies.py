@@ -7,7 +7,7 @@ from crm.migration_operations import RunPolicySQL
 
 
 class Migration(migrations.Migration):
-    dependencies = [("imports", "0001_initial")]
+    dependencies = [("imports", "0001_initial"), ("crm", "0025_job_queue")]
 
     operations = [
         RunPolicySQL(

@@ -53,7 +53,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
             except FileRefused as refused:
                 form.add_error("encoding" if refused.field == "encoding" else "file", refused.message)
             else:
-                messages.success(request, f"Import {record.pk} is queued: this page shows it when it has run.")
+                messages.success(
+                    request, f"Import {record.pk} is queued: this page shows it when it has run."
+                )
                 return HttpResponseRedirect(f"{reverse('admin:imports_page')}?id={record.pk}")
     imports = Import.objects.filter(tenant_id=context.tenant_id).defer("content", "report")[:SHOWN_IMPORTS]
     shown: Import | None = None

@@ -3,9 +3,11 @@ for, and where it stands: state, progress, summary and the per-row report."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
-from crm.models import TenantModel, tenant_row_triggers
+from crm.models import Tenant
 
 
 class ImportKind(models.TextChoices):
@@ -43,9 +45,21 @@ class RowAction(models.TextChoices):
     ERROR = "error", "Error"
 
 
-class Import(TenantModel):
+class Import(models.Model):
     """One upload and its run. `report` holds a row per data row of the file:
-    [row number, action, record id or null, [[column, message], …]] (row 1 is the header)."""
+    [row number, action, record id or null, [[column, message], …]] (row 1 is the header).
+
+    Not a business record (no soft delete, no history of its own): a log of work done, which its importer
+    and the firm's admins read under RLS and the job acting as the importer updates."""
+
+    # Both indexed by Meta.indexes, which lead with them.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     kind = models.CharField(max_length=32, choices=ImportKind.choices)
     dry_run = models.BooleanField(default=False)
@@ -94,7 +108,6 @@ class Import(TenantModel):
                 name="import_run_processed_within_total",
             ),
         ]
-        triggers = tenant_row_triggers(None, history=False)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} from {self.file_name}"

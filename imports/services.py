@@ -65,7 +65,6 @@ def import_create(
         record = Import.objects.create(
             tenant_id=context.member_tenant_id,
             created_by_id=context.member_user_id,
-            updated_by_id=context.member_user_id,
             kind=kind,
             dry_run=dry_run,
             mode=mode,

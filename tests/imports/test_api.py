@@ -16,7 +16,9 @@ from tests.conftest import Firm
 from tests.imports.support import csv_bytes, xlsx_bytes
 
 URL = "/api/v1/imports/"
-ORGS = csv_bytes([["Company", "Type", "E-mail"], ["Corner Deli", "customer", "x@corner.example"], ["Bad", "nope", ""]])
+ORGS = csv_bytes(
+    [["Company", "Type", "E-mail"], ["Corner Deli", "customer", "x@corner.example"], ["Bad", "nope", ""]]
+)
 
 
 def upload(client: Any, content: bytes, name: str = "orgs.csv", **fields: Any) -> Any:
@@ -35,7 +37,19 @@ def test_an_upload_is_accepted_queued_and_followed_to_its_summary(firm: Firm, ap
     assert response.status_code == 202, response.json()
     body = response.json()
     assert response["Location"].endswith(f"{URL}{body['id']}/")
-    assert {k: body[k] for k in ("kind", "state", "rows_total", "rows_processed", "file_name", "file_type", "mode", "dry_run")} == {
+    assert {
+        k: body[k]
+        for k in (
+            "kind",
+            "state",
+            "rows_total",
+            "rows_processed",
+            "file_name",
+            "file_type",
+            "mode",
+            "dry_run",
+        )
+    } == {
         "kind": "organizations",
         "state": "queued",
         "rows_total": 2,
@@ -54,9 +68,14 @@ def test_an_upload_is_accepted_queued_and_followed_to_its_summary(firm: Firm, ap
     assert detail["state"] == "succeeded"
     assert detail["rows_processed"] == 2
     assert {k: detail["summary"][k] for k in ("create", "update", "unchanged", "error")} == {
-        "create": 1, "update": 0, "unchanged": 0, "error": 1
+        "create": 1,
+        "update": 0,
+        "unchanged": 0,
+        "error": 1,
     }
-    assert detail["first_errors"] == [{"row": 3, "column": "Type", "message": '"nope" is not a valid choice.'}]
+    assert detail["first_errors"] == [
+        {"row": 3, "column": "Type", "message": '"nope" is not a valid choice.'}
+    ]
     assert Organization.objects.filter(name="Corner Deli").exists()
 
 
@@ -68,13 +87,19 @@ def test_errors_download_as_csv_and_the_report_gives_every_row(firm: Firm, api: 
     assert errors.status_code == 200
     assert errors["Content-Type"].startswith("text/csv")
     assert "attachment" in errors["Content-Disposition"]
-    assert errors.content.decode().splitlines() == ["row,column,message", '3,Type,"""nope"" is not a valid choice."']
+    assert errors.content.decode().splitlines() == [
+        "row,column,message",
+        '3,Type,"""nope"" is not a valid choice."',
+    ]
     assert client.get(f"{response['Location']}errors/").json() == [
         {"row": 3, "column": "Type", "message": '"nope" is not a valid choice.'}
     ]
     report = client.get(f"{response['Location']}report/").json()
     assert [(r["row"], r["action"], r["id"]) for r in report] == [(2, "create", None), (3, "error", None)]
-    assert client.get(f"{response['Location']}report/?format=csv").content.decode().splitlines()[0] == "row,action,id,errors"
+    assert (
+        client.get(f"{response['Location']}report/?format=csv").content.decode().splitlines()[0]
+        == "row,action,id,errors"
+    )
     assert not Organization.objects.filter(name="Corner Deli").exists()  # a dry run
 
 
@@ -123,7 +148,16 @@ def test_viewers_cannot_import(firm: Firm, api: Any) -> None:
         (ORGS, "orgs.csv", {"mapping": "[1]"}, "mapping", "A JSON object"),
         (ORGS, "orgs.csv", {"kind": "widgets"}, "kind", "not a valid choice"),
     ],
-    ids=["png", "bad-encoding", "declared-encoding", "formula", "no-name-column", "too-wide", "mapping", "kind"],
+    ids=[
+        "png",
+        "bad-encoding",
+        "declared-encoding",
+        "formula",
+        "no-name-column",
+        "too-wide",
+        "mapping",
+        "kind",
+    ],
 )
 def test_bad_files_are_400_problems_naming_the_field(
     firm: Firm, api: Any, content: bytes, name: str, fields: dict[str, str], field: str, detail: str

@@ -38,7 +38,11 @@ def test_organizations_are_created_then_a_reimport_of_the_same_file_changes_noth
     assert actions(first) == [(2, "create"), (3, "create")]
     deli = Organization.objects.get(name="Corner Deli")
     assert (deli.type, deli.priority, deli.segment, deli.email, deli.postal_code) == (
-        "customer", "A", "fast_casual", "orders@corner.example", "02134"
+        "customer",
+        "A",
+        "fast_casual",
+        "orders@corner.example",
+        "02134",
     )
     assert deli.created_by_id == firm.admin.pk
     version = deli.version
@@ -46,22 +50,33 @@ def test_organizations_are_created_then_a_reimport_of_the_same_file_changes_noth
     again = run(firm.admin, content, kind="organizations")
     assert actions(again) == [(2, "unchanged"), (3, "unchanged")]
     assert {k: again.summary[k] for k in ("create", "update", "unchanged", "error")} == {
-        "create": 0, "update": 0, "unchanged": 2, "error": 0
+        "create": 0,
+        "update": 0,
+        "unchanged": 2,
+        "error": 0,
     }
     deli.refresh_from_db()
     assert deli.version == version
     assert Organization.objects.filter(name__in=["Corner Deli", "Harbor Grill"]).count() == 2
 
 
-def test_a_row_matching_an_existing_organization_by_its_folded_name_updates_only_what_differs(firm: Firm) -> None:
+def test_a_row_matching_an_existing_organization_by_its_folded_name_updates_only_what_differs(
+    firm: Firm,
+) -> None:
     content = csv_bytes([["Company", "City", "Priority"], [f"  {firm.customer.name.upper()} ", "Boston", ""]])
     record = run(firm.admin, content, kind="organizations")
     assert actions(record) == [(2, "update")]
     assert record.report[0][2] == firm.customer.pk
     customer = Organization.objects.get(pk=firm.customer.pk)
     # The name as it was spelled (the same key); an empty cell leaves a field as it was.
-    assert (customer.city, customer.priority, customer.name) == ("Boston", firm.customer.priority, firm.customer.name)
-    entry = HistoryEntry.objects.filter(table_name="organization", row_id=customer.pk, operation="update").get()
+    assert (customer.city, customer.priority, customer.name) == (
+        "Boston",
+        firm.customer.priority,
+        firm.customer.name,
+    )
+    entry = HistoryEntry.objects.filter(
+        table_name="organization", row_id=customer.pk, operation="update"
+    ).get()
     assert entry.request_id == f"import:{record.pk}"
     assert entry.actor_id == firm.admin.pk
     assert set(entry.changes) == {"city", "version"} or set(entry.changes) == {"city"}
@@ -71,7 +86,9 @@ def test_history_of_created_rows_carries_the_import_id(firm: Firm) -> None:
     record = run(firm.admin, csv_bytes(ORGANIZATIONS), kind="organizations")
     ids = [row_id for _row, _action, row_id, _errors in record.report]
     entries = HistoryEntry.objects.filter(table_name="organization", row_id__in=ids)
-    assert {(e.operation, e.request_id, e.actor_id) for e in entries} == {("insert", f"import:{record.pk}", firm.admin.pk)}
+    assert {(e.operation, e.request_id, e.actor_id) for e in entries} == {
+        ("insert", f"import:{record.pk}", firm.admin.pk)
+    }
     assert entries.count() == 2
 
 
@@ -104,14 +121,21 @@ def test_every_error_names_its_row_column_and_message_and_all_or_nothing_writes_
 
 
 def test_per_row_mode_writes_the_good_rows_and_skips_the_bad(firm: Firm) -> None:
-    content = csv_bytes([["Company", "Type"], ["Good One", "customer"], ["Bad", "restaurant"], ["Good Two", "prospect"]])
+    content = csv_bytes(
+        [["Company", "Type"], ["Good One", "customer"], ["Bad", "restaurant"], ["Good Two", "prospect"]]
+    )
     record = run(firm.admin, content, kind="organizations", mode="per_row")
     assert record.state == ImportState.SUCCEEDED
     assert actions(record) == [(2, "create"), (3, "error"), (4, "create")]
-    assert set(Organization.objects.filter(name__startswith="Good").values_list("name", flat=True)) == {"Good One", "Good Two"}
+    assert set(Organization.objects.filter(name__startswith="Good").values_list("name", flat=True)) == {
+        "Good One",
+        "Good Two",
+    }
 
 
-def test_a_refusal_only_the_database_knows_is_the_rows_error_and_the_chunk_rest_is_written(firm: Firm) -> None:
+def test_a_refusal_only_the_database_knows_is_the_rows_error_and_the_chunk_rest_is_written(
+    firm: Firm,
+) -> None:
     # A customer cannot become a distributor (organizations' trigger): the serializer cannot tell.
     content = csv_bytes([["Company", "Type"], [firm.customer.name, "distributor"], ["Brand New", "customer"]])
     record = run(firm.admin, content, kind="organizations", mode="per_row")
@@ -123,7 +147,12 @@ def test_a_refusal_only_the_database_knows_is_the_rows_error_and_the_chunk_rest_
 
 def test_a_dry_run_reports_what_would_happen_and_writes_nothing(firm: Firm) -> None:
     content = csv_bytes(
-        [["Company", "City", "Type"], [firm.customer.name, "Salem", ""], ["Brand New", "", "prospect"], [firm.distributor.name, "", ""]]
+        [
+            ["Company", "City", "Type"],
+            [firm.customer.name, "Salem", ""],
+            ["Brand New", "", "prospect"],
+            [firm.distributor.name, "", ""],
+        ]
     )
     record = run(firm.admin, content, kind="organizations", dry_run=True)
     assert record.state == ImportState.SUCCEEDED
@@ -153,8 +182,16 @@ def test_windows_1252_and_utf16_files_import_the_same_names(firm: Firm) -> None:
 
 
 def test_contacts_by_organization_name_match_by_email_else_by_name(firm: Firm) -> None:
-    known = f.ContactFactory(tenant=firm.tenant, organization=firm.customer, first_name="Ana", last_name="Ruiz", email="ana@bistro.example")
-    nameless = f.ContactFactory(tenant=firm.tenant, organization=firm.customer, first_name="Bo", last_name="Lind", email="")
+    known = f.ContactFactory(
+        tenant=firm.tenant,
+        organization=firm.customer,
+        first_name="Ana",
+        last_name="Ruiz",
+        email="ana@bistro.example",
+    )
+    nameless = f.ContactFactory(
+        tenant=firm.tenant, organization=firm.customer, first_name="Bo", last_name="Lind", email=""
+    )
     content = csv_bytes(
         [
             ["Company", "First Name", "Last Name", "E-mail", "Job Title", "Primary"],
@@ -177,7 +214,13 @@ def test_contacts_by_organization_name_match_by_email_else_by_name(firm: Firm) -
 
 
 def test_products_by_principal_name_and_sku(firm: Firm) -> None:
-    existing = f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a, sku="CHK-1001", name="Chicken", list_price=Decimal("10.00"))
+    existing = f.ProductFactory(
+        tenant=firm.tenant,
+        principal=firm.principal_a,
+        sku="CHK-1001",
+        name="Chicken",
+        list_price=Decimal("10.00"),
+    )
     content = csv_bytes(
         [
             ["Manufacturer", "Item Number", "Product Name", "Price", "Category"],
@@ -188,7 +231,11 @@ def test_products_by_principal_name_and_sku(firm: Firm) -> None:
     record = run(firm.manager, content, kind="products")
     assert actions(record) == [(2, "update"), (3, "create")], errors(record)
     existing.refresh_from_db()
-    assert (existing.list_price, existing.category, existing.sku) == (Decimal("12.50"), "meat_poultry", "CHK-1001")
+    assert (existing.list_price, existing.category, existing.sku) == (
+        Decimal("12.50"),
+        "meat_poultry",
+        "CHK-1001",
+    )
     assert Product.objects.get(sku="FRY-2").principal_id == firm.principal_a.pk
     assert actions(run(firm.manager, content, kind="products")) == [(2, "unchanged"), (3, "unchanged")]
 
@@ -196,7 +243,12 @@ def test_products_by_principal_name_and_sku(firm: Firm) -> None:
 def test_a_manager_cannot_import_outside_their_book(firm: Firm) -> None:
     """Principal B is outside the manager's book: it cannot be named (not found), nor matched."""
     content = csv_bytes(
-        [["Principal", "SKU", "Name"], [firm.principal_b.name, "X-1", "Hidden"], [str(firm.principal_b.pk), "X-2", "Hidden"], [firm.principal_a.name, "A-1", "Mine"]]
+        [
+            ["Principal", "SKU", "Name"],
+            [firm.principal_b.name, "X-1", "Hidden"],
+            [str(firm.principal_b.pk), "X-2", "Hidden"],
+            [firm.principal_a.name, "A-1", "Mine"],
+        ]
     )
     record = run(firm.manager, content, kind="products")
     assert record.state == ImportState.FAILED
@@ -206,12 +258,16 @@ def test_a_manager_cannot_import_outside_their_book(firm: Firm) -> None:
     ]
     assert not Product.objects.filter(sku__in=["X-1", "X-2", "A-1"]).exists()
     # Nor can a manager add a principal, as through the API.
-    principals = run(firm.manager, csv_bytes([["Name", "Type"], ["New Line", "principal"]]), kind="organizations")
+    principals = run(
+        firm.manager, csv_bytes([["Name", "Type"], ["New Line", "principal"]]), kind="organizations"
+    )
     assert errors(principals) == [(2, "Type", "Only an admin can add a principal.")]
 
 
 def test_another_firms_records_are_never_found(firm: Firm, other_firm: Firm) -> None:
-    content = csv_bytes([["Company", "First Name"], [other_firm.customer.name, "Eve"], [str(other_firm.customer.pk), "Eve"]])
+    content = csv_bytes(
+        [["Company", "First Name"], [other_firm.customer.name, "Eve"], [str(other_firm.customer.pk), "Eve"]]
+    )
     record = run(firm.admin, content, kind="contacts")
     assert [e[2] for e in errors(record)] == [
         f"No organization {other_firm.customer.name!r} that you can see.",
@@ -219,17 +275,29 @@ def test_another_firms_records_are_never_found(firm: Firm, other_firm: Firm) -> 
     ]
     # A same-named organization in the other firm is not the one this firm's import updates.
     mine = run(
-        firm.admin, csv_bytes([["Company", "City", "Type"], [other_firm.customer.name, "Oslo", "customer"]]), kind="organizations"
+        firm.admin,
+        csv_bytes([["Company", "City", "Type"], [other_firm.customer.name, "Oslo", "customer"]]),
+        kind="organizations",
     )
     assert actions(mine) == [(2, "create")]
     assert Organization.objects.get(pk=other_firm.customer.pk).city != "Oslo"
 
 
 def test_links_by_their_pair_of_names(firm: Firm) -> None:
-    authorizations = csv_bytes([["Distributor", "Principal", "Authorized On"], [firm.distributor.name, firm.principal_a.name, "2024-01-15"]])
+    authorizations = csv_bytes(
+        [
+            ["Distributor", "Principal", "Authorized On"],
+            [firm.distributor.name, firm.principal_a.name, "2024-01-15"],
+        ]
+    )
     record = run(firm.admin, authorizations, kind="distributor_authorizations")
     assert actions(record) == [(2, "create")], errors(record)
-    assert DistributorAuthorization.objects.get(distributor=firm.distributor, principal=firm.principal_a).authorized_on.isoformat() == "2024-01-15"
+    assert (
+        DistributorAuthorization.objects.get(
+            distributor=firm.distributor, principal=firm.principal_a
+        ).authorized_on.isoformat()
+        == "2024-01-15"
+    )
     assert actions(run(firm.admin, authorizations, kind="distributor_authorizations")) == [(2, "unchanged")]
 
     wrong = csv_bytes([["Distributor", "Principal"], [firm.customer.name, firm.principal_a.name]])
@@ -237,7 +305,9 @@ def test_links_by_their_pair_of_names(firm: Firm) -> None:
         (2, "Distributor", f"{firm.customer.name!r} is a customer, not a distributor.")
     ]
 
-    served = csv_bytes([["Operator", "Distributor", "Primary"], [firm.customer.name, firm.distributor.name, "x"]])
+    served = csv_bytes(
+        [["Operator", "Distributor", "Primary"], [firm.customer.name, firm.distributor.name, "x"]]
+    )
     record = run(firm.admin, served, kind="customer_distributors")
     assert actions(record) == [(2, "create")], errors(record)
     assert CustomerDistributor.objects.get(customer=firm.customer).is_primary is True
@@ -245,20 +315,29 @@ def test_links_by_their_pair_of_names(firm: Firm) -> None:
 
     product = f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a, sku="CHK-1")
     items = csv_bytes(
-        [["Principal", "SKU", "Distributor", "DIN"], [firm.principal_a.name, "chk-1", firm.distributor.name, "778899"], [firm.principal_a.name, "NOPE", firm.distributor.name, "1"]]
+        [
+            ["Principal", "SKU", "Distributor", "DIN"],
+            [firm.principal_a.name, "chk-1", firm.distributor.name, "778899"],
+            [firm.principal_a.name, "NOPE", firm.distributor.name, "1"],
+        ]
     )
     record = run(firm.admin, items, kind="product_distributors", mode="per_row")
     assert actions(record) == [(2, "create"), (3, "error")]
     assert errors(record) == [(3, "SKU", "The principal has no product with SKU 'NOPE'.")]
     assert ProductDistributor.objects.get(product=product).vendor_item_number == "778899"
-    by_id = csv_bytes([["Product", "Distributor", "DIN"], [str(product.pk), str(firm.distributor.pk), "778800"]])
+    by_id = csv_bytes(
+        [["Product", "Distributor", "DIN"], [str(product.pk), str(firm.distributor.pk), "778800"]]
+    )
     assert actions(run(firm.admin, by_id, kind="product_distributors")) == [(2, "update")]
 
 
-def test_the_queries_of_an_import_grow_with_its_chunks_not_its_rows(firm: Firm, django_assert_max_num_queries: Any) -> None:
+def test_the_queries_of_an_import_grow_with_its_chunks_not_its_rows(
+    firm: Firm, django_assert_max_num_queries: Any
+) -> None:
     def rows(n: int) -> bytes:
         return csv_bytes(
-            [["Company", "City", "Owner", "Type"]] + [[f"Shop {i}", "Salem", firm.manager.email, "customer"] for i in range(n)]
+            [["Company", "City", "Owner", "Type"]]
+            + [[f"Shop {i}", "Salem", firm.manager.email, "customer"] for i in range(n)]
         )
 
     from django.db import connection

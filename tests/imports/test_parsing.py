@@ -15,10 +15,16 @@ from imports.parsing import XLSX_MAX_UNPACKED_BYTES, FileRefused, Limits, read_t
 from tests.imports.support import csv_bytes, xlsx_bytes
 
 LIMITS = Limits(max_bytes=1_000_000, max_rows=100, max_columns=10)
-ROWS = [["Company", "City", "Notes"], ["Café Crème", "Zürich", "naïve — “quoted”"], ["Smørrebrød Hus", "Århus", ""]]
+ROWS = [
+    ["Company", "City", "Notes"],
+    ["Café Crème", "Zürich", "naïve — “quoted”"],
+    ["Smørrebrød Hus", "Århus", ""],
+]
 
 
-def table_of(content: bytes, name: str = "orgs.csv", encoding: str = "") -> tuple[list[str], list[list[str]], str]:
+def table_of(
+    content: bytes, name: str = "orgs.csv", encoding: str = ""
+) -> tuple[list[str], list[list[str]], str]:
     table = read_table(content, file_name=name, encoding=encoding, limits=LIMITS)
     return table.header, table.rows, table.encoding
 
@@ -33,7 +39,9 @@ def table_of(content: bytes, name: str = "orgs.csv", encoding: str = "") -> tupl
     ],
     ids=["utf-8", "utf-8 with BOM", "utf-16 with BOM", "windows-1252"],
 )
-def test_a_csv_is_read_in_the_encoding_it_was_saved_in_without_being_told(content: bytes, detected: str) -> None:
+def test_a_csv_is_read_in_the_encoding_it_was_saved_in_without_being_told(
+    content: bytes, detected: str
+) -> None:
     header, rows, encoding = table_of(content)
     assert header == ROWS[0]
     assert rows == [ROWS[1], ROWS[2]]
@@ -64,7 +72,9 @@ def test_semicolons_and_tabs_separate_columns_as_european_excel_and_tsv_files_do
 
 
 def test_blank_rows_are_skipped_and_quoted_newlines_kept() -> None:
-    header, rows, _ = table_of(csv_bytes([["Company", "Notes"], ["A", "line one\nline two"], ["", ""], ["B", ""]]))
+    _header, rows, _ = table_of(
+        csv_bytes([["Company", "Notes"], ["A", "line one\nline two"], ["", ""], ["B", ""]])
+    )
     assert rows == [["A", "line one\nline two"], ["B", ""]]
 
 
@@ -72,7 +82,11 @@ def test_an_xlsx_is_read_from_its_first_sheet_values_as_text() -> None:
     import datetime
 
     content = xlsx_bytes(
-        [["Company", "Price", "Since", "Primary"], ["Café Crème", 12.5, datetime.date(2024, 3, 1), True], ["B", 7, None, False]]
+        [
+            ["Company", "Price", "Since", "Primary"],
+            ["Café Crème", 12.5, datetime.date(2024, 3, 1), True],
+            ["B", 7, None, False],
+        ]
     )
     header, rows, encoding = table_of(content, "orgs.xlsx")
     assert header == ["Company", "Price", "Since", "Primary"]

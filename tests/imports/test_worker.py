@@ -35,9 +35,10 @@ def test_a_worker_runs_the_uploaded_import_as_the_importer(api: Any) -> None:
     import_id = response.json()["id"]
     job = Import.objects.get(pk=import_id).job_id
     # Ids only: the worker reads the file and the options from the import, as the importer.
-    assert rows("SELECT task_name, args::text::jsonb = %s::jsonb FROM procrastinate_jobs WHERE id = %s", [
-        json.dumps({"import_id": import_id, "user_id": firm.manager.pk}), job
-    ]) == [("imports.run_import", True)]
+    assert rows(
+        "SELECT task_name, args::text::jsonb = %s::jsonb FROM procrastinate_jobs WHERE id = %s",
+        [json.dumps({"import_id": import_id, "user_id": firm.manager.pk}), job],
+    ) == [("imports.run_import", True)]
     with worker("--concurrency", "1"):
         wait_for(
             lambda: Import.objects.get(pk=import_id).state in ("succeeded", "failed"), "the import to finish"
@@ -46,15 +47,22 @@ def test_a_worker_runs_the_uploaded_import_as_the_importer(api: Any) -> None:
     assert record.state == "succeeded", record.error
     assert (record.rows_total, record.rows_processed) == (1501, 1501)
     assert {k: record.summary[k] for k in ("create", "update", "unchanged", "error")} == {
-        "create": 1500, "update": 0, "unchanged": 0, "error": 1
+        "create": 1500,
+        "update": 0,
+        "unchanged": 0,
+        "error": 1,
     }
     assert record.report[-1][1] == "error"
     assert record.started_at is not None and record.finished_at is not None
     shops = Organization.objects.filter(tenant=firm.tenant, name__startswith="Shop ")
     assert shops.count() == 1500
-    assert set(shops.values_list("created_by_id", "account_manager_id").distinct()) == {(firm.manager.pk, firm.manager.pk)}
+    assert set(shops.values_list("created_by_id", "account_manager_id").distinct()) == {
+        (firm.manager.pk, firm.manager.pk)
+    }
     history = HistoryEntry.objects.filter(table_name="organization", row_id__in=shops.values("pk"))
-    assert set(history.values_list("request_id", "actor_id").distinct()) == {(f"import:{import_id}", firm.manager.pk)}
+    assert set(history.values_list("request_id", "actor_id").distinct()) == {
+        (f"import:{import_id}", firm.manager.pk)
+    }
     assert rows("SELECT status::text FROM procrastinate_jobs WHERE id = %s", [job]) == [("succeeded",)]
 
 
@@ -64,7 +72,9 @@ def test_progress_is_seen_while_the_imports_own_transaction_is_still_open() -> N
     from imports.engine import CHUNK_ROWS
 
     firm = make_firm("Acme")
-    content = csv_bytes([["Company", "Type"]] + [[f"Shop {i}", "prospect"] for i in range(CHUNK_ROWS * 2 + 1)])
+    content = csv_bytes(
+        [["Company", "Type"]] + [[f"Shop {i}", "prospect"] for i in range(CHUNK_ROWS * 2 + 1)]
+    )
     with rls.acting_as(firm.admin.pk) as context:
         record = services.import_create(
             context=context, content=content, file_name="shops.csv", kind="organizations", defer=False

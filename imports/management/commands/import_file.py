@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="The CSV or XLSX file.")
         parser.add_argument("--tenant", required=True, help="The firm: its id or its name.")
-        parser.add_argument("--user", required=True, help="The member importing (email or id): their access applies.")
+        parser.add_argument(
+            "--user", required=True, help="The member importing (email or id): their access applies."
+        )
         parser.add_argument("--kind", required=True, choices=ImportKind.values)
         parser.add_argument("--dry-run", action="store_true", help="Validate and report; write nothing.")
         parser.add_argument("--mode", choices=ImportMode.values, default=ImportMode.ALL_OR_NOTHING)
@@ -63,9 +65,13 @@ class Command(BaseCommand):
                 )
         except FileRefused as refused:
             raise CommandError(refused.message) from None
-        self.stderr.write(f"Import {record.pk}: {record.rows_total} rows of {record.get_kind_display().lower()}.")
+        self.stderr.write(
+            f"Import {record.pk}: {record.rows_total} rows of {record.get_kind_display().lower()}."
+        )
         if options["queue"]:
-            self.stdout.write(f"Queued as job {record.job_id}; GET /api/v1/imports/{record.pk}/ to follow it.")
+            self.stdout.write(
+                f"Queued as job {record.job_id}; GET /api/v1/imports/{record.pk}/ to follow it."
+            )
             return
         started = time.monotonic()
 
@@ -75,7 +81,9 @@ class Command(BaseCommand):
         done = services.import_run(import_id=record.pk, user_id=user_id, progress=progress)
         seconds = time.monotonic() - started
         summary = done.summary
-        counts = ", ".join(f"{summary.get(action, 0)} {action}" for action in ("create", "update", "unchanged", "error"))
+        counts = ", ".join(
+            f"{summary.get(action, 0)} {action}" for action in ("create", "update", "unchanged", "error")
+        )
         self.stdout.write(f"Import {done.pk} {done.state} in {seconds:.1f} s: {counts}.")
         if summary.get("ignored_columns"):
             self.stdout.write(f"Ignored columns: {', '.join(summary['ignored_columns'])}.")

@@ -29,25 +29,42 @@ def organizations_csv(rows: int, tag: str, seed: int = 1) -> bytes:
     generator = random.Random(seed)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["Account Name", "Type", "Priority", "Industry", "Phone", "E-mail", "Website", "Address",
-                     "City", "State", "Zip", "Country", "Notes"])
+    writer.writerow(
+        [
+            "Account Name",
+            "Type",
+            "Priority",
+            "Industry",
+            "Phone",
+            "E-mail",
+            "Website",
+            "Address",
+            "City",
+            "State",
+            "Zip",
+            "Country",
+            "Notes",
+        ]
+    )
     for number in range(rows):
         slug = f"{tag}-{number}"
-        writer.writerow([
-            f"Bench Import {tag} {number}",
-            generator.choice(("Customer", "Prospect")),
-            generator.choice("ABCD"),
-            generator.choice(SEGMENTS),
-            f"555-{generator.randrange(1000, 9999)}",
-            f"orders@{slug}.example",
-            f"https://{slug}.example",
-            f"{generator.randrange(1, 9999)} Main St",
-            generator.choice(("Springfield", "Riverside", "Fairview", "Madison")),
-            generator.choice(STATES),
-            f"{generator.randrange(10000, 99999)}",
-            "US",
-            "" if generator.random() < 0.7 else "Imported from the old CRM.",
-        ])
+        writer.writerow(
+            [
+                f"Bench Import {tag} {number}",
+                generator.choice(("Customer", "Prospect")),
+                generator.choice("ABCD"),
+                generator.choice(SEGMENTS),
+                f"555-{generator.randrange(1000, 9999)}",
+                f"orders@{slug}.example",
+                f"https://{slug}.example",
+                f"{generator.randrange(1, 9999)} Main St",
+                generator.choice(("Springfield", "Riverside", "Fairview", "Madison")),
+                generator.choice(STATES),
+                f"{generator.randrange(10000, 99999)}",
+                "US",
+                "" if generator.random() < 0.7 else "Imported from the old CRM.",
+            ]
+        )
     return out.getvalue().encode()
 
 

@@ -268,6 +268,9 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", "") or 1024 * 1024
 # Deepest nesting of arrays and objects in a JSON body (400 beyond).
 API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", "") or 32)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Paths whose body is a file to import (imports app): refused past the import's own limit instead (the
+# multipart envelope and the other fields get 64 KiB beside the file).
+BODY_LIMITS_BY_PATH = dict.fromkeys(("/api/v1/imports/", "/admin/imports/"), IMPORT_MAX_BYTES + 64 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -398,6 +401,12 @@ SPECTACULAR_SETTINGS = {
         "OpportunityPriorityEnum": "opportunities.models.OpportunityPriority",
         "InteractionTypeEnum": "interactions.models.InteractionType",
         "SentimentEnum": "interactions.models.Sentiment",
+        "ImportKindEnum": "imports.models.ImportKind",
+        "ImportStateEnum": "imports.models.ImportState",
+        "ImportModeEnum": "imports.models.ImportMode",
+        "ImportFileTypeEnum": "imports.models.FileType",
+        "ImportRowActionEnum": "imports.models.RowAction",
+        "ImportEncodingEnum": "imports.parsing.ENCODING_CHOICES",
     },
 }
 

@@ -187,6 +187,16 @@ def test_a_huge_upload_is_refused_by_its_length_before_its_body_is_read(firm: Fi
     assert response.json()["status"] == 413
 
 
+def test_a_file_larger_than_other_bodies_may_be_is_taken(firm: Firm, api: Any, settings: Any) -> None:
+    settings.API_MAX_BODY_BYTES = 1000  # every other request's limit; an import's is IMPORT_MAX_BYTES
+    content = csv_bytes([["Company", "Type"]] + [[f"Shop number {i}", "customer"] for i in range(500)])
+    assert len(content) > 10_000
+    response = upload(api(firm.admin), content)
+    assert response.status_code == 202, response.content
+    assert response.json()["rows_total"] == 500
+    assert api(firm.admin).post("/api/v1/organizations/", {"name": "x" * 2000}).status_code == 413
+
+
 def test_a_json_body_is_refused_as_unsupported(firm: Firm, api: Any) -> None:
     response = api(firm.admin).post(URL, {"kind": "organizations"}, format="json")
     assert response.status_code == 415

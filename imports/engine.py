@@ -16,7 +16,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models.fields import NOT_PROVIDED
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from rest_framework import serializers
@@ -150,6 +151,7 @@ class Importer:
                         allow_null=old.allow_null,
                     )
         self.seen: dict[tuple[Any, ...], int] = {}
+        self.organization_index: dict[str, set[int]] | None = None
         self.summary = dict.fromkeys(RowAction.values, 0)
         self.failed_writes = False
 
@@ -219,20 +221,35 @@ class Importer:
             self._resolve_products(rows)
 
     def _organizations(self, texts: set[str]) -> dict[str, list[Any]]:
-        ids = [int(text) for text in texts if _DIGITS.match(text)]
-        keys = [name_key(text) for text in texts if not _DIGITS.match(text)]
+        ids = {int(text) for text in texts if _DIGITS.match(text)}
+        keys = {name_key(text) for text in texts if not _DIGITS.match(text)}
+        if keys:
+            index = self._organization_index()
+            ids |= {pk for key in keys for pk in index.get(key, ())}
         found: dict[str, list[Any]] = defaultdict(list)
-        queryset = (
-            Organization.objects.filter(tenant_id=self.context.tenant_id, deleted_at__isnull=True)
-            .annotate(name_key=NameKey("name"))
-            .filter(Q(pk__in=ids) | Q(name_key__in=keys))
-            .only("id", "name", "type", "tenant_id", "scope_principal_id")
+        by_id = Organization.objects.filter(
+            tenant_id=self.context.tenant_id, deleted_at__isnull=True, pk__in=ids
         )
-        for organization in queryset:
+        for organization in by_id.only("id", "name", "type", "tenant_id", "scope_principal_id"):
             self.objects["organization"][organization.pk] = organization
             found[str(organization.pk)].append(organization)
-            found[organization.name_key].append(organization)
+            found[name_key(organization.name)].append(organization)
         return found
+
+    def _organization_index(self) -> dict[str, set[int]]:
+        """Folded name → ids of the live organizations the importer sees, read once an import.
+
+        A lookup by crm_name_key(name) cannot use its index under RLS (the key's functions are not
+        leakproof, so PostgreSQL evaluates them after the policy, row by row): one pass over the firm's
+        names, folded here as the database folds them (crm.text.name_key), is far cheaper than one such
+        scan per chunk. Records the import creates are added as they are."""
+        if self.organization_index is None:
+            index: dict[str, set[int]] = defaultdict(set)
+            names = Organization.objects.filter(tenant_id=self.context.tenant_id, deleted_at__isnull=True)
+            for pk, name in names.values_list("pk", "name").iterator(chunk_size=10_000):
+                index[name_key(name)].add(pk)
+            self.organization_index = index
+        return self.organization_index
 
     def _members(self, texts: set[str]) -> dict[str, list[Any]]:
         ids = [int(text) for text in texts if _DIGITS.match(text)]
@@ -354,9 +371,9 @@ class Importer:
         live = self.model._default_manager.filter(tenant_id=self.context.tenant_id, deleted_at__isnull=True)
         existing: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
         if self.kind == ImportKind.ORGANIZATIONS:
-            found = live.annotate(name_key=NameKey("name")).filter(name_key__in=[k[0] for k in keys])
-            for record in found:
-                existing[(record.name_key,)].append(record)
+            index = self._organization_index()
+            for record in live.filter(pk__in={pk for key in keys for pk in index.get(key[0], ())}):
+                existing[(name_key(record.name),)].append(record)
         elif self.kind == ImportKind.CONTACTS:
             found = live.filter(organization_id__in={k[0] for k in keys}).annotate(
                 email_key=NameKey("email"), first_key=NameKey("first_name"), last_key=NameKey("last_name")
@@ -461,9 +478,10 @@ class Importer:
             with transaction.atomic():
                 if create:
                     records = [self._new(row) for row in rows]
-                    self.model._default_manager.bulk_create(records, batch_size=CHUNK_ROWS)
+                    self._insert(records)
                     for row, record in zip(rows, records, strict=True):
                         row.record_id = record.pk
+                    self._indexed(records)
                 else:
                     changed = sorted({name for row in rows for name in row.changed})
                     records = [self._updated(row) for row in rows]
@@ -479,6 +497,7 @@ class Importer:
                         record = self._new(row)
                         record.save(force_insert=True)
                         row.record_id = record.pk
+                        self._indexed([record])
                     else:
                         self._updated(row).save(update_fields=row.changed)
             except DatabaseError as error:
@@ -492,6 +511,40 @@ class Importer:
                 else:
                     raise
                 row.record_id = None if create else row.record_id
+
+    def _insert(self, records: list[Any]) -> None:
+        """The records in one INSERT … SELECT FROM unnest(column arrays): what bulk_create does, with one
+        parameter per column instead of one per cell, so a chunk's statement is small to build and send.
+        Columns the database fills (db defaults: the audit times; generated ones) are left to it; the
+        row triggers fire for each row as for any insert."""
+        fields = [
+            field
+            for field in self.model._meta.concrete_fields
+            if not field.primary_key and not field.generated and field.db_default is NOT_PROVIDED
+        ]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        values = [
+            [field.get_db_prep_save(getattr(r, field.attname), connection) for r in records]
+            for field in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) RETURNING id",  # noqa: S608 - names from the model
+                values,
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+        for record, pk in zip(records, ids, strict=True):
+            record.pk = pk
+            record._state.adding = False
+            record._state.db = connection.alias
+
+    def _indexed(self, records: list[Any]) -> None:
+        """New organizations in the name index, so later rows (a parent named further down) find them."""
+        if self.organization_index is not None and self.model is Organization:
+            for record in records:
+                self.organization_index[name_key(record.name)].add(record.pk)
 
     def _new(self, row: Row) -> Any:
         record = self.model(**row.attrs)

@@ -334,18 +334,18 @@ def test_links_by_their_pair_of_names(firm: Firm) -> None:
 def test_the_queries_of_an_import_grow_with_its_chunks_not_its_rows(
     firm: Firm, django_assert_max_num_queries: Any
 ) -> None:
-    def rows(n: int) -> bytes:
+    def rows(n: int, name: str) -> bytes:
         return csv_bytes(
             [["Company", "City", "Owner", "Type"]]
-            + [[f"Shop {i}", "Salem", firm.manager.email, "customer"] for i in range(n)]
+            + [[f"{name} {i}", "Salem", firm.manager.email, "customer"] for i in range(n)]
         )
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as few:
-        run(firm.admin, rows(5), kind="organizations")
+        run(firm.admin, rows(5, "Shop"), kind="organizations")
     with CaptureQueriesContext(connection) as many:
-        run(firm.admin, rows(500), kind="organizations")
+        run(firm.admin, rows(500, "Store"), kind="organizations")
     assert len(many) == len(few), [q["sql"][:80] for q in many.captured_queries]
     assert len(few) <= 30, [q["sql"][:80] for q in few.captured_queries]

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models.fields import NOT_PROVIDED
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.fields import NOT_PROVIDED
 from rest_framework import serializers
 
 from contacts.serializers import ContactSerializer

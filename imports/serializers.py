@@ -53,11 +53,13 @@ class ImportUploadSerializer(serializers.Serializer):
         try:
             mapping = json.loads(value)
         except ValueError:
-            raise serializers.ValidationError("Not JSON.") from None
+            raise serializers.ValidationError("Not JSON.", code="unreadable") from None
         if not isinstance(mapping, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in mapping.items()
         ):
-            raise serializers.ValidationError("A JSON object of header → field name (or null).")
+            raise serializers.ValidationError(
+                "A JSON object of header → field name (or null).", code="unreadable"
+            )
         return mapping
 
 

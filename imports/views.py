@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
@@ -49,7 +49,8 @@ class PayloadTooLarge(APIException):
 def refusal(refused: FileRefused) -> APIException:
     if refused.status == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE:
         return PayloadTooLarge(refused.message)
-    return ValidationError({refused.field: [refused.message]})
+    # "unreadable": what the file (or the mapping) holds, which no schema can describe.
+    return ValidationError({refused.field: [ErrorDetail(refused.message, code="unreadable")]})
 
 
 class ImportViewSet(

@@ -52,8 +52,21 @@ SERIALIZERS: dict[str, type[TenantModelSerializer]] = {
 _TRUE = frozenset({"true", "yes", "y", "1", "x", "t", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", "off"})
 _DIGITS = re.compile(r"^\d{1,18}$")
+# A link's natural key: its pair of references.
+LINK_PAIRS: dict[str, tuple[str, str]] = {
+    ImportKind.DISTRIBUTOR_AUTHORIZATIONS: ("distributor", "principal"),
+    ImportKind.CUSTOMER_DISTRIBUTORS: ("customer", "distributor"),
+    ImportKind.PRODUCT_DISTRIBUTORS: ("product", "distributor"),
+}
+# The column a repeated or ambiguous natural key is reported on.
+KEY_FIELD: dict[str, str] = {
+    ImportKind.ORGANIZATIONS: "name",
+    ImportKind.CONTACTS: "email",
+    ImportKind.PRODUCTS: "sku",
+    **{kind: pair[0] for kind, pair in LINK_PAIRS.items()},
+}
 # Text fields of the natural keys, compared as the keys compare them (crm_name_key).
-KEY_TEXT_FIELDS = {
+KEY_TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     ImportKind.ORGANIZATIONS: ("name",),
     ImportKind.CONTACTS: ("email", "first_name", "last_name"),
     ImportKind.PRODUCTS: ("sku",),
@@ -128,7 +141,7 @@ class Importer:
         self.mapping = mapping
         self.header_of = {field: header[index] for index, field in mapping.items()}
         serializer_class = SERIALIZERS[kind]
-        self.model: type[models.Model] = serializer_class.Meta.model
+        self.model: Any = serializer_class.Meta.model
         request = SimpleNamespace(crm=context, _request=SimpleNamespace(crm=context))
         self.objects: dict[str, dict[int, Any]] = {"organization": {}, "member": {}, "product": {}}
         self.creating = serializer_class(context={"request": request})
@@ -228,7 +241,7 @@ class Importer:
             ids |= {pk for key in keys for pk in index.get(key, ())}
         found: dict[str, list[Any]] = defaultdict(list)
         by_id = Organization.objects.filter(
-            tenant_id=self.context.tenant_id, deleted_at__isnull=True, pk__in=ids
+            tenant_id=self.context.member_tenant_id, deleted_at__isnull=True, pk__in=ids
         )
         for organization in by_id.only("id", "name", "type", "tenant_id", "scope_principal_id"):
             self.objects["organization"][organization.pk] = organization
@@ -245,7 +258,9 @@ class Importer:
         scan per chunk. Records the import creates are added as they are."""
         if self.organization_index is None:
             index: dict[str, set[int]] = defaultdict(set)
-            names = Organization.objects.filter(tenant_id=self.context.tenant_id, deleted_at__isnull=True)
+            names = Organization.objects.filter(
+                tenant_id=self.context.member_tenant_id, deleted_at__isnull=True
+            )
             for pk, name in names.values_list("pk", "name").iterator(chunk_size=10_000):
                 index[name_key(name)].add(pk)
             self.organization_index = index
@@ -296,7 +311,7 @@ class Importer:
         if pairs:
             condition |= Q(principal_id__in={p for p, _ in pairs}, sku_key__in={s for _, s in pairs})
         products = (
-            Product.objects.filter(tenant_id=self.context.tenant_id, deleted_at__isnull=True)
+            Product.objects.filter(tenant_id=self.context.member_tenant_id, deleted_at__isnull=True)
             .annotate(sku_key=NameKey("sku"))
             .filter(condition)
             .only("id", "principal_id", "sku", "tenant_id")
@@ -347,11 +362,7 @@ class Importer:
                 if "principal" in data and data.get("sku")
                 else None
             )
-        pair = {
-            ImportKind.DISTRIBUTOR_AUTHORIZATIONS: ("distributor", "principal"),
-            ImportKind.CUSTOMER_DISTRIBUTORS: ("customer", "distributor"),
-            ImportKind.PRODUCT_DISTRIBUTORS: ("product", "distributor"),
-        }[kind]
+        pair = LINK_PAIRS[kind]
         return (data[pair[0]], data[pair[1]]) if pair[0] in data and pair[1] in data else None
 
     def _find_existing(self, rows: list[Row]) -> None:
@@ -367,8 +378,10 @@ class Importer:
         rows = [row for row in rows if not row.errors]
         if not rows:
             return
-        keys = [row.key for row in rows]
-        live = self.model._default_manager.filter(tenant_id=self.context.tenant_id, deleted_at__isnull=True)
+        keys = [row.key for row in rows if row.key is not None]
+        live = self.model._default_manager.filter(
+            tenant_id=self.context.member_tenant_id, deleted_at__isnull=True
+        )
         existing: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
         if self.kind == ImportKind.ORGANIZATIONS:
             index = self._organization_index()
@@ -393,16 +406,12 @@ class Importer:
             for record in found:
                 existing[(record.principal_id, record.sku_key)].append(record)
         else:
-            first, second = {
-                ImportKind.DISTRIBUTOR_AUTHORIZATIONS: ("distributor_id", "principal_id"),
-                ImportKind.CUSTOMER_DISTRIBUTORS: ("customer_id", "distributor_id"),
-                ImportKind.PRODUCT_DISTRIBUTORS: ("product_id", "distributor_id"),
-            }[self.kind]
+            first_column, second_column = (f"{name}_id" for name in LINK_PAIRS[self.kind])
             found = live.filter(
-                **{f"{first}__in": {k[0] for k in keys}, f"{second}__in": {k[1] for k in keys}}
+                **{f"{first_column}__in": {k[0] for k in keys}, f"{second_column}__in": {k[1] for k in keys}}
             )
             for record in found:
-                existing[(getattr(record, first), getattr(record, second))].append(record)
+                existing[(getattr(record, first_column), getattr(record, second_column))].append(record)
         for row in rows:
             assert row.key is not None
             matches = existing.get(row.key, [])
@@ -429,14 +438,7 @@ class Importer:
             row.existing = matches[0] if matches else None
 
     def _key_field(self) -> str:
-        return {
-            ImportKind.ORGANIZATIONS: "name",
-            ImportKind.CONTACTS: "email",
-            ImportKind.PRODUCTS: "sku",
-            ImportKind.DISTRIBUTOR_AUTHORIZATIONS: "distributor",
-            ImportKind.CUSTOMER_DISTRIBUTORS: "customer",
-            ImportKind.PRODUCT_DISTRIBUTORS: "distributor",
-        }[self.kind]
+        return KEY_FIELD[self.kind]
 
     # --- validation --------------------------------------------------------------------------------
 

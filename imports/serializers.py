@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from imports.models import Import, ImportKind, ImportMode, RowAction
@@ -69,19 +69,26 @@ class ImportErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class ImportSummarySerializer(serializers.Serializer):
-    create = serializers.IntegerField(required=False)
-    update = serializers.IntegerField(required=False)
-    unchanged = serializers.IntegerField(required=False)
-    error = serializers.IntegerField(required=False)
-    ignored_columns = serializers.ListField(child=serializers.CharField(), required=False)
-    written = serializers.BooleanField(
-        required=False, help_text="Whether the rows were written (not a dry run, nor failed all-or-nothing)."
-    )
+# Built as inline serializers: their field names (`create`, `update`, `errors`) are methods and
+# properties of a Serializer class. For the schema only: the views return the stored JSON.
+ImportSummarySerializer = inline_serializer(
+    "ImportSummary",
+    {
+        "create": serializers.IntegerField(required=False),
+        "update": serializers.IntegerField(required=False),
+        "unchanged": serializers.IntegerField(required=False),
+        "error": serializers.IntegerField(required=False),
+        "ignored_columns": serializers.ListField(child=serializers.CharField(), required=False),
+        "written": serializers.BooleanField(
+            required=False,
+            help_text="Whether the rows were written (not a dry run, nor failed all-or-nothing).",
+        ),
+    },
+)
 
 
 class ImportSerializer(serializers.ModelSerializer):
-    summary = ImportSummarySerializer(read_only=True)
+    summary = ImportSummarySerializer
     # Not `errors`: that name is the serializer's own.
     first_errors = serializers.SerializerMethodField(
         help_text=f"The first {ERRORS_SHOWN} errors, in file order (…/errors/ has them all)."
@@ -124,13 +131,24 @@ class ImportSerializer(serializers.ModelSerializer):
         return shown
 
 
-class ImportRowSerializer(serializers.Serializer):
-    """What one data row of the file did (or, in a dry run or a failed all-or-nothing import, would do)."""
-
-    row = serializers.IntegerField(help_text="The row in the file (the header is row 1).")
-    action = serializers.ChoiceField(choices=RowAction.choices)
-    id = serializers.IntegerField(
-        allow_null=True,
-        help_text="The record created, updated or left unchanged; null when nothing was written.",
-    )
-    errors = ImportErrorSerializer(many=True, help_text="This row's errors (row repeated in each).")
+# What one data row of the file did (or, in a dry run or a failed all-or-nothing import, would do).
+ImportRowsSerializer = inline_serializer(
+    "ImportRow",
+    {
+        "row": serializers.IntegerField(help_text="The row in the file (the header is row 1)."),
+        "action": serializers.ChoiceField(choices=RowAction.choices),
+        "id": serializers.IntegerField(
+            allow_null=True,
+            help_text="The record created, updated or left unchanged; null when nothing was written.",
+        ),
+        "errors": inline_serializer(
+            "ImportRowError",
+            {
+                "column": serializers.CharField(help_text="The column's header in the file."),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+    many=True,
+)

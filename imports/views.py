@@ -25,7 +25,7 @@ from imports.models import Import
 from imports.parsing import FileRefused
 from imports.serializers import (
     ImportErrorSerializer,
-    ImportRowSerializer,
+    ImportRowsSerializer,
     ImportSerializer,
     ImportUploadSerializer,
 )
@@ -71,7 +71,7 @@ class ImportViewSet(
     filterset_class = None
 
     def get_queryset(self) -> QuerySet[Import]:
-        queryset = Import.objects.filter(tenant_id=context_of(self.request).tenant_id).defer("content")
+        queryset = Import.objects.filter(tenant_id=context_of(self.request).member_tenant_id).defer("content")
         if self.action == "list":
             queryset = queryset.defer("content", "report")
         return queryset.order_by("-id")
@@ -133,7 +133,7 @@ class ImportViewSet(
     @extend_schema(
         parameters=[FORMAT_PARAMETER],
         responses={
-            (200, "application/json"): ImportRowSerializer(many=True),
+            (200, "application/json"): ImportRowsSerializer,
             (200, "text/csv"): OpenApiTypes.STR,
         },
         filters=False,

@@ -1905,7 +1905,7 @@ export interface components {
             readonly state: components["schemas"]["ImportStateEnum"];
             readonly rows_total: number;
             readonly rows_processed: number;
-            readonly summary: components["schemas"]["ImportSummary"];
+            summary: components["schemas"]["ImportSummary"];
             readonly error: string;
             /** @description The first 100 errors, in file order (…/errors/ has them all). */
             readonly first_errors: components["schemas"]["ImportError"][];
@@ -1962,15 +1962,13 @@ export interface components {
          * @enum {string}
          */
         ImportModeEnum: "all_or_nothing" | "per_row";
-        /** @description What one data row of the file did (or, in a dry run or a failed all-or-nothing import, would do). */
         ImportRow: {
             /** @description The row in the file (the header is row 1). */
             row: number;
             action: components["schemas"]["ImportRowActionEnum"];
             /** @description The record created, updated or left unchanged; null when nothing was written. */
             id: number | null;
-            /** @description This row's errors (row repeated in each). */
-            errors: components["schemas"]["ImportError"][];
+            errors: components["schemas"]["ImportRowError"][];
         };
         /**
          * @description * `create` - Create
@@ -1980,6 +1978,11 @@ export interface components {
          * @enum {string}
          */
         ImportRowActionEnum: "create" | "update" | "unchanged" | "error";
+        ImportRowError: {
+            /** @description The column's header in the file. */
+            column: string;
+            message: string;
+        };
         /**
          * @description * `queued` - Queued
          *     * `running` - Running

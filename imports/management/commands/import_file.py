@@ -103,7 +103,7 @@ class Command(BaseCommand):
         if user_id is None:
             raise CommandError(f"No user {user}.")
         with rls.acting_as(user_id) as context:
-            firm = Tenant.objects.filter(pk=context.tenant_id).first() if context.is_member else None
+            firm = Tenant.objects.filter(pk=context.member_tenant_id).first() if context.is_member else None
         if firm is None or not (tenant == str(firm.pk) or name_key(tenant) == name_key(firm.name)):
             raise CommandError(f"{user} is not a member of {tenant}.")
         return user_id

@@ -57,12 +57,16 @@ def import_page(request: HttpRequest) -> HttpResponse:
                     request, f"Import {record.pk} is queued: this page shows it when it has run."
                 )
                 return HttpResponseRedirect(f"{reverse('admin:imports_page')}?id={record.pk}")
-    imports = Import.objects.filter(tenant_id=context.member_tenant_id).defer("content", "report")[:SHOWN_IMPORTS]
+    imports = Import.objects.filter(tenant_id=context.member_tenant_id).defer("content", "report")[
+        :SHOWN_IMPORTS
+    ]
     shown: Import | None = None
     errors: list[tuple[int, str, str]] = []
     wanted = request.GET.get("id", "")
     if wanted.isdigit():
-        shown = Import.objects.filter(tenant_id=context.member_tenant_id, pk=int(wanted)).defer("content").first()
+        shown = (
+            Import.objects.filter(tenant_id=context.member_tenant_id, pk=int(wanted)).defer("content").first()
+        )
         if shown is not None:
             errors = services.import_errors(shown)
     page: dict[str, Any] = {

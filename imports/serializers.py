@@ -19,7 +19,7 @@ class ImportUploadSerializer(serializers.Serializer):
     """What POST /api/v1/imports/ takes, as multipart/form-data."""
 
     file = serializers.FileField(
-        allow_empty_file=False,
+        allow_empty_file=True,  # refused as unreadable, with what else a file's content may be
         help_text="A CSV (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252; or declare `encoding`) "
         "or an XLSX workbook (first sheet, values only: formulas are refused). Row 1 is the header.",
     )

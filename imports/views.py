@@ -166,10 +166,12 @@ class ImportViewSet(
             response["Content-Disposition"] = f'attachment; filename="import-{record.pk}-{what}.csv"'
         return response
 
-    def csv_rows(self, data: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
-        for row in data:
-            errors = row.get("errors")
-            if isinstance(errors, list):
-                yield {**row, "errors": "; ".join(f"{e['column']}: {e['message']}" for e in errors)}
-            else:
-                yield row
+    def csv_rows(self, data: Any) -> Iterable[Mapping[str, Any]]:
+        if isinstance(data, Mapping):  # not a list of rows (OPTIONS' description): one row
+            return [data]
+        return [
+            {**row, "errors": "; ".join(f"{e['column']}: {e['message']}" for e in row["errors"])}
+            if isinstance(row.get("errors"), list)
+            else row
+            for row in data
+        ]

@@ -147,6 +147,7 @@ def test_viewers_cannot_import(firm: Firm, api: Any) -> None:
         (csv_bytes([[f"c{i}" for i in range(201)]]), "wide.csv", {}, "file", "201 columns"),
         (ORGS, "orgs.csv", {"mapping": "[1]"}, "mapping", "A JSON object"),
         (ORGS, "orgs.csv", {"kind": "widgets"}, "kind", "not a valid choice"),
+        (b"", "orgs.csv", {}, "file", "The file is empty."),
     ],
     ids=[
         "png",
@@ -157,6 +158,7 @@ def test_viewers_cannot_import(firm: Firm, api: Any) -> None:
         "too-wide",
         "mapping",
         "kind",
+        "empty",
     ],
 )
 def test_bad_files_are_400_problems_naming_the_field(
@@ -195,6 +197,13 @@ def test_a_file_larger_than_other_bodies_may_be_is_taken(firm: Firm, api: Any, s
     assert response.status_code == 202, response.content
     assert response.json()["rows_total"] == 500
     assert api(firm.admin).post("/api/v1/organizations/", {"name": "x" * 2000}).status_code == 413
+
+
+def test_options_of_a_download_with_format_csv_describes_it(firm: Firm, api: Any) -> None:
+    record = upload(api(firm.admin), ORGS).json()["id"]
+    for path in ("errors", "report"):
+        response = api(firm.admin).options(f"{URL}{record}/{path}/?format=csv")
+        assert response.status_code == 200
 
 
 def test_a_json_body_is_refused_as_unsupported(firm: Firm, api: Any) -> None:

@@ -218,3 +218,17 @@ def test_the_detail_reads_in_a_few_queries(firm: Firm, api: Any, django_assert_m
         upload(client, ORGS)
     with django_assert_max_num_queries(12):
         assert len(client.get(URL).json()["results"]) == 3
+
+
+def test_an_upload_sent_again_with_its_idempotency_key_starts_one_import(firm: Firm, api: Any) -> None:
+    client = api(firm.admin)
+
+    def send() -> Any:
+        data = {"kind": "organizations", "file": SimpleUploadedFile("orgs.csv", ORGS)}
+        return client.post(URL, data, format="multipart", HTTP_IDEMPOTENCY_KEY="import-orgs-1")
+
+    first, again = send(), send()
+    assert first.status_code == again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert Import.objects.count() == 1

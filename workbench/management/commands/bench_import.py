@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import resource
 import time
 import uuid
 from typing import Any
@@ -119,3 +120,5 @@ class Command(BaseCommand):
                 f" {summary.get('unchanged')} unchanged, {summary.get('error')} error"
                 f" (the upload's checks and storing the file: {upload:.1f} s)"
             )
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.stdout.write(f"Peak resident memory of this process: {peak:,.0f} MB.")

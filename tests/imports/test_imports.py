@@ -349,3 +349,20 @@ def test_the_queries_of_an_import_grow_with_its_chunks_not_its_rows(
         run(firm.admin, rows(500, "Store"), kind="organizations")
     assert len(many) == len(few), [q["sql"][:80] for q in many.captured_queries]
     assert len(few) <= 30, [q["sql"][:80] for q in few.captured_queries]
+
+
+def test_an_importer_demoted_to_viewer_before_the_job_runs_writes_nothing(firm: Firm) -> None:
+    from crm import rls
+    from crm.models import Membership
+    from imports import services
+
+    content = csv_bytes([["Company", "Type"], ["Corner Deli", "customer"]])
+    with rls.acting_as(firm.manager.pk) as context:
+        record = services.import_create(
+            context=context, content=content, file_name="orgs.csv", kind="organizations", defer=False
+        )
+    Membership.objects.filter(user=firm.manager).update(role="viewer")
+    done = services.import_run(import_id=record.pk, user_id=firm.manager.pk)
+    assert done.state == ImportState.FAILED
+    assert errors(done) == [(2, "", "You are not allowed to make this change (row level security).")]
+    assert not Organization.objects.filter(name="Corner Deli").exists()

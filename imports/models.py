@@ -79,6 +79,9 @@ class Import(models.Model):
     rows_processed = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
     report = models.JSONField(default=list, blank=True, editable=False)
+    # The first errors of the report ({"row", "column", "message"}), for lists and the detail, which
+    # then never read the whole report.
+    first_errors = models.JSONField(default=list, blank=True, editable=False)
     # Why the whole import failed (a row's errors are in the report).
     error = models.TextField(blank=True)
     job_id = models.BigIntegerField(null=True, blank=True, editable=False)

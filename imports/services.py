@@ -156,7 +156,9 @@ def import_run(*, import_id: int, user_id: int, progress: Callable[[int], None] 
             "summary": {},
         }
     with rls.acting_as(user_id, request_id=request_id):
+        errors = _first_errors(outcome["report"])
         Import.objects.filter(pk=import_id).update(
+            first_errors=errors,
             state=outcome["state"],
             rows_processed=outcome.get("rows_processed", 0),
             summary=outcome["summary"],
@@ -204,6 +206,20 @@ def _process(
         "report": report,
         "rolled_back": record.dry_run or failed,
     }
+
+
+# How many errors an import keeps beside its report, for lists and the detail.
+FIRST_ERRORS = 100
+
+
+def _first_errors(report: list[list[Any]]) -> list[dict[str, Any]]:
+    shown: list[dict[str, Any]] = []
+    for row, _action, _id, errors in report:
+        for column, message in errors:
+            if len(shown) == FIRST_ERRORS:
+                return shown
+            shown.append({"row": row, "column": column, "message": message})
+    return shown
 
 
 def import_errors(record: Import) -> list[tuple[int, str, str]]:

@@ -71,9 +71,11 @@ class ImportViewSet(
     filterset_class = None
 
     def get_queryset(self) -> QuerySet[Import]:
-        queryset = Import.objects.filter(tenant_id=context_of(self.request).member_tenant_id).defer("content")
-        if self.action == "list":
+        queryset = Import.objects.filter(tenant_id=context_of(self.request).member_tenant_id)
+        if self.action not in ("errors", "report"):  # the file is never read back; the report only by them
             queryset = queryset.defer("content", "report")
+        else:
+            queryset = queryset.defer("content")
         return queryset.order_by("-id")
 
     @extend_schema(
@@ -105,7 +107,7 @@ class ImportViewSet(
             )
         except FileRefused as refused:
             raise refusal(refused) from None
-        body = ImportSerializer(Import.objects.defer("content").get(pk=record.pk)).data
+        body = ImportSerializer(Import.objects.defer("content", "report").get(pk=record.pk)).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=self.get_success_headers(body))
 
     @extend_schema(

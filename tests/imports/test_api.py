@@ -212,12 +212,24 @@ def test_a_json_body_is_refused_as_unsupported(firm: Firm, api: Any) -> None:
     assert response["Content-Type"] == "application/problem+json"
 
 
-def test_the_detail_reads_in_a_few_queries(firm: Firm, api: Any, django_assert_max_num_queries: Any) -> None:
+def test_the_list_reads_in_the_same_queries_however_many_imports(firm: Firm, api: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     client = api(firm.admin)
+    run_job(upload(client, ORGS), firm.admin)
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get(URL).json()["results"]) == 1
     for _ in range(3):
-        upload(client, ORGS)
-    with django_assert_max_num_queries(12):
-        assert len(client.get(URL).json()["results"]) == 3
+        run_job(upload(client, ORGS), firm.admin)
+    with CaptureQueriesContext(connection) as four:
+        results = client.get(URL).json()["results"]
+    assert len(results) == 4
+    assert results[0]["first_errors"] == [
+        {"row": 3, "column": "Type", "message": '"nope" is not a valid choice.'}
+    ]
+    assert len(four) == len(one) <= 8, [q["sql"][:80] for q in four.captured_queries]
+    assert not any("content" in q["sql"] or '"report"' in q["sql"] for q in four.captured_queries)
 
 
 def test_an_upload_sent_again_with_its_idempotency_key_starts_one_import(firm: Firm, api: Any) -> None:

@@ -166,7 +166,6 @@ class Importer:
         self.seen: dict[tuple[Any, ...], int] = {}
         self.organization_index: dict[str, set[int]] | None = None
         self.summary = dict.fromkeys(RowAction.values, 0)
-        self.failed_writes = False
 
     # --- one chunk -----------------------------------------------------------------------------------
 

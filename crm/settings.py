@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "opportunities",
     "interactions",
     "reports",
+    "imports",
     "workbench",  # the tools on top: demo data, data generator, benchmark, query analysis (commands)
 ]
 
@@ -218,6 +219,11 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 # Finished jobs are kept this long (crm.remove_old_jobs, daily), failed ones included, for dbhealth.
 JOB_RETENTION_HOURS = int(os.environ.get("JOB_RETENTION_HOURS", "") or 7 * 24)
 
+# Imports (imports app, ADR 0025): the largest file, and the most rows and columns, one import takes.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", "") or 20 * 1024 * 1024)
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "") or 100_000)
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "") or 200)
+
 # Profiling with django-silk (crm/profiling.py). Off unless SILK_ENABLED=1, and off means absent: not
 # imported, not an installed app, not in the middleware chain, no /silk/ route.
 SILK_ENABLED = env_bool("SILK_ENABLED", False)
@@ -289,6 +295,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 EXPORT_BATCH_ROWS = int(os.environ.get("EXPORT_BATCH_ROWS", "") or 2000)
 if EXPORT_BATCH_ROWS < 1:
     raise ImproperlyConfigured("EXPORT_BATCH_ROWS must be at least 1.")
+# Paths whose body is a file to import (imports app): refused past the import's own limit instead (the
+# multipart envelope and the other fields get 64 KiB beside the file).
+BODY_LIMITS_BY_PATH = dict.fromkeys(("/api/v1/imports/", "/admin/imports/"), IMPORT_MAX_BYTES + 64 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -441,6 +450,12 @@ SPECTACULAR_SETTINGS = {
         "BatchCreateEnum": ["create"],
         "BatchUpdateEnum": ["update"],
         "BatchDeleteEnum": ["delete"],
+        "ImportKindEnum": "imports.models.ImportKind",
+        "ImportStateEnum": "imports.models.ImportState",
+        "ImportModeEnum": "imports.models.ImportMode",
+        "ImportFileTypeEnum": "imports.models.FileType",
+        "ImportRowActionEnum": "imports.models.RowAction",
+        "ImportEncodingEnum": "imports.parsing.ENCODING_CHOICES",
     },
 }
 

@@ -433,6 +433,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List imports
+         * @description Imports of organizations, contacts, products and their links from CSV or XLSX files.
+         *
+         *     POST a file (multipart) to start one: it is checked at once (a bad file is a 4xx) and run by a
+         *     background job as you, under your access; GET it to follow its state, progress and summary. Members
+         *     see their own imports, admins every import of the firm; viewers cannot import.
+         */
+        get: operations["imports_list"];
+        put?: never;
+        /**
+         * Add an import
+         * @description Upload a file and start its import (202: queued; follow `Location`).
+         */
+        post: operations["imports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an import
+         * @description Imports of organizations, contacts, products and their links from CSV or XLSX files.
+         *
+         *     POST a file (multipart) to start one: it is checked at once (a bad file is a 4xx) and run by a
+         *     background job as you, under your access; GET it to follow its state, progress and summary. Members
+         *     see their own imports, admins every import of the firm; viewers cannot import.
+         */
+        get: operations["imports_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/errors/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Every error of the import: row, column (as headed in the file) and message. `?format=csv`
+         *     downloads them.
+         */
+        get: operations["imports_errors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{id}/report/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description What each data row did (or, in a dry run, would do): create, update, unchanged or error, with
+         *     the record's id and the row's errors. `?format=csv` downloads it.
+         */
+        get: operations["imports_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/interactions/": {
         parameters: {
             query?: never;
@@ -2076,6 +2168,156 @@ export interface components {
          * @enum {string}
          */
         HistoryOperationEnum: "insert" | "update" | "delete" | "restore" | "purge";
+        Import: {
+            readonly id: number;
+            readonly kind: components["schemas"]["ImportKindEnum"];
+            readonly dry_run: boolean;
+            readonly mode: components["schemas"]["ImportModeEnum"];
+            readonly mapping: unknown;
+            readonly file_name: string;
+            readonly file_type: components["schemas"]["ImportFileTypeEnum"];
+            readonly file_size: number;
+            readonly file_sha256: string;
+            readonly encoding: string;
+            readonly state: components["schemas"]["ImportStateEnum"];
+            readonly rows_total: number;
+            readonly rows_processed: number;
+            summary: components["schemas"]["ImportSummary"];
+            readonly error: string;
+            /** @description The first 100 errors, in file order (…/errors/ has them all). */
+            readonly first_errors: components["schemas"]["ImportError"][];
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly created_by: number;
+            /** Format: date-time */
+            readonly started_at: string | null;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+        };
+        /**
+         * @description * `cp1252` - cp1252
+         *     * `iso-8859-1` - iso-8859-1
+         *     * `latin-1` - latin-1
+         *     * `latin1` - latin1
+         *     * `utf-16` - utf-16
+         *     * `utf-16be` - utf-16be
+         *     * `utf-16le` - utf-16le
+         *     * `utf-8` - utf-8
+         *     * `utf-8-sig` - utf-8-sig
+         *     * `utf16` - utf16
+         *     * `utf8` - utf8
+         *     * `windows-1252` - windows-1252
+         * @enum {string}
+         */
+        ImportEncodingEnum: "cp1252" | "iso-8859-1" | "latin-1" | "latin1" | "utf-16" | "utf-16be" | "utf-16le" | "utf-8" | "utf-8-sig" | "utf16" | "utf8" | "windows-1252";
+        ImportError: {
+            /** @description The row in the file (the header is row 1). */
+            row: number;
+            /** @description The column's header in the file; empty for the row as a whole. */
+            column: string;
+            message: string;
+        };
+        /**
+         * @description * `csv` - CSV
+         *     * `xlsx` - XLSX
+         * @enum {string}
+         */
+        ImportFileTypeEnum: "csv" | "xlsx";
+        /**
+         * @description * `organizations` - Organizations
+         *     * `contacts` - Contacts
+         *     * `products` - Products
+         *     * `distributor_authorizations` - Distributor authorizations
+         *     * `customer_distributors` - Customer distributors
+         *     * `product_distributors` - Product distributors (item numbers)
+         * @enum {string}
+         */
+        ImportKindEnum: "organizations" | "contacts" | "products" | "distributor_authorizations" | "customer_distributors" | "product_distributors";
+        /**
+         * @description * `all_or_nothing` - All or nothing
+         *     * `per_row` - Per row
+         * @enum {string}
+         */
+        ImportModeEnum: "all_or_nothing" | "per_row";
+        ImportRow: {
+            /** @description The row in the file (the header is row 1). */
+            row: number;
+            action: components["schemas"]["ImportRowActionEnum"];
+            /** @description The record created, updated or left unchanged; null when nothing was written. */
+            id: number | null;
+            errors: components["schemas"]["ImportRowError"][];
+        };
+        /**
+         * @description * `create` - Create
+         *     * `update` - Update
+         *     * `unchanged` - Unchanged
+         *     * `error` - Error
+         * @enum {string}
+         */
+        ImportRowActionEnum: "create" | "update" | "unchanged" | "error";
+        ImportRowError: {
+            /** @description The column's header in the file. */
+            column: string;
+            message: string;
+        };
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        ImportStateEnum: "queued" | "running" | "succeeded" | "failed";
+        ImportSummary: {
+            create?: number;
+            update?: number;
+            unchanged?: number;
+            error?: number;
+            ignored_columns?: string[];
+            /** @description Whether the rows were written (not a dry run, nor failed all-or-nothing). */
+            written?: boolean;
+        };
+        /** @description What POST /api/v1/imports/ takes, as multipart/form-data. */
+        ImportUploadRequest: {
+            /**
+             * Format: binary
+             * @description A CSV (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252; or declare `encoding`) or an XLSX workbook (first sheet, values only: formulas are refused). Row 1 is the header.
+             */
+            file: string;
+            kind: components["schemas"]["ImportKindEnum"];
+            /**
+             * @description Validate and report what each row would do; write nothing.
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * @description all_or_nothing: any row in error and nothing is written. per_row: rows in error are skipped, the others written.
+             *
+             *     * `all_or_nothing` - All or nothing
+             *     * `per_row` - Per row
+             * @default all_or_nothing
+             */
+            mode: components["schemas"]["ImportModeEnum"];
+            /**
+             * @description A CSV's encoding, if not detected.
+             *
+             *     * `cp1252` - cp1252
+             *     * `iso-8859-1` - iso-8859-1
+             *     * `latin-1` - latin-1
+             *     * `latin1` - latin1
+             *     * `utf-16` - utf-16
+             *     * `utf-16be` - utf-16be
+             *     * `utf-16le` - utf-16le
+             *     * `utf-8` - utf-8
+             *     * `utf-8-sig` - utf-8-sig
+             *     * `utf16` - utf16
+             *     * `utf8` - utf8
+             *     * `windows-1252` - windows-1252
+             */
+            encoding?: components["schemas"]["ImportEncodingEnum"] | components["schemas"]["BlankEnum"];
+            /** @description A JSON object from a header in the file to a field ({"Company": "name"}), or to null to ignore that column; other headers are matched by name and the usual synonyms. */
+            mapping?: string;
+        };
         Interaction: {
             readonly id: number;
             type: components["schemas"]["InteractionTypeEnum"];
@@ -2710,6 +2952,13 @@ export interface components {
             /** Format: uri */
             previous: string | null;
             results: components["schemas"]["HistoryEntry"][];
+        };
+        PaginatedImportList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["Import"][];
         };
         PaginatedInteractionList: {
             /** Format: uri */
@@ -5012,6 +5261,194 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    imports_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("id" | "-id")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedImportList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    imports_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImportUploadRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Import"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    imports_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this import. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Import"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    imports_errors: {
+        parameters: {
+            query?: {
+                /** @description `csv` downloads a CSV file. */
+                format?: "csv" | "json";
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this import. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportError"][];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    imports_report: {
+        parameters: {
+            query?: {
+                /** @description `csv` downloads a CSV file. */
+                format?: "csv" | "json";
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this import. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportRow"][];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -27,7 +27,8 @@ def valid_id(value: Any) -> int | None:
 
 
 class RequestBodyLimitMiddleware:
-    """Refuses a body over MAX_BODY_BYTES from its Content-Length, before anything reads it.
+    """Refuses a body over API_MAX_BODY_BYTES (BODY_LIMITS_BY_PATH for file uploads) from its
+    Content-Length, before anything reads it.
 
     A chunked body (no Content-Length) is never read by Django, whose length counts as 0: the view would
     answer a misleading "field required". Under /api/ it is a 411 problem instead (Length Required).
@@ -42,7 +43,8 @@ class RequestBodyLimitMiddleware:
             length = int(raw)
         except ValueError:
             length = -1
-        if length < 0 or length > settings.API_MAX_BODY_BYTES:
+        limit = settings.BODY_LIMITS_BY_PATH.get(request.path_info, settings.API_MAX_BODY_BYTES)
+        if length < 0 or length > limit:
             from crm.api.problems import plain_problem
 
             too_big = length > 0
@@ -50,7 +52,7 @@ class RequestBodyLimitMiddleware:
                 request,
                 413 if too_big else 400,
                 "Content Too Large" if too_big else "Bad Request",
-                f"The request body may be at most {settings.API_MAX_BODY_BYTES} bytes."
+                f"The request body may be at most {limit} bytes."
                 if too_big
                 else "The Content-Length header is not a number of bytes.",
                 close=True,

@@ -17,7 +17,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTITY_APPS = ("organizations", "contacts", "products", "opportunities", "interactions")
-LAYERS: dict[str, int] = {"crm": 0, **dict.fromkeys(ENTITY_APPS, 1), "reports": 2, "workbench": 3}
+LAYERS: dict[str, int] = {
+    "crm": 0,
+    **dict.fromkeys(ENTITY_APPS, 1),
+    "reports": 2,
+    "imports": 2,
+    "workbench": 3,
+}
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -70,7 +76,7 @@ def import_graph() -> str:
         for path in (ROOT / package).rglob("*.py"):
             edges.update((package, imported) for imported in imported_packages(path) if imported in LAYERS)
     lines = ["flowchart BT"]
-    names = {0: "core", 1: "entity apps", 2: "reports", 3: "tools"}
+    names = {0: "core", 1: "entity apps", 2: "reports and imports", 3: "tools"}
     for layer, name in names.items():
         members = [package for package, at in LAYERS.items() if at == layer]
         lines += [f'  subgraph L{layer}["{name}"]', *(f"    {m}" for m in members), "  end"]

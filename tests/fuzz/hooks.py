@@ -217,6 +217,8 @@ DATA_DEPENDENT_RULES = tuple(
 
 def data_dependent(error: dict[str, Any]) -> str | None:
     """Why this error depends on data rather than on the request's shape, or None."""
+    if error.get("code") == "unreadable":  # an import's file (or mapping): its content, not its shape
+        return f"content: {error.get('field')}"
     if error.get("code") in DATA_DEPENDENT_CODES:
         return f"data: {error['code']}"
     if error.get("field") in DATA_DEPENDENT_FIELDS:

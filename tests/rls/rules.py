@@ -29,6 +29,10 @@ MEMBER_TABLES = ("membership", "principal_assignment")
 # API keys: the firm's admins read them; nobody inserts (crm_create_api_key() does), updates beyond
 # revoking (UPDATE of revoked_at alone, a column grant) or deletes them through the runtime role.
 KEY_TABLES = ("api_key",)
+# Imports (the imports app): their importer reads and updates them (the job acting as the importer keeps
+# its progress, whatever their role is by then), admins read the firm's; writers start their own; none
+# is ever deleted through the runtime role.
+IMPORT_TABLES = ("import_run",)
 # The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
 BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
 # Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
@@ -51,6 +55,7 @@ TENANT_TABLES = (
     "django_admin_log",
     "history",
     "api_key",
+    "import_run",
 )
 
 
@@ -89,6 +94,8 @@ def may_read(actor: Actor, row: Row) -> bool:
         return True
     if row.table in KEY_TABLES:
         return actor.role == ADMIN
+    if row.table in IMPORT_TABLES:
+        return actor.role == ADMIN or row.user_id == actor.user_id
     if row.table == "history":
         # A change is seen by exactly those who see the row it changed.
         return row.describes is not None and may_read(actor, row.describes)
@@ -113,6 +120,8 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False
     if row.table in KEY_TABLES:
         return False  # an admin revokes (revoked_at only); no other column is the runtime role's to write
+    if row.table in IMPORT_TABLES:
+        return row.user_id == actor.user_id
     if row.table == "tenant":
         return False  # renamed by the owner only: names are unique across firms, a rename would probe them
     if row.table in MEMBER_TABLES:
@@ -129,12 +138,14 @@ def may_insert(actor: Actor, row: Row) -> bool:
         return False  # firms are created by the owner (create_tenant), never by a member
     if row.table in KEY_TABLES:
         return False  # keys are created with their user by crm_create_api_key() alone
+    if row.table in IMPORT_TABLES:
+        return row.tenant_id == actor.tenant_id and row.user_id == actor.user_id and actor.role in WRITERS
     return may_write(actor, row)
 
 
 def may_delete(actor: Actor, row: Row) -> bool:
     """A real DELETE is a purge (rows are soft-deleted through UPDATE): admins only."""
-    if row.table in ("tenant", *KEY_TABLES):
+    if row.table in ("tenant", *KEY_TABLES, *IMPORT_TABLES):
         return False
     if row.table in BUSINESS_TABLES:
         return actor.role == ADMIN and may_write(actor, row)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm import api_keys, rls
 from crm.models import ApiKey, HistoryEntry, Membership, PrincipalAssignment, Tenant, User
+from imports.models import Import
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
@@ -108,6 +109,9 @@ def build_firm_world(name: str) -> FirmWorld:
     for assignment in PrincipalAssignment.objects.filter(user_id=key.user_id):
         fw.add("principal_assignment", "key", assignment)
     fw.add("api_key", "key", key)
+    # An import of each member's (the viewer's from when they were a manager), as the owner stores one.
+    for persona in PERSONAS:
+        fw.add("import_run", persona, new_import(fw.tenant_id, fw.user(persona)))
 
     principal = {"a": firm.principal_a, "b": firm.principal_b}
     fw.add("organization", "a", firm.principal_a, "principal_a")
@@ -328,6 +332,7 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "django_admin_log": ("own", "someone_else"),
     "history": ("entry",),
     "api_key": ("key",),
+    "import_run": ("own", "someone_else"),
 }
 
 
@@ -405,7 +410,28 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
         # A key of the actor's choosing for a member with no key: refused, keys are made by
         # crm_create_api_key() alone (the runtime role holds no INSERT on api_key).
         return ApiKey(tenant_id=fw.tenant_id, user=world.spare_user, name=f"Key {n}", key_id=f"{n:016x}")
+    if table == "import_run":
+        user = actor if scope == "own" else fw.firm.admin if actor != fw.firm.admin else fw.firm.manager
+        return new_import(fw.tenant_id, user, save=False)
     raise AssertionError(f"no builder for {table}")
+
+
+def new_import(tenant_id: int, user: User, *, save: bool = True) -> Import:
+    """An import of a small file, queued, as imports.services.import_create stores one."""
+    record = Import(
+        tenant_id=tenant_id,
+        created_by=user,
+        kind="organizations",
+        file_name="orgs.csv",
+        file_type="csv",
+        file_size=13,
+        file_sha256="0" * 64,
+        content=b"Company\r\nA\r\n",
+        rows_total=1,
+    )
+    if save:
+        record.save()
+    return record
 
 
 def has_tenant_column(table: str) -> bool:

@@ -260,6 +260,7 @@ NOT_GRANTED = {
     ("history", "INSERT"),
     ("history", "UPDATE"),
     ("history", "DELETE"),
+    ("import_run", "DELETE"),
 }
 EXPLAINED = [
     (table, command)

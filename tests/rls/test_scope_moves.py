@@ -93,7 +93,8 @@ def move_label(table: str, label: str) -> str:
 TENANT_MOVES = [
     (table, persona, move_label(table, label))
     for table in TENANT_TABLES
-    if table not in ("tenant", "django_admin_log", "api_key")  # api_key: revoked_at is all one may write
+    # api_key: revoked_at is all one may write; import_run: not scoped by principal, nothing to move
+    if table not in ("tenant", "django_admin_log", "api_key", "import_run")
     for persona, label in (("admin", "b"), ("manager", "a"))
     if not (table in ("membership", "principal_assignment") and persona == "manager")
 ]

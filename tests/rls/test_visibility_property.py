@@ -30,7 +30,7 @@ from tests.rls.rules import (
     may_read,
     may_write,
 )
-from tests.rls.support import runtime_may, set_purge
+from tests.rls.support import new_import, runtime_may, set_purge
 
 # Kinds of record that always belong to a principal, and those that may be shared (principal None).
 PRINCIPAL_KINDS = (
@@ -131,6 +131,8 @@ class Builder:
         membership = f.MembershipFactory(tenant=tenant, role=plan.role)
         user = membership.user
         self.row("membership", membership, tenant)
+        imported = new_import(tenant.pk, user)
+        self.rows.append(Row("import_run", imported.pk, tenant.pk, user_id=user.pk))
         for index in plan.book:
             assignment = f.PrincipalAssignmentFactory(
                 tenant=tenant,

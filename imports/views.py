@@ -17,6 +17,7 @@ from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.exports import FormatParameterNegotiation
 from crm.api.renderers import ORJSONRenderer
 from crm.api.viewsets import LocatedCreateMixin
 from crm.rls import context_of
@@ -29,7 +30,7 @@ from imports.serializers import (
     ImportSerializer,
     ImportUploadSerializer,
 )
-from reports.renderers import CSVRenderer, FormatOverrideNegotiation
+from reports.renderers import CSVRenderer
 
 FORMAT_PARAMETER = OpenApiParameter(
     "format", str, OpenApiParameter.QUERY, enum=["json", "csv"], description="`csv` downloads a CSV file."
@@ -122,7 +123,7 @@ class ImportViewSet(
         detail=True,
         methods=["get"],
         renderer_classes=[ORJSONRenderer, BrowsableAPIRenderer, CSVRenderer],
-        content_negotiation_class=FormatOverrideNegotiation,
+        content_negotiation_class=FormatParameterNegotiation,
         pagination_class=None,
     )
     def errors(self, request: Request, pk: Any = None) -> Response:
@@ -144,7 +145,7 @@ class ImportViewSet(
         detail=True,
         methods=["get"],
         renderer_classes=[ORJSONRenderer, BrowsableAPIRenderer, CSVRenderer],
-        content_negotiation_class=FormatOverrideNegotiation,
+        content_negotiation_class=FormatParameterNegotiation,
         pagination_class=None,
     )
     def report(self, request: Request, pk: Any = None) -> Response:

@@ -16,12 +16,13 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.exports import FormatParameterNegotiation
 from crm.api.filters import refuse_repeats
 from crm.permissions import IsTenantMember
 from crm.rls import RequestContext, context_of
 from reports import selectors
 from reports import serializers as s
-from reports.renderers import CSVRenderer, FormatOverrideNegotiation
+from reports.renderers import CSVRenderer
 
 ALL_PRINCIPALS = "All principals"
 
@@ -41,7 +42,7 @@ class ReportView(GenericAPIView):
     filter_backends = ()
     pagination_class = None
     renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
-    content_negotiation_class = FormatOverrideNegotiation
+    content_negotiation_class = FormatParameterNegotiation
     params_class: type[s.ReportParamsSerializer]
     serializer_class: type[drf_serializers.Serializer]
     file_stem: str

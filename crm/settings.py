@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "opportunities",
     "interactions",
     "reports",
+    "changes",  # the change feed over history (ADR 0026)
+    "webhooks",  # endpoints, deliveries and their worker (ADR 0027)
     "workbench",  # the tools on top: demo data, data generator, benchmark, query analysis (commands)
 ]
 

@@ -39,6 +39,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("reports/", include("reports.urls")),
+    path("changes/", include("changes.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include(router.urls)),
 ]
 

@@ -1,7 +1,7 @@
 """The layout shows the layers: nothing below imports anything above.
 
     workbench/        tools on top: demo data, data generator, benchmark, query analysis
-    reports/          read-only capabilities over the entities
+    reports/ changes/ webhooks/   capabilities over the entities (reports, the change feed, webhooks)
     organizations/ contacts/ products/ opportunities/ interactions/   the entity apps
     crm/              the core every app builds on
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTITY_APPS = ("organizations", "contacts", "products", "opportunities", "interactions")
-LAYERS: dict[str, int] = {"crm": 0, **dict.fromkeys(ENTITY_APPS, 1), "reports": 2, "workbench": 3}
+LAYERS: dict[str, int] = {"crm": 0, **dict.fromkeys(ENTITY_APPS, 1), "reports": 2, "changes": 2, "webhooks": 2, "workbench": 3}
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -1,0 +1,3 @@
+"""URLs of webhooks, included under /api/v1/webhooks/."""
+
+urlpatterns: list = []

@@ -1,3 +1,10 @@
-"""URLs of webhooks, included under /api/v1/webhooks/."""
+"""URLs of webhook endpoints, included under /api/v1/webhooks/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from webhooks.views import WebhookEndpointViewSet
+
+router = SimpleRouter(trailing_slash=True)
+router.register("", WebhookEndpointViewSet, basename="webhook")
+
+urlpatterns = router.urls

@@ -24,7 +24,6 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 import crm.models
-
 from crm.migration_operations import RunPolicySQL
 
 PREVIOUS = importlib.import_module("crm.migrations.0006_history_actor_falls_back_to_updated_by").CURRENT
@@ -34,27 +33,31 @@ PREVIOUS = PREVIOUS.replace(
 )
 assert "pg_temp AS" in PREVIOUS
 
-CURRENT = PREVIOUS.replace(
-    "    v_operation text :=",
-    "    v_xact xid8 := pg_current_xact_id();\n    v_previous xid8;\n    v_operation text :=",
-    1,
-).replace(
-    "    INSERT INTO history (tenant_id, table_name, row_id, operation, actor_id, request_id, occurred_at, changes,\n"
-    "                         scope_principal_id, viewers_see_shared)\n",
-    "    -- The record's previous change was made by a transaction that has committed (this one holds the\n"
-    "    -- row's lock): sorting after it keeps one record's changes in order in the feed (ADR 0026).\n"
-    "    SELECT h.xact INTO v_previous FROM history h\n"
-    "     WHERE h.table_name = p_table AND h.row_id = (v_row ->> 'id')::bigint ORDER BY h.id DESC LIMIT 1;\n"
-    "    IF v_previous > v_xact THEN\n"
-    "        v_xact := v_previous;\n"
-    "    END IF;\n"
-    "    INSERT INTO history (tenant_id, table_name, row_id, operation, actor_id, request_id, occurred_at, changes,\n"
-    "                         scope_principal_id, viewers_see_shared, xact)\n",
-    1,
-).replace(
-    "            p_viewers_see_shared);\nEND;",
-    "            p_viewers_see_shared, v_xact);\nEND;",
-    1,
+CURRENT = (
+    PREVIOUS.replace(
+        "    v_operation text :=",
+        "    v_xact xid8 := pg_current_xact_id();\n    v_previous xid8;\n    v_operation text :=",
+        1,
+    )
+    .replace(
+        "    INSERT INTO history (tenant_id, table_name, row_id, operation, actor_id, request_id, occurred_at, changes,\n"
+        "                         scope_principal_id, viewers_see_shared)\n",
+        "    -- The record's previous change was made by a transaction that has committed (this one holds the\n"
+        "    -- row's lock): sorting after it keeps one record's changes in order in the feed (ADR 0026).\n"
+        "    SELECT h.xact INTO v_previous FROM history h\n"
+        "     WHERE h.table_name = p_table AND h.row_id = (v_row ->> 'id')::bigint ORDER BY h.id DESC LIMIT 1;\n"
+        "    IF v_previous > v_xact THEN\n"
+        "        v_xact := v_previous;\n"
+        "    END IF;\n"
+        "    INSERT INTO history (tenant_id, table_name, row_id, operation, actor_id, request_id, occurred_at, changes,\n"
+        "                         scope_principal_id, viewers_see_shared, xact)\n",
+        1,
+    )
+    .replace(
+        "            p_viewers_see_shared);\nEND;",
+        "            p_viewers_see_shared, v_xact);\nEND;",
+        1,
+    )
 )
 assert CURRENT.count("v_xact") == 4, CURRENT
 

@@ -80,7 +80,8 @@ def test_a_purge_is_a_tombstone_with_only_the_id_and_resource(firm: Firm) -> Non
     # Soft-deleted long enough ago for the purge command to take it.
     with connection.cursor() as cursor_:
         cursor_.execute(
-            "UPDATE contact SET deleted_at = %s WHERE id = %s", [timezone.now() - dt.timedelta(days=400), contact.pk]
+            "UPDATE contact SET deleted_at = %s WHERE id = %s",
+            [timezone.now() - dt.timedelta(days=400), contact.pk],
         )
     call_command("purge", "--tenant", str(firm.tenant.pk), "--older-than", "30", stdout=StringIO())
 

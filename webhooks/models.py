@@ -89,7 +89,7 @@ class WebhookDelivery(models.Model):
         db_table = "webhook_delivery"
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once"),
+            models.UniqueConstraint(fields=["tenant", "endpoint", "event_id"], name="webhook_delivery_once"),
             models.CheckConstraint(
                 condition=models.Q(state__in=DeliveryState.values), name="webhook_delivery_state"
             ),

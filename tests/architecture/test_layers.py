@@ -17,7 +17,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTITY_APPS = ("organizations", "contacts", "products", "opportunities", "interactions")
-LAYERS: dict[str, int] = {"crm": 0, **dict.fromkeys(ENTITY_APPS, 1), "reports": 2, "changes": 2, "webhooks": 2, "workbench": 3}
+LAYERS: dict[str, int] = {
+    "crm": 0,
+    **dict.fromkeys(ENTITY_APPS, 1),
+    "reports": 2,
+    "changes": 2,
+    "webhooks": 2,
+    "workbench": 3,
+}
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -71,7 +71,12 @@ CATALOG = {
 Catalog = dict[str, set[tuple[Any, ...]]]
 
 # Django's own apps and the job queue's (procrastinate), which the project's migrations build on and never unapply.
-BASE_APPS = ("contenttypes", "auth", "sessions", "procrastinate")  # third-party apps the project migrates onto
+BASE_APPS = (
+    "contenttypes",
+    "auth",
+    "sessions",
+    "procrastinate",
+)  # third-party apps the project migrates onto
 
 
 @dataclass

@@ -29,6 +29,11 @@ MEMBER_TABLES = ("membership", "principal_assignment")
 # API keys: the firm's admins read them; nobody inserts (crm_create_api_key() does), updates beyond
 # revoking (UPDATE of revoked_at alone, a column grant) or deletes them through the runtime role.
 KEY_TABLES = ("api_key",)
+# Webhooks (ADR 0027): the firm's admins manage endpoints; deliveries are created by the worker (the
+# owner) alone, and admins read them and ask for a redelivery (an update); they go with their endpoint.
+WEBHOOK_ENDPOINT_TABLES = ("webhook_endpoint",)
+WEBHOOK_DELIVERY_TABLES = ("webhook_delivery",)
+WEBHOOK_TABLES = WEBHOOK_ENDPOINT_TABLES + WEBHOOK_DELIVERY_TABLES
 # The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
 BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
 # Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
@@ -51,6 +56,8 @@ TENANT_TABLES = (
     "django_admin_log",
     "history",
     "api_key",
+    "webhook_endpoint",
+    "webhook_delivery",
 )
 
 
@@ -87,7 +94,7 @@ def may_read(actor: Actor, row: Row) -> bool:
         return False
     if row.table == "tenant":
         return True
-    if row.table in KEY_TABLES:
+    if row.table in KEY_TABLES or row.table in WEBHOOK_TABLES:
         return actor.role == ADMIN
     if row.table == "history":
         # A change is seen by exactly those who see the row it changed.
@@ -113,6 +120,8 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False
     if row.table in KEY_TABLES:
         return False  # an admin revokes (revoked_at only); no other column is the runtime role's to write
+    if row.table in WEBHOOK_TABLES:
+        return actor.role == ADMIN
     if row.table == "tenant":
         return False  # renamed by the owner only: names are unique across firms, a rename would probe them
     if row.table in MEMBER_TABLES:
@@ -129,12 +138,14 @@ def may_insert(actor: Actor, row: Row) -> bool:
         return False  # firms are created by the owner (create_tenant), never by a member
     if row.table in KEY_TABLES:
         return False  # keys are created with their user by crm_create_api_key() alone
+    if row.table in WEBHOOK_DELIVERY_TABLES:
+        return False  # created by the worker's dispatcher alone
     return may_write(actor, row)
 
 
 def may_delete(actor: Actor, row: Row) -> bool:
     """A real DELETE is a purge (rows are soft-deleted through UPDATE): admins only."""
-    if row.table in ("tenant", *KEY_TABLES):
+    if row.table in ("tenant", *KEY_TABLES, *WEBHOOK_DELIVERY_TABLES):
         return False
     if row.table in BUSINESS_TABLES:
         return actor.role == ADMIN and may_write(actor, row)

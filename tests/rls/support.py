@@ -27,6 +27,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm import api_keys, rls
 from crm.models import ApiKey, HistoryEntry, Membership, PrincipalAssignment, Tenant, User
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
@@ -108,6 +109,25 @@ def build_firm_world(name: str) -> FirmWorld:
     for assignment in PrincipalAssignment.objects.filter(user_id=key.user_id):
         fw.add("principal_assignment", "key", assignment)
     fw.add("api_key", "key", key)
+    # A webhook endpoint and one of its deliveries, as an admin and the worker make them.
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url="https://hooks.example.com/",
+        events=["*"],
+        secret_encrypted="x",
+        acting_admin=firm.admin,
+    )
+    fw.add("webhook_endpoint", "hook", endpoint, "webhook_endpoint")
+    delivery = WebhookDelivery.objects.create(
+        tenant=tenant,
+        endpoint=endpoint,
+        event_id=1,
+        event_type="contacts.create",
+        resource="contacts",
+        record_id=1,
+        payload={},
+    )
+    fw.add("webhook_delivery", "hook", delivery)
 
     principal = {"a": firm.principal_a, "b": firm.principal_b}
     fw.add("organization", "a", firm.principal_a, "principal_a")
@@ -328,6 +348,8 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "django_admin_log": ("own", "someone_else"),
     "history": ("entry",),
     "api_key": ("key",),
+    "webhook_endpoint": ("hook",),
+    "webhook_delivery": ("delivery",),
 }
 
 
@@ -405,6 +427,25 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
         # A key of the actor's choosing for a member with no key: refused, keys are made by
         # crm_create_api_key() alone (the runtime role holds no INSERT on api_key).
         return ApiKey(tenant_id=fw.tenant_id, user=world.spare_user, name=f"Key {n}", key_id=f"{n:016x}")
+    if table == "webhook_endpoint":
+        return WebhookEndpoint(
+            tenant_id=fw.tenant_id,
+            url="https://new.example.com/",
+            events=["*"],
+            secret_encrypted="x",
+            acting_admin=actor,
+        )
+    if table == "webhook_delivery":
+        # Deliveries are made by the worker's dispatcher alone (the runtime role holds no INSERT).
+        return WebhookDelivery(
+            tenant_id=fw.tenant_id,
+            endpoint_id=ref["webhook_endpoint"],
+            event_id=n,
+            event_type="contacts.create",
+            resource="contacts",
+            record_id=1,
+            payload={},
+        )
     raise AssertionError(f"no builder for {table}")
 
 

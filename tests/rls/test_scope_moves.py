@@ -86,6 +86,8 @@ def move_label(table: str, label: str) -> str:
         return "shared"
     if table == "history":
         return f"opportunity:{label}"  # visible, though never writable: the update must fail all the same
+    if table in ("webhook_endpoint", "webhook_delivery"):
+        return "hook"
     return label
 
 
@@ -95,7 +97,10 @@ TENANT_MOVES = [
     for table in TENANT_TABLES
     if table not in ("tenant", "django_admin_log", "api_key")  # api_key: revoked_at is all one may write
     for persona, label in (("admin", "b"), ("manager", "a"))
-    if not (table in ("membership", "principal_assignment") and persona == "manager")
+    if not (
+        table in ("membership", "principal_assignment", "webhook_endpoint", "webhook_delivery")
+        and persona == "manager"
+    )
 ]
 
 

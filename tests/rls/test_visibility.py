@@ -39,6 +39,8 @@ READS: dict[str, dict[str, set[str]]] = {
     "firm": {p: {"own"} for p in PERSONAS},
     "own_entries": {p: {p} for p in PERSONAS},
     "keys": {p: {"key"} if p == "admin" else set() for p in PERSONAS},
+    "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
+    "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
 }
 UPDATES: dict[str, dict[str, set[str]]] = {
     "principal_scoped": {**BOOK, "viewer": set()},
@@ -51,6 +53,8 @@ UPDATES: dict[str, dict[str, set[str]]] = {
     },  # firms are renamed by the owner only (names are unique across firms)
     "own_entries": {p: set() for p in PERSONAS},  # the admin log is append-only
     "keys": {p: set() for p in PERSONAS},  # admins revoke (revoked_at alone); nothing else is writable
+    "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
+    "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},  # a redelivery
 }
 DELETES: dict[str, dict[str, set[str]]] = {
     # A real DELETE is a purge: admins only (everyone else soft-deletes through UPDATE).
@@ -60,6 +64,7 @@ DELETES: dict[str, dict[str, set[str]]] = {
     },
     "members": UPDATES["members"],
     "firm": {p: set() for p in PERSONAS},  # a firm is never deleted through the runtime role
+    "webhook_deliveries": {p: set() for p in PERSONAS},  # they go with their endpoint, in the database
 }
 # An admin cannot delete their own membership (and lock the firm out); assignments have no such rule.
 MEMBERSHIP_DELETES = {p: EVERYONE - {"admin"} if p == "admin" else set() for p in PERSONAS}
@@ -81,6 +86,8 @@ KIND = {
     "django_admin_log": "own_entries",
     "history": "history_of_visible_rows",
     "api_key": "keys",
+    "webhook_endpoint": "webhooks",
+    "webhook_delivery": "webhook_deliveries",
 }
 # A history entry is labelled "<table>:<label of the row it describes>" and is read by exactly those
 # who read that row: the domain's table again, through the kind of the described table.

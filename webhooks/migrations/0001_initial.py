@@ -176,7 +176,9 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="webhookdelivery",
-            constraint=models.UniqueConstraint(fields=("endpoint", "event_id"), name="webhook_delivery_once"),
+            constraint=models.UniqueConstraint(
+                fields=("tenant", "endpoint", "event_id"), name="webhook_delivery_once"
+            ),
         ),
         migrations.AddConstraint(
             model_name="webhookdelivery",

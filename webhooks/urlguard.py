@@ -58,7 +58,7 @@ def resolve(url: str) -> Target:
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
         raise RefusedURL(f"The host {parts.hostname} does not resolve.") from error
-    addresses = sorted({info[4][0] for info in found})
+    addresses = sorted({str(info[4][0]) for info in found})
     if not addresses:
         raise RefusedURL(f"The host {parts.hostname} does not resolve.")
     if not settings.WEBHOOK_ALLOW_PRIVATE_URLS:

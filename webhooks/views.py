@@ -96,7 +96,7 @@ class WebhookEndpointViewSet(LocatedCreateMixin, viewsets.ModelViewSet):
         """Send a delivery again, whatever its state, with a fresh set of attempts (the same webhook-id:
         a receiver that already has it may ignore it)."""
         endpoint = self.get_object()
-        delivery = WebhookDelivery.objects.filter(endpoint=endpoint, pk=delivery_id).first()
+        delivery = WebhookDelivery.objects.filter(endpoint=endpoint, pk=int(delivery_id or 0)).first()
         if delivery is None:
             raise NotFound("No such delivery of this endpoint.")
         services.delivery_redeliver(delivery=delivery)

@@ -27,7 +27,6 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm import api_keys, rls
 from crm.models import ApiKey, HistoryEntry, Membership, PrincipalAssignment, Tenant, User
-from webhooks.models import WebhookDelivery, WebhookEndpoint
 from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import (
@@ -39,6 +38,7 @@ from products.models import Product, ProductDistributor
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.rls.rules import TENANT_TABLES
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 PERSONAS = ("admin", "manager", "other_manager", "viewer")
 INSUFFICIENT_PRIVILEGE = "42501"  # RLS WITH CHECK failure, or no table privilege at all

@@ -20,7 +20,6 @@ from crm import rls
 from crm.models import ApiKey, HistoryEntry, Tenant, User
 from organizations.models import Organization
 from tests import factories as f
-from webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.rls.rules import (
     ADMIN,
     ROLES,
@@ -32,6 +31,7 @@ from tests.rls.rules import (
     may_write,
 )
 from tests.rls.support import runtime_may, set_purge
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # Kinds of record that always belong to a principal, and those that may be shared (principal None).
 PRINCIPAL_KINDS = (

@@ -115,7 +115,7 @@ def test_failed_attempts_back_off_exponentially_then_the_event_is_given_up(
     for _ in range(4):
         services.deliver_endpoint(endpoint.pk)
         delivery = WebhookDelivery.objects.get(endpoint=endpoint)
-        if delivery.state == "pending":
+        if delivery.state == "pending" and delivery.last_attempt_at is not None:
             delays.append(round((delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()))
             # Time passes: make it due now.
             WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.last_attempt_at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from changes.positions import BadCursor, position_of
-from changes.selectors import feed_page
+from changes.resources import RESOURCES
+from changes.selectors import DEFAULT_LIMIT, MAX_LIMIT, feed_page
 from changes.serializers import ChangeSerializer, FeedPageSerializer, FeedParamsSerializer
 from crm.api.filters import refuse_repeats
 from crm.permissions import IsTenantMember
@@ -33,7 +34,25 @@ class ChangeFeedView(GenericAPIView):
 
     @extend_schema(
         operation_id="changes_list",
-        parameters=[FeedParamsSerializer],
+        parameters=[
+            OpenApiParameter(
+                "after",
+                str,
+                description="The `next` cursor of your previous read; absent: from the oldest change.",
+            ),
+            OpenApiParameter(
+                "resource",
+                {"type": "array", "items": {"type": "string", "enum": list(RESOURCES)}},
+                style="form",
+                explode=False,
+                description="Only these resources, comma-separated (`organizations,contacts`).",
+            ),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                description=f"At most this many changes (default {DEFAULT_LIMIT}).",
+            ),
+        ],
         responses=FeedPageSerializer,
     )
     def get(self, request: Request) -> Response:

@@ -3553,10 +3553,10 @@ export interface operations {
             query?: {
                 /** @description The `next` cursor of your previous read; absent: from the oldest change. */
                 after?: string;
-                /** @description At most this many changes (1–1000, default 100). */
+                /** @description At most this many changes (default 100). */
                 limit?: number;
                 /** @description Only these resources, comma-separated (`organizations,contacts`). */
-                resource?: string;
+                resource?: ("contacts" | "customer-distributors" | "distributor-authorizations" | "interactions" | "opportunities" | "opportunity-contacts" | "opportunity-products" | "organizations" | "product-distributors" | "products")[];
             };
             header?: {
                 /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */

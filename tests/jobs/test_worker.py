@@ -178,7 +178,11 @@ def test_a_periodic_job_is_deferred_once_however_many_workers_try() -> None:
     from procrastinate.contrib.django import app
 
     registered = {task.task.name: task.cron for task in app.periodic_registry.periodic_tasks.values()}
-    assert registered == {"crm.purge_idempotency_keys": "17 * * * *", "crm.remove_old_jobs": "43 3 * * *"}
+    assert registered == {
+        "crm.purge_idempotency_keys": "17 * * * *",
+        "crm.remove_old_jobs": "43 3 * * *",
+        "webhooks.dispatch": "* * * * * */5",  # every 5 seconds (croniter's sixth field)
+    }
     task = app.tasks["crm.purge_idempotency_keys"]
     defer = async_to_sync(app.job_manager.defer_periodic_job)
     deferred = [  # three workers finding the same run due

@@ -128,3 +128,31 @@ def test_the_delivery_log_and_a_redelivery(firm: Firm) -> None:
     assert_problem(admin.post(f"{URL}{endpoint.pk}/deliveries/999999/redeliver/"), 404)
     other = f.MembershipFactory(tenant=firm.tenant, role="manager").user
     assert_problem(client_for(other).post(f"{URL}{endpoint.pk}/deliveries/{delivery.pk}/redeliver/"), 403)
+
+
+def test_endpoints_and_deliveries_are_listed_in_a_fixed_number_of_queries(firm: Firm) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = client_for(firm.admin)
+    first = ok(admin.post(URL, BODY, format="json"), 201)
+    endpoint = WebhookEndpoint.objects.get(pk=first["id"])
+
+    def counted(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            ok(admin.get(url))
+        return len(queries)
+
+    one = (counted(URL), counted(f"{URL}{endpoint.pk}/deliveries/"))
+    for n in range(5):
+        ok(admin.post(URL, BODY, format="json"), 201)
+        WebhookDelivery.objects.create(
+            tenant_id=firm.tenant.pk,
+            endpoint=endpoint,
+            event_id=n,
+            event_type="contacts.create",
+            resource="contacts",
+            record_id=n,
+            payload={},
+        )
+    assert (counted(URL), counted(f"{URL}{endpoint.pk}/deliveries/")) == one

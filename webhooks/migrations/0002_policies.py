@@ -7,7 +7,8 @@ from crm.migration_operations import RunPolicySQL
 
 
 class Migration(migrations.Migration):
-    dependencies = [("webhooks", "0001_initial")]
+    # The policies call crm_context_ok() (crm 0012); the worker's reads follow crm 0026's feed.
+    dependencies = [("webhooks", "0001_initial"), ("crm", "0026_history_feed_position")]
 
     operations = [
         RunPolicySQL(

@@ -44,8 +44,11 @@ CURRENT = (
         "                         scope_principal_id, viewers_see_shared)\n",
         "    -- The record's previous change was made by a transaction that has committed (this one holds the\n"
         "    -- row's lock): sorting after it keeps one record's changes in order in the feed (ADR 0026).\n"
-        "    SELECT h.xact INTO v_previous FROM history h\n"
-        "     WHERE h.table_name = p_table AND h.row_id = (v_row ->> 'id')::bigint ORDER BY h.id DESC LIMIT 1;\n"
+        "    -- Planned for these values each time (EXECUTE): the function's cached plan of the same statement\n"
+        "    -- took 90 ms a write on a history of 2.6M entries, this one 0.05 ms (history_row's index).\n"
+        "    EXECUTE 'SELECT h.xact FROM history h WHERE h.table_name = $1 AND h.row_id = $2'\n"
+        "            ' ORDER BY h.table_name, h.row_id, h.id DESC LIMIT 1'\n"
+        "       INTO v_previous USING p_table, (v_row ->> 'id')::bigint;\n"
         "    IF v_previous > v_xact THEN\n"
         "        v_xact := v_previous;\n"
         "    END IF;\n"

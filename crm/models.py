@@ -192,6 +192,15 @@ REFUSE_HARD_DELETE = pgtrigger.Trigger(
 )
 
 
+class TransactionIdField(models.Field):  # type: ignore[type-arg]
+    """A PostgreSQL xid8: a transaction's 64-bit id (pg_current_xact_id()), compared as a number."""
+
+    description = "A PostgreSQL transaction id (xid8)"
+
+    def db_type(self, connection: Any) -> str:
+        return "xid8"
+
+
 class HistoryOperation(models.TextChoices):
     INSERT = "insert", "Insert"
     UPDATE = "update", "Update"
@@ -219,6 +228,9 @@ class HistoryEntry(models.Model):
     changes = models.JSONField(default=dict)
     scope_principal_id = models.BigIntegerField(null=True)
     viewers_see_shared = models.BooleanField(default=False)
+    # The feed's position (ADR 0026, crm migration 0026): the writing transaction's id, or the record's
+    # previous entry's when higher; '0' for entries written before it existed. Set by the writer function.
+    xact = TransactionIdField(db_default=models.Value("0"), editable=False)
 
     class Meta:
         db_table = "history"
@@ -227,6 +239,7 @@ class HistoryEntry(models.Model):
         indexes = [
             models.Index(fields=["table_name", "row_id", "-id"], name="history_row"),
             models.Index(fields=["tenant", "-occurred_at"], name="history_tenant_time"),
+            models.Index(fields=["tenant", "xact", "id"], name="history_feed"),
         ]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),

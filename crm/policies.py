@@ -57,7 +57,7 @@ POLICIES = (
         delete=None,
         grant="SELECT, INSERT",
     ),
-    # History is read as the described row is; only the owner's writer function appends to it.
+    # History is read as the described row is; only the owner's writer function appends to it
     declare(
         "history",
         select=f"tenant_id = {TENANT} AND ({ROLE} = 'admin' OR scope_principal_id = ANY ({BOOK}::bigint[])"
@@ -65,7 +65,11 @@ POLICIES = (
         insert=None,
         update=None,
         delete=None,
-        owner=(Policy("history_writer_insert", "INSERT", None, "true", OWNER),),
+        # (and reads a record's previous entry, for the feed's order: crm migration 0026, ADR 0026).
+        owner=(
+            Policy("history_writer_insert", "INSERT", None, "true", OWNER),
+            Policy("history_writer_select", "SELECT", "true", None, OWNER),
+        ),
         grant="SELECT",
     ),
     # Books: admins manage them; everyone else reads their own.

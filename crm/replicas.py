@@ -215,13 +215,16 @@ def mark_down(alias: str, error: Exception) -> None:
 
 
 def routable(request: HttpRequest) -> bool:
-    """Whether `request` may be served by a replica: a safe method under /api/ (not sign-in), without a
-    session (the admin and the browsable API may write theirs), not by an API key (its check records the
-    key's last use, a write, and must see a revocation or a new key the moment the primary has it)."""
+    """Whether `request` may be served by a replica: a safe method under /api/ (not sign-in, not the change
+    feed), without a session (the admin and the browsable API may write theirs), not by an API key (its
+    check records the key's last use, a write, and must see a revocation or a new key the moment the
+    primary has it)."""
     return (
         request.method in SAFE_METHODS
         and request.path_info.startswith("/api/")
         and not request.path_info.startswith("/api/v1/auth/")
+        # The change feed's horizon is a snapshot's xmin (ADR 0026): read where the writes commit.
+        and not request.path_info.startswith("/api/v1/changes/")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and not request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("api-key")
     )

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "interactions",
     "reports",
     "imports",
+    "changes",  # the change feed over history (ADR 0026)
+    "webhooks",  # endpoints, deliveries and their worker (ADR 0027)
     "workbench",  # the tools on top: demo data, data generator, benchmark, query analysis (commands)
 ]
 
@@ -223,6 +225,30 @@ JOB_RETENTION_HOURS = int(os.environ.get("JOB_RETENTION_HOURS", "") or 7 * 24)
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", "") or 20 * 1024 * 1024)
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "") or 100_000)
 IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "") or 200)
+# Webhooks (webhooks/, ADR 0027). Endpoint URLs that resolve to loopback, private, link-local, multicast or
+# reserved addresses are refused unless this is on (local development and tests deliver to 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# The key endpoint secrets are encrypted with at rest (Fernet); by default derived from SECRET_KEY. Set it
+# (any long random string) to rotate SECRET_KEY without losing the secrets; a list, comma-separated, newest
+# first, to rotate it: older keys still decrypt.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", "")
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "") or 10)
+# An attempt's wait before retrying doubles from this; after WEBHOOK_MAX_ATTEMPTS the event is given up.
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "") or 10)
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "") or 10)
+# An endpoint whose attempts fail this many times in a row is disabled and the firm's admins are emailed.
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "") or 20)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "") or "crm@localhost"
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "") or "localhost"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "") or 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 
 # Profiling with django-silk (crm/profiling.py). Off unless SILK_ENABLED=1, and off means absent: not
 # imported, not an installed app, not in the middleware chain, no /silk/ route.

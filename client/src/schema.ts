@@ -136,6 +136,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/changes/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Every create, update, delete, restore and purge you may see, oldest first.
+         *
+         *     Poll with `after` set to the previous response's `next`: no change is skipped and none is given twice,
+         *     even when writers commit out of order (a change appears once every transaction older than it has
+         *     finished). Rows you may not see are not in it (the same rules as each record's history).
+         */
+        get: operations["changes_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/": {
         parameters: {
             query?: never;
@@ -1707,6 +1730,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The firm's webhook endpoints (admins only). Each receives the changes it subscribes to, signed per
+         *     Standard Webhooks with its own secret (shown once), at least once, in order per record.
+         */
+        get: operations["webhooks_list"];
+        put?: never;
+        /**
+         * Add a webhook endpoint
+         * @description The firm's webhook endpoints (admins only). Each receives the changes it subscribes to, signed per
+         *     Standard Webhooks with its own secret (shown once), at least once, in order per record.
+         */
+        post: operations["webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description The firm's webhook endpoints (admins only). Each receives the changes it subscribes to, signed per
+         *     Standard Webhooks with its own secret (shown once), at least once, in order per record.
+         */
+        get: operations["webhooks_retrieve"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description The firm's webhook endpoints (admins only). Each receives the changes it subscribes to, signed per
+         *     Standard Webhooks with its own secret (shown once), at least once, in order per record.
+         */
+        delete: operations["webhooks_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description The firm's webhook endpoints (admins only). Each receives the changes it subscribes to, signed per
+         *     Standard Webhooks with its own secret (shown once), at least once, in order per record.
+         */
+        patch: operations["webhooks_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery log
+         * @description The endpoint's deliveries, newest first: state, attempts, last status and error, next try.
+         */
+        get: operations["webhooks_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver
+         * @description Send a delivery again, whatever its state, with a fresh set of attempts (the same webhook-id:
+         *     a receiver that already has it may ignore it).
+         */
+        post: operations["webhooks_deliveries_redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/rotate-secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's secret
+         * @description A new signing secret, shown only in this response; deliveries are signed with it from now on.
+         */
+        post: operations["webhooks_rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1871,6 +2012,34 @@ export interface components {
             id: number;
             name: string;
         };
+        /** @description One change: which record, what happened, and (for a create or update) the fields it changed. */
+        Change: {
+            /** @description The change's id (its history entry's); unique, not ordered. */
+            id: number;
+            /** @description The record's resource, as in its URL (`organizations`). */
+            resource: string;
+            record_id: number;
+            action: components["schemas"]["ChangeActionEnum"];
+            /** Format: date-time */
+            occurred_at: string;
+            actor: number | null;
+            request_id: string;
+            /** @description A delete or purge: the record is gone from lists. */
+            tombstone: boolean;
+            /** @description Changed fields: {"field": [old, new]} (as the record's history gives them; a purge: {}). */
+            changes: {
+                [key: string]: unknown[] | null;
+            };
+        };
+        /**
+         * @description * `create` - create
+         *     * `delete` - delete
+         *     * `purge` - purge
+         *     * `restore` - restore
+         *     * `update` - update
+         * @enum {string}
+         */
+        ChangeActionEnum: "create" | "delete" | "purge" | "restore" | "update";
         /** @description A problem (409) naming the live dependents that keep a record from being deleted. */
         ConflictProblem: components["schemas"]["Problem"] & {
             /** @description Live dependents by kind (`contacts`, `open_opportunities`) with their counts. */
@@ -2033,6 +2202,31 @@ export interface components {
             /** @description Send it as `Authorization: Api-Key <key>`. Shown only in this response: keep it safe. */
             readonly key: string;
         };
+        CreatedWebhookEndpoint: {
+            readonly id: number;
+            /**
+             * Format: uri
+             * @description http(s) URL; must resolve to public addresses (unless the service allows private ones).
+             */
+            url: string;
+            description: string;
+            /** @description `<resource>.<action>` patterns: `organizations.create`, `contacts.*`, `*.delete`, or `*`. */
+            events: string[];
+            /** @description Only changes of records of these principals (shared records have none); empty: all. */
+            principals: number[];
+            is_active: boolean;
+            /** Format: date-time */
+            readonly disabled_at: string | null;
+            readonly disabled_reason: string;
+            readonly consecutive_failures: number;
+            readonly acting_admin: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            /** @description The signing secret (`whsec_…`): shown only in this response. Verify each delivery with it. */
+            readonly secret: string;
+        };
         CustomerDistributor: {
             readonly id: number;
             /** @description The organization's id; with `?expand=customer`, the organization itself. */
@@ -2098,6 +2292,13 @@ export interface components {
             open_weekly_case_volume: string;
             /** Format: decimal */
             open_weighted_weekly_volume: string;
+        };
+        FeedPage: {
+            results: components["schemas"]["Change"][];
+            /** @description Pass as `after` to read on; the same cursor when nothing is new. */
+            next: string;
+            /** @description More changes are ready now: read again at once. */
+            has_more: boolean;
         };
         FollowUpInteraction: {
             id: number;
@@ -3023,6 +3224,20 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Product"][];
         };
+        PaginatedWebhookDeliveryList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["WebhookDelivery"][];
+        };
+        PaginatedWebhookEndpointList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["WebhookEndpoint"][];
+        };
         PasswordChangeRequest: {
             current_password: string;
             /** @description Checked by the password validators (length, similarity to your name and email, common passwords, all digits); a 400 lists what they refused. */
@@ -3160,6 +3375,20 @@ export interface components {
             /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
             list_price?: (string | number) | null;
             description?: string;
+        };
+        /** @description An endpoint: where the firm's changes are POSTed, which ones, and whether it is still enabled. */
+        PatchedWebhookEndpointRequest: {
+            /**
+             * Format: uri
+             * @description http(s) URL; must resolve to public addresses (unless the service allows private ones).
+             */
+            url?: string;
+            description?: string;
+            /** @description `<resource>.<action>` patterns: `organizations.create`, `contacts.*`, `*.delete`, or `*`. */
+            events?: string[];
+            /** @description Only changes of records of these principals (shared records have none); empty: all. */
+            principals?: number[];
+            is_active?: boolean;
         };
         PipelineFigures: {
             open_opportunities: number;
@@ -3612,6 +3841,78 @@ export interface components {
             readonly email: string;
             readonly first_name: string;
             readonly last_name: string;
+        };
+        /** @description One change sent (or being sent) to the endpoint, with its attempts. */
+        WebhookDelivery: {
+            readonly id: number;
+            readonly event_id: number;
+            /** @description The `webhook-id` header of every attempt. */
+            readonly webhook_id: string;
+            readonly event_type: string;
+            readonly resource: string;
+            readonly record_id: number;
+            readonly state: components["schemas"]["WebhookDeliveryStateEnum"];
+            readonly attempts: number;
+            readonly last_status: number | null;
+            readonly last_error: string;
+            /** Format: date-time */
+            readonly last_attempt_at: string | null;
+            /** Format: date-time */
+            readonly next_attempt_at: string;
+            /** Format: date-time */
+            readonly delivered_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly payload: unknown;
+        };
+        /**
+         * @description * `pending` - Pending
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed (given up)
+         * @enum {string}
+         */
+        WebhookDeliveryStateEnum: "pending" | "succeeded" | "failed";
+        /** @description An endpoint: where the firm's changes are POSTed, which ones, and whether it is still enabled. */
+        WebhookEndpoint: {
+            readonly id: number;
+            /**
+             * Format: uri
+             * @description http(s) URL; must resolve to public addresses (unless the service allows private ones).
+             */
+            url: string;
+            description: string;
+            /** @description `<resource>.<action>` patterns: `organizations.create`, `contacts.*`, `*.delete`, or `*`. */
+            events: string[];
+            /** @description Only changes of records of these principals (shared records have none); empty: all. */
+            principals: number[];
+            is_active: boolean;
+            /** Format: date-time */
+            readonly disabled_at: string | null;
+            readonly disabled_reason: string;
+            readonly consecutive_failures: number;
+            readonly acting_admin: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /** @description An endpoint: where the firm's changes are POSTed, which ones, and whether it is still enabled. */
+        WebhookEndpointRequest: {
+            /**
+             * Format: uri
+             * @description http(s) URL; must resolve to public addresses (unless the service allows private ones).
+             */
+            url: string;
+            description?: string;
+            /** @description `<resource>.<action>` patterns: `organizations.create`, `contacts.*`, `*.delete`, or `*`. */
+            events: string[];
+            /** @description Only changes of records of these principals (shared records have none); empty: all. */
+            principals?: number[];
+            is_active?: boolean;
+        };
+        WebhookSecret: {
+            /** @description The new signing secret, shown only now; the old one stops at once. */
+            secret: string;
         };
         WeeklyActivityReport: {
             /** Format: date */
@@ -4121,6 +4422,43 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    changes_list: {
+        parameters: {
+            query?: {
+                /** @description The `next` cursor of your previous read; absent: from the oldest change. */
+                after?: string;
+                /** @description At most this many changes (default 100). */
+                limit?: number;
+                /** @description Only these resources, comma-separated (`organizations,contacts`). */
+                resource?: ("contacts" | "customer-distributors" | "distributor-authorizations" | "interactions" | "opportunities" | "opportunity-contacts" | "opportunity-products" | "organizations" | "product-distributors" | "products")[];
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -9441,6 +9779,315 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("created_at" | "-created_at" | "id" | "-id")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedWebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this webhook endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_destroy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this webhook endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this webhook endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedWebhookEndpointRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this webhook endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedWebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_deliveries_redeliver: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                delivery_id: number;
+                /** @description A unique integer value identifying this webhook endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    webhooks_rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this webhook endpoint. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -1,7 +1,7 @@
 """The layout shows the layers: nothing below imports anything above.
 
     workbench/        tools on top: demo data, data generator, benchmark, query analysis
-    reports/          read-only capabilities over the entities
+    reports/ changes/ webhooks/   capabilities over the entities (reports, the change feed, webhooks)
     organizations/ contacts/ products/ opportunities/ interactions/   the entity apps
     crm/              the core every app builds on
 
@@ -22,6 +22,8 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(ENTITY_APPS, 1),
     "reports": 2,
     "imports": 2,
+    "changes": 2,
+    "webhooks": 2,
     "workbench": 3,
 }
 

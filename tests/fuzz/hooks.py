@@ -177,7 +177,9 @@ def map_case(context: HookContext, case: Case) -> Case:
 # taken), on the record's current state, on a rule between fields, or on the caller's role. A refusal
 # is forgiven only when every error it lists is one of them; any other 400 is a schema inaccuracy or a bug.
 DATA_DEPENDENT_CODES = frozenset({"does_not_exist", "unique"})
-DATA_DEPENDENT_FIELDS = frozenset({"cursor"})  # opaque: only a previous page's link holds a valid one
+DATA_DEPENDENT_FIELDS = frozenset(
+    {"cursor", "after"}
+)  # opaque: only a previous page (or feed read) holds a valid one
 DATA_DEPENDENT_RULES = tuple(
     re.compile(rule)
     for rule in (

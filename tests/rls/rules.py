@@ -33,6 +33,11 @@ KEY_TABLES = ("api_key",)
 # its progress, whatever their role is by then), admins read the firm's; writers start their own; none
 # is ever deleted through the runtime role.
 IMPORT_TABLES = ("import_run",)
+# Webhooks (ADR 0027): the firm's admins manage endpoints; deliveries are created by the worker (the
+# owner) alone, and admins read them and ask for a redelivery (an update); they go with their endpoint.
+WEBHOOK_ENDPOINT_TABLES = ("webhook_endpoint",)
+WEBHOOK_DELIVERY_TABLES = ("webhook_delivery",)
+WEBHOOK_TABLES = WEBHOOK_ENDPOINT_TABLES + WEBHOOK_DELIVERY_TABLES
 # The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
 BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
 # Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
@@ -56,6 +61,8 @@ TENANT_TABLES = (
     "history",
     "api_key",
     "import_run",
+    "webhook_endpoint",
+    "webhook_delivery",
 )
 
 
@@ -92,7 +99,7 @@ def may_read(actor: Actor, row: Row) -> bool:
         return False
     if row.table == "tenant":
         return True
-    if row.table in KEY_TABLES:
+    if row.table in KEY_TABLES or row.table in WEBHOOK_TABLES:
         return actor.role == ADMIN
     if row.table in IMPORT_TABLES:
         return actor.role == ADMIN or row.user_id == actor.user_id
@@ -122,6 +129,8 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False  # an admin revokes (revoked_at only); no other column is the runtime role's to write
     if row.table in IMPORT_TABLES:
         return row.user_id == actor.user_id
+    if row.table in WEBHOOK_TABLES:
+        return actor.role == ADMIN
     if row.table == "tenant":
         return False  # renamed by the owner only: names are unique across firms, a rename would probe them
     if row.table in MEMBER_TABLES:
@@ -140,12 +149,14 @@ def may_insert(actor: Actor, row: Row) -> bool:
         return False  # keys are created with their user by crm_create_api_key() alone
     if row.table in IMPORT_TABLES:
         return row.tenant_id == actor.tenant_id and row.user_id == actor.user_id and actor.role in WRITERS
+    if row.table in WEBHOOK_DELIVERY_TABLES:
+        return False  # created by the worker's dispatcher alone
     return may_write(actor, row)
 
 
 def may_delete(actor: Actor, row: Row) -> bool:
     """A real DELETE is a purge (rows are soft-deleted through UPDATE): admins only."""
-    if row.table in ("tenant", *KEY_TABLES, *IMPORT_TABLES):
+    if row.table in ("tenant", *KEY_TABLES, *IMPORT_TABLES, *WEBHOOK_DELIVERY_TABLES):
         return False
     if row.table in BUSINESS_TABLES:
         return actor.role == ADMIN and may_write(actor, row)

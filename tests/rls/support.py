@@ -39,6 +39,7 @@ from products.models import Product, ProductDistributor
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.rls.rules import TENANT_TABLES
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 PERSONAS = ("admin", "manager", "other_manager", "viewer")
 INSUFFICIENT_PRIVILEGE = "42501"  # RLS WITH CHECK failure, or no table privilege at all
@@ -112,6 +113,25 @@ def build_firm_world(name: str) -> FirmWorld:
     # An import of each member's (the viewer's from when they were a manager), as the owner stores one.
     for persona in PERSONAS:
         fw.add("import_run", persona, new_import(fw.tenant_id, fw.user(persona)))
+    # A webhook endpoint and one of its deliveries, as an admin and the worker make them.
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url="https://hooks.example.com/",
+        events=["*"],
+        secret_encrypted="x",
+        acting_admin=firm.admin,
+    )
+    fw.add("webhook_endpoint", "hook", endpoint, "webhook_endpoint")
+    delivery = WebhookDelivery.objects.create(
+        tenant=tenant,
+        endpoint=endpoint,
+        event_id=1,
+        event_type="contacts.create",
+        resource="contacts",
+        record_id=1,
+        payload={},
+    )
+    fw.add("webhook_delivery", "hook", delivery)
 
     principal = {"a": firm.principal_a, "b": firm.principal_b}
     fw.add("organization", "a", firm.principal_a, "principal_a")
@@ -333,6 +353,8 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "history": ("entry",),
     "api_key": ("key",),
     "import_run": ("own", "someone_else"),
+    "webhook_endpoint": ("hook",),
+    "webhook_delivery": ("delivery",),
 }
 
 
@@ -413,6 +435,25 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
     if table == "import_run":
         user = actor if scope == "own" else fw.firm.admin if actor != fw.firm.admin else fw.firm.manager
         return new_import(fw.tenant_id, user, save=False)
+    if table == "webhook_endpoint":
+        return WebhookEndpoint(
+            tenant_id=fw.tenant_id,
+            url="https://new.example.com/",
+            events=["*"],
+            secret_encrypted="x",
+            acting_admin=actor,
+        )
+    if table == "webhook_delivery":
+        # Deliveries are made by the worker's dispatcher alone (the runtime role holds no INSERT).
+        return WebhookDelivery(
+            tenant_id=fw.tenant_id,
+            endpoint_id=ref["webhook_endpoint"],
+            event_id=n,
+            event_type="contacts.create",
+            resource="contacts",
+            record_id=1,
+            payload={},
+        )
     raise AssertionError(f"no builder for {table}")
 
 

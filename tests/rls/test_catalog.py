@@ -247,7 +247,8 @@ STATEMENTS = {
 }
 # Privileges the runtime role never needs: firms are created, renamed and deleted by the owner only
 # (names are unique across firms), the admin log is append-only, history is appended by triggers, API keys
-# are created by crm_create_api_key() and only revoked (a column grant of revoked_at), never deleted.
+# are created by crm_create_api_key() and only revoked (a column grant of revoked_at), never deleted;
+# webhook deliveries are created by the worker and go with their endpoint.
 NOT_GRANTED = {
     ("api_key", "INSERT"),
     ("api_key", "UPDATE"),
@@ -261,6 +262,8 @@ NOT_GRANTED = {
     ("history", "UPDATE"),
     ("history", "DELETE"),
     ("import_run", "DELETE"),
+    ("webhook_delivery", "INSERT"),
+    ("webhook_delivery", "DELETE"),
 }
 EXPLAINED = [
     (table, command)

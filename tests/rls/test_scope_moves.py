@@ -86,6 +86,8 @@ def move_label(table: str, label: str) -> str:
         return "shared"
     if table == "history":
         return f"opportunity:{label}"  # visible, though never writable: the update must fail all the same
+    if table in ("webhook_endpoint", "webhook_delivery"):
+        return "hook"
     return label
 
 
@@ -96,7 +98,10 @@ TENANT_MOVES = [
     # api_key: revoked_at is all one may write; import_run: not scoped by principal, nothing to move
     if table not in ("tenant", "django_admin_log", "api_key", "import_run")
     for persona, label in (("admin", "b"), ("manager", "a"))
-    if not (table in ("membership", "principal_assignment") and persona == "manager")
+    if not (
+        table in ("membership", "principal_assignment", "webhook_endpoint", "webhook_delivery")
+        and persona == "manager"
+    )
 ]
 
 

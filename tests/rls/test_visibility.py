@@ -40,6 +40,8 @@ READS: dict[str, dict[str, set[str]]] = {
     "own_entries": {p: {p} for p in PERSONAS},
     "keys": {p: {"key"} if p == "admin" else set() for p in PERSONAS},
     "own_imports": {p: set(PERSONAS) if p == "admin" else {p} for p in PERSONAS},
+    "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
+    "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
 }
 UPDATES: dict[str, dict[str, set[str]]] = {
     "principal_scoped": {**BOOK, "viewer": set()},
@@ -54,6 +56,8 @@ UPDATES: dict[str, dict[str, set[str]]] = {
     "keys": {p: set() for p in PERSONAS},  # admins revoke (revoked_at alone); nothing else is writable
     # The importer's (the job acting as them keeps its progress), whatever their role is by now.
     "own_imports": {p: {p} for p in PERSONAS},
+    "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
+    "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},  # a redelivery
 }
 DELETES: dict[str, dict[str, set[str]]] = {
     # A real DELETE is a purge: admins only (everyone else soft-deletes through UPDATE).
@@ -64,6 +68,7 @@ DELETES: dict[str, dict[str, set[str]]] = {
     "members": UPDATES["members"],
     "firm": {p: set() for p in PERSONAS},  # a firm is never deleted through the runtime role
     "own_imports": {p: set() for p in PERSONAS},  # an import is never deleted through the runtime role
+    "webhook_deliveries": {p: set() for p in PERSONAS},  # they go with their endpoint, in the database
 }
 # An admin cannot delete their own membership (and lock the firm out); assignments have no such rule.
 MEMBERSHIP_DELETES = {p: EVERYONE - {"admin"} if p == "admin" else set() for p in PERSONAS}
@@ -86,6 +91,8 @@ KIND = {
     "history": "history_of_visible_rows",
     "api_key": "keys",
     "import_run": "own_imports",
+    "webhook_endpoint": "webhooks",
+    "webhook_delivery": "webhook_deliveries",
 }
 # A history entry is labelled "<table>:<label of the row it describes>" and is read by exactly those
 # who read that row: the domain's table again, through the kind of the described table.

@@ -31,6 +31,7 @@ from tests.rls.rules import (
     may_write,
 )
 from tests.rls.support import new_import, runtime_may, set_purge
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # Kinds of record that always belong to a principal, and those that may be shared (principal None).
 PRINCIPAL_KINDS = (
@@ -124,6 +125,28 @@ class Builder:
             tenant=tenant, user=key_membership.user, name="Export", key_id=secrets.token_hex(8)
         )
         self.row("api_key", key, tenant)
+        # A webhook endpoint and one delivery, as the admin and the worker would make them.
+        admin = f.MembershipFactory(tenant=tenant, role="admin")
+        self.row("membership", admin, tenant)
+        self.actors.append(Actor(admin.user_id, tenant.pk, "admin"))
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant,
+            url="https://hooks.example.com/",
+            events=["*"],
+            secret_encrypted="x",
+            acting_admin=admin.user,
+        )
+        self.row("webhook_endpoint", endpoint, tenant)
+        delivery = WebhookDelivery.objects.create(
+            tenant=tenant,
+            endpoint=endpoint,
+            event_id=1,
+            event_type="contacts.create",
+            resource="contacts",
+            record_id=1,
+            payload={},
+        )
+        self.row("webhook_delivery", delivery, tenant)
         for kind, index in plan.records:
             self.record(tenant, kind, principals[index] if index is not None else None, customer, distributor)
 

@@ -37,6 +37,8 @@ WRITERS_OF_SCOPE = {
     "someone_else": set(),
     "entry": set(),  # history is appended by the record_history triggers, never by a statement
     "key": set(),  # API keys are made with their user by crm_create_api_key(), never by an INSERT
+    "hook": {"admin"},  # webhook endpoints: the firm's admins
+    "delivery": set(),  # webhook deliveries: the worker's dispatcher alone
 }
 CASES = [
     (table, scope, persona)

@@ -1,0 +1,51 @@
+"""Event types ("<resource>.<action>") and which ones an endpoint subscribes to."""
+
+from __future__ import annotations
+
+from changes.resources import resource_of_table
+from changes.selectors import ACTIONS
+
+WILDCARD = "*"
+
+
+def known_resources() -> list[str]:
+    return sorted(set(resource_of_table().values()))
+
+
+def known_actions() -> list[str]:
+    return sorted(set(ACTIONS.values()))
+
+
+def check_event(pattern: str) -> str:
+    """A subscription pattern: `organizations.create`, `contacts.*`, `*.delete` or `*`; ValueError else."""
+    if pattern == WILDCARD:
+        return pattern
+    resource, dot, action = pattern.partition(".")
+    if not dot:
+        raise ValueError(f"{pattern!r} is not <resource>.<action> (or *).")
+    if resource != WILDCARD and resource not in known_resources():
+        raise ValueError(f"Unknown resource {resource!r}; one of: {', '.join(known_resources())}, or *.")
+    if action != WILDCARD and action not in known_actions():
+        raise ValueError(f"Unknown action {action!r}; one of: {', '.join(known_actions())}, or *.")
+    return pattern
+
+
+def wants(patterns: list[str], resource: str, action: str) -> bool:
+    for pattern in patterns:
+        if pattern == WILDCARD:
+            return True
+        want_resource, _, want_action = pattern.partition(".")
+        if want_resource in (WILDCARD, resource) and want_action in (WILDCARD, action):
+            return True
+    return False
+
+
+def resources_wanted(patterns: list[str]) -> frozenset[str] | None:
+    """The resources the patterns can match (None: any), to narrow the feed's query."""
+    found: set[str] = set()
+    for pattern in patterns:
+        resource = pattern.partition(".")[0]
+        if resource == WILDCARD:
+            return None
+        found.add(resource)
+    return frozenset(found)

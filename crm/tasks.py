@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from procrastinate import JobContext, RetryStrategy, builtin_tasks
+from procrastinate import App, JobContext, RetryStrategy, builtin_tasks
 from procrastinate.contrib.django import app
 
 from crm import idempotency, rate_limits
@@ -40,6 +40,28 @@ def purge_rate_limits(timestamp: int) -> int:
     deleted = rate_limits.purge_full_buckets()
     log.info("Deleted %d full rate limit buckets.", deleted)
     return deleted
+
+
+# A worker beats every 10 s; one silent this long is gone (killed, its machine lost), and its jobs with it.
+STALLED_AFTER_SECONDS = 60
+
+
+async def retry_stalled(queue_app: App) -> int:
+    """Puts the jobs that a gone worker left running back in the queue, to run again; returns how many."""
+    stalled = list(await queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS))
+    for job in stalled:
+        await queue_app.job_manager.retry_job(job)
+    return len(stalled)
+
+
+@app.periodic(cron="* * * * *")
+@app.task(name="crm.retry_stalled_jobs", queue="upkeep", retry=UPKEEP_RETRY, pass_context=True)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+    """Every minute: the jobs of workers that stopped beating run again (jobs are run at least once)."""
+    retried = await retry_stalled(context.app)
+    if retried:
+        log.warning("Retried %d jobs left running by a worker that stopped.", retried)
+    return retried
 
 
 @app.periodic(cron="43 3 * * *")

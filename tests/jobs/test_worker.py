@@ -182,6 +182,7 @@ def test_a_periodic_job_is_deferred_once_however_many_workers_try() -> None:
         "crm.purge_idempotency_keys": "17 * * * *",
         "crm.purge_rate_limits": "*/5 * * * *",
         "crm.remove_old_jobs": "43 3 * * *",
+        "crm.retry_stalled_jobs": "* * * * *",
         "webhooks.dispatch": "* * * * * */5",  # every 5 seconds (croniter's sixth field)
     }
     task = app.tasks["crm.purge_idempotency_keys"]
@@ -196,3 +197,30 @@ def test_a_periodic_job_is_deferred_once_however_many_workers_try() -> None:
     ]
     assert deferred[0] is not None and deferred[1:] == [None, None]
     assert rows("SELECT count(*) FROM procrastinate_jobs")[0][0] == 1
+
+
+def test_jobs_left_running_by_a_worker_that_stopped_beating_run_again() -> None:
+    """A worker killed mid-job (SIGKILL, a lost machine) leaves its job `doing`; once its heartbeat is a
+    minute old, crm.retry_stalled_jobs puts the job back in the queue. A live worker's job is left alone."""
+    from procrastinate.contrib.django import app
+
+    from crm.tasks import retry_stalled
+
+    with transaction.atomic():
+        gone, alive = defer_purge(timestamp=1), defer_purge(timestamp=2)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (now() - interval '5 minutes'), (now())"
+            " RETURNING id"
+        )
+        gone_worker, alive_worker = (row[0] for row in cursor.fetchall())
+        for job, worker_id in ((gone, gone_worker), (alive, alive_worker)):
+            cursor.execute(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = %s",
+                [worker_id, job],
+            )
+    assert async_to_sync(retry_stalled)(app) == 1
+    statuses = dict(
+        rows("SELECT id, status::text FROM procrastinate_jobs WHERE id = ANY(%s)", [[gone, alive]])
+    )
+    assert statuses == {gone: "todo", alive: "doing"}

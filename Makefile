@@ -62,6 +62,8 @@ demo: migrate
 # the other usual local ports (a deployment sets CORS_ALLOWED_ORIGINS itself; see README, "Front ends on another origin").
 LOCAL_DEV_ORIGINS := http://localhost:5173,http://127.0.0.1:5173,http://localhost:4173,http://127.0.0.1:4173,http://localhost:3000,http://127.0.0.1:3000,http://localhost:8080,http://127.0.0.1:8080
 run: export CORS_ALLOWED_ORIGINS ?= $(LOCAL_DEV_ORIGINS)
+# Webhooks to a receiver on this machine (a local tunnel, a test server) are refused in a deployment.
+run: export WEBHOOK_ALLOW_PRIVATE_URLS ?= 1
 # The background worker (crm/tasks.py and every app's tasks, ADR 0023) runs beside the web server and stops
 # with it: on Ctrl-C or a TERM the shell's exit stops the worker too (the traps make sure it runs).
 run: demo

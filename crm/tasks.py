@@ -48,7 +48,9 @@ STALLED_AFTER_SECONDS = 60
 
 async def retry_stalled(queue_app: App) -> int:
     """Puts the jobs that a gone worker left running back in the queue, to run again; returns how many."""
-    stalled = list(await queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS))
+    stalled = list(
+        await queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
+    )
     for job in stalled:
         await queue_app.job_manager.retry_job(job)
     return len(stalled)

@@ -1,7 +1,8 @@
 """Reading the change feed: the entries of history after a position that no later commit can precede.
 
-Entries are served in (xact, id) order, and only those whose `xact` is below the reading snapshot's xmin
-(ADR 0026): every transaction below it has finished, so no entry can ever appear before the last one
+Entries are served in (xact, id) order, and only those whose `xact` is below the reading snapshot's
+horizon (ADR 0026): its oldest transaction still running, other databases' left out (crm_feed_horizon,
+crm 0027); every transaction of this database below it has finished, so no entry can ever appear before the last one
 served, however late its transaction commits. An entry of a transaction still running (or of one that
 committed while an older one still runs) waits for a later read. One statement reads the horizon and
 the rows, under the caller's row level security (history's policy is the described row's).
@@ -31,7 +32,7 @@ SELECT h.id, h.xact::text, h.table_name, h.row_id, h.operation, h.occurred_at, h
   FROM history h
  WHERE h.tenant_id = %(tenant)s
    AND (h.xact, h.id) > (%(xact)s::xid8, %(id)s::bigint)
-   AND h.xact < pg_snapshot_xmin(pg_current_snapshot())
+   AND h.xact < (SELECT crm_feed_horizon(pg_current_snapshot()))
    AND h.table_name = ANY (%(tables)s::text[])
    {principals}
  ORDER BY h.xact, h.id
@@ -121,6 +122,6 @@ def horizon_position() -> Position:
     webhook endpoint) begins after, so it gets every change committed from now on (and perhaps a few
     committed just before)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+        cursor.execute("SELECT crm_feed_horizon(pg_current_snapshot())::text")
         xmin = int(cursor.fetchone()[0])
     return Position(max(xmin - 1, 0), 2**63 - 1)

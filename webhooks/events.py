@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from changes.resources import resource_of_table
 from changes.selectors import ACTIONS
 
@@ -28,6 +30,16 @@ def check_event(pattern: str) -> str:
     if action != WILDCARD and action not in known_actions():
         raise ValueError(f"Unknown action {action!r}; one of: {', '.join(known_actions())}, or *.")
     return pattern
+
+
+def event_pattern() -> str:
+    """The patterns check_event accepts, as one regular expression (the schema's, so clients and fuzzers
+    know them): `*`, or a known resource or `*`, a dot, and a known action or `*`."""
+    names = [*known_resources(), *known_actions()]
+    # Plain names (no escapes: ECMAScript's unicode mode refuses `\-`, which re.escape writes).
+    assert all(re.fullmatch(r"[a-z][a-z-]*", name) for name in names), names
+    resources, actions = "|".join(known_resources()), "|".join(known_actions())
+    return rf"^(\*|({resources}|\*)\.({actions}|\*))$"
 
 
 def wants(patterns: list[str], resource: str, action: str) -> bool:

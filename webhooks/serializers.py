@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.models import PRINCIPAL, book_organizations
 from crm.rls import context_of
 from webhooks import events, urlguard
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+
+@extend_schema_field({"type": "string", "maxLength": 80, "pattern": events.event_pattern()})
+class EventPatternField(serializers.CharField):
+    """An event pattern, which the schema gives as its regular expression; validate_events checks it (and
+    says which resource or action is unknown)."""
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
@@ -20,7 +27,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         help_text="http(s) URL; must resolve to public addresses (unless the service allows private ones).",
     )
     events = serializers.ListField(
-        child=serializers.CharField(max_length=80),
+        child=EventPatternField(max_length=80),
         min_length=1,
         max_length=100,
         help_text="`<resource>.<action>` patterns: `organizations.create`, `contacts.*`, `*.delete`, or `*`.",

@@ -175,3 +175,37 @@ def test_a_reader_polling_through_concurrent_writers_gets_every_committed_change
     for record in records:
         of_record = [c["id"] for c in reader.seen if c["record_id"] == record]
         assert of_record == sorted(of_record)
+
+
+def test_a_transaction_of_another_database_does_not_hold_the_feed_back_one_of_this_database_does(
+    firm: Firm, connect: Any
+) -> None:
+    """Transaction ids are the cluster's: a long transaction of another database (another application,
+    another test run) must not delay this one's feed (crm_feed_horizon, crm 0027); one of this database,
+    which may still write history, must."""
+    organization = f.CustomerFactory(tenant=firm.tenant)
+    reader = Reader(client_for(firm.admin))
+    reader.poll()
+
+    scheme, rest = database_url().split("://", 1)
+    path, _, query = rest.partition("?")
+    elsewhere = psycopg.connect(
+        f"{scheme}://{path.rsplit('/', 1)[0]}/postgres" + (f"?{query}" if query else "")
+    )
+    try:
+        elsewhere.execute("SELECT pg_current_xact_id()")  # an older transaction id, in another database
+        mine = connect()
+        entry = write(mine, organization.pk, "committed")
+        mine.commit()
+        assert [c["id"] for c in reader.poll()] == [entry]
+
+        here = connect()
+        here.execute("SELECT pg_current_xact_id()")  # an older transaction id, in this database
+        later = connect()
+        held = write(later, organization.pk, "held back")
+        later.commit()
+        assert reader.poll() == []
+        here.rollback()
+        assert [c["id"] for c in reader.poll()] == [held]
+    finally:
+        elsewhere.close()

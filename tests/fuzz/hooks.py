@@ -176,7 +176,12 @@ def map_case(context: HookContext, case: Case) -> Case:
 # schema-valid request depend on other rows (an id that does not exist or is hidden, a value already
 # taken), on the record's current state, on a rule between fields, or on the caller's role. A refusal
 # is forgiven only when every error it lists is one of them; any other 400 is a schema inaccuracy or a bug.
-DATA_DEPENDENT_CODES = frozenset({"does_not_exist", "unique"})
+# Django's password validators (settings.AUTH_PASSWORD_VALIDATORS) judge a password against a list of
+# common ones and the member's own name and email, which no schema can state.
+PASSWORD_POLICY_CODES = frozenset(
+    {"password_too_short", "password_too_common", "password_too_similar", "password_entirely_numeric"}
+)
+DATA_DEPENDENT_CODES = frozenset({"does_not_exist", "unique"}) | PASSWORD_POLICY_CODES
 DATA_DEPENDENT_FIELDS = frozenset(
     {"cursor", "after"}
 )  # opaque: only a previous page (or feed read) holds a valid one
@@ -211,6 +216,22 @@ DATA_DEPENDENT_RULES = tuple(
         r"^Must not be after (date_to|today \(or date_to\))\.$",
         r"^The period may span at most \d+ days\.$",
         r"^Give \w+ or date_from, not both\.$",
+        # members: the caller themself, and an email fixed once the member exists
+        r"^You cannot deactivate yourself\.$",
+        r"^A member's email cannot change here\.$",
+        r"^This email is already in use\.$",
+        # today's date
+        r"^An expiry must be in the future\.$",
+        # an API key's book: ids of the firm's principals
+        r"^Not principals of the firm: [\d, ]+\.$",
+        # webhook URLs: what the host name resolves to, in DNS, now
+        r"^The host \S+ does not resolve\.$",
+        r"^The host \S+ resolves to an? [\w -]+ address \(",
+        # webhook URLs: Django's URLValidator (a public host name or address, a port in range) is stricter
+        # than `format: uri`; http(s) only and no credentials, which `format: uri` does not say either
+        r"^Enter a valid URL\.$",
+        r"^Only http and https URLs are allowed\.$",
+        r"^Credentials in the URL are not allowed; use the signature to authenticate\.$",
         # exports: every row, so no page parameters with format=csv|xlsx (crm.api.exports)
         r"^An export \(format=csv or xlsx\) has every row: it takes no page parameters\.$",
     )

@@ -83,7 +83,10 @@ def test_the_schema_gives_every_201_a_location(db: Any) -> None:
         for operation in item.values()
         if "201" in operation.get("responses", {})
     ]
-    # The resources above, and api-keys/ (its create answers the key's secret once: tests/api/test_api_keys.py).
-    assert sorted(path for path, _ in created) == sorted(f"{API}/{name}/" for name in [*BODIES, "api-keys"])
+    # The resources above, api-keys/ (its create answers the key's secret once: tests/api/test_api_keys.py)
+    # and webhooks/ (the endpoint's signing secret, likewise: tests/webhooks/test_endpoints_api.py).
+    assert sorted(path for path, _ in created) == sorted(
+        f"{API}/{name}/" for name in [*BODIES, "api-keys", "webhooks"]
+    )
     for path, response in created:
         assert response["headers"]["Location"] == {"$ref": "#/components/headers/Location"}, path

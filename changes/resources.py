@@ -22,11 +22,6 @@ RESOURCE_OF_TABLE = {
 RESOURCES = tuple(sorted(RESOURCE_OF_TABLE.values()))
 
 
-def resource_of_table() -> dict[str, str]:
-    """{history table name: resource name}, e.g. {"organization": "organizations"}."""
-    return RESOURCE_OF_TABLE
-
-
 def routed_resources() -> dict[str, str]:
     """The same, as crm.urls's router has it today (for the test)."""
     from crm.urls import router

@@ -18,10 +18,11 @@ import orjson
 from django.db import connection
 
 from changes.positions import Position
-from changes.resources import resource_of_table
+from changes.resources import RESOURCE_OF_TABLE
 
 # History's operations as the feed names them (a merge, when it exists, is its own).
 ACTIONS = {"insert": "create", "update": "update", "delete": "delete", "restore": "restore", "purge": "purge"}
+ACTION_NAMES = tuple(sorted(set(ACTIONS.values())))
 TOMBSTONES = frozenset({"delete", "purge"})
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -78,7 +79,7 @@ def feed_page(
     """The changes after `after` that the current RLS context sees, oldest first, at most `limit`;
     `resources` (API resource names) and `principals` (the record's principal) narrow them. Runs on the
     caller's connection: a request's, or a job's acting as a member (crm.rls.acting_as)."""
-    tables = resource_of_table()
+    tables = RESOURCE_OF_TABLE
     wanted = [table for table, resource in tables.items() if resources is None or resource in resources]
     params: dict[str, Any] = {
         "tenant": tenant_id,

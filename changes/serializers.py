@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from changes.resources import resource_of_table
-from changes.selectors import ACTIONS, DEFAULT_LIMIT, MAX_LIMIT, Change
+from changes.resources import RESOURCES
+from changes.selectors import ACTION_NAMES, DEFAULT_LIMIT, MAX_LIMIT, Change
 
 
 class FeedParamsSerializer(serializers.Serializer):
@@ -30,7 +30,7 @@ class FeedParamsSerializer(serializers.Serializer):
 
     def validate_resource(self, value: str) -> frozenset[str]:
         names = frozenset(part.strip() for part in value.split(",") if part.strip())
-        known = set(resource_of_table().values())
+        known = set(RESOURCES)
         unknown = sorted(names - known)
         if unknown or not names:
             raise serializers.ValidationError(
@@ -39,13 +39,17 @@ class FeedParamsSerializer(serializers.Serializer):
         return names
 
 
+# One field renders every entry's time, as DRF renders a DateTimeField (the current time zone, ISO 8601).
+_TIME = serializers.DateTimeField()
+
+
 class ChangeSerializer(serializers.Serializer):
     """One change: which record, what happened, and (for a create or update) the fields it changed."""
 
     id = serializers.IntegerField(help_text="The change's id (its history entry's); unique, not ordered.")
     resource = serializers.CharField(help_text="The record's resource, as in its URL (`organizations`).")
     record_id = serializers.IntegerField()
-    action = serializers.ChoiceField(choices=sorted(set(ACTIONS.values())))
+    action = serializers.ChoiceField(choices=ACTION_NAMES)
     occurred_at = serializers.DateTimeField()
     actor = serializers.IntegerField(allow_null=True)
     request_id = serializers.CharField()
@@ -61,7 +65,7 @@ class ChangeSerializer(serializers.Serializer):
             "resource": instance.resource,
             "record_id": instance.record_id,
             "action": instance.action,
-            "occurred_at": serializers.DateTimeField().to_representation(instance.occurred_at),
+            "occurred_at": _TIME.to_representation(instance.occurred_at),
             "actor": instance.actor,
             "request_id": instance.request_id,
             "tombstone": instance.tombstone,

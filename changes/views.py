@@ -13,7 +13,7 @@ from changes.positions import BadCursor, position_of
 from changes.resources import RESOURCES
 from changes.selectors import DEFAULT_LIMIT, MAX_LIMIT, feed_page
 from changes.serializers import ChangeSerializer, FeedPageSerializer, FeedParamsSerializer
-from crm.api.filters import refuse_repeats
+from crm.api.filters import refuse_repeats, refuse_unknown
 from crm.permissions import IsTenantMember
 from crm.rls import context_of
 
@@ -57,9 +57,7 @@ class ChangeFeedView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         refuse_repeats(request)
-        unknown = sorted(set(request.query_params) - {"after", "resource", "limit", "format"})
-        if unknown:
-            raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+        refuse_unknown(request, {"after", "resource", "limit", "format"})
         params = FeedParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         try:

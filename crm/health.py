@@ -27,7 +27,7 @@ def _queue(connection: Any) -> dict[str, Any] | str:
     from crm.jobs import queue_state
 
     try:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        with connection.cursor() as cursor:  # one statement, in autocommit: no transaction of its own
             return queue_state(cursor)
     except (DatabaseError, InterfaceError) as exc:
         return f"unavailable: {type(exc).__name__}"

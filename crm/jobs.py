@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Workers beat every few seconds (procrastinate_workers.last_heartbeat); one silent this long is gone
-# (the figure is in QUEUE_STATE_SQL too).
+# Workers beat every 10 s (procrastinate_workers.last_heartbeat); one silent this long is gone: not counted
+# as alive here, and its jobs run again (crm.retry_stalled_jobs).
 WORKER_ALIVE_SECONDS = 60
 
 # One round trip, every figure from an index: waiting jobs by the `todo` partial index, failed ones by
@@ -29,7 +29,7 @@ SELECT
                 r.scheduled_at))::numeric, 1)::float8
        FROM ready r) AS oldest_ready_seconds,
     (SELECT count(*) FROM procrastinate_workers
-      WHERE last_heartbeat > now() - interval '60 seconds')::int AS workers
+      WHERE last_heartbeat > now() - make_interval(secs => %s))::int AS workers
 """
 
 
@@ -37,7 +37,7 @@ def queue_state(cursor: Any) -> dict[str, Any]:
     """Counts of waiting, ready, running and failed jobs, how long the oldest ready job has waited (seconds,
     None when none is), and how many workers beat in the last minute. Reads procrastinate's tables: run it
     as the service's database user, not the runtime role (which may only defer)."""
-    cursor.execute(QUEUE_STATE_SQL)
+    cursor.execute(QUEUE_STATE_SQL, [WORKER_ALIVE_SECONDS])
     row = cursor.fetchone()
     names = [column[0] for column in cursor.description]
     return dict(zip(names, row, strict=True))

@@ -350,7 +350,6 @@ def set_headers(response: HttpResponse, limits: Sequence[Limit]) -> None:
 
 def too_many_requests(request: HttpRequest, limits: Sequence[Limit]) -> HttpResponse:
     """The 429 problem: which policies are used up, and when to try again (the longest of their waits)."""
-    import orjson
 
     from crm.api.problems import plain_problem  # it imports DRF's views: late
 
@@ -372,11 +371,8 @@ def too_many_requests(request: HttpRequest, limits: Sequence[Limit]) -> HttpResp
         "Too Many Requests",
         f"Rate limit reached: {said}. Try again in {retry_after} second{'' if retry_after == 1 else 's'}.",
         headers={"Retry-After": str(retry_after)},
+        members={"code": "rate_limited", "violated_policies": [limit.policy.name for limit in violated]},
     )
-    body = orjson.loads(response.content)
-    body["code"] = "rate_limited"
-    body["violated_policies"] = [limit.policy.name for limit in violated]
-    response.content = orjson.dumps(body)
     set_headers(response, limits)
     return response
 

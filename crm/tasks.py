@@ -14,6 +14,7 @@ from procrastinate import App, JobContext, RetryStrategy, builtin_tasks
 from procrastinate.contrib.django import app
 
 from crm import idempotency, rate_limits
+from crm.jobs import WORKER_ALIVE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +43,9 @@ def purge_rate_limits(timestamp: int) -> int:
     return deleted
 
 
-# A worker beats every 10 s; one silent this long is gone (killed, its machine lost), and its jobs with it.
-STALLED_AFTER_SECONDS = 60
-
-
 async def retry_stalled(queue_app: App) -> int:
     """Puts the jobs that a gone worker left running back in the queue, to run again; returns how many."""
-    stalled = list(
-        await queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS)
-    )
+    stalled = list(await queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=WORKER_ALIVE_SECONDS))
     for job in stalled:
         await queue_app.job_manager.retry_job(job)
     return len(stalled)

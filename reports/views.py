@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.exports import FormatParameterNegotiation
-from crm.api.filters import refuse_repeats
+from crm.api.filters import refuse_repeats, refuse_unknown
 from crm.permissions import IsTenantMember
 from crm.rls import RequestContext, context_of
 from reports import selectors
@@ -70,10 +70,7 @@ class ReportView(GenericAPIView):
     def query_params(self, request: Request) -> dict[str, Any]:
         """The validated parameters; an unknown one is a 400, as on every list."""
         serializer = self.params_class(data=request.query_params)
-        known = set(serializer.fields) | {"format"}
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+        refuse_unknown(request, set(serializer.fields) | {"format"})
         many = {
             name
             for name, field in serializer.fields.items()

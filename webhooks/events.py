@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import re
 
-from changes.resources import resource_of_table
-from changes.selectors import ACTIONS
+from changes.resources import RESOURCES
+from changes.selectors import ACTION_NAMES
 
 WILDCARD = "*"
-
-
-def known_resources() -> list[str]:
-    return sorted(set(resource_of_table().values()))
-
-
-def known_actions() -> list[str]:
-    return sorted(set(ACTIONS.values()))
 
 
 def check_event(pattern: str) -> str:
@@ -25,20 +17,20 @@ def check_event(pattern: str) -> str:
     resource, dot, action = pattern.partition(".")
     if not dot:
         raise ValueError(f"{pattern!r} is not <resource>.<action> (or *).")
-    if resource != WILDCARD and resource not in known_resources():
-        raise ValueError(f"Unknown resource {resource!r}; one of: {', '.join(known_resources())}, or *.")
-    if action != WILDCARD and action not in known_actions():
-        raise ValueError(f"Unknown action {action!r}; one of: {', '.join(known_actions())}, or *.")
+    if resource != WILDCARD and resource not in RESOURCES:
+        raise ValueError(f"Unknown resource {resource!r}; one of: {', '.join(RESOURCES)}, or *.")
+    if action != WILDCARD and action not in ACTION_NAMES:
+        raise ValueError(f"Unknown action {action!r}; one of: {', '.join(ACTION_NAMES)}, or *.")
     return pattern
 
 
 def event_pattern() -> str:
     """The patterns check_event accepts, as one regular expression (the schema's, so clients and fuzzers
     know them): `*`, or a known resource or `*`, a dot, and a known action or `*`."""
-    names = [*known_resources(), *known_actions()]
+    names = [*RESOURCES, *ACTION_NAMES]
     # Plain names (no escapes: ECMAScript's unicode mode refuses `\-`, which re.escape writes).
     assert all(re.fullmatch(r"[a-z][a-z-]*", name) for name in names), names
-    resources, actions = "|".join(known_resources()), "|".join(known_actions())
+    resources, actions = "|".join(RESOURCES), "|".join(ACTION_NAMES)
     return rf"^(\*|({resources}|\*)\.({actions}|\*))$"
 
 

@@ -358,7 +358,7 @@ def _attempt(
         if outcome.status in (status.HTTP_200_OK, status.HTTP_201_CREATED):
             outcome.data = bodies.get(outcome.id)
         if outcome.status == status.HTTP_201_CREATED:
-            outcome.location = view.reverse_action("detail", kwargs={"pk": outcome.id})
+            outcome.location = view.location_of(outcome.id)
     return outcomes
 
 

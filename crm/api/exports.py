@@ -42,7 +42,6 @@ from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNeg
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
-from crm.api import sql_json
 from crm.api.keyset import CURSOR_PARAM, PAGE_SIZE_PARAM
 
 logger = logging.getLogger(__name__)
@@ -449,14 +448,6 @@ def json_row(row: Any) -> Mapping[str, Any]:
     """A row read with ReadPlan.json_rows(): its JSON text (written by PostgreSQL), parsed."""
     parsed: Mapping[str, Any] = orjson.loads(row[0])
     return parsed
-
-
-def writes_sql_json(view: Any, plan: Any) -> bool:
-    """Whether the export's rows come as JSON written by PostgreSQL (as the JSON list's, without the
-    renderer's conditions: the file is written here)."""
-    from crm.api.viewsets import TenantModelViewSet
-
-    return bool(plan.has_json and type(view).scope is TenantModelViewSet.scope and sql_json.usable_now())
 
 
 class ExportableListMixin:

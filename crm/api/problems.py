@@ -8,7 +8,6 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
@@ -200,11 +199,14 @@ def plain_problem(
     detail: str,
     headers: dict[str, str] | None = None,
     close: bool = False,
+    members: dict[str, Any] | None = None,
 ) -> JsonResponse:
-    """A problem answered outside DRF (middleware, Django's error handlers), with the request id."""
+    """A problem answered outside DRF (middleware, Django's error handlers), with the request id and any
+    extension `members` (`code`, `errors`, …)."""
     request_id = _request_id(request)
-    body = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status_code, "detail": detail}
     body["request_id"] = request_id
+    body.update(members or {})
     response = JsonResponse(
         body,
         status=status_code,
@@ -225,11 +227,14 @@ def plain_problem(
 
 def invalid_header_problem(request: HttpRequest, header: str, detail: str) -> JsonResponse:
     """A 400 problem naming a request header, answered outside DRF (middleware)."""
-    response = plain_problem(request, 400, "Invalid input", "The request has invalid fields; see errors.")
-    body = orjson.loads(response.content)
-    body["errors"] = [{"field": header, "code": "invalid", "detail": detail}]
-    response.content = orjson.dumps(body)
-    return response
+    errors = [{"field": header, "code": "invalid", "detail": detail}]
+    return plain_problem(
+        request,
+        400,
+        "Invalid input",
+        "The request has invalid fields; see errors.",
+        members={"errors": errors},
+    )
 
 
 def header_problem(
@@ -237,12 +242,8 @@ def header_problem(
 ) -> JsonResponse:
     """A problem about a request header other than a malformed value (an Idempotency-Key in use, or used
     for another request), answered outside DRF: `code` says which, `errors` names the header."""
-    response = plain_problem(request, status_code, title, detail)
-    body = orjson.loads(response.content)
-    body["code"] = code
-    body["errors"] = [{"field": header, "code": code, "detail": detail}]
-    response.content = orjson.dumps(body)
-    return response
+    errors = [{"field": header, "code": code, "detail": detail}]
+    return plain_problem(request, status_code, title, detail, members={"code": code, "errors": errors})
 
 
 # What a problem made outside DRF says, by status (Django's error handlers and ApiProblemsMiddleware).

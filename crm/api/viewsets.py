@@ -53,9 +53,13 @@ class LocatedCreateMixin(mixins.CreateModelMixin):
     `url` field, which ours have not."""
 
     def get_success_headers(self, data: Any) -> dict[str, str]:
+        return {"Location": self.location_of(data["id"])}
+
+    def location_of(self, pk: Any) -> str:
+        """The absolute URL of the record with this id (a create's `Location`, a batch's `location`)."""
         view = cast(viewsets.GenericViewSet, self)
         lookup = view.lookup_url_kwarg or view.lookup_field
-        return {"Location": view.reverse_action("detail", kwargs={lookup: data["id"]})}
+        return view.reverse_action("detail", kwargs={lookup: pk})
 
 
 class TenantModelViewSet(exports.ExportableListMixin, LocatedCreateMixin, viewsets.ModelViewSet):
@@ -149,19 +153,27 @@ class TenantModelViewSet(exports.ExportableListMixin, LocatedCreateMixin, viewse
         )
         return read_plan(serializer_class, self.requested_expansions(), tuple(ordering))
 
-    def writes_sql_json(self, plan: ReadPlan) -> bool:
-        """Whether this response's rows come as JSON written by PostgreSQL (crm.api.sql_json): the plan
-        has it, the current time zone is UTC, and the body is rendered by orjson as it is (not the
-        browsable API, not indented), the renderer that embeds the rows' text."""
-        renderer = getattr(self.request, "accepted_renderer", None)
+    def sql_json_possible(self, plan: ReadPlan) -> bool:
+        """Whether rows can be read as JSON written by PostgreSQL (crm.api.sql_json): the plan has it,
+        the view scopes its rows as json_rows does, and the current time zone is UTC. A JSON list also
+        needs its renderer's conditions (writes_sql_json); an export writes its file itself."""
         return (
             plan.has_json
             and type(self).scope is TenantModelViewSet.scope  # json_rows applies scope_conditions itself
+            and sql_json.usable_now()
+        )
+
+    def writes_sql_json(self, plan: ReadPlan) -> bool:
+        """Whether this response's rows come as JSON written by PostgreSQL: possible (sql_json_possible),
+        and the body is rendered by orjson as it is (not the browsable API, not indented), the renderer
+        that embeds the rows' text."""
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return (
+            self.sql_json_possible(plan)
             and type(renderer) is ORJSONRenderer
             and renderer.compact
             and not renderer.ensure_ascii
             and renderer.get_indent(self.request.accepted_media_type or "", {}) is None
-            and sql_json.usable_now()
         )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
@@ -179,7 +191,7 @@ class TenantModelViewSet(exports.ExportableListMixin, LocatedCreateMixin, viewse
             return super().export(request)
         exports.refuse_paging(request)
         self.exporting = True
-        if exports.writes_sql_json(self, plan):
+        if self.sql_json_possible(plan):
             queryset = self.filter_queryset(plan.json_rows((), self.scope_conditions()))
             represent: Callable[[Any], Any] = exports.json_row
         else:
@@ -262,8 +274,11 @@ class TenantModelViewSet(exports.ExportableListMixin, LocatedCreateMixin, viewse
         """representation_of() for many stored rows in one query: id → response body (a batch's)."""
         plan = self.read_plan()
         if plan is None:
-            rows = self.get_queryset().filter(pk__in=pks)
-            return {row.pk: self.get_serializer(row).data for row in rows}
+            rows = list(self.get_queryset().filter(pk__in=pks))
+            return {
+                row.pk: body
+                for row, body in zip(rows, self.get_serializer(rows, many=True).data, strict=True)
+            }
         bodies = plan.represent_many(self.scope(plan.rows()).filter(pk__in=pks))
         return {body["id"]: body for body in bodies}
 

@@ -8,7 +8,7 @@ from crm.ops.dbhealth.base import Check, Db, Status, graded, worst
 
 def check_job_queue(db: Db) -> Check:
     t = db.thresholds
-    row = db.one(QUEUE_STATE_SQL)
+    row = db.one(QUEUE_STATE_SQL, [WORKER_ALIVE_SECONDS])
     waited = row["oldest_ready_seconds"]
     waiting_status = graded(waited or 0.0, t.job_wait_warn_s, t.job_wait_fail_s)
     # Jobs ready to run and no worker beating: nothing will run them.

@@ -79,7 +79,13 @@ def remaining(answer: Answer) -> int:
 @contextmanager
 def two_workers(tmp_path: Path, **environment: str) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "access.log"
-    options = ["--threads", "1", "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s"]
+    # Sync workers: one busy with a request accepts no other connection, so requests sent at once are
+    # spread over both (a gthread worker, even of one thread, accepts connections while busy and could
+    # take a whole burst).
+    options = [
+        *("--worker-class", "sync", "--threads", "1"),
+        *("--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s"),
+    ]
     with gunicorn_server(workers=2, options=options, **environment) as url:
         # The port listens once the first worker is up: probes (never limited) until both answer.
         deadline = time.monotonic() + 60

@@ -96,8 +96,10 @@ def follow_ups_report(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     limit: int = LIST_LIMIT,
+    zone: object = None,
 ) -> FollowUpsReport:
-    """`user_id`'s interactions with a follow-up due on or before `date_to` (default today) and not done,
+    """`user_id`'s interactions with a follow-up due on or before `date_to` (default today: the member's,
+    in their time zone; `zone` is the firm's, which dates alone do not need) and not done,
     and their open opportunities whose next action date is before it; oldest first, at most `limit` of
     each (the totals count them all)."""
     params = {

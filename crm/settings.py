@@ -457,6 +457,7 @@ SPECTACULAR_SETTINGS = {
     # Every choice set gets a name of its own (generated clients expose these as types).
     "ENUM_NAME_OVERRIDES": {
         "MemberRoleEnum": "crm.models.Role",
+        "TimeZoneEnum": "crm.timezones.ZONE_CHOICES",
         "ApiKeyRoleEnum": "crm.api_keys.KEY_ROLE_CHOICES",
         "HistoryOperationEnum": "crm.models.HistoryOperation",
         "OrganizationTypeEnum": "organizations.models.OrganizationType",

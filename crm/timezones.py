@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +19,26 @@ from django.db import connection
 UTC = zoneinfo.ZoneInfo("UTC")
 
 
+# The shape crm_time_zone_valid() takes (crm migration 0028): Area/Location names, no POSIX offsets.
+IANA_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(/[A-Za-z0-9_+-]+){0,2}")
+# Python's tzdata may be newer than the one PostgreSQL was built with: zones the supported servers do not
+# know yet (America/Coyhaique: tzdata 2025b; PostgreSQL 16's bundled data predates it).
+TOO_NEW_FOR_POSTGRESQL = frozenset({"America/Coyhaique"})
+
+
 @functools.cache
 def known_zones() -> frozenset[str]:
-    """The IANA names Python knows (its tzdata), without the legacy POSIX-style ones PostgreSQL reads
-    differently ('EST5EDT' is one zone to both, 'Etc/GMT+5' is UTC−5 to both: those stay)."""
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA zone names both Python (its tzdata) and PostgreSQL know, in the database's shape: not the
+    host's `localtime`, not legacy aliases such as `GB-Eire` or `GMT+0`."""
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if IANA_SHAPE.fullmatch(name) and name != "localtime" and name not in TOO_NEW_FOR_POSTGRESQL
+    )
+
+
+# Every name, sorted: the API's choices (`TimeZoneEnum` in the schema).
+ZONE_CHOICES: tuple[str, ...] = tuple(sorted(known_zones()))
 
 
 def is_known(name: str) -> bool:

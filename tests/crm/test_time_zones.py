@@ -213,3 +213,14 @@ def test_a_new_firm_takes_its_zone_when_created(db: Any) -> None:
             time_zone="Moon/Tranquility",
         )  # fmt: skip
     assert "time_zone" in refusal.value.message_dict
+
+
+def test_every_zone_the_api_offers_is_one_the_database_takes(db: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT z FROM unnest(%s::text[]) z WHERE NOT crm_time_zone_valid(z)",
+            [list(timezones.ZONE_CHOICES)],
+        )
+        assert cursor.fetchall() == []
+    assert len(timezones.ZONE_CHOICES) > 400
+    assert "localtime" not in timezones.ZONE_CHOICES

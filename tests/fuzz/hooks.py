@@ -218,6 +218,7 @@ DATA_DEPENDENT_RULES = tuple(
         r"^Give \w+ or date_from, not both\.$",
         # members: the caller themself, and an email fixed once the member exists
         r"^You cannot deactivate yourself\.$",
+        r"^You cannot change your own role\.$",
         r"^A member's email cannot change here\.$",
         r"^This email is already in use\.$",
         # today's date

@@ -21,7 +21,7 @@ class OpportunityProductInline(CrmInline):
     model = OpportunityProduct
     fields = ("product", "weekly_case_volume", "notes")
     autocomplete_fields = ("product",)
-    list_select_related = ("product",)
+    list_select_related = ("product", "opportunity")  # both named by the row's label
     show_change_link = False
 
 
@@ -29,7 +29,7 @@ class OpportunityContactInline(CrmInline):
     model = OpportunityContact
     fields = ("contact", "role")
     autocomplete_fields = ("contact",)
-    list_select_related = ("contact",)
+    list_select_related = ("contact", "opportunity")  # both named by the row's label
     show_change_link = False
 
 

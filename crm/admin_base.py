@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError, models, router, transaction
@@ -497,11 +497,23 @@ class CrmModelAdmin(CrmAdminMixin, admin.ModelAdmin):
 
 
 class CrmInline(CrmAdminMixin, admin.TabularInline):
-    """Base inline: no blank rows unless asked for, rows link to their own page, soft delete."""
+    """Base inline: no blank rows unless asked for, rows link to their own page, soft delete; compact rows
+    (no add/change/delete/view icons beside each key: the row's own page has them), so an inline table
+    fits a 1400 px window (crm/templates/admin/base_site.html)."""
 
     extra = 0
     show_change_link = True
     list_select_related: Sequence[str] = ()
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_delete_related = widget.can_view_related = False
+        return formfield
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)

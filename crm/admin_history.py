@@ -165,6 +165,10 @@ def render_entries(
             _change(column, values, fields.get(column), names)
             for column, values in changed
             if not (column in _OPERATION_COLUMNS and entry.operation != HistoryOperation.UPDATE)
+            # A new row's blank fields are not news (the trigger already leaves out its empty ones).
+            and not (entry.operation == HistoryOperation.INSERT and _blank(values))
+            # An inline row's key to this page's row says only what the page already says.
+            and not (table is not None and column == parent_column(table) and _points_at(values, obj.pk))
         ]
         rendered.append(
             Entry(
@@ -181,6 +185,20 @@ def render_entries(
             )
         )
     return rendered
+
+
+def parent_column(table: Listed) -> str | None:
+    if table.parent_key is None:
+        return None
+    return table.model._meta.get_field(table.parent_key).column  # type: ignore[union-attr]
+
+
+def _points_at(values: Any, pk: Any) -> bool:
+    return isinstance(values, list) and all(v in (None, pk) for v in values)
+
+
+def _blank(values: Any) -> bool:
+    return isinstance(values, list) and len(values) == 2 and values[1] in ("", [], {})
 
 
 def _remote(model_field: models.Field[Any, Any]) -> Any:
@@ -233,9 +251,10 @@ def readable(
         day = parse_date(str(value))
         if day is not None:
             return formats.date_format(day, "DATE_FORMAT")
-    if isinstance(model_field, models.DecimalField | models.GeneratedField):
+    number = getattr(model_field, "output_field", model_field)  # a GeneratedField's type
+    if isinstance(number, models.DecimalField):
         try:
-            return formats.number_format(Decimal(str(value)))
+            return formats.number_format(Decimal(str(value)), decimal_pos=number.decimal_places)
         except (InvalidOperation, ValidationError):
             pass
     if value == "":

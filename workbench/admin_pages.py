@@ -47,6 +47,9 @@ class Measured:
     status: int
     scroll_width: int
     overflowing: list[str]  # the widest elements past the window's right edge, for a message
+    # Boxes that scroll sideways inside the page (a list's table wider than its column): the page fits,
+    # these need a scroll to read whole.
+    scrolling: list[str]
 
 
 def main_pages(user_id: int) -> list[AdminPage]:
@@ -152,12 +155,18 @@ _OVERFLOWING = """(width) => Array.from(document.querySelectorAll('body *'))
   .map(([e, r]) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''} right=${Math.round(r.right)}`)"""
 
 
+_SCROLLING = """() => Array.from(document.querySelectorAll('body *'))
+  .filter((e) => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+  .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${e.scrollWidth}px in ${e.clientWidth}px`)"""
+
+
 def measure(page: Any, base_url: str, admin_page: AdminPage) -> Measured:
     response = page.goto(f"{base_url}{admin_page.path}")
     page.wait_for_load_state("networkidle")
     width = int(page.evaluate("document.documentElement.scrollWidth"))
     overflowing = list(page.evaluate(_OVERFLOWING, WINDOW_WIDTH)) if width > WINDOW_WIDTH else []
-    return Measured(admin_page, response.status if response else 0, width, overflowing)
+    scrolling = list(page.evaluate(_SCROLLING))
+    return Measured(admin_page, response.status if response else 0, width, overflowing, scrolling)
 
 
 def screenshot(page: Any, out: Path, admin_page: AdminPage) -> Path:

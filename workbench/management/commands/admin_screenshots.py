@@ -49,6 +49,8 @@ class Command(BaseCommand):
                 path = screenshot(page, out, admin_page)
                 fits = measured.scroll_width <= WINDOW_WIDTH
                 line = f"{path}  {admin_page.path}  HTTP {measured.status}  width {measured.scroll_width}px"
+                if measured.scrolling:
+                    line += f"  (scrolls sideways inside: {'; '.join(measured.scrolling)})"
                 self.stdout.write(
                     line if fits else self.style.WARNING(f"{line}  TOO WIDE {measured.overflowing}")
                 )

@@ -25,7 +25,7 @@ class PrincipalAssignmentInline(CrmInline):
     fk_name = "user"
     fields = ("principal",)
     autocomplete_fields = ("principal",)
-    list_select_related = ("principal",)
+    list_select_related = ("principal", "user")  # both named by the row's label
     admin_only = True
     show_change_link = False
     verbose_name = "principal in the book"

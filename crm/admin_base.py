@@ -3,26 +3,30 @@ database refusals shown as form errors, and lists that stay fast at 100k rows.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import PAGE_VAR
+from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, models, router, transaction
 from django.db.models.functions import Now
-from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.forms.models import BaseInlineFormSet, InlineForeignKeyField, construct_instance
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from crm import text
-from crm.api.constraints import describe_database_error
+from crm.api.constraints import constraint_field, describe_database_error
 from crm.api.filters import search
 from crm.rls import context_of
 
@@ -125,6 +129,25 @@ def _field_label(form: forms.BaseForm, field: str | None) -> str:
     return field or ""
 
 
+_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*\b")
+
+
+def labelled(form: forms.BaseForm, message: str) -> str:
+    """A rule's message as the form says it: the model's and the database's messages name columns
+    ("loss_reason is required…", "product_id must be…"); the form has labels ("Loss reason")."""
+
+    def label(match: re.Match[str]) -> str:
+        name = match.group(0)
+        field = name if name in form.fields else name.removesuffix("_id")
+        # Inside the sentence only column-like names: "the opportunity is closed" keeps its words.
+        if field not in form.fields or ("_" not in name and match.start() > 0):
+            return name
+        text = str(form.fields[field].label or field.replace("_", " "))
+        return text if match.start() == 0 else text.lower()
+
+    return capfirst(_NAME.sub(label, message)) or message
+
+
 # ---------------------------------------------------------------------------------------------------
 # Forms and widgets.
 
@@ -167,7 +190,16 @@ class NormalizedEmailFormField(NormalizedTextFormField, forms.EmailField):
 
 
 class CrmModelForm(forms.ModelForm):
-    """Hands the autocompletes the labels of the rows the instance already loaded (select_related)."""
+    """Hands the autocompletes the labels of the rows the instance already loaded (select_related), and
+    shows a broken model constraint (the same rule the database checks) beside the field it names, in the
+    form's words: "Loss reason is required when the opportunity is closed lost." under Loss reason.
+
+    `constraints_the_database_completes` names constraints a trigger satisfies before checking them
+    (closing an opportunity dates it today unless a date is given): Python would refuse what the
+    database accepts, so the form leaves them to the database.
+    """
+
+    constraints_the_database_completes: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -178,6 +210,44 @@ class CrmModelForm(forms.ModelForm):
             if isinstance(widget, LabelledAutocompleteSelect) and related is not None:
                 label_from_instance = getattr(field, "label_from_instance", str)
                 widget.known_labels = {str(related.pk): label_from_instance(related)}
+
+    def _post_clean(self) -> None:
+        # ModelForm._post_clean, with the model's constraints validated by validate_constraints() below
+        # instead of inside full_clean(), where their errors would all land above the form.
+        form: Any = self  # ModelForm's private helpers, which django-stubs leave out
+        exclude: set[str] = form._get_validation_exclusions()
+        exclude.update(name for name, f in self.fields.items() if isinstance(f, InlineForeignKeyField))
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except ValidationError as error:
+            form._update_errors(error)
+        try:
+            self.instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            form._update_errors(error)
+        self.validate_constraints(exclude)
+        if form._validate_unique:
+            self.validate_unique()
+
+    def validate_constraints(self, exclude: set[str]) -> None:
+        skipped = set(self.constraints_the_database_completes)
+        using = router.db_for_write(type(self.instance), instance=self.instance)
+        for model, constraints in self.instance.get_constraints():
+            for constraint in constraints:
+                if constraint.name in skipped:
+                    continue
+                try:
+                    constraint.validate(model, self.instance, exclude=exclude, using=using)
+                except ValidationError as error:
+                    field = constraint_field(constraint.name)
+                    for message in error.messages:
+                        self._add_labelled_error(field, message)
+
+    def _add_labelled_error(self, field: str | None, message: str) -> None:
+        if field in self.fields and field not in self.errors:
+            self.add_error(field, labelled(self, message))
+        elif field not in self.fields:
+            self.add_error(None, labelled(self, message))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -339,6 +409,47 @@ class CrmModelAdmin(CrmAdminMixin, admin.ModelAdmin):
             setattr(request, _REFUSAL_ATTR, refusal)
             return super().changeform_view(request, object_id, form_url, extra_context)
 
+    # --- history
+
+    history_per_page = 50
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The database's history of the row and of the rows on its page (crm.admin_history, ADR 0033),
+        read as the signed-in member: a row they cannot see has no page here (404), as in the API."""
+        from crm import admin_history
+
+        if not admin_history.has_history(self.model):
+            return super().history_view(request, object_id, extra_context)  # tenancy: Django's log
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        listed = admin_history.listed_tables(self.model, self.get_inline_instances(request, obj))
+        paginator = self.get_paginator(request, admin_history.entries_of(obj, listed), self.history_per_page)
+        page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        entries = admin_history.render_entries(obj, list(page.object_list), listed, self.admin_site.name)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change history: {obj}",
+            "subtitle": None,
+            "entries": entries,
+            "page_obj": page,
+            "page_range": paginator.get_elided_page_range(page.number),
+            "page_var": PAGE_VAR,
+            "pagination_required": paginator.num_pages > 1,
+            "listed": [capfirst(str(t.model._meta.verbose_name_plural)) for t in listed[1:]],
+            "module_name": str(capfirst(self.opts.verbose_name_plural)),
+            "object": obj,
+            "opts": self.opts,
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name  # type: ignore[attr-defined]
+        return TemplateResponse(request, "admin/crm/history.html", context)
+
     # --- soft delete
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
@@ -386,11 +497,23 @@ class CrmModelAdmin(CrmAdminMixin, admin.ModelAdmin):
 
 
 class CrmInline(CrmAdminMixin, admin.TabularInline):
-    """Base inline: no blank rows unless asked for, rows link to their own page, soft delete."""
+    """Base inline: no blank rows unless asked for, rows link to their own page, soft delete; compact rows
+    (no add/change/delete/view icons beside each key: the row's own page has them), so an inline table
+    fits a 1400 px window (crm/templates/admin/base_site.html)."""
 
     extra = 0
     show_change_link = True
     list_select_related: Sequence[str] = ()
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_delete_related = widget.can_view_related = False
+        return formfield
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         queryset = super().get_queryset(request)
@@ -421,11 +544,13 @@ class _RefusedForm:
         super()._post_clean()  # type: ignore[misc]
         refusal = self.refusal
         form: Any = self
+        message = labelled(form, refusal.message)
         if refusal.field and refusal.field in self.fields:
-            form.add_error(refusal.field, refusal.message)
+            if refusal.field not in form.errors:
+                form.add_error(refusal.field, message)
         else:
             label = _field_label(form, refusal.field)
-            form.add_error(None, f"{capfirst(label)}: {refusal.message}" if label else refusal.message)
+            form.add_error(None, f"{capfirst(label)}: {message}" if label else message)
 
 
 def _form_with_refusal(form: type[forms.ModelForm], refusal: DatabaseRefusal) -> type[forms.ModelForm]:
@@ -438,7 +563,8 @@ def _formset_with_refusal(
     def clean(self: BaseInlineFormSet) -> None:
         formset.clean(self)
         label = _field_label(self.empty_form, refusal.field)
-        raise ValidationError(f"{capfirst(label)}: {refusal.message}" if label else refusal.message)
+        message = labelled(self.empty_form, refusal.message)
+        raise ValidationError(f"{capfirst(label)}: {message}" if label else message)
 
     return type(formset.__name__, (formset,), {"clean": clean})
 

@@ -286,6 +286,19 @@ def tenant_row_triggers(
     return triggers
 
 
+def name_of(row: models.Model, field: str) -> str:
+    """The name of the row `row.field` points at, for a label ("Sysco Boston serves Joe's Diner").
+
+    Loaded by the caller's select_related where labels are listed (the admin's inlines and lists);
+    a row this user may not see (row level security) or that is gone reads as its id, never an error.
+    """
+    try:
+        related = getattr(row, field)
+    except models.ObjectDoesNotExist:
+        return f"#{getattr(row, f'{field}_id')}"
+    return "—" if related is None else str(related)
+
+
 class TenantModel(models.Model):
     """Base of every business table: tenant, audit columns kept by the database, soft delete.
 
@@ -365,7 +378,7 @@ class PrincipalAssignment(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} → {self.principal_id}"
+        return f"{name_of(self, 'principal')} in {name_of(self, 'user')}'s book"
 
 
 def book_organizations() -> type[models.Model]:

@@ -7,7 +7,14 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from crm.admin_base import CrmInline, CrmModelAdmin, limit_choices, mine_filter, related_filter
+from crm.admin_base import (
+    CrmInline,
+    CrmModelAdmin,
+    CrmModelForm,
+    limit_choices,
+    mine_filter,
+    related_filter,
+)
 from interactions.admin import InteractionInline
 from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
 from organizations.models import OrganizationType
@@ -21,7 +28,7 @@ class OpportunityProductInline(CrmInline):
     model = OpportunityProduct
     fields = ("product", "weekly_case_volume", "notes")
     autocomplete_fields = ("product",)
-    list_select_related = ("product",)
+    list_select_related = ("product", "opportunity")  # both named by the row's label
     show_change_link = False
 
 
@@ -29,12 +36,18 @@ class OpportunityContactInline(CrmInline):
     model = OpportunityContact
     fields = ("contact", "role")
     autocomplete_fields = ("contact",)
-    list_select_related = ("contact",)
+    list_select_related = ("contact", "opportunity")  # both named by the row's label
     show_change_link = False
+
+
+class OpportunityForm(CrmModelForm):
+    # Closing dates the opportunity today unless a date is given (its trigger, before the check).
+    constraints_the_database_completes = ("opportunity_closed_on_when_closed",)
 
 
 @admin.register(Opportunity)
 class OpportunityAdmin(CrmModelAdmin):
+    form = OpportunityForm
     list_display = (
         "name",
         "principal",

@@ -13,7 +13,7 @@ from django.db.models.functions import Cast
 
 from contacts.models import ContactRole
 from crm.db import Ref, immutable, member_check, references_trigger
-from crm.models import TenantModel, tenant_row_triggers
+from crm.models import TenantModel, name_of, tenant_row_triggers
 from crm.text import max_length_check
 
 NOTES_MAX_LENGTH = 10_000
@@ -261,7 +261,7 @@ class OpportunityProduct(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.opportunity_id}: {self.product_id}"
+        return f"{name_of(self, 'product')} in {name_of(self, 'opportunity')}"
 
 
 class OpportunityContact(TenantModel):
@@ -317,4 +317,4 @@ class OpportunityContact(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.opportunity_id}: {self.contact_id}"
+        return f"{name_of(self, 'contact')} on {name_of(self, 'opportunity')}"

@@ -32,7 +32,7 @@ class AuthorizedDistributorInline(CrmInline):
     fk_name = "principal"
     fields = ("distributor", "authorized_on", "expires_on", "notes")
     autocomplete_fields = ("distributor",)
-    list_select_related = ("distributor",)
+    list_select_related = ("distributor", "principal")  # both named by the row's label
     verbose_name = "authorized distributor"
 
 
@@ -43,7 +43,7 @@ class CarriedLineInline(CrmInline):
     fk_name = "distributor"
     fields = ("principal", "authorized_on", "expires_on", "notes")
     autocomplete_fields = ("principal",)
-    list_select_related = ("principal",)
+    list_select_related = ("principal", "distributor")  # both named by the row's label
     verbose_name = "carried line"
 
 
@@ -54,7 +54,7 @@ class DeliveringDistributorInline(CrmInline):
     fk_name = "customer"
     fields = ("distributor", "is_primary")
     autocomplete_fields = ("distributor",)
-    list_select_related = ("distributor",)
+    list_select_related = ("distributor", "customer")  # both named by the row's label
     verbose_name = "distributor"
 
 

@@ -9,7 +9,7 @@ from django.db import models
 
 from crm.db import Ref, member_check, references_trigger
 from crm.models import PRINCIPAL as BOOK_HOLDS
-from crm.models import TenantModel, tenant_row_triggers
+from crm.models import TenantModel, name_of, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
 NOTES_MAX_LENGTH = 10_000
@@ -239,7 +239,7 @@ class DistributorAuthorization(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.distributor_id} carries {self.principal_id}"
+        return f"{name_of(self, 'distributor')} carries {name_of(self, 'principal')}"
 
 
 class CustomerDistributor(TenantModel):
@@ -284,4 +284,4 @@ class CustomerDistributor(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.distributor_id} serves {self.customer_id}"
+        return f"{name_of(self, 'distributor')} serves {name_of(self, 'customer')}"

@@ -20,7 +20,7 @@ class ProductDistributorInline(CrmInline):
     model = ProductDistributor
     fields = ("distributor", "vendor_item_number")
     autocomplete_fields = ("distributor",)
-    list_select_related = ("distributor",)
+    list_select_related = ("distributor", "product")  # both named by the row's label
 
 
 @admin.register(Product)

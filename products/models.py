@@ -11,7 +11,7 @@ from django.db.models import Value
 from django.db.models.functions import Replace
 
 from crm.db import Ref, immutable, references_trigger
-from crm.models import TenantModel, tenant_row_triggers
+from crm.models import TenantModel, name_of, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -153,4 +153,5 @@ class ProductDistributor(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.vendor_item_number or self.product_id}"
+        item = f"Item {self.vendor_item_number}" if self.vendor_item_number else name_of(self, "product")
+        return f"{item} at {name_of(self, 'distributor')}"

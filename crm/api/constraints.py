@@ -33,6 +33,11 @@ def _constraints() -> dict[str, tuple[str | None, str]]:
     return found
 
 
+def constraint_field(name: str) -> str | None:
+    """The field a broken constraint is about (the admin shows its error there)."""
+    return _constraints().get(name, (None, ""))[0]
+
+
 def _first_field(constraint: models.BaseConstraint) -> str | None:
     """The field a user would fix: the last named field that is not the tenant."""
     names: list[str] = []

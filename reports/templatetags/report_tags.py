@@ -20,6 +20,17 @@ def label(value: str | None) -> str:
 
 
 @register.filter
+def typed_subject(item: object) -> str:
+    """A follow-up's type and subject, "Site visit: menu tasting", without repeating a type the subject
+    already starts with (the demo's and many imported subjects do: "Site visit: Acme at Joe's")."""
+    kind = label(getattr(item, "type", None))
+    subject = str(getattr(item, "subject", "") or "")
+    if not kind or subject.casefold().startswith(f"{kind.casefold()}:"):
+        return subject
+    return f"{kind}: {subject}" if subject else kind
+
+
+@register.filter
 def signed(value: int | None) -> str:
     """A change with its sign: +3, -2, 0."""
     if value is None:

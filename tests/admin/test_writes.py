@@ -76,7 +76,7 @@ def test_interaction_with_another_organizations_contact_shows_the_databases_reas
         contact=str(elsewhere.pk),
     )
     errors = form_errors(response)
-    assert any("contact must belong" in e for e in errors["contact"]), errors
+    assert any("Contact must belong" in e for e in errors["contact"]), errors  # in the form's words
     assert not Interaction.objects.filter(subject="Wrong contact").exists()
 
 

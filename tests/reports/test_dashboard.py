@@ -58,3 +58,38 @@ def test_charts_scale_bars_to_the_largest_value_and_escape_labels() -> None:
     assert "&lt;A&gt;" in svg and "<A>" not in svg
     empty = column_chart([("W01", 0)], title="none")
     assert 'height="0.0"' in empty
+
+
+def test_follow_ups_name_the_type_once() -> None:
+    from types import SimpleNamespace
+
+    from reports.templatetags.report_tags import typed_subject
+
+    repeated = SimpleNamespace(type="site_visit", subject="Site visit: Acme at Joe's Diner")
+    assert typed_subject(repeated) == "Site visit: Acme at Joe's Diner"
+    assert typed_subject(SimpleNamespace(type="call", subject="Menu review")) == "Call: Menu review"
+    assert typed_subject(SimpleNamespace(type="email", subject="")) == "Email"
+
+
+def test_dashboard_follow_ups_do_not_repeat_the_type(world: World) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests import factories as f
+
+    f.InteractionFactory(
+        tenant=world.firm.tenant,
+        organization=world.bistro,
+        principal=world.firm.principal_a,
+        user=world.firm.manager,
+        type="site_visit",
+        subject="Site visit: Acme at the Bistro",
+        occurred_at=timezone.now() - dt.timedelta(days=40),
+        follow_up_on=timezone.now().date() - dt.timedelta(days=2),
+    )
+    page = signed_in(world.firm.manager).get(DASHBOARD).content.decode()
+    assert "<td>Site visit: Acme at the Bistro</td>" in page
+    follow_ups = page.split('id="follow-ups"')[1].split('id="stale"')[0]
+    assert "<td>Call: Call about line review" in follow_ups  # a subject not starting "Type:" gets it
+    assert not re.search(r"(\w[\w ]*): \1:", follow_ups)

@@ -40,6 +40,8 @@ REVIEWED = {
     "crm_refresh_rotate(uuid,bigint,bigint,timestamp with time zone)": "a family's secret id and its user",
     "crm_refresh_revoke(uuid,bigint)": "a family's secret id and its user",
     "crm_feed_horizon(pg_snapshot)": "a transaction id of the cluster: whether others run, nothing they wrote",
+    "crm_merge_left_behind(regclass,bigint[])": "a yes or no about rows already merged, in a verified"
+    " context's own firm (ADR 0029)",
     "crm_search_contact(text)": "filtered by the table's SELECT policy",
     "crm_search_contact_keyed(text)": "filtered by the table's SELECT policy",
     "crm_search_interaction(text)": "filtered by the table's SELECT policy",

@@ -15,7 +15,6 @@ from crm.api.merges import duplicates_page
 from crm.api.schema import cursor_page_parameters
 from crm.api.viewsets import TenantModelViewSet
 from organizations.serializers import MergeSerializer
-from organizations.views import IF_MATCH
 
 
 class ContactViewSet(BatchWriteMixin, TenantModelViewSet):
@@ -41,7 +40,7 @@ class ContactViewSet(BatchWriteMixin, TenantModelViewSet):
             request, self.crm, selectors.contact_duplicates, serializers.ContactDuplicateSerializer
         )
 
-    @extend_schema(request=MergeSerializer, responses=serializers.ContactSerializer, parameters=[IF_MATCH])
+    @extend_schema(request=MergeSerializer, responses=serializers.ContactSerializer)
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk: Any = None) -> Response:
         """Merge the contacts listed in `merge` (of this contact's organization) into this one (ADR 0029), in

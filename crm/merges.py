@@ -10,6 +10,7 @@ row the caller cannot reach).
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -56,6 +57,7 @@ def mergeable(model: type[models.Model]) -> bool:
     return any(f.name == MERGED_INTO for f in model._meta.concrete_fields)
 
 
+@functools.cache
 def references_to(model: type[models.Model]) -> list[Reference]:
     """Every foreign key to `model`, from the model graph, in the order a merge moves them: a model before
     the models that reference it among them (contacts before the interactions naming them), since each
@@ -135,6 +137,8 @@ def merge_plan(*, survivor: TenantModel, merged: Sequence[TenantModel]) -> Merge
                 keeper, others = group[0], group[1:]
                 for other in others:
                     differing = [c for c in columns if other[c] != keeper[c]]
+                    if any(twin.pk == other["pk"] for _, twin in plan.twins):
+                        continue
                     if mergeable(model) and keeper[moved.attname] == survivor.pk:
                         by_pk = model._default_manager.in_bulk([keeper["pk"], other["pk"]])
                         plan.twins.append((by_pk[keeper["pk"]], by_pk[other["pk"]]))  # type: ignore[arg-type]

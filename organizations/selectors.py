@@ -106,12 +106,18 @@ words AS (
       FROM named n, unnest(n.words) AS word
 ),
 alike AS (
+    -- Equi-joins only (a word and the city, or a word and the phone): a common word meets its own
+    -- city's or phone's organizations, never the whole firm's.
     SELECT a.id AS left_id, b.id AS right_id, count(*) AS shared, min(a.size) AS left_size,
-           min(b.size) AS right_size, bool_or(a.city_key = b.city_key) AS same_city,
-           bool_or(a.phone_key = b.phone_key) AS same_phone
+           min(b.size) AS right_size, 'similar_name_same_city' AS reason
       FROM words a
-      JOIN words b ON b.word = a.word AND b.type = a.type AND b.id > a.id
-                  AND ((a.city_key <> '' AND b.city_key = a.city_key) OR b.phone_key = a.phone_key)
+      JOIN words b ON b.word = a.word AND b.type = a.type AND b.city_key = a.city_key AND b.id > a.id
+     WHERE a.city_key <> ''
+     GROUP BY a.id, b.id
+    UNION ALL
+    SELECT a.id, b.id, count(*), min(a.size), min(b.size), 'similar_name_same_phone'
+      FROM words a
+      JOIN words b ON b.word = a.word AND b.type = a.type AND b.phone_key = a.phone_key AND b.id > a.id
      GROUP BY a.id, b.id
 ),
 pairs AS (
@@ -119,8 +125,7 @@ pairs AS (
       FROM named a JOIN named b ON b.words = a.words AND b.type = a.type AND b.id > a.id
      WHERE cardinality(a.words) > 0
     UNION ALL
-    SELECT left_id, right_id, CASE WHEN same_city THEN 'similar_name_same_city' ELSE 'similar_name_same_phone' END,
-           round(shared::numeric / (left_size + right_size - shared), 3)::numeric(4, 3)
+    SELECT left_id, right_id, reason, round(shared::numeric / (left_size + right_size - shared), 3)::numeric(4, 3)
       FROM alike
      WHERE shared::numeric / (left_size + right_size - shared) >= %(threshold)s
 ),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,8 +21,6 @@ from crm.permissions import IsTenantAdminOrReadOnly
 from organizations import filters, selectors, serializers, services
 from organizations.models import Organization
 from organizations.serializers import TimelineEventSerializer, TimelinePageSerializer
-
-IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)
 
 
 class OrganizationViewSet(BatchWriteMixin, TenantModelViewSet):
@@ -76,7 +73,6 @@ class OrganizationViewSet(BatchWriteMixin, TenantModelViewSet):
     @extend_schema(
         request=serializers.MergeSerializer,
         responses=serializers.OrganizationSerializer,
-        parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk: Any = None) -> Response:

@@ -78,7 +78,11 @@ def references_to(model: type[models.Model]) -> list[Reference]:
             for f in referencing._meta.concrete_fields
             if f.is_relation and f.related_model in models_found and f.related_model is not referencing
         }
-    order = {m: i for i, m in enumerate(graphlib.TopologicalSorter(graph).static_order())}
+    try:
+        ordered = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError:  # tables referring to each other: no order helps, the triggers decide
+        ordered = list(graph)
+    order = {m: i for i, m in enumerate(ordered)}
     return sorted(found, key=lambda r: (order[r.model], r.field.name))
 
 
@@ -142,7 +146,7 @@ def merge_plan(*, survivor: TenantModel, merged: Sequence[TenantModel]) -> Merge
                     if mergeable(model) and keeper[moved.attname] == survivor.pk:
                         by_pk = model._default_manager.in_bulk([keeper["pk"], other["pk"]])
                         plan.twins.append((by_pk[keeper["pk"]], by_pk[other["pk"]]))  # type: ignore[arg-type]
-                    elif not differing:
+                    elif not differing and not mergeable(model):  # a record is merged, never folded
                         plan.folded[model].add(other["pk"])
                     else:
                         plan.clashes.append(

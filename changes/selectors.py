@@ -20,8 +20,17 @@ from django.db import connection
 from changes.positions import Position
 from changes.resources import RESOURCE_OF_TABLE
 
-# History's operations as the feed names them (a merge, when it exists, is its own).
-ACTIONS = {"insert": "create", "update": "update", "delete": "delete", "restore": "restore", "purge": "purge"}
+# History's operations as the feed names them. A merge (ADR 0029) is an entry on both sides: the merged
+# record's (a tombstone: it is deleted, `merged_into_id` says where it went) and the survivor's
+# (`merged_from`).
+ACTIONS = {
+    "insert": "create",
+    "update": "update",
+    "delete": "delete",
+    "restore": "restore",
+    "purge": "purge",
+    "merge": "merge",
+}
 ACTION_NAMES = tuple(sorted(set(ACTIONS.values())))
 TOMBSTONES = frozenset({"delete", "purge"})
 DEFAULT_LIMIT = 100
@@ -43,7 +52,7 @@ SELECT h.id, h.xact::text, h.table_name, h.row_id, h.operation, h.occurred_at, h
 
 @dataclass(frozen=True)
 class Change:
-    """One entry of the feed: a record's create, update, delete, restore or purge."""
+    """One entry of the feed: a record's create, update, delete, restore, purge or merge."""
 
     id: int
     position: Position
@@ -58,6 +67,8 @@ class Change:
 
     @property
     def tombstone(self) -> bool:
+        if self.action == "merge":  # the merged side is gone; the survivor lives on
+            return "merged_into_id" in self.changes
         return self.action in TOMBSTONES
 
 

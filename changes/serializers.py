@@ -53,7 +53,9 @@ class ChangeSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     actor = serializers.IntegerField(allow_null=True)
     request_id = serializers.CharField()
-    tombstone = serializers.BooleanField(help_text="A delete or purge: the record is gone from lists.")
+    tombstone = serializers.BooleanField(
+        help_text="A delete, a purge, or the merged side of a merge: the record is gone from lists."
+    )
     changes = serializers.DictField(
         child=serializers.ListField(min_length=2, max_length=2, allow_null=True),
         help_text='Changed fields: {"field": [old, new]} (as the record\'s history gives them; a purge: {}).',

@@ -19,7 +19,7 @@ from crm.rls import context_of
 
 
 class ChangeFeedView(GenericAPIView):
-    """Every create, update, delete, restore and purge you may see, oldest first.
+    """Every create, update, delete, restore, purge and merge you may see, oldest first.
 
     Poll with `after` set to the previous response's `next`: no change is skipped and none is given twice,
     even when writers commit out of order (a change appears once every transaction older than it has

@@ -8,11 +8,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from contacts.models import Contact
+from contacts.services import contact_merge
 from crm.admin_base import CrmInline, CrmModelAdmin
+from crm.admin_merge import merge_action
 
 
 @admin.register(Contact)
 class ContactAdmin(CrmModelAdmin):
+    actions = (merge_action(contact_merge),)
     list_display = ("name", "title", "organization", "role", "email", "phone", "mobile", "is_primary")
     list_filter = ("role", "is_primary", "organization__type")
     list_select_related = ("organization",)

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Replace
 
-from crm.db import Ref, immutable, references_trigger
+from crm.db import Ref, merge_checks, merge_trigger, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
@@ -24,6 +24,19 @@ class ContactRole(models.TextChoices):
     CHAMPION = "champion", "Champion"
     OTHER = "other", "Other"
 
+
+# A contact's organization is fixed once set, except to follow its organization's merge: it moves to the
+# organization its own was merged into (ADR 0029), and nowhere else.
+_ORGANIZATION_FIXED = """
+        IF TG_OP = 'UPDATE' AND NEW.organization_id IS DISTINCT FROM OLD.organization_id THEN
+            PERFORM 1 FROM organization
+              WHERE id = OLD.organization_id AND tenant_id = NEW.tenant_id
+                AND merged_into_id = NEW.organization_id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'organization cannot change once set'
+                    USING ERRCODE = 'check_violation', COLUMN = 'organization_id', TABLE = TG_TABLE_NAME;
+            END IF;
+        END IF;"""
 
 # reports_to must be a colleague at the same organization.
 _CONTACT_RULES = """
@@ -77,6 +90,19 @@ class Contact(TenantModel):
         db_constraint=False,
     )
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
+    # Set by a merge (contacts.services.contact_merge, ADR 0029): the contact this one was merged into. The
+    # database holds it: same firm and organization, not itself, and a merged row is deleted and stays
+    # merged (contacts migration 0021).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     # Kept by the database: the organization's scope key.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
     # The parser keeps an email whole, so a search for "jsmith@corner" (jsmith:* & corner:*) would miss
@@ -112,12 +138,19 @@ class Contact(TenantModel):
             ),
             models.Index(fields=["reports_to"], name="contact_reports_to"),
             GinIndex(fields=["search_vector"], name="contact_search"),
+            # The few merged rows, by survivor: the composite key's check when a survivor is purged.
+            models.Index(
+                fields=["merged_into"],
+                condition=models.Q(merged_into__isnull=False),
+                name="contact_merged_into",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(role__in=ContactRole.values), name="contact_role_valid"
             ),
             models.CheckConstraint(condition=~models.Q(first_name=""), name="contact_first_name_not_blank"),
+            *merge_checks("contact"),
             normalized_text_check("contact", "first_name"),
             visible_text_check("contact", "first_name"),
             normalized_text_check("contact", "last_name"),
@@ -139,7 +172,12 @@ class Contact(TenantModel):
             *tenant_row_triggers("scope_principal_id"),
             references_trigger(
                 Ref("organization_id", "organization", copy=(("scope_principal_id", "scope_principal_id"),)),
-                extra=immutable("organization_id") + _CONTACT_RULES,
+                extra=_ORGANIZATION_FIXED + _CONTACT_RULES,
+            ),
+            merge_trigger(
+                "contact",
+                same=("organization_id", "a contact merges only into a contact of its organization"),
+                follows="organization",
             ),
         ]
 

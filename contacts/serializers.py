@@ -41,3 +41,28 @@ class ContactSerializer(TenantModelSerializer):
             *AUDIT_FIELDS,
         )
         read_only_fields = AUDIT_FIELDS
+
+
+class DuplicateContactSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    organization = serializers.IntegerField()
+
+
+class ContactDuplicateSerializer(serializers.Serializer):
+    """Two contacts that look like one person."""
+
+    left = DuplicateContactSerializer()
+    right = DuplicateContactSerializer()
+    reason = serializers.ChoiceField(choices=("same_name", "same_email", "same_phone"))
+    score = serializers.FloatField(help_text="1 for the same name or email, 0.8 for the same phone.")
+
+
+class ContactDuplicatePageSerializer(serializers.Serializer):
+    """A page of candidate pairs, best first: follow `next` for more."""
+
+    next = serializers.URLField(allow_null=True)
+    results = ContactDuplicateSerializer(many=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pgtrigger
+from django.db import models
 from psycopg import sql
 
 from crm.sql_names import plain
@@ -155,4 +156,71 @@ def history_trigger(scope_column: str | None, *, viewers_see_shared: bool = Fals
             {scope}, {viewers}
         );
         RETURN NULL;""",
+    )
+
+
+def merge_checks(table: str) -> list[models.CheckConstraint]:
+    """The single-row rules of a mergeable table's `merged_into` (ADR 0029): never itself, and a merged row
+    is deleted (so it is in no list, and a restore, which would clear deleted_at, is refused)."""
+    return [
+        models.CheckConstraint(
+            condition=~models.Q(merged_into=models.F("id")), name=f"{table}_merged_into_not_self"
+        ),
+        models.CheckConstraint(
+            condition=models.Q(merged_into__isnull=True) | models.Q(deleted_at__isnull=False),
+            name=f"{table}_merged_is_deleted",
+        ),
+    ]
+
+
+def merge_trigger(
+    table: str, *, same: tuple[str, str], follows: str = "", refuse: str = "", refusal: str = ""
+) -> pgtrigger.Trigger:
+    """BEFORE trigger holding a mergeable table's cross-row merge rules (ADR 0029): `merged_into` names a
+    live row of the same firm that the writer sees, agreeing on `same` (a column and the message when it
+    does not); `refuse` (a condition on NEW) names rows that are never merged; once merged, a row stays
+    merged (it may be pointed on to the survivor of a later merge, never back to none). With `follows` (the
+    table `same` references, itself mergeable), the survivor may also be of the row that one was merged
+    into: a contact merged into its twin while their organizations merge.
+
+    Named so that it fires after `audit_columns` (which fills tenant_id) and before `check_references`.
+    """
+    column, message = same
+    followed = ""
+    if follows:
+        followed = f"""
+               AND NOT EXISTS (SELECT 1 FROM {plain(follows).as_string()}
+                                WHERE id = NEW.{plain(column).as_string()} AND tenant_id = NEW.tenant_id
+                                  AND merged_into_id = survivor.same)"""  # noqa: S608
+    refused = ""
+    if refuse:
+        refused = f"""
+            IF {refuse} THEN
+                RAISE EXCEPTION {sql.Literal(refusal).as_string()}
+                    USING ERRCODE = 'check_violation', COLUMN = 'merged_into_id', TABLE = TG_TABLE_NAME;
+            END IF;"""
+    return pgtrigger.Trigger(
+        name="check_merge",
+        operation=pgtrigger.Insert | pgtrigger.Update,
+        when=pgtrigger.Before,
+        declare=[("survivor", "record")],
+        func=f"""
+        IF NEW.merged_into_id IS NOT NULL
+           AND (TG_OP = 'INSERT' OR NEW.merged_into_id IS DISTINCT FROM OLD.merged_into_id) THEN{refused}
+            SELECT {plain(column).as_string()} AS same INTO survivor FROM {plain(table).as_string()}
+             WHERE id = NEW.merged_into_id AND tenant_id = NEW.tenant_id AND deleted_at IS NULL;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'merged_into % does not exist', NEW.merged_into_id
+                    USING ERRCODE = 'foreign_key_violation', COLUMN = 'merged_into_id', TABLE = TG_TABLE_NAME;
+            END IF;
+            IF survivor.same IS DISTINCT FROM NEW.{plain(column).as_string()}{followed} THEN
+                RAISE EXCEPTION {sql.Literal(message).as_string()}
+                    USING ERRCODE = 'check_violation', COLUMN = 'merged_into_id', TABLE = TG_TABLE_NAME;
+            END IF;
+        END IF;
+        IF TG_OP = 'UPDATE' AND OLD.merged_into_id IS NOT NULL AND NEW.merged_into_id IS NULL THEN
+            RAISE EXCEPTION 'a merged row stays merged'
+                USING ERRCODE = 'check_violation', COLUMN = 'merged_into_id', TABLE = TG_TABLE_NAME;
+        END IF;
+        RETURN NEW;""",  # noqa: S608
     )

@@ -231,6 +231,8 @@ class HistoryOperation(models.TextChoices):
     DELETE = "delete", "Delete (soft)"
     RESTORE = "restore", "Restore"
     PURGE = "purge", "Purge (hard delete)"
+    # Both sides of a merge (ADR 0029): the merged row (deleted, `merged_into` set) and its survivor.
+    MERGE = "merge", "Merge"
 
 
 class HistoryEntry(models.Model):

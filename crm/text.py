@@ -151,6 +151,47 @@ def name_key(value: str) -> str:
     return _WHITESPACE_RUN.sub(" ", folded).strip(" ")
 
 
+# What separates the words of a name when duplicates are looked for (ADR 0029): whitespace, ASCII
+# punctuation, Latin-1's signs, dashes, quotes and other general punctuation, the minus sign. Literal
+# ranges, as above (PostgreSQL's [[:punct:]] follows LC_CTYPE). Applied to crm_name_key()'s output, which
+# NFKC has already folded (full-width forms, ª, ², ¼).
+TOKEN_SEPARATOR_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0009, 0x000D),
+    (0x0020, 0x002F),
+    (0x003A, 0x0040),
+    (0x005B, 0x0060),
+    (0x007B, 0x007E),
+    (0x0085, 0x0085),
+    (0x00A0, 0x00A9),
+    (0x00AB, 0x00B1),
+    (0x00B4, 0x00B4),
+    (0x00B6, 0x00B8),
+    (0x00BB, 0x00BB),
+    (0x00BF, 0x00BF),
+    (0x00D7, 0x00D7),
+    (0x00F7, 0x00F7),
+    (0x2010, 0x2027),
+    (0x2030, 0x205E),
+    (0x2212, 0x2212),
+    (0x3000, 0x3003),
+)
+TOKEN_SEPARATOR_PATTERN = _pattern(TOKEN_SEPARATOR_RANGES) + "+"
+TOKEN_SEPARATOR = re.compile(_regex(TOKEN_SEPARATOR_RANGES).pattern + "+")
+# Words that say what kind of body a firm is, not which one: left out when names are compared.
+CORPORATE_WORDS = (
+    "and", "co", "company", "corp", "corporation", "gmbh", "inc", "incorporated", "limited", "llc", "llp",
+    "lp", "ltd", "plc", "the",
+)  # fmt: skip
+
+
+def name_tokens(value: str) -> list[str]:
+    """The words of a name as duplicates are compared (ADR 0029): its crm_name_key() split at punctuation,
+    dashes and spaces, without corporate words, distinct and sorted. Python mirror of the SQL in
+    organizations.selectors (tests/organizations/test_duplicates.py compares them)."""
+    words = {word for word in TOKEN_SEPARATOR.split(name_key(value)) if word}
+    return sorted(words - set(CORPORATE_WORDS))
+
+
 # -- Model declarations -----------------------------------------------------------------------------
 
 

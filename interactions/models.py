@@ -52,7 +52,9 @@ _INTERACTION_RULES = """
                                            OR NEW.organization_id IS DISTINCT FROM OLD.organization_id) THEN
             PERFORM 1 FROM contact
               WHERE id = NEW.contact_id AND tenant_id = NEW.tenant_id AND organization_id = NEW.organization_id
-                AND deleted_at IS NULL;
+                -- A contact deleted since may stay (as any reference may) when only the organization
+                -- changes: a merge moves the interaction with its contact (ADR 0029).
+                AND (deleted_at IS NULL OR (TG_OP = 'UPDATE' AND NEW.contact_id = OLD.contact_id));
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'contact must belong to the interaction''s organization'
                     USING ERRCODE = 'check_violation', COLUMN = 'contact_id', TABLE = TG_TABLE_NAME;

@@ -9,12 +9,14 @@ from django.http import HttpRequest
 
 from contacts.admin import ContactInline
 from crm.admin_base import CrmInline, CrmModelAdmin, limit_choices, mine_filter, related_filter
+from crm.admin_merge import merge_action
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
     Organization,
     OrganizationType,
 )
+from organizations.services import organization_merge
 from products.admin import ProductInline
 
 CUSTOMER_TYPES = (OrganizationType.CUSTOMER, OrganizationType.PROSPECT)
@@ -68,6 +70,7 @@ _INLINES_BY_TYPE: dict[str, tuple[type[CrmInline], ...]] = {
 
 @admin.register(Organization)
 class OrganizationAdmin(CrmModelAdmin):
+    actions = (merge_action(organization_merge),)
     list_display = ("name", "type", "priority", "segment", "city", "state", "status", "account_manager")
     list_filter = ("type", "priority", "segment", "status", mine_filter("account_manager", "account manager"))
     list_select_related = ("account_manager",)

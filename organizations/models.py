@@ -7,7 +7,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 
-from crm.db import Ref, member_check, references_trigger
+from crm.db import Ref, member_check, merge_checks, merge_trigger, references_trigger
 from crm.models import PRINCIPAL as BOOK_HOLDS
 from crm.models import TenantModel, name_of, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
@@ -111,6 +111,19 @@ class Organization(TenantModel):
     notes = models.TextField(blank=True, max_length=NOTES_MAX_LENGTH)
     # Kept by the database (trigger): the row's RLS scope key.
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
+    # Set by a merge (organizations.services.organization_merge, ADR 0029): the organization this one was
+    # merged into. The database holds it: same firm and type, not a principal, not itself, and a merged row
+    # is deleted and stays merged (organizations migration 0020).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     search_vector = models.GeneratedField(
         expression=SearchVector("name", "email", "city", config="simple"),
         output_field=SearchVectorField(),
@@ -135,6 +148,12 @@ class Organization(TenantModel):
                 name="organization_live_type_name",
             ),
             GinIndex(fields=["search_vector"], name="organization_search"),
+            # The few merged rows, by survivor: the composite key's check when a survivor is purged.
+            models.Index(
+                fields=["merged_into"],
+                condition=models.Q(merged_into__isnull=False),
+                name="organization_merged_into",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -153,6 +172,7 @@ class Organization(TenantModel):
                 condition=~models.Q(parent=models.F("id")), name="organization_parent_not_self"
             ),
             models.CheckConstraint(condition=~models.Q(name=""), name="organization_name_not_blank"),
+            *merge_checks("organization"),
             normalized_text_check("organization", "name"),
             visible_text_check("organization", "name"),
             normalized_text_check("organization", "email"),
@@ -182,6 +202,12 @@ class Organization(TenantModel):
                 Ref("parent_id", "organization"),
                 extra=_ORGANIZATION_RULES,
                 declare=(("parent_type", "text"),),
+            ),
+            merge_trigger(
+                "organization",
+                same=("type", "an organization merges only into one of its type"),
+                refuse="NEW.type = 'principal'",
+                refusal="principals are not merged",
             ),
         ]
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import connection
 
+from crm.text import CORPORATE_WORDS, TOKEN_SEPARATOR_PATTERN
+
 # Newest first: the organization's interactions, its opportunities' stage changes (from history), and
 # the contacts and opportunities added to it. One statement; each branch is under the reader's RLS.
 _TIMELINE_SQL = """
@@ -80,4 +82,107 @@ def organization_timeline(
             at, kind, event_id, title, actor, json.loads(detail) if isinstance(detail, str) else detail
         )
         for at, kind, event_id, title, actor, detail in rows
+    ]
+
+
+# Candidate duplicates among the live organizations the reader sees (ADR 0029), one statement a page. A
+# name's words are its crm_name_key() split at punctuation, dashes and spaces, without corporate words
+# (crm.text.name_tokens mirrors it). Pairs: the same words ("Sysco Boston", "SYSCO – Boston"): score 1;
+# or words alike by Jaccard (shared / all) at least %(threshold)s with the city or the phone (its last ten
+# digits) agreeing. Only organizations of one type pair, never principals: what can merge. No extension
+# (pg_trgm is not in the embedded server): a word shared within the same city or phone is the join key,
+# so a common word meets only its own city's organizations.
+_DUPLICATES_SQL = """
+WITH named AS (
+    SELECT o.id, o.type, crm_name_key(o.city) AS city_key,
+           nullif(right(regexp_replace(o.phone, '[^0-9]', '', 'g'), 10), '') AS phone_key,
+           ARRAY(SELECT DISTINCT word FROM regexp_split_to_table(crm_name_key(o.name), %(separators)s) AS word
+                  WHERE word <> '' AND word <> ALL (%(corporate)s::text[]) ORDER BY word) AS words
+      FROM organization o
+     WHERE o.tenant_id = %(tenant)s AND o.deleted_at IS NULL AND o.type <> 'principal'
+),
+words AS (
+    SELECT n.id, n.type, n.city_key, n.phone_key, cardinality(n.words) AS size, word
+      FROM named n, unnest(n.words) AS word
+),
+alike AS (
+    -- Equi-joins only (a word and the city, or a word and the phone): a common word meets its own
+    -- city's or phone's organizations, never the whole firm's.
+    SELECT a.id AS left_id, b.id AS right_id, count(*) AS shared, min(a.size) AS left_size,
+           min(b.size) AS right_size, 'similar_name_same_city' AS reason
+      FROM words a
+      JOIN words b ON b.word = a.word AND b.type = a.type AND b.city_key = a.city_key AND b.id > a.id
+     WHERE a.city_key <> ''
+     GROUP BY a.id, b.id
+    UNION ALL
+    SELECT a.id, b.id, count(*), min(a.size), min(b.size), 'similar_name_same_phone'
+      FROM words a
+      JOIN words b ON b.word = a.word AND b.type = a.type AND b.phone_key = a.phone_key AND b.id > a.id
+     GROUP BY a.id, b.id
+),
+pairs AS (
+    SELECT a.id AS left_id, b.id AS right_id, 'same_name' AS reason, 1.000::numeric(4, 3) AS score
+      FROM named a JOIN named b ON b.words = a.words AND b.type = a.type AND b.id > a.id
+     WHERE cardinality(a.words) > 0
+    UNION ALL
+    SELECT left_id, right_id, reason, round(shared::numeric / (left_size + right_size - shared), 3)::numeric(4, 3)
+      FROM alike
+     WHERE shared::numeric / (left_size + right_size - shared) >= %(threshold)s
+),
+best AS (
+    SELECT DISTINCT ON (left_id, right_id) left_id, right_id, reason, score
+      FROM pairs ORDER BY left_id, right_id, score DESC, reason
+)
+SELECT best.score::text, best.reason,
+       l.id, l.name, l.type, l.city, l.phone, r.id, r.name, r.type, r.city, r.phone
+  FROM best
+  JOIN organization l ON l.id = best.left_id
+  JOIN organization r ON r.id = best.right_id
+ WHERE %(before_score)s::numeric IS NULL
+    OR (best.score, -best.left_id, -best.right_id) < (%(before_score)s::numeric, -%(before_left)s::bigint, -%(before_right)s::bigint)
+ ORDER BY best.score DESC, best.left_id, best.right_id
+ LIMIT %(limit)s
+"""
+
+DUPLICATE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    score: str
+    reason: str
+    left: dict[str, Any]
+    right: dict[str, Any]
+
+    @property
+    def position(self) -> tuple[str, int, int]:
+        return (self.score, self.left["id"], self.right["id"])
+
+
+def organization_duplicates(
+    *, tenant_id: int, before: tuple[str, int, int] | None = None, limit: int = 50
+) -> list[DuplicatePair]:
+    """Up to `limit` candidate pairs after `before` (a previous page's last position), best first."""
+    score, left, right = before if before is not None else (None, None, None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DUPLICATES_SQL,
+            {
+                "tenant": tenant_id,
+                "separators": TOKEN_SEPARATOR_PATTERN,
+                "corporate": list(CORPORATE_WORDS),
+                "threshold": DUPLICATE_THRESHOLD,
+                "before_score": score,
+                "before_left": left,
+                "before_right": right,
+                "limit": limit,
+            },
+        )
+        rows = cursor.fetchall()
+    fields = ("id", "name", "type", "city", "phone")
+    return [
+        DuplicatePair(
+            row[0], row[1], dict(zip(fields, row[2:7], strict=True)), dict(zip(fields, row[7:], strict=True))
+        )
+        for row in rows
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.api.limits import MAX_ID
 from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
 from crm.models import PrincipalAssignment
 from crm.rls import context_of
@@ -114,3 +115,60 @@ class TimelinePageSerializer(serializers.Serializer):
 
     next = serializers.URLField(allow_null=True)
     results = TimelineEventSerializer(many=True)
+
+
+# A merge's records are locked and moved in one transaction: a few at a time.
+MAX_MERGED = 20
+
+
+class MergeSerializer(serializers.Serializer):
+    """The records to merge into the one addressed (ADR 0029)."""
+
+    merge = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_MERGED,
+        help_text="Ids of the records merged into this one: each is deleted, with `merged_into` set, and "
+        "every reference to it moves here.",
+    )
+
+    def validate_merge(self, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("An id is listed twice.")
+        survivor = self.context.get("survivor")
+        if survivor is not None and survivor in value:
+            raise serializers.ValidationError("A record is not merged into itself.")
+        return value
+
+
+DUPLICATE_REASONS = (
+    "same_name",
+    "similar_name_same_city",
+    "similar_name_same_phone",
+    "same_email",
+    "same_phone",
+)
+
+
+class DuplicateOrganizationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=OrganizationType.choices)
+    city = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class OrganizationDuplicateSerializer(serializers.Serializer):
+    """Two organizations that look like one: merge `right` into `left` (or the other way)."""
+
+    left = DuplicateOrganizationSerializer()
+    right = DuplicateOrganizationSerializer()
+    reason = serializers.ChoiceField(choices=DUPLICATE_REASONS[:3])
+    score = serializers.FloatField(help_text="1 for the same name's words; else the words' Jaccard index.")
+
+
+class OrganizationDuplicatePageSerializer(serializers.Serializer):
+    """A page of candidate pairs, best first: follow `next` for more."""
+
+    next = serializers.URLField(allow_null=True)
+    results = OrganizationDuplicateSerializer(many=True)

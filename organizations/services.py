@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from rest_framework.exceptions import NotFound
 
 from contacts.models import Contact
+from crm.merges import MergePlan, record_merge
+from crm.records import Conflict
 from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityContact, OpportunityProduct
-from organizations.models import Organization
+from organizations.models import Organization, OrganizationType
 
 
 def organization_dependents(*, organization: Organization) -> list[QuerySet[Any]]:
@@ -36,3 +40,29 @@ def organization_blocking_dependents(*, organization: Organization) -> dict[str,
         "contacts": Contact.objects.filter(organization=organization, deleted_at__isnull=True).count(),
         "open_opportunities": open_opportunities.count(),
     }
+
+
+def organization_merge(*, survivor: Organization, merged_ids: Sequence[int]) -> MergePlan:
+    """Merge the organizations `merged_ids` into `survivor` (locked by the caller), ADR 0029: only live ones
+    the caller sees (any other id is a 404, as on a detail), of the survivor's type, never principals."""
+    merged = list(
+        Organization.objects.filter(pk__in=merged_ids, deleted_at__isnull=True)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    if len(merged) != len(merged_ids):
+        raise NotFound("No organization found with one of these ids.")
+    if survivor.type == OrganizationType.PRINCIPAL:
+        raise Conflict(
+            "Principals are not merged: their books, products and scoped records would change hands.",
+            code="merge_principal",
+        )
+    other_types = sorted({row.type for row in merged if row.type != survivor.type})
+    if other_types:
+        raise Conflict(
+            f"Only organizations of one type merge: the survivor is a {survivor.type}, and some are "
+            f"{', '.join(other_types)}.",
+            code="merge_types_differ",
+            records=[row.pk for row in merged if row.type != survivor.type],
+        )
+    return record_merge(survivor=survivor, merged=merged)

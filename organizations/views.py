@@ -13,6 +13,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from crm.api.batch import BatchWriteMixin
 from crm.api.keyset import page_size_of
+from crm.api.merges import duplicates_page
 from crm.api.positions import decode_position, encode_position
 from crm.api.schema import cursor_page_parameters
 from crm.api.viewsets import TenantModelViewSet
@@ -54,6 +55,38 @@ class OrganizationViewSet(BatchWriteMixin, TenantModelViewSet):
                 request.build_absolute_uri(), "cursor", encode_position(events[-1].position)
             )
         return Response({"next": next_link, "results": TimelineEventSerializer(events, many=True).data})
+
+    @extend_schema(
+        responses=serializers.OrganizationDuplicatePageSerializer,
+        filters=False,
+        parameters=cursor_page_parameters(),
+    )
+    @action(detail=False, methods=["get"])
+    def duplicates(self, request: Request) -> Response:
+        """Pairs of organizations that look like one (ADR 0029), best first, among those you see: the same
+        name's words ("Sysco Boston", "SYSCO – Boston"), or alike words with the city or phone agreeing;
+        one type, never principals. One query a page (`?cursor=`, `?page_size=`)."""
+        return duplicates_page(
+            request, self.crm, selectors.organization_duplicates, serializers.OrganizationDuplicateSerializer
+        )
+
+    @extend_schema(
+        request=serializers.MergeSerializer,
+        responses=serializers.OrganizationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk: Any = None) -> Response:
+        """Merge the organizations listed in `merge` into this one (ADR 0029), in one transaction: every
+        record referring to them (contacts, opportunities, interactions, authorizations, links, item
+        numbers, children…) moves here, identical links fold into one, contacts with the same email merge;
+        they are deleted with `merged_into` set, and both sides' history records the merge. 409: another
+        type, a principal, links that clash, or records out of your reach referring to them."""
+        survivor = self.get_object()
+        payload = serializers.MergeSerializer(data=request.data, context={"survivor": survivor.pk})
+        payload.is_valid(raise_exception=True)
+        services.organization_merge(survivor=survivor, merged_ids=payload.validated_data["merge"])
+        self.action = "retrieve"
+        return Response(self.representation_of(survivor.pk))
 
     def deletion_dependents(self, instance: Organization) -> list[QuerySet[Any]]:
         return services.organization_dependents(organization=instance)

@@ -144,7 +144,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Every create, update, delete, restore and purge you may see, oldest first.
+         * @description Every create, update, delete, restore, purge and merge you may see, oldest first.
          *
          *     Poll with `after` set to the previous response's `next`: no change is skipped and none is given twice,
          *     even when writers commit out of order (a change appears once every transaction older than it has
@@ -232,6 +232,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/{id}/merge/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Merge the contacts listed in `merge` (of this contact's organization) into this one (ADR 0029), in
+         *     one transaction: interactions, opportunity links and reports move here, identical links fold; they
+         *     are deleted with `merged_into` set, and both sides' history records the merge. 409: another
+         *     organization, links that clash, or records out of your reach referring to them.
+         */
+        post: operations["contacts_merge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{id}/restore/": {
         parameters: {
             query?: never;
@@ -270,6 +292,27 @@ export interface paths {
          *     200 whose `results` give each one's outcome, failures included.
          */
         post: operations["contacts_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/duplicates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Pairs of contacts that look like one person (ADR 0029), best first, among those you see: the same
+         *     name at one organization, the same email anywhere, the same phone at one organization. One query a
+         *     page (`?cursor=`, `?page_size=`).
+         */
+        get: operations["contacts_duplicates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1260,6 +1303,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{id}/merge/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Merge the organizations listed in `merge` into this one (ADR 0029), in one transaction: every
+         *     record referring to them (contacts, opportunities, interactions, authorizations, links, item
+         *     numbers, children…) moves here, identical links fold into one, contacts with the same email merge;
+         *     they are deleted with `merged_into` set, and both sides' history records the merge. 409: another
+         *     type, a principal, links that clash, or records out of your reach referring to them.
+         */
+        post: operations["organizations_merge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{id}/restore/": {
         parameters: {
             query?: never;
@@ -1318,6 +1384,27 @@ export interface paths {
          *     200 whose `results` give each one's outcome, failures included.
          */
         post: operations["organizations_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/duplicates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Pairs of organizations that look like one (ADR 0029), best first, among those you see: the same
+         *     name's words ("Sysco Boston", "SYSCO – Boston"), or alike words with the city or phone agreeing;
+         *     one type, never principals. One query a page (`?cursor=`, `?page_size=`).
+         */
+        get: operations["organizations_duplicates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2058,7 +2145,7 @@ export interface components {
             occurred_at: string;
             actor: number | null;
             request_id: string;
-            /** @description A delete or purge: the record is gone from lists. */
+            /** @description A delete, a purge, or the merged side of a merge: the record is gone from lists. */
             tombstone: boolean;
             /** @description Changed fields: {"field": [old, new]} (as the record's history gives them; a purge: {}). */
             changes: {
@@ -2068,12 +2155,13 @@ export interface components {
         /**
          * @description * `create` - create
          *     * `delete` - delete
+         *     * `merge` - merge
          *     * `purge` - purge
          *     * `restore` - restore
          *     * `update` - update
          * @enum {string}
          */
-        ChangeActionEnum: "create" | "delete" | "purge" | "restore" | "update";
+        ChangeActionEnum: "create" | "delete" | "merge" | "purge" | "restore" | "update";
         /** @description A problem (409) naming the live dependents that keep a record from being deleted. */
         ConflictProblem: components["schemas"]["Problem"] & {
             /** @description Live dependents by kind (`contacts`, `open_opportunities`) with their counts. */
@@ -2161,6 +2249,30 @@ export interface components {
             if_match?: string;
             data: components["schemas"]["PatchedContactRequest"];
         };
+        /** @description Two contacts that look like one person. */
+        ContactDuplicate: {
+            left: components["schemas"]["DuplicateContact"];
+            right: components["schemas"]["DuplicateContact"];
+            reason: components["schemas"]["ContactDuplicateReasonEnum"];
+            /**
+             * Format: double
+             * @description 1 for the same name or email, 0.8 for the same phone.
+             */
+            score: number;
+        };
+        /** @description A page of candidate pairs, best first: follow `next` for more. */
+        ContactDuplicatePage: {
+            /** Format: uri */
+            next: string | null;
+            results: components["schemas"]["ContactDuplicate"][];
+        };
+        /**
+         * @description * `same_name` - same_name
+         *     * `same_email` - same_email
+         *     * `same_phone` - same_phone
+         * @enum {string}
+         */
+        ContactDuplicateReasonEnum: "same_name" | "same_email" | "same_phone";
         ContactRequest: {
             organization: number;
             first_name: string;
@@ -2329,6 +2441,21 @@ export interface components {
             /** Format: decimal */
             open_weighted_weekly_volume: string;
         };
+        DuplicateContact: {
+            id: number;
+            first_name: string;
+            last_name: string;
+            email: string;
+            phone: string;
+            organization: number;
+        };
+        DuplicateOrganization: {
+            id: number;
+            name: string;
+            type: components["schemas"]["OrganizationTypeEnum"];
+            city: string;
+            phone: string;
+        };
         FeedPage: {
             results: components["schemas"]["Change"][];
             /** @description Pass as `after` to read on; the same cursor when nothing is new. */
@@ -2404,9 +2531,10 @@ export interface components {
          *     * `delete` - Delete (soft)
          *     * `restore` - Restore
          *     * `purge` - Purge (hard delete)
+         *     * `merge` - Merge
          * @enum {string}
          */
-        HistoryOperationEnum: "insert" | "update" | "delete" | "restore" | "purge";
+        HistoryOperationEnum: "insert" | "update" | "delete" | "restore" | "purge" | "merge";
         Import: {
             readonly id: number;
             readonly kind: components["schemas"]["ImportKindEnum"];
@@ -4514,6 +4642,11 @@ export interface components {
          * @enum {string}
          */
         MemberRoleEnum: "admin" | "manager" | "viewer";
+        /** @description The records to merge into the one addressed (ADR 0029). */
+        MergeRequest: {
+            /** @description Ids of the records merged into this one: each is deleted, with `merged_into` set, and every reference to it moves here. */
+            merge: number[];
+        };
         /** @enum {unknown} */
         NullEnum: null;
         Opportunity: {
@@ -4906,6 +5039,30 @@ export interface components {
             if_match?: string;
             data: components["schemas"]["PatchedOrganizationRequest"];
         };
+        /** @description Two organizations that look like one: merge `right` into `left` (or the other way). */
+        OrganizationDuplicate: {
+            left: components["schemas"]["DuplicateOrganization"];
+            right: components["schemas"]["DuplicateOrganization"];
+            reason: components["schemas"]["OrganizationDuplicateReasonEnum"];
+            /**
+             * Format: double
+             * @description 1 for the same name's words; else the words' Jaccard index.
+             */
+            score: number;
+        };
+        /** @description A page of candidate pairs, best first: follow `next` for more. */
+        OrganizationDuplicatePage: {
+            /** Format: uri */
+            next: string | null;
+            results: components["schemas"]["OrganizationDuplicate"][];
+        };
+        /**
+         * @description * `same_name` - same_name
+         *     * `similar_name_same_city` - similar_name_same_city
+         *     * `similar_name_same_phone` - similar_name_same_phone
+         * @enum {string}
+         */
+        OrganizationDuplicateReasonEnum: "same_name" | "similar_name_same_city" | "similar_name_same_phone";
         /**
          * @description * `A` - A
          *     * `B` - B
@@ -9626,6 +9783,58 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    contacts_merge: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=organization,reports_to`), at no extra query. An unknown name is a 400. */
+                expand?: ("organization" | "reports_to")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this contact. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     contacts_restore: {
         parameters: {
             query?: {
@@ -9711,6 +9920,41 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["BatchFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    contacts_duplicates: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactDuplicatePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -13145,6 +13389,58 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    organizations_merge: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=account_manager,parent`), at no extra query. An unknown name is a 400. */
+                expand?: ("account_manager" | "parent")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this organization. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     organizations_restore: {
         parameters: {
             query?: {
@@ -13269,6 +13565,41 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["BatchFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    organizations_duplicates: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationDuplicatePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

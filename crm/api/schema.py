@@ -280,7 +280,9 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str, str, tuple[str, ...]]] = {
 }
 
 # Actions whose response is one record, sent with its ETag (TenantModelViewSet.finalize_response).
-ETAG_ACTIONS = frozenset({"retrieve", "create", "update", "partial_update", "restore", "change_stage"})
+ETAG_ACTIONS = frozenset(
+    {"retrieve", "create", "update", "partial_update", "restore", "change_stage", "merge"}
+)
 # Actions whose response is built by the serializer that honours `?expand=`.
 EXPAND_ACTIONS = ETAG_ACTIONS | {"list", "batch"}
 # A batch's 422 (crm.api.batch.BatchFailed): the response and problem components, and its description.

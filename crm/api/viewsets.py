@@ -42,7 +42,7 @@ def _json_array(rows: Any) -> orjson.Fragment:
 
 
 # Actions that write one row: they lock it (SELECT … FOR UPDATE) and honour If-Match.
-LOCKING_ACTIONS = frozenset({"update", "partial_update", "destroy", "restore", "change_stage"})
+LOCKING_ACTIONS = frozenset({"update", "partial_update", "destroy", "restore", "change_stage", "merge"})
 # Actions that also reach soft-deleted rows.
 DELETED_ROW_ACTIONS = frozenset({"restore", "history"})
 
@@ -371,6 +371,13 @@ class TenantModelViewSet(exports.ExportableListMixin, LocatedCreateMixin, viewse
     def restore(self, request: Request, pk: Any = None) -> Response:
         """Bring back a deleted record, with whatever was deleted together with it."""
         instance: TenantModel = self.get_object()
+        merged_into = getattr(instance, "merged_into_id", None)
+        if merged_into is not None:  # ADR 0029: its references live on the survivor now
+            raise Conflict(
+                "This record was merged into another and cannot come back.",
+                code="merged",
+                merged_into=merged_into,
+            )
         record_restore(instance=instance, dependents=self.deletion_dependents(instance))
         self.action = "retrieve"
         return Response(self.representation_of(instance.pk))

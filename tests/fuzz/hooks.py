@@ -233,6 +233,10 @@ DATA_DEPENDENT_RULES = tuple(
         r"^Enter a valid URL\.$",
         r"^Only http and https URLs are allowed\.$",
         r"^Credentials in the URL are not allowed; use the signature to authenticate\.$",
+        # merges (ADR 0029): the survivor's own id (the path's) among those merged; `uniqueItems` is not
+        # said of `merge` either (a ListField of integers)
+        r"^A record is not merged into itself\.$",
+        r"^An id is listed twice\.$",
         # exports: every row, so no page parameters with format=csv|xlsx (crm.api.exports)
         r"^An export \(format=csv or xlsx\) has every row: it takes no page parameters\.$",
     )

@@ -170,3 +170,29 @@ def test_a_tiny_export_run_streams_every_interaction_and_measures_the_workers_me
         assert result.rss_start > 0 and result.rss_peak >= result.rss_start
     assert "rows/s" in export.render(results)
     assert results[0].as_json()["rows_per_second"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_merge_run_merges_fresh_duplicates_through_the_api_and_times_each():
+    from organizations.models import Organization
+    from workbench.bench import merge
+
+    generate(scale=0.01, seed=8)
+    results = merge.run(interactions=30, repeat=2, log=lambda line: None)
+    assert [r.status for r in results] == [200, 200]
+    assert all(r.milliseconds > 0 and r.queries > 0 and r.moved_rows == 30 + 11 for r in results)
+    assert (
+        Organization.objects.filter(merged_into__isnull=False, name__startswith="BENCHMARK MERGE").count()
+        == 2
+    )
+    assert "merge ms" in merge.render(results)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scene_lists_the_duplicates_of_organizations_and_contacts():
+    from workbench.bench.scenario import build_scene
+
+    generate(scale=0.01, seed=9)
+    names = {operation.name: operation for operation in build_scene().operations}
+    assert names["organizations: duplicates"].calls[0].path.endswith("/organizations/duplicates/")
+    assert names["contacts: duplicates"].query_budget == 2

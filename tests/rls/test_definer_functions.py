@@ -43,6 +43,8 @@ REVIEWED = {
     "crm_set_member_time_zone(bigint,text)": "a verified context: the caller's own zone, or an admin's for a"
     " member of their own firm (false, not an error, for anyone else)",
     "crm_feed_horizon(pg_snapshot)": "a transaction id of the cluster: whether others run, nothing they wrote",
+    "crm_merge_left_behind(regclass,bigint[])": "a yes or no about rows already merged, in a verified"
+    " context's own firm (ADR 0029)",
     "crm_search_contact(text)": "filtered by the table's SELECT policy",
     "crm_search_contact_keyed(text)": "filtered by the table's SELECT policy",
     "crm_search_interaction(text)": "filtered by the table's SELECT policy",

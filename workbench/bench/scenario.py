@@ -46,6 +46,7 @@ GROUP_BUDGETS = {
     "expand": PAGE_BUDGET,
     "detail": PAGE_BUDGET,
     "timeline": 3,  # RLS context, the organization, one merged page
+    "duplicates": 2,  # RLS context, the page of pairs (ADR 0029)
     "report": REPORT_BUDGET,
 }
 
@@ -342,6 +343,10 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         budget=6,
     )
     add("organizations: timeline", "timeline", _get(f"/organizations/{customer}/timeline/"))
+    if route_exists(f"{API}/organizations/duplicates/"):
+        # Candidate duplicates (ADR 0029), every live organization and contact the manager sees compared.
+        add("organizations: duplicates", "duplicates", _get("/organizations/duplicates/"))
+        add("contacts: duplicates", "duplicates", _get("/contacts/duplicates/"))
     # Each report as first opened, then rotating through the filters a manager narrows it by.
     quarter_ago, year_ago = (
         (today - dt.timedelta(days=90)).isoformat(),

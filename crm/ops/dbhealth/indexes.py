@@ -230,7 +230,14 @@ def check_foreign_keys_without_index(db: Db) -> Check:
              WHERE k.contype = 'f' AND {user_schema}
                AND NOT EXISTS (
                    SELECT 1 FROM pg_index i
-                    WHERE i.indrelid = k.conrelid AND i.indisvalid AND i.indpred IS NULL
+                    WHERE i.indrelid = k.conrelid AND i.indisvalid
+                      -- A partial index on `x IS NOT NULL` serves the key's `x = $1` lookups too (a sparse
+                      -- key: merged_into, ADR 0029).
+                      AND (i.indpred IS NULL
+                           OR (cardinality(l.lookup) = 1
+                               AND pg_get_expr(i.indpred, i.indrelid) = (
+                                   SELECT '(' || quote_ident(a.attname) || ' IS NOT NULL)' FROM pg_attribute a
+                                    WHERE a.attrelid = k.conrelid AND a.attnum = l.lookup[1])))
                       AND (i.indkey::int2[])[0:cardinality(l.lookup) - 1] @> l.lookup
                       AND (i.indkey::int2[])[0:cardinality(l.lookup) - 1] <@ l.lookup)
              ORDER BY 1, 2""").format(user_schema=USER_SCHEMA)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.models import Tenant
-from workbench.bench import export, runner, server, silk_replay
+from workbench.bench import export, merge, runner, server, silk_replay
 from workbench.bench.scenario import NoGeneratedData, generated_tenant
 from workbench.datagen import GenerationError, generate
 
@@ -79,6 +79,17 @@ class Command(BaseCommand):
             help="Stream the firm's interactions whole as each of these formats (csv,xlsx) from a one-worker"
             " server, as its admin; print rows/s and the worker's resident memory (start, peak, growth).",
         )
+        merging = parser.add_argument_group("a merge (instead of the load run)")
+        merging.add_argument(
+            "--merge",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Merge two duplicate accounts with N interactions each (and contacts, opportunities, a"
+            " distributor link) through the API as the typical manager, --merge-runs times on fresh"
+            " accounts, which stay in the firm; print each merge's time and queries (ADR 0029).",
+        )
+        merging.add_argument("--merge-runs", type=int, default=3, help="Merges to time (3).")
         replay = parser.add_argument_group("silk replay (instead of the load run)")
         replay.add_argument(
             "--silk-replay",
@@ -109,6 +120,20 @@ class Command(BaseCommand):
         else:
             self.stdout.write(export.render(results))
 
+    def _merge(self, options: dict[str, Any]) -> None:
+        if options["merge"] < 1 or options["merge_runs"] < 1:
+            raise CommandError("--merge and --merge-runs must be 1 or more.")
+        try:
+            results = merge.run(
+                interactions=options["merge"], repeat=options["merge_runs"], log=self.stderr.write
+            )
+        except (NoGeneratedData, RuntimeError) as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps([r.as_json() for r in results], indent=2))
+        else:
+            self.stdout.write(merge.render(results))
+
     def handle(self, *args: Any, **options: Any) -> None:
         if generated_tenant() is None:
             if not settings.DEBUG and not options["force"] and Tenant.objects.exists():
@@ -126,6 +151,9 @@ class Command(BaseCommand):
             return
         if options["silk_replay"]:
             self._silk_replay(options)
+            return
+        if options["merge"]:
+            self._merge(options)
             return
         run_options = runner.Options(
             connections=options["connections"],

@@ -17,6 +17,8 @@ from crm.api.serializers import (
 )
 from opportunities.models import (
     CLOSED_STAGES,
+    DEFAULT_STAGE_PROBABILITIES,
+    OPEN_STAGES,
     REASON_MAX_LENGTH,
     Opportunity,
     OpportunityContact,
@@ -39,11 +41,19 @@ def opportunity_summary() -> type[serializers.Serializer]:
 
 
 class OpportunitySerializer(TenantModelSerializer):
-    owner = TenantMemberField(required=False, allow_null=True)
+    owner = TenantMemberField(
+        required=False, allow_null=True, help_text="Who works the deal; defaults to you (the database's)."
+    )
     weekly_case_volume = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
     )
-    probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    probability = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text="Percent. Follows the stage (the firm's stage probabilities) on create and on a stage change"
+        " unless the same request sets it to another value; closed won is 100, closed lost 0 (ADR 0032).",
+    )
     weighted_weekly_volume = serializers.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -133,3 +143,38 @@ class OpportunityContactSerializer(TenantModelSerializer):
         model = OpportunityContact
         fields = ("id", "opportunity", "contact", "role", *AUDIT_FIELDS)
         read_only_fields = AUDIT_FIELDS
+
+
+def _stage_field(stage: str) -> serializers.IntegerField:
+    label = Stage(stage).label
+    if stage in CLOSED_STAGES:
+        fixed = DEFAULT_STAGE_PROBABILITIES[stage]
+        return serializers.IntegerField(
+            required=False,
+            min_value=fixed,
+            max_value=fixed,
+            help_text=f"{label}: fixed at {fixed}; may be sent back unchanged.",
+        )
+    return serializers.IntegerField(min_value=0, max_value=100, help_text=f"{label}, in percent (0–100).")
+
+
+class StageProbabilitiesSerializer(StrictJSONTypes):
+    """A firm's probability per stage (ADR 0032): what an opportunity's probability becomes when it
+    reaches the stage. PUT gives every open stage, PATCH some; closed won and closed lost are fixed."""
+
+    new_lead = _stage_field(Stage.NEW_LEAD)
+    initial_outreach = _stage_field(Stage.INITIAL_OUTREACH)
+    sample_visit_offered = _stage_field(Stage.SAMPLE_VISIT_OFFERED)
+    feedback_logged = _stage_field(Stage.FEEDBACK_LOGGED)
+    demo_scheduled = _stage_field(Stage.DEMO_SCHEDULED)
+    closed_won = _stage_field(Stage.CLOSED_WON)
+    closed_lost = _stage_field(Stage.CLOSED_LOST)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(self.initial_data, dict):
+            unknown = sorted(str(key) for key in self.initial_data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Not a stage: the stages are " + ", ".join(Stage.values) + "."] for key in unknown}
+                )
+        return {stage: value for stage, value in attrs.items() if stage in OPEN_STAGES}

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.batch import BatchWriteMixin
+from crm.api.filters import refuse_unknown
 from crm.api.viewsets import TenantModelViewSet
 from crm.permissions import IsTenantAdminOrReadOnly
 from crm.rls import context_of
@@ -72,6 +73,11 @@ class StageProbabilityView(APIView):
     stage keep theirs until they move (or `manage.py reset_probabilities`)."""
 
     permission_classes = [IsTenantAdminOrReadOnly]
+    problem_statuses = (400,)  # it takes no query parameter: one is a 400 naming it
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_unknown(request, frozenset())
 
     @extend_schema(
         responses=serializers.StageProbabilitiesSerializer, operation_id="stage_probabilities_retrieve"

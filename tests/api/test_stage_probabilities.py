@@ -51,6 +51,17 @@ def test_an_admin_changes_some_figures_with_patch_and_all_with_put(admin):
     assert ok(admin.get(URL))["demo_scheduled"] == 80
 
 
+def test_a_query_parameter_is_a_400_naming_it(manager):
+    assert_problem(manager.get(f"{URL}?stage=new_lead"), 400, field="stage")
+
+
+def test_reading_the_figures_takes_one_query(manager, django_assert_max_num_queries):
+    manager.get(URL)  # the request context's queries are warmed up
+    with django_assert_max_num_queries(8) as captured:
+        ok(manager.get(URL))
+    assert sum("stage_probability" in q["sql"] for q in captured.captured_queries) == 1
+
+
 def test_put_needs_every_open_stage(admin):
     assert_problem(admin.put(URL, {"new_lead": 5}, format="json"), 400, field="initial_outreach")
 

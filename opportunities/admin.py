@@ -16,7 +16,7 @@ from crm.admin_base import (
     related_filter,
 )
 from interactions.admin import InteractionInline
-from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
+from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct, StageProbability
 from organizations.models import OrganizationType
 
 limit_choices(Opportunity, "principal", type=OrganizationType.PRINCIPAL)
@@ -97,6 +97,16 @@ class OpportunityAdmin(CrmModelAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "probability" in form.base_fields:
+            # Empty on a new opportunity: the database fills in the firm's figure for the stage.
+            form.base_fields["probability"].help_text = (
+                "Percent. Leave empty on a new opportunity, and unchanged on a stage change, to take the"
+                " firm's figure for the stage (Stage probabilities); closed won is 100, closed lost 0."
+            )
+        return form
+
 
 @admin.register(OpportunityProduct)
 class OpportunityProductAdmin(CrmModelAdmin):
@@ -115,3 +125,23 @@ class OpportunityContactAdmin(CrmModelAdmin):
     search_fields = ("opportunity__name", "contact__first_name", "contact__last_name")
     autocomplete_fields = ("opportunity", "contact")
     fields = ("opportunity", "contact", "role")
+
+
+@admin.register(StageProbability)
+class StageProbabilityAdmin(CrmModelAdmin):
+    """The firm's probability per open stage: the firm's admins change them; every member reads them.
+    Each firm has its five rows from its creation, so there is nothing to add or delete."""
+
+    admin_only = True
+    list_display = ("stage", "probability", "updated_at", "updated_by")
+    list_editable = ("probability",)
+    list_select_related = ("updated_by",)
+    ordering = ("id",)
+    fields = ("stage", "probability", "updated_at", "updated_by")
+    readonly_fields = ("stage", "updated_at", "updated_by")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Now
 
 from contacts.models import ContactRole
 from crm.db import Ref, immutable, member_check, references_trigger
-from crm.models import TenantModel, name_of, tenant_row_triggers
+from crm.models import Tenant, TenantModel, User, name_of, tenant_row_triggers
 from crm.text import max_length_check
 
 NOTES_MAX_LENGTH = 10_000
@@ -62,6 +63,41 @@ _OPPORTUNITY_RULES = """
             NEW.closed_on := NULL;
         END IF;"""
 
+# The owner defaults to whoever creates the opportunity (the request's verified user, crm.user_id), through
+# the API, the admin and raw SQL alike; before the member check, which then holds it to the firm too.
+_OWNER_DEFAULT = """
+        IF TG_OP = 'INSERT' AND NEW.owner_id IS NULL THEN
+            NEW.owner_id := nullif(current_setting('crm.user_id', true), '')::bigint;
+        END IF;"""
+
+# The probability follows the stage (ADR 0032): on insert without one (NULL), and on a stage change that
+# does not change the probability too, it becomes the firm's figure for the new stage (stage_probability;
+# the default figure should the firm's row be missing). A statement that changes probability keeps its
+# value; one that sets it to the value it already had cannot be told from one that leaves it alone, and
+# follows. Closed won is 100 and closed lost 0: an explicit other value is refused, and a closed row
+# written without a new probability (a legacy row touched by an edit) gets the fixed figure.
+_PROBABILITY_RULES = """
+        IF NEW.stage IN ('closed_won', 'closed_lost') THEN
+            IF NEW.probability IS NULL
+               OR (TG_OP = 'UPDATE' AND NEW.probability IS NOT DISTINCT FROM OLD.probability) THEN
+                NEW.probability := opportunity_default_probability(NEW.stage);
+            ELSIF NEW.probability <> opportunity_default_probability(NEW.stage) THEN
+                RAISE EXCEPTION 'probability must be % when the opportunity is %',
+                    opportunity_default_probability(NEW.stage), replace(NEW.stage, '_', ' ')
+                    USING ERRCODE = 'check_violation', COLUMN = 'probability', TABLE = TG_TABLE_NAME;
+            END IF;
+        ELSIF NEW.probability IS NULL
+              OR (TG_OP = 'UPDATE' AND NEW.stage IS DISTINCT FROM OLD.stage
+                  AND NEW.probability IS NOT DISTINCT FROM OLD.probability) THEN
+            -- 0 only for a stage that is none (opportunity_stage_valid then refuses the row, by name).
+            NEW.probability := coalesce(
+                (SELECT probability FROM stage_probability
+                  WHERE tenant_id = NEW.tenant_id AND stage = NEW.stage),
+                opportunity_default_probability(NEW.stage),
+                0
+            );
+        END IF;"""
+
 
 class Opportunity(TenantModel):
     # Lists of a non-admin merge one index range per principal of their book (crm.api.pagination).
@@ -108,7 +144,11 @@ class Opportunity(TenantModel):
         max_length=16, choices=OpportunityPriority.choices, default=OpportunityPriority.MEDIUM
     )
     weekly_case_volume = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    probability = models.PositiveSmallIntegerField(default=10, help_text="0–100 (percent).")
+    # Kept by the database (_PROBABILITY_RULES): no Python default, so an insert that does not give one
+    # sends NULL and the trigger fills in the firm's figure for the stage.
+    probability = models.PositiveSmallIntegerField(
+        blank=True, help_text="0–100 (percent); follows the stage unless set (ADR 0032)."
+    )
     weighted_weekly_volume = models.GeneratedField(
         expression=Cast(
             F("weekly_case_volume") * F("probability") / Value(100),
@@ -201,7 +241,11 @@ class Opportunity(TenantModel):
                 Ref("principal_id", "organization", ("principal",), "a principal"),
                 Ref("customer_id", "organization", ("customer", "prospect"), "a customer or prospect"),
                 Ref("distributor_id", "organization", ("distributor",), "a distributor"),
-                extra=immutable("principal_id") + member_check("owner_id") + _OPPORTUNITY_RULES,
+                extra=immutable("principal_id")
+                + _OWNER_DEFAULT
+                + member_check("owner_id")
+                + _OPPORTUNITY_RULES
+                + _PROBABILITY_RULES,
             ),
         ]
 
@@ -318,3 +362,71 @@ class OpportunityContact(TenantModel):
 
     def __str__(self) -> str:
         return f"{name_of(self, 'contact')} on {name_of(self, 'opportunity')}"
+
+
+# The figures a firm starts with (ADR 0032); opportunity_default_probability() in the database holds the
+# same (opportunities migration 0018), for the seed of a new firm and a firm's missing row.
+DEFAULT_STAGE_PROBABILITIES: dict[str, int] = {
+    Stage.NEW_LEAD: 10,
+    Stage.INITIAL_OUTREACH: 20,
+    Stage.SAMPLE_VISIT_OFFERED: 40,
+    Stage.FEEDBACK_LOGGED: 50,
+    Stage.DEMO_SCHEDULED: 70,
+    Stage.CLOSED_WON: 100,
+    Stage.CLOSED_LOST: 0,
+}
+OPEN_STAGES = tuple(stage for stage in Stage.values if stage not in CLOSED_STAGES)
+
+
+class StageProbability(models.Model):
+    """A firm's probability of winning an opportunity at an open stage: what the opportunity's probability
+    becomes when it reaches that stage (ADR 0032). Closed won and closed lost are fixed (100, 0) and have
+    no row. Every firm has a row per open stage (seeded when the firm is created); its admins change them."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    stage = models.CharField(max_length=24, choices=[(s, Stage(s).label) for s in OPEN_STAGES])
+    # bigint for a percentage: the migration lint refuses narrower integers in new columns (squawk's
+    # prefer-bigint rules), and 0–100 is held by stage_probability_range anyway.
+    probability = models.PositiveBigIntegerField(help_text="0–100 (percent).")
+    updated_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        db_table = "stage_probability"
+        ordering = ["tenant", "id"]
+        verbose_name = "stage probability"
+        verbose_name_plural = "stage probabilities"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "stage"], name="stage_probability_once_per_firm"),
+            models.CheckConstraint(
+                condition=Q(stage__in=OPEN_STAGES),
+                name="stage_probability_open_stage",
+                violation_error_message="Only an open stage has a firm's probability.",
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="stage_probability_range",
+                violation_error_message="probability must be between 0 and 100.",
+            ),
+        ]
+        triggers = [
+            # Who changed a firm's figures, and when: the request's verified user, as audit columns are.
+            pgtrigger.Trigger(
+                name="stamp_update",
+                operation=pgtrigger.Update,
+                when=pgtrigger.Before,
+                func="""
+        IF NEW.tenant_id IS DISTINCT FROM OLD.tenant_id OR NEW.stage IS DISTINCT FROM OLD.stage THEN
+            RAISE EXCEPTION 'a firm''s stage probability keeps its firm and stage'
+                USING ERRCODE = 'check_violation', COLUMN = 'stage', TABLE = TG_TABLE_NAME;
+        END IF;
+        NEW.updated_at := now();
+        NEW.updated_by_id := nullif(current_setting('crm.user_id', true), '')::bigint;
+        RETURN NEW;""",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{Stage(self.stage).label}: {self.probability}%"

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from contacts.serializers import contact_summary
+from crm.api.batch import ClosedSerializer
 from crm.api.serializers import (
     AUDIT_FIELDS,
     StrictJSONTypes,
@@ -17,6 +18,8 @@ from crm.api.serializers import (
 )
 from opportunities.models import (
     CLOSED_STAGES,
+    DEFAULT_STAGE_PROBABILITIES,
+    OPEN_STAGES,
     REASON_MAX_LENGTH,
     Opportunity,
     OpportunityContact,
@@ -39,11 +42,19 @@ def opportunity_summary() -> type[serializers.Serializer]:
 
 
 class OpportunitySerializer(TenantModelSerializer):
-    owner = TenantMemberField(required=False, allow_null=True)
+    owner = TenantMemberField(
+        required=False, allow_null=True, help_text="Who works the deal; defaults to you (the database's)."
+    )
     weekly_case_volume = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
     )
-    probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    probability = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text="Percent. Follows the stage (the firm's stage probabilities) on create and on a stage change"
+        " unless the same request sets it to another value; closed won is 100, closed lost 0 (ADR 0032).",
+    )
     weighted_weekly_volume = serializers.DecimalField(
         max_digits=14,
         decimal_places=2,
@@ -133,3 +144,36 @@ class OpportunityContactSerializer(TenantModelSerializer):
         model = OpportunityContact
         fields = ("id", "opportunity", "contact", "role", *AUDIT_FIELDS)
         read_only_fields = AUDIT_FIELDS
+
+
+def _stage_field(stage: str) -> serializers.IntegerField:
+    label = Stage(stage).label
+    if stage in CLOSED_STAGES:
+        fixed = DEFAULT_STAGE_PROBABILITIES[stage]
+        return serializers.IntegerField(
+            required=False,
+            min_value=fixed,
+            max_value=fixed,
+            help_text=f"{label}: fixed at {fixed}; may be sent back unchanged.",
+        )
+    return serializers.IntegerField(min_value=0, max_value=100, help_text=f"{label}, in percent (0–100).")
+
+
+class StageProbabilitiesSerializer(ClosedSerializer):
+    """A firm's probability per stage (ADR 0032): what an opportunity's probability becomes when it
+    reaches the stage. PUT gives every open stage, PATCH some; closed won and closed lost are fixed."""
+
+    new_lead = _stage_field(Stage.NEW_LEAD)
+    initial_outreach = _stage_field(Stage.INITIAL_OUTREACH)
+    sample_visit_offered = _stage_field(Stage.SAMPLE_VISIT_OFFERED)
+    feedback_logged = _stage_field(Stage.FEEDBACK_LOGGED)
+    demo_scheduled = _stage_field(Stage.DEMO_SCHEDULED)
+    closed_won = _stage_field(Stage.CLOSED_WON)
+    closed_lost = _stage_field(Stage.CLOSED_LOST)
+
+    # Another key is a 400 naming it (a misspelt stage must not be a 200 that changed nothing), and the
+    # schema says so (additionalProperties: false).
+    closed = True
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {stage: value for stage, value in attrs.items() if stage in OPEN_STAGES}

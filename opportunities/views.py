@@ -1,4 +1,4 @@
-"""API views for opportunities, their products and contacts."""
+"""API views for opportunities, their products and contacts, and the firm's stage probabilities."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from crm.api.batch import BatchWriteMixin
+from crm.api.filters import refuse_unknown
 from crm.api.viewsets import TenantModelViewSet
-from opportunities import filters, serializers, services
+from crm.permissions import IsTenantAdminOrReadOnly
+from crm.rls import context_of
+from opportunities import filters, selectors, serializers, services
 
 
 class OpportunityViewSet(BatchWriteMixin, TenantModelViewSet):
@@ -61,3 +65,50 @@ class OpportunityContactViewSet(BatchWriteMixin, TenantModelViewSet):
     serializer_class = serializers.OpportunityContactSerializer
     filterset_class = filters.OpportunityContactFilter
     ordering = ("-id",)
+
+
+class StageProbabilityView(APIView):
+    """The firm's probability per stage (ADR 0032): every member reads it, its admins change it. An
+    opportunity's probability follows it on create and on each stage change; opportunities already at a
+    stage keep theirs until they move (or `manage.py reset_probabilities`)."""
+
+    permission_classes = [IsTenantAdminOrReadOnly]
+    problem_statuses = (400,)  # it takes no query parameter: one is a 400 naming it
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_unknown(request, frozenset())
+
+    @extend_schema(
+        responses=serializers.StageProbabilitiesSerializer, operation_id="stage_probabilities_retrieve"
+    )
+    def get(self, request: Request) -> Response:
+        return self._answer(request)
+
+    @extend_schema(
+        request=serializers.StageProbabilitiesSerializer,
+        responses=serializers.StageProbabilitiesSerializer,
+        operation_id="stage_probabilities_update",
+    )
+    def put(self, request: Request) -> Response:
+        return self._change(request, partial=False)
+
+    @extend_schema(
+        request=serializers.StageProbabilitiesSerializer,
+        responses=serializers.StageProbabilitiesSerializer,
+        operation_id="stage_probabilities_partial_update",
+    )
+    def patch(self, request: Request) -> Response:
+        return self._change(request, partial=True)
+
+    def _change(self, request: Request, *, partial: bool) -> Response:
+        payload = serializers.StageProbabilitiesSerializer(data=request.data, partial=partial)
+        payload.is_valid(raise_exception=True)
+        services.stage_probabilities_set(
+            tenant_id=context_of(request).member_tenant_id, probabilities=payload.validated_data
+        )
+        return self._answer(request)
+
+    def _answer(self, request: Request) -> Response:
+        figures = selectors.stage_probabilities(tenant_id=context_of(request).member_tenant_id)
+        return Response(serializers.StageProbabilitiesSerializer(figures).data)

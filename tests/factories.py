@@ -11,7 +11,14 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm.models import Membership, PrincipalAssignment, Role, Tenant, User
 from interactions.models import Interaction
-from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
+from opportunities.models import (
+    CLOSED_STAGES,
+    DEFAULT_STAGE_PROBABILITIES,
+    Opportunity,
+    OpportunityContact,
+    OpportunityProduct,
+    Stage,
+)
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
@@ -147,7 +154,11 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     principal = factory.SubFactory(PrincipalFactory, tenant=factory.SelfAttribute("..tenant"))
     customer = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
     weekly_case_volume = Decimal("10")
-    probability = 50
+    stage = Stage.NEW_LEAD
+    # Closed stages have their fixed figure (the database refuses another, ADR 0032).
+    probability = factory.LazyAttribute(
+        lambda o: DEFAULT_STAGE_PROBABILITIES.get(o.stage, 50) if o.stage in CLOSED_STAGES else 50
+    )
 
 
 class OpportunityProductFactory(factory.django.DjangoModelFactory):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.db import models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, ContactRole
@@ -343,16 +343,20 @@ PRINCIPAL_TITLES = (
     ("Foodservice Marketing Manager", ContactRole.INFLUENCER),
 )
 
-# Stage → (how many, probability %)
+# Stage → how many. Probability is the database's: the firm's figure for the stage (ADR 0032).
 STAGE_PLAN = (
-    (Stage.NEW_LEAD, 10, 10),
-    (Stage.INITIAL_OUTREACH, 10, 20),
-    (Stage.SAMPLE_VISIT_OFFERED, 9, 35),
-    (Stage.FEEDBACK_LOGGED, 8, 50),
-    (Stage.DEMO_SCHEDULED, 7, 70),
-    (Stage.CLOSED_WON, 9, 100),
-    (Stage.CLOSED_LOST, 7, 0),
+    (Stage.NEW_LEAD, 10),
+    (Stage.INITIAL_OUTREACH, 10),
+    (Stage.SAMPLE_VISIT_OFFERED, 9),
+    (Stage.FEEDBACK_LOGGED, 8),
+    (Stage.DEMO_SCHEDULED, 7),
+    (Stage.CLOSED_WON, 9),
+    (Stage.CLOSED_LOST, 7),
 )
+# How far back the demo's activity goes (about six months), and its closed deals (the last four quarters,
+# as the win/loss report shows them by default).
+HISTORY_DAYS = 182
+CLOSED_DAYS = 330
 WIN_REASONS = vocabulary.WIN_REASONS
 LOSS_REASONS = vocabulary.LOSS_REASONS
 NEXT_ACTIONS = vocabulary.NEXT_ACTIONS
@@ -401,6 +405,8 @@ class _DemoBuilder:
         self._contacts()
         self._products()
         self._opportunities()
+        self._stage_ages()
+        self._admin_follow_ups()
         self._interactions()
         return demo_counts(self.tenant)
 
@@ -694,14 +700,14 @@ class _DemoBuilder:
         accounts = self._accounts()
         opportunities: list[Opportunity] = []
         lead_products: list[Product] = []
-        for stage, count, probability in STAGE_PLAN:
+        for stage, count in STAGE_PLAN:
             for _ in range(count):
                 principal = rng.choice(self.principals)
                 customer = rng.choice(accounts)
                 owner = self.principal_manager[principal.pk]
                 lead_product = rng.choice(self.products_by_principal[principal.pk])
                 closed = stage in (Stage.CLOSED_WON, Stage.CLOSED_LOST)
-                closed_on = self.today - dt.timedelta(days=rng.randint(1, 80)) if closed else None
+                closed_on = self.today - dt.timedelta(days=rng.randint(1, CLOSED_DAYS)) if closed else None
                 volume = Decimal(rng.choice((4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 60)))
                 opportunities.append(
                     Opportunity(
@@ -733,7 +739,6 @@ class _DemoBuilder:
                             )
                         ),
                         weekly_case_volume=volume,
-                        probability=probability,
                         expected_close_date=closed_on or self.today + dt.timedelta(days=rng.randint(7, 120)),
                         closed_on=closed_on,
                         win_reason=rng.choice(WIN_REASONS) if stage == Stage.CLOSED_WON else "",
@@ -773,6 +778,78 @@ class _DemoBuilder:
                 )
         OpportunityProduct.objects.bulk_create(lines)
         OpportunityContact.objects.bulk_create(people)
+
+    # -- stage ages -------------------------------------------------------------------------------
+
+    def _stage_ages(self) -> None:
+        """Date each opportunity's stage and creation in the past, so days in stage, stale deals and the
+        pipeline's ages read as a real book does: most open deals moved within weeks, some sit for months;
+        a closed deal's stage changed the day it closed.
+
+        The database stamps stage_changed_at and created_at with now() on every insert (no client may
+        set them), so the demo, as the owner, rewrites them in one statement with the user triggers off for
+        that statement alone (`SET LOCAL session_replication_role = replica`, then back to `origin`): no
+        trigger learns a setting a request could forge, no table is locked, and history keeps the load's
+        own entries. A role without that privilege (an owner that is not a superuser, PostgreSQL < 15
+        without `GRANT SET`) loads the demo with ages of zero and says so.
+        """
+        rng = random.Random(SEED + 1)  # its own draws: the other builders' data stays as it was
+        # Days in the current stage for an open deal: fresh, a few weeks, stale (over 21 days), long stuck.
+        ages = ((0, 6), (7, 20), (21, 60), (61, 150))
+        weights = (3, 4, 3, 1)
+        ids, changed, created = [], [], []
+        for opportunity in self.opportunities:
+            if opportunity.closed_on is not None:
+                day = opportunity.closed_on
+                at = dt.datetime.combine(
+                    day, dt.time(rng.randint(9, 17), rng.choice((0, 15, 30, 45))), dt.UTC
+                )
+            else:
+                low, high = rng.choices(ages, weights)[0]
+                at = self.now - dt.timedelta(days=rng.randint(low, high), minutes=rng.randint(0, 600))
+            earlier = 0 if opportunity.stage == Stage.NEW_LEAD else rng.randint(7, 75)
+            ids.append(opportunity.pk)
+            changed.append(min(at, self.now))
+            created.append(min(at, self.now) - dt.timedelta(days=earlier))
+        with connection.cursor() as cursor:
+            try:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+            except DatabaseError:
+                print(
+                    "The demo's opportunities keep the load time as their stage's date: this role may not"
+                    " set session_replication_role."
+                )
+                return
+            cursor.execute(
+                """UPDATE opportunity o
+                      SET stage_changed_at = v.changed, created_at = v.created, updated_at = v.changed
+                     FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS v (id, changed, created)
+                    WHERE o.id = v.id""",
+                [ids, changed, created],
+            )
+            cursor.execute("SET LOCAL session_replication_role = origin")
+
+    def _admin_follow_ups(self) -> None:
+        """A few calls of the admin's own with follow-ups due this week or just overdue, so the dashboard
+        the admin signs in to first has follow-ups to show (the managers' come with their deals)."""
+        rng = random.Random(SEED + 2)
+        follow_ups = []
+        for days_ago, due_in in ((9, -2), (6, 0), (4, 1), (2, 3), (1, 6)):
+            account = rng.choice(self._accounts())
+            follow_ups.append(
+                Interaction(
+                    **self._audit(self.admin),
+                    type=InteractionType.CALL,
+                    occurred_at=self.now - dt.timedelta(days=days_ago, hours=rng.randint(1, 6)),
+                    subject=f"Account review with {account.name}"[:300],
+                    organization=account,
+                    user=self.admin,
+                    outcome=rng.choice(OUTCOMES),
+                    follow_up_on=self.today + dt.timedelta(days=due_in),
+                )
+            )
+        Interaction.objects.bulk_create(follow_ups)
 
     def _accounts(self) -> list[Organization]:
         """Operators where product is bought: chain units and independents, not the chains' head offices."""
@@ -818,8 +895,9 @@ class _DemoBuilder:
             follow_up_on, done = None, False
             if rng.random() < 0.35:
                 follow_up_on = occurred_at.date() + dt.timedelta(days=rng.randint(2, 14))
-                # Past follow-ups are mostly done; some are left overdue on purpose.
-                done = follow_up_on < self.today and rng.random() < 0.6
+                # Past follow-ups are mostly done; some recent ones are left overdue on purpose.
+                overdue = (self.today - follow_up_on).days
+                done = overdue > 0 and (rng.random() < 0.6 or overdue > 30)
             return Interaction(
                 **self._audit(user),
                 type=kind,
@@ -865,7 +943,7 @@ class _DemoBuilder:
                     kind=kind,
                     opportunity=opportunity,
                     subject=f"{InteractionType(kind).label}: {principal.name} at {opportunity.customer.name}",
-                    occurred_at=self._days_ago(latest, max(latest, 89)),
+                    occurred_at=self._days_ago(latest, max(latest, HISTORY_DAYS)),
                 )
             )
         # Account calls about a principal's line, and shared account upkeep.
@@ -890,7 +968,7 @@ class _DemoBuilder:
                     kind=kind,
                     principal=line,
                     subject=f"{topic} with {account.name}",
-                    occurred_at=self._days_ago(0, 89),
+                    occurred_at=self._days_ago(0, HISTORY_DAYS),
                 )
             )
         # Distributor work: ride-alongs, food shows, item loads.
@@ -918,7 +996,7 @@ class _DemoBuilder:
                     kind=kind,
                     principal=principal,
                     subject=f"{what}: {principal.name} at {distributor.name}",
-                    occurred_at=self._days_ago(0, 89),
+                    occurred_at=self._days_ago(0, HISTORY_DAYS),
                 )
             )
         Interaction.objects.bulk_create(interactions)

@@ -1851,6 +1851,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stage-probabilities/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The firm's probability per stage (ADR 0032): every member reads it, its admins change it. An
+         *     opportunity's probability follows it on create and on each stage change; opportunities already at a
+         *     stage keep theirs until they move (or `manage.py reset_probabilities`).
+         */
+        get: operations["stage_probabilities_retrieve"];
+        /**
+         * @description The firm's probability per stage (ADR 0032): every member reads it, its admins change it. An
+         *     opportunity's probability follows it on create and on each stage change; opportunities already at a
+         *     stage keep theirs until they move (or `manage.py reset_probabilities`).
+         */
+        put: operations["stage_probabilities_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * @description The firm's probability per stage (ADR 0032): every member reads it, its admins change it. An
+         *     opportunity's probability follows it on create and on each stage change; opportunities already at a
+         *     stage keep theirs until they move (or `manage.py reset_probabilities`).
+         */
+        patch: operations["stage_probabilities_partial_update"];
+        trace?: never;
+    };
     "/api/v1/webhooks/": {
         parameters: {
             query?: never;
@@ -4658,13 +4689,14 @@ export interface components {
             customer: number | components["schemas"]["OrganizationSummary"];
             /** @description The organization's id; with `?expand=distributor`, the organization itself. */
             distributor: (number | components["schemas"]["OrganizationSummary"]) | null;
-            /** @description The user's id; with `?expand=owner`, the user itself. */
+            /** @description Who works the deal; defaults to you (the database's). The user's id; with `?expand=owner`, the user itself. */
             owner: (number | components["schemas"]["UserSummary"]) | null;
             stage: components["schemas"]["StageEnum"];
             status: components["schemas"]["OpportunityStatusEnum"];
             priority: components["schemas"]["OpportunityPriorityEnum"];
             /** Format: decimal */
             weekly_case_volume: string;
+            /** @description Percent. Follows the stage (the firm's stage probabilities) on create and on a stage change unless the same request sets it to another value; closed won is 100, closed lost 0 (ADR 0032). */
             probability: number;
             /**
              * Format: decimal
@@ -4919,12 +4951,14 @@ export interface components {
             principal: number;
             customer: number;
             distributor?: number | null;
+            /** @description Who works the deal; defaults to you (the database's). */
             owner?: number | null;
             stage?: components["schemas"]["StageEnum"];
             status?: components["schemas"]["OpportunityStatusEnum"];
             priority?: components["schemas"]["OpportunityPriorityEnum"];
             /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
             weekly_case_volume?: string | number;
+            /** @description Percent. Follows the stage (the firm's stage probabilities) on create and on a stage change unless the same request sets it to another value; closed won is 100, closed lost 0 (ADR 0032). */
             probability?: number;
             /** Format: date */
             expected_close_date?: string | null;
@@ -6502,12 +6536,14 @@ export interface components {
             principal?: number;
             customer?: number;
             distributor?: number | null;
+            /** @description Who works the deal; defaults to you (the database's). */
             owner?: number | null;
             stage?: components["schemas"]["StageEnum"];
             status?: components["schemas"]["OpportunityStatusEnum"];
             priority?: components["schemas"]["OpportunityPriorityEnum"];
             /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
             weekly_case_volume?: string | number;
+            /** @description Percent. Follows the stage (the firm's stage probabilities) on create and on a stage change unless the same request sets it to another value; closed won is 100, closed lost 0 (ADR 0032). */
             probability?: number;
             /** Format: date */
             expected_close_date?: string | null;
@@ -6561,6 +6597,26 @@ export interface components {
             /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
             list_price?: (string | number) | null;
             description?: string;
+        };
+        /**
+         * @description A firm's probability per stage (ADR 0032): what an opportunity's probability becomes when it
+         *     reaches the stage. PUT gives every open stage, PATCH some; closed won and closed lost are fixed.
+         */
+        PatchedStageProbabilitiesRequest: {
+            /** @description New lead, in percent (0–100). */
+            new_lead?: number;
+            /** @description Initial outreach, in percent (0–100). */
+            initial_outreach?: number;
+            /** @description Sample / visit offered, in percent (0–100). */
+            sample_visit_offered?: number;
+            /** @description Feedback logged, in percent (0–100). */
+            feedback_logged?: number;
+            /** @description Demo scheduled, in percent (0–100). */
+            demo_scheduled?: number;
+            /** @description Closed won: fixed at 100; may be sent back unchanged. */
+            closed_won?: number;
+            /** @description Closed lost: fixed at 0; may be sent back unchanged. */
+            closed_lost?: number;
         };
         PatchedTenantRequest: {
             /**
@@ -7491,6 +7547,46 @@ export interface components {
             weekly_case_volume: string;
             /** Format: decimal */
             weighted_weekly_volume: string;
+        };
+        /**
+         * @description A firm's probability per stage (ADR 0032): what an opportunity's probability becomes when it
+         *     reaches the stage. PUT gives every open stage, PATCH some; closed won and closed lost are fixed.
+         */
+        StageProbabilities: {
+            /** @description New lead, in percent (0–100). */
+            new_lead: number;
+            /** @description Initial outreach, in percent (0–100). */
+            initial_outreach: number;
+            /** @description Sample / visit offered, in percent (0–100). */
+            sample_visit_offered: number;
+            /** @description Feedback logged, in percent (0–100). */
+            feedback_logged: number;
+            /** @description Demo scheduled, in percent (0–100). */
+            demo_scheduled: number;
+            /** @description Closed won: fixed at 100; may be sent back unchanged. */
+            closed_won?: number;
+            /** @description Closed lost: fixed at 0; may be sent back unchanged. */
+            closed_lost?: number;
+        };
+        /**
+         * @description A firm's probability per stage (ADR 0032): what an opportunity's probability becomes when it
+         *     reaches the stage. PUT gives every open stage, PATCH some; closed won and closed lost are fixed.
+         */
+        StageProbabilitiesRequest: {
+            /** @description New lead, in percent (0–100). */
+            new_lead: number;
+            /** @description Initial outreach, in percent (0–100). */
+            initial_outreach: number;
+            /** @description Sample / visit offered, in percent (0–100). */
+            sample_visit_offered: number;
+            /** @description Feedback logged, in percent (0–100). */
+            feedback_logged: number;
+            /** @description Demo scheduled, in percent (0–100). */
+            demo_scheduled: number;
+            /** @description Closed won: fixed at 100; may be sent back unchanged. */
+            closed_won?: number;
+            /** @description Closed lost: fixed at 0; may be sent back unchanged. */
+            closed_lost?: number;
         };
         StaleAccount: {
             customer: number;
@@ -15054,6 +15150,113 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    stage_probabilities_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageProbabilities"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    stage_probabilities_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageProbabilitiesRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageProbabilities"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    stage_probabilities_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedStageProbabilitiesRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageProbabilities"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

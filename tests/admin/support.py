@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from contacts.models import Contact
 from crm.models import Membership, PrincipalAssignment, Tenant, User
 from interactions.models import Interaction
-from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
+from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct, StageProbability
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
@@ -93,6 +93,7 @@ class Sample:
             OpportunityProduct: lambda: self.opportunity_product,
             OpportunityContact: lambda: self.opportunity_contact,
             Interaction: lambda: self.interaction,
+            StageProbability: lambda: StageProbability.objects.get(tenant=firm.tenant, stage="new_lead"),
         }
         return rows[model]()
 

@@ -7,13 +7,15 @@ from django.contrib import admin
 from django.db import models
 
 from crm.models import Membership, PrincipalAssignment, Tenant, User
+from opportunities.models import StageProbability
 from tests.admin.support import Sample, signed_in, url
 from tests.conftest import Firm
 
 MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
 ROLES = ("admin", "manager", "viewer")
-NO_ADD = {Tenant, Membership}  # firms come from create_tenant; members are added as users
-ADMIN_ONLY = {User, PrincipalAssignment}
+# Firms come from create_tenant; members are added as users; stage probabilities come with the firm.
+NO_ADD = {Tenant, Membership, StageProbability}
+ADMIN_ONLY = {User, PrincipalAssignment, StageProbability}
 
 
 def ids(model: type[models.Model]) -> str:
@@ -36,6 +38,7 @@ def test_every_model_is_registered() -> None:
         "opportunities.Opportunity",
         "opportunities.OpportunityProduct",
         "opportunities.OpportunityContact",
+        "opportunities.StageProbability",
         "interactions.Interaction",
     }
 

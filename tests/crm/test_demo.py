@@ -18,7 +18,14 @@ from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityProduct
 from organizations.models import CustomerDistributor, Organization
 from products.models import Product
-from workbench.demo import DEMO_PASSWORD, DEMO_TENANT_NAME, DEMO_USERS, demo_tenant
+from workbench.demo import (
+    CLOSED_DAYS,
+    DEMO_PASSWORD,
+    DEMO_TENANT_NAME,
+    DEMO_USERS,
+    HISTORY_DAYS,
+    demo_tenant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -128,19 +135,53 @@ def test_demo_accounts_have_one_primary_distributor_and_products_have_skus_and_p
     assert products.values("category").distinct().count() >= 8
 
 
-def test_demo_interactions_span_the_last_90_days_with_due_and_overdue_follow_ups() -> None:
+def test_demo_interactions_span_about_six_months_with_due_and_overdue_follow_ups() -> None:
     load_demo()
     interactions = Interaction.objects.filter(tenant=demo_tenant())
     today = timezone.localdate()
+    now = timezone.now()
 
-    assert interactions.filter(occurred_at__lt=timezone.now() - dt.timedelta(days=91)).count() == 0
-    assert not interactions.filter(occurred_at__gt=timezone.now()).exists()
-    assert interactions.filter(occurred_at__lt=timezone.now() - dt.timedelta(days=60)).exists()
+    # Touches of a deal closed up to CLOSED_DAYS ago may be as old as the close.
+    assert not interactions.filter(occurred_at__lt=now - dt.timedelta(days=CLOSED_DAYS + 1)).exists()
+    assert not interactions.filter(occurred_at__gt=now).exists()
+    assert interactions.filter(occurred_at__lt=now - dt.timedelta(days=120)).exists()
+    weeks = {(now - at).days // 7 for at in interactions.values_list("occurred_at", flat=True)}
+    assert set(range(HISTORY_DAYS // 7)) <= weeks, "every week of the last six months has activity"
     assert interactions.filter(follow_up_on__lt=today, follow_up_done=False).exists()
     assert interactions.filter(follow_up_on__gte=today, follow_up_done=False).exists()
     assert interactions.filter(opportunity__isnull=False).exists()
     assert interactions.filter(principal__isnull=True).exists()  # shared account upkeep
     assert not interactions.filter(Q(created_by__isnull=True) | Q(user__isnull=True)).exists()
+
+
+def test_demo_stages_have_realistic_ages_and_closed_deals_span_past_quarters() -> None:
+    load_demo()
+    opportunities = Opportunity.objects.filter(tenant=demo_tenant())
+    now = timezone.now()
+    open_ = opportunities.exclude(stage__in=["closed_won", "closed_lost"])
+    ages = [(now - at).days for at in open_.values_list("stage_changed_at", flat=True) if at]
+
+    assert min(ages) < 7 and max(ages) > 60, ages
+    assert sum(age > 21 for age in ages) >= 5, "the stale deals report has deals to show"
+    assert not opportunities.filter(created_at__gt=F("stage_changed_at")).exists()
+    for stage_changed_at, closed_on in opportunities.filter(closed_on__isnull=False).values_list(
+        "stage_changed_at", "closed_on"
+    ):
+        assert stage_changed_at.date() == closed_on
+    quarters = {
+        ((d.year, (d.month - 1) // 3)) for d in opportunities.values_list("closed_on", flat=True) if d
+    }
+    assert len(quarters) >= 3
+
+
+def test_demo_probabilities_are_the_firms_figures_and_every_deal_has_an_owner() -> None:
+    load_demo()
+    tenant = demo_tenant()
+    figures = {"new_lead": 10, "initial_outreach": 20, "sample_visit_offered": 40, "feedback_logged": 50}
+    figures |= {"demo_scheduled": 70, "closed_won": 100, "closed_lost": 0}
+    for stage, probability in Opportunity.objects.filter(tenant=tenant).values_list("stage", "probability"):
+        assert probability == figures[stage], stage
+    assert not Opportunity.objects.filter(tenant=tenant, owner__isnull=True).exists()
 
 
 def test_demo_manager_sees_only_the_book_through_row_level_security() -> None:

@@ -63,7 +63,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "status": "active",
         "priority": "medium",
         "weekly_case_volume": 10,
-        "probability": 50,
+        "probability": None,  # NULL: the stage's figure (ADR 0032)
         "win_reason": "",
         "loss_reason": "",
         "next_action": "",

@@ -346,10 +346,16 @@ def test_stepping_back_to_the_initial_migrations_and_forward_keeps_every_row_and
 
     # Business data lives in tables the initial migrations create: stepping back dropped none. Tables of later
     # migrations (API keys, stored idempotent answers) hold none of the demo firm's rows, so dropping them
-    # on the way back loses nothing; they come back empty.
+    # on the way back loses nothing; they come back empty. A firm's stage probabilities (ADR 0032) are
+    # seeded by their migration: they come back with the same figures, in the same order.
     later = tables - set(at_initial)
-    assert set(at_initial) <= tables and later <= {"api_key", "idempotency_key"}, later
-    assert all(before[table]["*"] == after[table]["*"] == 0 for table in later), later
+    reseeded = {"stage_probability"}
+    assert set(at_initial) <= tables and later <= {"api_key", "idempotency_key", *reseeded}, later
+    assert all(before[table]["*"] == after[table]["*"] == 0 for table in later - reseeded), later
+    for table in reseeded:
+        assert before[table]["*"] == after[table]["*"] > 0, table
+        for column in ("tenant_id", "stage", "probability"):
+            assert before[table][column] == after[table][column], f"{table}.{column} changed"
     for table in sorted(tables - later):
         assert before[table]["*"] == at_initial[table]["*"] == after[table]["*"], f"{table}: rows lost"
         # Columns a later migration adds (version, deleted_by) are re-created with their defaults;

@@ -38,6 +38,9 @@ IMPORT_TABLES = ("import_run",)
 WEBHOOK_ENDPOINT_TABLES = ("webhook_endpoint",)
 WEBHOOK_DELIVERY_TABLES = ("webhook_delivery",)
 WEBHOOK_TABLES = WEBHOOK_ENDPOINT_TABLES + WEBHOOK_DELIVERY_TABLES
+# The firm's settings (ADR 0032: stage probabilities): every member reads them, the firm's admins change
+# them; rows come and go with the firm (created by the owner), never inserted or deleted by a member.
+FIRM_SETTINGS_TABLES = ("stage_probability",)
 # The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
 BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
 # Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
@@ -63,6 +66,7 @@ TENANT_TABLES = (
     "import_run",
     "webhook_endpoint",
     "webhook_delivery",
+    "stage_probability",
 )
 
 
@@ -103,6 +107,8 @@ def may_read(actor: Actor, row: Row) -> bool:
         return actor.role == ADMIN
     if row.table in IMPORT_TABLES:
         return actor.role == ADMIN or row.user_id == actor.user_id
+    if row.table in FIRM_SETTINGS_TABLES:
+        return True
     if row.table == "history":
         # A change is seen by exactly those who see the row it changed.
         return row.describes is not None and may_read(actor, row.describes)
@@ -129,7 +135,7 @@ def may_write(actor: Actor, row: Row) -> bool:
         return False  # an admin revokes (revoked_at only); no other column is the runtime role's to write
     if row.table in IMPORT_TABLES:
         return row.user_id == actor.user_id
-    if row.table in WEBHOOK_TABLES:
+    if row.table in WEBHOOK_TABLES or row.table in FIRM_SETTINGS_TABLES:
         return actor.role == ADMIN
     if row.table == "tenant":
         return False  # renamed by the owner only: names are unique across firms, a rename would probe them
@@ -151,12 +157,14 @@ def may_insert(actor: Actor, row: Row) -> bool:
         return row.tenant_id == actor.tenant_id and row.user_id == actor.user_id and actor.role in WRITERS
     if row.table in WEBHOOK_DELIVERY_TABLES:
         return False  # created by the worker's dispatcher alone
+    if row.table in FIRM_SETTINGS_TABLES:
+        return False  # created with the firm, by the owner
     return may_write(actor, row)
 
 
 def may_delete(actor: Actor, row: Row) -> bool:
     """A real DELETE is a purge (rows are soft-deleted through UPDATE): admins only."""
-    if row.table in ("tenant", *KEY_TABLES, *IMPORT_TABLES, *WEBHOOK_DELIVERY_TABLES):
+    if row.table in ("tenant", *KEY_TABLES, *IMPORT_TABLES, *WEBHOOK_DELIVERY_TABLES, *FIRM_SETTINGS_TABLES):
         return False
     if row.table in BUSINESS_TABLES:
         return actor.role == ADMIN and may_write(actor, row)

@@ -29,7 +29,7 @@ from crm import api_keys, rls
 from crm.models import ApiKey, HistoryEntry, Membership, PrincipalAssignment, Tenant, User
 from imports.models import Import
 from interactions.models import Interaction
-from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct
+from opportunities.models import Opportunity, OpportunityContact, OpportunityProduct, StageProbability
 from organizations.models import (
     CustomerDistributor,
     DistributorAuthorization,
@@ -132,6 +132,9 @@ def build_firm_world(name: str) -> FirmWorld:
         payload={},
     )
     fw.add("webhook_delivery", "hook", delivery)
+    # The firm's stage probabilities, seeded with the firm by the database (ADR 0032).
+    for figure in StageProbability.objects.filter(tenant=tenant):
+        fw.add("stage_probability", "figures", figure)
 
     principal = {"a": firm.principal_a, "b": firm.principal_b}
     fw.add("organization", "a", firm.principal_a, "principal_a")
@@ -355,6 +358,7 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "import_run": ("own", "someone_else"),
     "webhook_endpoint": ("hook",),
     "webhook_delivery": ("delivery",),
+    "stage_probability": ("figure",),
 }
 
 
@@ -454,6 +458,10 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
             record_id=1,
             payload={},
         )
+    if table == "stage_probability":
+        # A figure of the actor's choosing: refused, a firm's rows come with it (the runtime role holds no
+        # INSERT on stage_probability).
+        return StageProbability(tenant_id=fw.tenant_id, stage="new_lead", probability=5)
     raise AssertionError(f"no builder for {table}")
 
 

@@ -248,7 +248,8 @@ STATEMENTS = {
 # Privileges the runtime role never needs: firms are created, renamed and deleted by the owner only
 # (names are unique across firms), the admin log is append-only, history is appended by triggers, API keys
 # are created by crm_create_api_key() and only revoked (a column grant of revoked_at), never deleted;
-# webhook deliveries are created by the worker and go with their endpoint.
+# webhook deliveries are created by the worker and go with their endpoint; a firm's stage probabilities
+# are created with it and go with it.
 NOT_GRANTED = {
     ("api_key", "INSERT"),
     ("api_key", "UPDATE"),
@@ -264,6 +265,8 @@ NOT_GRANTED = {
     ("import_run", "DELETE"),
     ("webhook_delivery", "INSERT"),
     ("webhook_delivery", "DELETE"),
+    ("stage_probability", "INSERT"),
+    ("stage_probability", "DELETE"),
 }
 EXPLAINED = [
     (table, command)

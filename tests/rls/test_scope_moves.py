@@ -88,6 +88,8 @@ def move_label(table: str, label: str) -> str:
         return f"opportunity:{label}"  # visible, though never writable: the update must fail all the same
     if table in ("webhook_endpoint", "webhook_delivery"):
         return "hook"
+    if table == "stage_probability":
+        return "figures"
     return label
 
 
@@ -99,7 +101,8 @@ TENANT_MOVES = [
     if table not in ("tenant", "django_admin_log", "api_key", "import_run")
     for persona, label in (("admin", "b"), ("manager", "a"))
     if not (
-        table in ("membership", "principal_assignment", "webhook_endpoint", "webhook_delivery")
+        table
+        in ("membership", "principal_assignment", "webhook_endpoint", "webhook_delivery", "stage_probability")
         and persona == "manager"
     )
 ]

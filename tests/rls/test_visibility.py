@@ -42,6 +42,7 @@ READS: dict[str, dict[str, set[str]]] = {
     "own_imports": {p: set(PERSONAS) if p == "admin" else {p} for p in PERSONAS},
     "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
     "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
+    "firm_settings": {p: {"figures"} for p in PERSONAS},
 }
 UPDATES: dict[str, dict[str, set[str]]] = {
     "principal_scoped": {**BOOK, "viewer": set()},
@@ -58,6 +59,7 @@ UPDATES: dict[str, dict[str, set[str]]] = {
     "own_imports": {p: {p} for p in PERSONAS},
     "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
     "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},  # a redelivery
+    "firm_settings": {p: {"figures"} if p == "admin" else set() for p in PERSONAS},
 }
 DELETES: dict[str, dict[str, set[str]]] = {
     # A real DELETE is a purge: admins only (everyone else soft-deletes through UPDATE).
@@ -69,6 +71,7 @@ DELETES: dict[str, dict[str, set[str]]] = {
     "firm": {p: set() for p in PERSONAS},  # a firm is never deleted through the runtime role
     "own_imports": {p: set() for p in PERSONAS},  # an import is never deleted through the runtime role
     "webhook_deliveries": {p: set() for p in PERSONAS},  # they go with their endpoint, in the database
+    "firm_settings": {p: set() for p in PERSONAS},  # they go with the firm
 }
 # An admin cannot delete their own membership (and lock the firm out); assignments have no such rule.
 MEMBERSHIP_DELETES = {p: EVERYONE - {"admin"} if p == "admin" else set() for p in PERSONAS}
@@ -93,6 +96,7 @@ KIND = {
     "import_run": "own_imports",
     "webhook_endpoint": "webhooks",
     "webhook_delivery": "webhook_deliveries",
+    "stage_probability": "firm_settings",
 }
 # A history entry is labelled "<table>:<label of the row it describes>" and is read by exactly those
 # who read that row: the domain's table again, through the kind of the described table.

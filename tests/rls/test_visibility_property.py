@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from crm import rls
 from crm.models import ApiKey, HistoryEntry, Tenant, User
+from opportunities.models import StageProbability
 from organizations.models import Organization
 from tests import factories as f
 from tests.rls.rules import (
@@ -147,6 +148,8 @@ class Builder:
             payload={},
         )
         self.row("webhook_delivery", delivery, tenant)
+        for figure in StageProbability.objects.filter(tenant=tenant):  # seeded with the firm (ADR 0032)
+            self.row("stage_probability", figure, tenant)
         for kind, index in plan.records:
             self.record(tenant, kind, principals[index] if index is not None else None, customer, distributor)
 

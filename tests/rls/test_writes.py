@@ -39,6 +39,7 @@ WRITERS_OF_SCOPE = {
     "key": set(),  # API keys are made with their user by crm_create_api_key(), never by an INSERT
     "hook": {"admin"},  # webhook endpoints: the firm's admins
     "delivery": set(),  # webhook deliveries: the worker's dispatcher alone
+    "figure": set(),  # stage probabilities: created with the firm, by the owner
 }
 CASES = [
     (table, scope, persona)

@@ -10,6 +10,9 @@ from django.db.models import QuerySet
 from crm.api.filtering import DateTimeFilter, StrictBooleanFilter, TenantFilterSet, id_filter
 from samples.models import AWAITING_FEEDBACK_STATUSES, OPEN_SAMPLE_STATUSES, Sample, SampleStatus
 
+# Parameters that choose statuses themselves; without any, a list shows the open samples (SampleViewSet).
+STATUS_PARAMETERS = frozenset({"status", "is_open", "awaiting_feedback", "interaction"})
+
 
 class SampleFilter(TenantFilterSet):
     status = django_filters.MultipleChoiceFilter(
@@ -37,12 +40,6 @@ class SampleFilter(TenantFilterSet):
     class Meta:
         model = Sample
         fields: list[str] = []
-
-    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        queryset = super().filter_queryset(queryset)
-        if not {"status", "is_open", "interaction"} & set(self.data):
-            queryset = queryset.filter(status__in=OPEN_SAMPLE_STATUSES)  # the list's default: open samples
-        return queryset
 
     def filter_is_open(self, queryset: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
         if value:

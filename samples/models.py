@@ -55,19 +55,21 @@ _STEP_COLUMNS = {step.value: f"{step.value}_at" for step in (*SAMPLE_STEPS, Samp
 def _sample_step_times() -> str:
     """Each step's time is the database's: once dated it never changes; a step reached by this write is
     dated now, or at the earlier time the writer gives (a sample logged after the fact); a step not
-    reached has none. A cancelled sample keeps the times of the steps it had passed."""
+    reached has none. A cancelled sample keeps the times of the steps it had passed. "Now" is the statement's
+    time (requested_at's default, Django's Now()), not the transaction's: steps taken in one transaction
+    stay in order."""
     lines = []
     for rank, step in enumerate(SAMPLE_STEPS, start=1):
         column = _STEP_COLUMNS[step.value]
         lines.append(
             f"""
         NEW.{column} := CASE WHEN reached >= {rank}
-            THEN coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.{column} END, NEW.{column}, now()) END;"""
+            THEN coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.{column} END, NEW.{column}, statement_timestamp()) END;"""
         )
     lines.append(
         """
         NEW.cancelled_at := CASE WHEN NEW.status = 'cancelled'
-            THEN coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.cancelled_at END, NEW.cancelled_at, now()) END;"""
+            THEN coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD.cancelled_at END, NEW.cancelled_at, statement_timestamp()) END;"""
     )
     return "".join(lines)
 
@@ -108,7 +110,7 @@ _SAMPLE_RULES = f"""
             CASE WHEN OLD.feedback_received_at IS NOT NULL THEN 4 WHEN OLD.delivered_at IS NOT NULL THEN 3
                  WHEN OLD.sent_at IS NOT NULL THEN 2 ELSE 1 END) END, 1);{_sample_step_times()}
         IF greatest(NEW.requested_at, NEW.sent_at, NEW.delivered_at, NEW.feedback_received_at, NEW.cancelled_at)
-           > now() THEN
+           > statement_timestamp() THEN
             RAISE EXCEPTION 'a sample''s step cannot be dated in the future'
                 USING ERRCODE = 'check_violation', COLUMN = 'status', TABLE = TG_TABLE_NAME;
         END IF;"""

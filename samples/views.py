@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from crm.api.viewsets import TenantModelViewSet
 from samples import filters, selectors, serializers
+from samples.models import OPEN_SAMPLE_STATUSES
 
 
 class SampleViewSet(TenantModelViewSet):
@@ -23,6 +24,12 @@ class SampleViewSet(TenantModelViewSet):
         return selectors.samples_with_lines(
             super().get_queryset().filter(interaction__deleted_at__isnull=True)
         )
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list" and not filters.STATUS_PARAMETERS & set(self.request.query_params):
+            queryset = queryset.filter(status__in=OPEN_SAMPLE_STATUSES)  # the list's default: open samples
+        return queryset
 
     def deletion_dependents(self, instance: Any) -> list[QuerySet[Any]]:
         return [instance.interaction.sample_lines.all()]

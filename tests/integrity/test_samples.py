@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import psycopg
 import pytest
 
 from interactions.models import Interaction
@@ -29,7 +31,7 @@ def product_a(firm: Firm) -> Product:
     return f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a)
 
 
-def times(pk: int) -> dict[str, dt.datetime | None]:
+def times(pk: int) -> dict[str, Any]:
     return dict(zip(STEP_TIMES, select("sample", pk, *STEP_TIMES), strict=True))
 
 
@@ -335,12 +337,11 @@ def test_a_lines_unit_is_a_known_one_and_a_product_appears_once(
 def test_samples_and_lines_are_soft_deleted_only(
     firm: Firm, sampled: Interaction, product_a: Product
 ) -> None:
-    import psycopg
-
     sample = insert(firm.admin, "sample", interaction_id=sampled.pk)
     line = insert(firm.admin, "sample_line", interaction_id=sampled.pk, product_id=product_a.pk)
     for table, pk in (("sample_line", line), ("sample", sample)):
+        statement = f"DELETE FROM {table} WHERE id = %s"
         refused(
-            lambda: run(firm.admin, f"DELETE FROM {table} WHERE id = %s", [pk]),
+            lambda statement=statement, pk=pk: run(firm.admin, statement, [pk]),
             psycopg.errors.RestrictViolation,
         )

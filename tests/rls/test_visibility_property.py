@@ -224,8 +224,8 @@ class Builder:
             self.row("interaction", interaction, t, principal)
             sample = f.SampleFactory(tenant=t, interaction=interaction)
             self.row("sample", sample, t, principal)
-            line = f.SampleLineFactory(tenant=t, interaction=interaction, product=product)
-            self.row("sample_line", line, t, principal)
+            sample_line = f.SampleLineFactory(tenant=t, interaction=interaction, product=product)
+            self.row("sample_line", sample_line, t, principal)
         elif kind in ("opportunity", "opportunity_contact"):
             opportunity = f.OpportunityFactory(tenant=t, principal=principal, customer=customer)
             self.row("opportunity", opportunity, t, principal)

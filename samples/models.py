@@ -120,7 +120,7 @@ class Sample(TenantModel):
     """What became of a sample interaction's products: its status through the steps and the feedback."""
 
     interaction = models.ForeignKey(
-        Interaction, on_delete=models.PROTECT, related_name="samples", db_index=False, db_constraint=False
+        Interaction, on_delete=models.CASCADE, related_name="samples", db_index=False, db_constraint=False
     )
     status = models.CharField(max_length=20, choices=SampleStatus.choices, default=SampleStatus.REQUESTED)
     # Kept by the database (_SAMPLE_RULES): when each step was reached.
@@ -225,7 +225,7 @@ class SampleLine(TenantModel):
 
     interaction = models.ForeignKey(
         Interaction,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         related_name="sample_lines",
         db_index=False,
         db_constraint=False,

@@ -36,6 +36,7 @@ def test_every_model_is_registered() -> None:
         "opportunities.Opportunity",
         "opportunities.OpportunityProduct",
         "opportunities.OpportunityContact",
+        "samples.Sample",
         "interactions.Interaction",
     }
 

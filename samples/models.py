@@ -105,10 +105,14 @@ _SAMPLE_RULES = f"""
                 END IF;
             END IF;
         END IF;
-        -- How far the sample got: its status, or, cancelled, the step it was at (requested when logged so).
-        reached := coalesce(new_rank, CASE WHEN TG_OP = 'UPDATE' THEN coalesce(old_rank,
-            CASE WHEN OLD.feedback_received_at IS NOT NULL THEN 4 WHEN OLD.delivered_at IS NOT NULL THEN 3
-                 WHEN OLD.sent_at IS NOT NULL THEN 2 ELSE 1 END) END, 1);{_sample_step_times()}
+        -- How far the sample got: its status, or, cancelled, the steps it had passed (as they were, or as
+        -- the insert of a sample logged already cancelled gives them).
+        reached := coalesce(new_rank, CASE WHEN TG_OP = 'UPDATE' THEN old_rank END,
+            CASE WHEN TG_OP = 'UPDATE' THEN
+                CASE WHEN OLD.delivered_at IS NOT NULL THEN 3 WHEN OLD.sent_at IS NOT NULL THEN 2 ELSE 1 END
+            ELSE
+                CASE WHEN NEW.delivered_at IS NOT NULL THEN 3 WHEN NEW.sent_at IS NOT NULL THEN 2 ELSE 1 END
+            END);{_sample_step_times()}
         IF greatest(NEW.requested_at, NEW.sent_at, NEW.delivered_at, NEW.feedback_received_at, NEW.cancelled_at)
            > statement_timestamp() THEN
             RAISE EXCEPTION 'a sample''s step cannot be dated in the future'

@@ -143,10 +143,16 @@ def _write_lines(sample: Sample, lines: list[dict[str, Any]]) -> None:
     }
     wanted = {line["product"].pk: line for line in lines}
     gone = [line.pk for product, line in current.items() if product not in wanted]
+    changed = bool(gone)
     if gone:
         SampleLine.objects.filter(pk__in=gone).update(deleted_at=Now())
     for product_id, line in wanted.items():
         existing = current.get(product_id)
+        changed = (
+            changed
+            or existing is None
+            or (existing.quantity, existing.unit) != (line["quantity"], line["unit"])
+        )
         if existing is None:
             SampleLine.objects.create(
                 tenant_id=sample.tenant_id,
@@ -157,3 +163,6 @@ def _write_lines(sample: Sample, lines: list[dict[str, Any]]) -> None:
             )
         elif (existing.quantity, existing.unit) != (line["quantity"], line["unit"]):
             SampleLine.objects.filter(pk=existing.pk).update(quantity=line["quantity"], unit=line["unit"])
+    if changed:
+        # The lines are part of the sample: its version (ETag, If-Match) and the change feed move on with them.
+        Sample.objects.filter(pk=sample.pk).update(updated_at=Now())

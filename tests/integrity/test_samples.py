@@ -216,6 +216,21 @@ def test_an_open_sample_may_be_cancelled_and_keeps_the_times_it_had(
     assert {c: after[c] for c in STEP_TIMES[:4]} == {c: before[c] for c in STEP_TIMES[:4]}
 
 
+def test_a_sample_logged_already_cancelled_keeps_the_steps_it_gives(firm: Firm, sampled: Interaction) -> None:
+    monday, tuesday = dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC), dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC)
+    sample = insert(
+        firm.admin,
+        "sample",
+        interaction_id=sampled.pk,
+        status="cancelled",
+        requested_at=monday,
+        sent_at=monday,
+        cancelled_at=tuesday,
+    )
+    stamps = times(sample)
+    assert (stamps["sent_at"], stamps["delivered_at"], stamps["cancelled_at"]) == (monday, None, tuesday)
+
+
 def test_steps_may_be_skipped_forward(firm: Firm, sampled: Interaction) -> None:
     sample = insert(firm.admin, "sample", interaction_id=sampled.pk)
     update(firm.admin, "sample", sample, status="delivered")

@@ -122,7 +122,7 @@ class SampleSerializer(TenantModelSerializer):
         lines = validated_data.pop("lines", None) or []
         with transaction.atomic():
             sample = Sample.objects.create(**validated_data)
-            _write_lines(sample, lines)
+            _write_lines(sample, lines, new=True)
         return sample
 
     def update(self, instance: Sample, validated_data: dict[str, Any]) -> Sample:
@@ -134,7 +134,7 @@ class SampleSerializer(TenantModelSerializer):
         return sample
 
 
-def _write_lines(sample: Sample, lines: list[dict[str, Any]]) -> None:
+def _write_lines(sample: Sample, lines: list[dict[str, Any]], *, new: bool = False) -> None:
     """Make the sample's live lines exactly `lines`, matched by product: changed ones updated, new ones
     added, missing ones soft-deleted (history keeps each step)."""
     current = {
@@ -163,6 +163,6 @@ def _write_lines(sample: Sample, lines: list[dict[str, Any]]) -> None:
             )
         elif (existing.quantity, existing.unit) != (line["quantity"], line["unit"]):
             SampleLine.objects.filter(pk=existing.pk).update(quantity=line["quantity"], unit=line["unit"])
-    if changed:
+    if changed and not new:
         # The lines are part of the sample: its version (ETag, If-Match) and the change feed move on with them.
         Sample.objects.filter(pk=sample.pk).update(updated_at=Now())

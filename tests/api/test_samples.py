@@ -246,3 +246,13 @@ def test_deleting_the_interaction_soft_deletes_its_sample_and_lines_and_restorin
     line.refresh_from_db()
     sample.refresh_from_db()
     assert line.deleted_at is None and sample.deleted_at is None
+
+
+def test_changing_the_lines_moves_the_samples_version_on(firm, manager):
+    sample = f.SampleFactory(tenant=firm.tenant, interaction=sample_interaction(firm))
+    url = f"{URL}{sample.pk}/"
+    before = ok(manager.get(url))["version"]
+    body = {"lines": [{"product": product(firm).pk, "quantity": "1", "unit": "case"}]}
+    after = ok(manager.patch(url, body, format="json"))["version"]
+    assert after > before
+    assert ok(manager.patch(url, body, format="json"))["version"] == after + 1  # the PATCH's own save only

@@ -155,3 +155,16 @@ def test_the_csv_lists_the_sample_figures(firm: Firm) -> None:
         "utf-8-sig"
     )
     assert "samples,all,sent,4" in text and "samples,all,conversion_percent,33.3" in text
+
+
+def test_the_dashboard_shows_the_sample_figures_of_the_chosen_principal(firm: Firm) -> None:
+    from django.test import Client
+
+    hand_made(firm)
+    client = Client()
+    client.force_login(firm.manager)
+    page = client.get("/admin/dashboard/", {"principal": firm.principal_a.pk})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Samples sent 4, feedback received 1, awaiting feedback now 3." in html
+    assert "Sample to win: 1 of 3 organizations sampled (33.3 %)." in html

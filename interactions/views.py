@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from crm.api.batch import BatchWriteMixin
 from crm.api.viewsets import TenantModelViewSet
 from interactions import filters, serializers
+from interactions.models import InteractionType
 
 
 class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
@@ -21,7 +22,10 @@ class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
     ordering_fields = ("id", "occurred_at", "created_at", "updated_at")
 
     def deletion_dependents(self, instance: Any) -> list[QuerySet[Any]]:
-        # A sample interaction's sample and lines (the samples app's) go and come back with it, lines first.
+        # A sample interaction's sample and lines (the samples app's) go and come back with it, lines first;
+        # no other interaction has any, and pays no statement for them.
+        if instance.type != InteractionType.SAMPLE:
+            return []
         return [instance.sample_lines.all(), instance.samples.all()]
 
     def soft_delete(self, instance: Any, *, cascade: bool) -> None:

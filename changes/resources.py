@@ -18,6 +18,8 @@ RESOURCE_OF_TABLE = {
     "opportunity_product": "opportunity-products",
     "opportunity_contact": "opportunity-contacts",
     "interaction": "interactions",
+    # A sample's lines are part of it (samples/): a change of its lines moves its version on.
+    "sample": "samples",
 }
 RESOURCES = tuple(sorted(RESOURCE_OF_TABLE.values()))
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "products",
     "opportunities",
     "interactions",
+    "samples",  # what became of a sample interaction's products
     "reports",
     "imports",
     "changes",  # the change feed over history (ADR 0026)

@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from crm.admin_base import CrmInline, CrmModelAdmin, limit_choices, mine_filter, related_filter
-from interactions.models import Interaction
+from interactions.models import Interaction, InteractionType
 from organizations.models import OrganizationType
+from samples.admin import SampleInline, SampleLineInline
 
 limit_choices(Interaction, "principal", type=OrganizationType.PRINCIPAL)
 
@@ -47,6 +48,15 @@ class InteractionAdmin(CrmModelAdmin):
         ("With", {"fields": ("organization", "contact", "opportunity", "principal")}),
         ("Outcome", {"fields": ("outcome", "sentiment", "notes", ("follow_up_on", "follow_up_done"))}),
     )
+
+    # A sample interaction's sample (status, feedback) and the products sampled; saved in this order, so
+    # the lines find their sample.
+    inlines = (SampleInline, SampleLineInline)
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        if obj is not None and obj.type != InteractionType.SAMPLE:
+            return []  # only a sample interaction has them (the database says so too)
+        return super().get_inline_instances(request, obj)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {

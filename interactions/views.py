@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
 from crm.api.batch import BatchWriteMixin
 from crm.api.viewsets import TenantModelViewSet
 from interactions import filters, serializers
+from interactions.models import InteractionType
 
 
 class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
@@ -17,6 +20,17 @@ class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
     searchable = True
     ordering = ("-occurred_at", "-id")
     ordering_fields = ("id", "occurred_at", "created_at", "updated_at")
+
+    def deletion_dependents(self, instance: Any) -> list[QuerySet[Any]]:
+        # A sample interaction's sample and lines (the samples app's) go and come back with it, lines first;
+        # no other interaction has any, and pays no statement for them.
+        if instance.type != InteractionType.SAMPLE:
+            return []
+        return [instance.sample_lines.all(), instance.samples.all()]
+
+    def soft_delete(self, instance: Any, *, cascade: bool) -> None:
+        # Its sample is part of the interaction, not a record of its own that could block it: always along.
+        super().soft_delete(instance, cascade=True)
 
     def create_defaults(self, validated_data: dict[str, Any]) -> dict[str, Any]:
         defaults = super().create_defaults(validated_data)

@@ -471,6 +471,24 @@ class TopCustomerSerializer(serializers.Serializer):
     interactions = serializers.IntegerField(help_text="In the activity period.")
 
 
+class SampleFiguresSerializer(serializers.Serializer):
+    sent = serializers.IntegerField(help_text="Samples sent in the period.")
+    feedback_received = serializers.IntegerField(help_text="Samples whose feedback came in the period.")
+    awaiting_feedback = serializers.IntegerField(
+        help_text="Samples sent or delivered, no feedback yet (now)."
+    )
+    organizations_sampled = serializers.IntegerField(
+        help_text="Organizations a sample was sent to in the period."
+    )
+    organizations_won = serializers.IntegerField(
+        help_text="Of those, the ones with a closed-won opportunity of the principal closed on or after the day "
+        "their first sample of the period was sent (until today)."
+    )
+    conversion_percent = _tenths(
+        help_text="organizations_won / organizations_sampled; null when none was sampled."
+    )
+
+
 class ScorecardReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
     time_zone = time_zone_field()
@@ -484,3 +502,4 @@ class ScorecardReportSerializer(ReportSerializer):
     weighted_weekly_volume = _volume()
     activity = ActivityComparisonSerializer()
     top_customers = TopCustomerSerializer(many=True)
+    samples = SampleFiguresSerializer(help_text="Sampling in the period, and sample-to-win conversion.")

@@ -397,8 +397,9 @@ class DistributorCoverageReportView(ReportView):
 
 class PrincipalScorecardReportView(ReportView):
     """One principal: products by status, open pipeline by stage and its weighted volume, activity in the
-    last four weeks (or the period given) against the four before, and the top customers. The CSV lists
-    every figure as section, item, measure, value."""
+    last four weeks (or the period given) against the four before, the top customers, and its samples
+    (sent, awaiting feedback, sample-to-win conversion). The CSV lists every figure as section, item,
+    measure, value."""
 
     operation_id = "reports_principal_scorecard"
     summary = "One principal on one page"
@@ -435,3 +436,5 @@ class PrincipalScorecardReportView(ReportView):
                 "interactions",
             ):
                 yield figure("top_customers", customer["customer_name"], measure, customer[measure])
+        for measure, value in data["samples"].items():
+            yield figure("samples", "all", measure, value)

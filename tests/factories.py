@@ -25,6 +25,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from samples.models import Sample, SampleLine
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -196,3 +197,38 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     occurred_at = factory.LazyFunction(timezone.now)
     subject = factory.Sequence(lambda n: f"Call about line review {n}")
     organization = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class SampleInteractionFactory(InteractionFactory):
+    """A sample interaction of a principal (what a sample needs)."""
+
+    type = "sample"
+    subject = factory.Sequence(lambda n: f"Samples dropped off {n}")
+    principal = factory.SubFactory(PrincipalFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class SampleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sample
+
+    tenant = factory.SubFactory(TenantFactory)
+    interaction = factory.SubFactory(SampleInteractionFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class SampleLineFactory(factory.django.DjangoModelFactory):
+    """A line of a sample (made with it unless one is given)."""
+
+    class Meta:
+        model = SampleLine
+
+    tenant = factory.SubFactory(TenantFactory)
+    interaction = factory.LazyAttribute(
+        lambda o: SampleFactory(tenant=o.tenant).interaction  # the line needs its interaction's sample
+    )
+    product = factory.SubFactory(
+        ProductFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        principal=factory.SelfAttribute("..interaction.principal"),
+    )
+    quantity = Decimal("2")
+    unit = "case"

@@ -33,6 +33,7 @@ from organizations.models import (
     Segment,
 )
 from products.models import Product, ProductCategory, ProductDistributor, ProductStatus
+from samples.models import Sample, SampleLine, SampleStatus, SampleUnit
 from workbench.datagen import vocabulary
 
 DEMO_TENANT_NAME = "Harbor Foodservice Brokers"
@@ -361,6 +362,12 @@ WIN_REASONS = vocabulary.WIN_REASONS
 LOSS_REASONS = vocabulary.LOSS_REASONS
 NEXT_ACTIONS = vocabulary.NEXT_ACTIONS
 OUTCOMES = vocabulary.OUTCOMES[:8]
+# What a kitchen says about a sample, by its sentiment.
+SAMPLE_FEEDBACK = {
+    "positive": "Chef loved the yield and wants pricing for a menu test.",
+    "neutral": "Liked the product; waiting on the owner's price approval.",
+    "negative": "Too salty for the house recipe; try the low-sodium line.",
+}
 
 
 def _slug(name: str) -> str:
@@ -408,6 +415,7 @@ class _DemoBuilder:
         self._stage_ages()
         self._admin_follow_ups()
         self._interactions()
+        self._samples()
         return demo_counts(self.tenant)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -1001,6 +1009,74 @@ class _DemoBuilder:
             )
         Interaction.objects.bulk_create(interactions)
 
+    # -- samples --------------------------------------------------------------------------------
+
+    def _samples(self) -> None:
+        """Every sample interaction of a principal gets its sample: the principal's products, and a status
+        as far as its age allows (recent ones still out, most older ones with feedback, a few cancelled)."""
+        rng, now = self.rng, self.now
+        sampled = Interaction.objects.filter(
+            tenant=self.tenant, type=InteractionType.SAMPLE, principal__isnull=False
+        ).order_by("id")
+        samples, lines = [], []
+        for interaction in sampled:
+            assert interaction.principal_id is not None
+            requested_at = interaction.occurred_at
+            sent_at = requested_at + dt.timedelta(days=rng.randint(0, 2), hours=rng.randint(1, 6))
+            delivered_at = sent_at + dt.timedelta(days=rng.randint(1, 3))
+            heard_at = delivered_at + dt.timedelta(days=rng.randint(2, 12))
+            # How far it got: never past now, and some samples stall or are called off on the way.
+            reached = [t for t in (requested_at, sent_at, delivered_at, heard_at) if t <= now]
+            if now - requested_at < dt.timedelta(days=21):
+                steps = rng.randint(1, len(reached))  # the last weeks' samples: still on their way
+            else:
+                steps = len(reached) - (1 if len(reached) > 1 and rng.random() < 0.2 else 0)
+            status = (
+                SampleStatus.REQUESTED,
+                SampleStatus.SENT,
+                SampleStatus.DELIVERED,
+                SampleStatus.FEEDBACK_RECEIVED,
+            )[steps - 1]
+            cancelled = (
+                status != SampleStatus.FEEDBACK_RECEIVED and steps < len(reached) and rng.random() < 0.4
+            )
+            sentiment = rng.choice(
+                (Sentiment.POSITIVE, Sentiment.POSITIVE, Sentiment.NEUTRAL, Sentiment.NEGATIVE)
+            )
+            samples.append(
+                Sample(
+                    **self._audit(interaction.user or self.admin),
+                    interaction=interaction,
+                    status=SampleStatus.CANCELLED if cancelled else status,
+                    requested_at=requested_at,
+                    sent_at=sent_at if steps >= 2 else None,
+                    delivered_at=delivered_at if steps >= 3 else None,
+                    feedback_received_at=heard_at if steps >= 4 else None,
+                    cancelled_at=reached[steps] if cancelled else None,
+                    feedback=SAMPLE_FEEDBACK[sentiment]
+                    if status == SampleStatus.FEEDBACK_RECEIVED
+                    else ("Chef left before the cutting." if cancelled else ""),
+                    sentiment=sentiment if status == SampleStatus.FEEDBACK_RECEIVED else "",
+                )
+            )
+            products = self.products_by_principal.get(interaction.principal_id, [])
+            for product in rng.sample(products, min(len(products), rng.randint(1, 3))):
+                quantity, unit = rng.choice(
+                    ((Decimal(1), SampleUnit.CASE), (Decimal(2), SampleUnit.CASE), (Decimal(5), SampleUnit.POUND),
+                     (Decimal("2.5"), SampleUnit.KILOGRAM), (Decimal(6), SampleUnit.EACH), (Decimal(1), SampleUnit.PACK))
+                )  # fmt: skip
+                lines.append(
+                    SampleLine(
+                        **self._audit(interaction.user or self.admin),
+                        interaction=interaction,
+                        product=product,
+                        quantity=quantity,
+                        unit=unit,
+                    )
+                )
+        Sample.objects.bulk_create(samples)
+        SampleLine.objects.bulk_create(lines)
+
 
 DEMO_MODELS: tuple[type[models.Model], ...] = (
     Organization,
@@ -1014,6 +1090,8 @@ DEMO_MODELS: tuple[type[models.Model], ...] = (
     OpportunityProduct,
     OpportunityContact,
     Interaction,
+    Sample,
+    SampleLine,
 )
 
 

@@ -1754,8 +1754,9 @@ export interface paths {
         /**
          * One principal on one page
          * @description One principal: products by status, open pipeline by stage and its weighted volume, activity in the
-         *     last four weeks (or the period given) against the four before, and the top customers. The CSV lists
-         *     every figure as section, item, measure, value.
+         *     last four weeks (or the period given) against the four before, the top customers, and its samples
+         *     (sent, awaiting feedback, sample-to-win conversion). The CSV lists every figure as section, item,
+         *     measure, value.
          */
         get: operations["reports_principal_scorecard"];
         put?: never;
@@ -1845,6 +1846,96 @@ export interface paths {
         get: operations["reports_win_loss"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/samples/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List samples
+         * @description What became of sample interactions' products: open ones by default, with their lines.
+         */
+        get: operations["samples_list"];
+        put?: never;
+        /**
+         * Add a sample
+         * @description What became of sample interactions' products: open ones by default, with their lines.
+         */
+        post: operations["samples_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/samples/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sample
+         * @description What became of sample interactions' products: open ones by default, with their lines.
+         */
+        get: operations["samples_retrieve"];
+        /**
+         * Replace a sample
+         * @description What became of sample interactions' products: open ones by default, with their lines.
+         */
+        put: operations["samples_update"];
+        post?: never;
+        /**
+         * Delete a sample
+         * @description What became of sample interactions' products: open ones by default, with their lines.
+         */
+        delete: operations["samples_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a sample
+         * @description What became of sample interactions' products: open ones by default, with their lines.
+         */
+        patch: operations["samples_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/samples/{id}/history/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every recorded change of this record, newest first (kept by database triggers). */
+        get: operations["samples_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/samples/{id}/restore/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Bring back a deleted record, with whatever was deleted together with it. */
+        post: operations["samples_restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5248,6 +5339,13 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Product"][];
         };
+        PaginatedSampleList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["Sample"][];
+        };
         PaginatedWebhookDeliveryList: {
             /** Format: uri */
             next: string | null;
@@ -6598,6 +6696,24 @@ export interface components {
             list_price?: (string | number) | null;
             description?: string;
         };
+        PatchedSampleRequest: {
+            /** @description The sample interaction (type `sample`, with a principal); it cannot change. */
+            interaction?: number;
+            /**
+             * @description requested → sent → delivered → feedback_received (steps may be skipped, never undone), or cancelled; the database dates each step.
+             *
+             *     * `requested` - Requested
+             *     * `sent` - Sent
+             *     * `delivered` - Delivered
+             *     * `feedback_received` - Feedback received
+             *     * `cancelled` - Cancelled
+             */
+            status?: components["schemas"]["SampleStatusEnum"];
+            feedback?: string;
+            sentiment?: components["schemas"]["SentimentEnum"] | components["schemas"]["BlankEnum"];
+            /** @description The products sampled. Given on an update, they replace the sample's lines (by product). */
+            lines?: components["schemas"]["SampleLineRequest"][];
+        };
         /**
          * @description A firm's probability per stage (ADR 0032): what an opportunity's probability becomes when it
          *     reaches the stage. PUT gives every open stage, PATCH some; closed won and closed lost are fixed.
@@ -7472,6 +7588,107 @@ export interface components {
              */
             week_start: string;
         };
+        Sample: {
+            readonly id: number;
+            /** @description The sample interaction (type `sample`, with a principal); it cannot change. */
+            interaction: number;
+            /** @description The interaction's principal (database). */
+            readonly principal: number;
+            /** @description Who was sampled. */
+            readonly organization: number;
+            /**
+             * @description requested → sent → delivered → feedback_received (steps may be skipped, never undone), or cancelled; the database dates each step.
+             *
+             *     * `requested` - Requested
+             *     * `sent` - Sent
+             *     * `delivered` - Delivered
+             *     * `feedback_received` - Feedback received
+             *     * `cancelled` - Cancelled
+             */
+            status: components["schemas"]["SampleStatusEnum"];
+            /** Format: date-time */
+            readonly requested_at: string;
+            /** Format: date-time */
+            readonly sent_at: string | null;
+            /** Format: date-time */
+            readonly delivered_at: string | null;
+            /** Format: date-time */
+            readonly feedback_received_at: string | null;
+            /** Format: date-time */
+            readonly cancelled_at: string | null;
+            feedback: string;
+            sentiment: components["schemas"]["SentimentEnum"] | components["schemas"]["BlankEnum"];
+            /** @description The products sampled. Given on an update, they replace the sample's lines (by product). */
+            lines: components["schemas"]["SampleLine"][];
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            readonly created_by: number | null;
+            readonly updated_by: number | null;
+        };
+        SampleFigures: {
+            /** @description Samples sent in the period. */
+            sent: number;
+            /** @description Samples whose feedback came in the period. */
+            feedback_received: number;
+            /** @description Samples sent or delivered, no feedback yet (now). */
+            awaiting_feedback: number;
+            /** @description Organizations a sample was sent to in the period. */
+            organizations_sampled: number;
+            /** @description Of those, the ones with a closed-won opportunity of the principal closed on or after the day their first sample of the period was sent (until today). */
+            organizations_won: number;
+            /**
+             * Format: decimal
+             * @description organizations_won / organizations_sampled; null when none was sampled.
+             */
+            conversion_percent: string | null;
+        };
+        /** @description A product sampled, how much of it. Written with its sample: the sample's `lines` are the whole set. */
+        SampleLine: {
+            readonly id: number;
+            product: number;
+            /** Format: decimal */
+            quantity: string;
+            /** @default case */
+            unit: components["schemas"]["UnitEnum"];
+        };
+        /** @description A product sampled, how much of it. Written with its sample: the sample's `lines` are the whole set. */
+        SampleLineRequest: {
+            product: number;
+            /** @description A decimal, at most 2 decimal places: a string (`"12.50"`) or a JSON number (`12.5`), read exactly from its digits. Returned as a string. */
+            quantity: string | number;
+            /** @default case */
+            unit: components["schemas"]["UnitEnum"];
+        };
+        SampleRequest: {
+            /** @description The sample interaction (type `sample`, with a principal); it cannot change. */
+            interaction: number;
+            /**
+             * @description requested → sent → delivered → feedback_received (steps may be skipped, never undone), or cancelled; the database dates each step.
+             *
+             *     * `requested` - Requested
+             *     * `sent` - Sent
+             *     * `delivered` - Delivered
+             *     * `feedback_received` - Feedback received
+             *     * `cancelled` - Cancelled
+             */
+            status?: components["schemas"]["SampleStatusEnum"];
+            feedback?: string;
+            sentiment?: components["schemas"]["SentimentEnum"] | components["schemas"]["BlankEnum"];
+            /** @description The products sampled. Given on an update, they replace the sample's lines (by product). */
+            lines?: components["schemas"]["SampleLineRequest"][];
+        };
+        /**
+         * @description * `requested` - Requested
+         *     * `sent` - Sent
+         *     * `delivered` - Delivered
+         *     * `feedback_received` - Feedback received
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        SampleStatusEnum: "requested" | "sent" | "delivered" | "feedback_received" | "cancelled";
         ScorecardReport: {
             /** Format: date */
             as_of: string;
@@ -7490,6 +7707,8 @@ export interface components {
             weighted_weekly_volume: string;
             activity: components["schemas"]["ActivityComparison"];
             top_customers: components["schemas"]["TopCustomer"][];
+            /** @description Sampling in the period, and sample-to-win conversion. */
+            samples: components["schemas"]["SampleFigures"];
         };
         /**
          * @description * `fine_dining` - Fine dining
@@ -8917,6 +9136,21 @@ export interface components {
             /** @description In the activity period. */
             interactions: number;
         };
+        /**
+         * @description * `case` - Case
+         *     * `each` - Each
+         *     * `pack` - Pack
+         *     * `box` - Box
+         *     * `bag` - Bag
+         *     * `lb` - lb
+         *     * `oz` - oz
+         *     * `kg` - kg
+         *     * `g` - g
+         *     * `gal` - gal
+         *     * `l` - l
+         * @enum {string}
+         */
+        UnitEnum: "case" | "each" | "pack" | "box" | "bag" | "lb" | "oz" | "kg" | "g" | "gal" | "l";
         UserSummary: {
             readonly id: number;
             /** Format: email */
@@ -9520,7 +9754,7 @@ export interface operations {
                 /** @description At most this many changes (default 100). */
                 limit?: number;
                 /** @description Only these resources, comma-separated (`organizations,contacts`). */
-                resource?: ("contacts" | "customer-distributors" | "distributor-authorizations" | "interactions" | "opportunities" | "opportunity-contacts" | "opportunity-products" | "organizations" | "product-distributors" | "products")[];
+                resource?: ("contacts" | "customer-distributors" | "distributor-authorizations" | "interactions" | "opportunities" | "opportunity-contacts" | "opportunity-products" | "organizations" | "product-distributors" | "products" | "samples")[];
             };
             header?: {
                 /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
@@ -11259,7 +11493,7 @@ export interface operations {
     interactions_destroy: {
         parameters: {
             query?: {
-                /** @description Accepted on every DELETE; nothing belongs to this kind of record, so it changes nothing. */
+                /** @description Also soft-delete what belongs to this record; `restore` brings back exactly what was deleted together. */
                 cascade?: boolean;
             };
             header?: {
@@ -15150,6 +15384,370 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_list: {
+        parameters: {
+            query?: {
+                /** @description true: sent or delivered, no feedback yet; false: any other status. */
+                awaiting_feedback?: boolean;
+                created_after?: string;
+                created_before?: string;
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
+                /** @description Only rows whose interaction has this id. */
+                interaction?: number;
+                /** @description true: requested, sent or delivered; false: feedback received or cancelled. */
+                is_open?: boolean;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("created_at" | "-created_at" | "id" | "-id" | "requested_at" | "-requested_at" | "updated_at" | "-updated_at")[];
+                /** @description Only the samples given to this organization. */
+                organization?: number;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+                /** @description Only the samples of this principal. */
+                principal?: number;
+                requested_after?: string;
+                requested_before?: string;
+                /**
+                 * @description Any of several values: repeat the parameter (`?status=a&status=b`) or separate them with commas (`?status=a,b`).
+                 *
+                 *     Samples at these statuses. Without it (or `is_open`), the open ones: requested, sent, delivered.
+                 *
+                 *     * `requested` - Requested
+                 *     * `sent` - Sent
+                 *     * `delivered` - Delivered
+                 *     * `feedback_received` - Feedback received
+                 *     * `cancelled` - Cancelled
+                 */
+                status?: components["schemas"]["SampleStatusEnum"][];
+                updated_after?: string;
+                updated_before?: string;
+                /** @description Only the samples logged by this member. */
+                user?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedSampleList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SampleRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sample"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sample. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sample"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sample. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SampleRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sample"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_destroy: {
+        parameters: {
+            query?: {
+                /** @description Also soft-delete what belongs to this record; `restore` brings back exactly what was deleted together. */
+                cascade?: boolean;
+            };
+            header?: {
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sample. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sample. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedSampleRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sample"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_history: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sample. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedHistoryEntryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    samples_restore: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sample. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sample"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -25,8 +25,10 @@ from reports.selectors.common import (
     change_percent,
     fetch,
     given,
+    ratio_percent,
 )
 from reports.selectors.principals import PrincipalRef
+from samples.models import AWAITING_FEEDBACK_STATUSES
 
 TOP_CUSTOMERS = 10
 
@@ -68,6 +70,21 @@ class TopCustomer:
 
 
 @dataclass(frozen=True)
+class SampleFigures:
+    """The principal's sampling: samples sent and feedback received in the period, those out with a
+    customer now (sent or delivered, no feedback yet), and sample-to-win conversion: of the organizations
+    a sample was sent to in the period, those with a closed-won opportunity of the principal closed on or
+    after the day the first of those samples was sent (until today, whatever the period's end)."""
+
+    sent: int
+    feedback_received: int
+    awaiting_feedback: int
+    organizations_sampled: int
+    organizations_won: int
+    conversion_percent: Decimal | None
+
+
+@dataclass(frozen=True)
 class ScorecardReport:
     as_of: dt.date
     principal: int
@@ -80,6 +97,7 @@ class ScorecardReport:
     weighted_weekly_volume: Decimal
     activity: ActivityComparison
     top_customers: list[TopCustomer]
+    samples: SampleFigures
 
 
 _SCORECARD_PRODUCTS_SQL = """
@@ -155,6 +173,40 @@ SELECT c.id AS customer, c.name AS customer_name, l.won_opportunities, l.won_wee
 """
 
 
+# One statement for the sample figures: the principal's live samples (of live interactions) once, then each
+# figure over them. "Sampled" means sent (sent_at is set on skipping to delivered too): a sample requested
+# and cancelled before it left converted nobody.
+_SCORECARD_SAMPLES_SQL = """
+WITH sampled AS MATERIALIZED (
+    SELECT s.status, s.sent_at, s.feedback_received_at, i.organization_id
+      FROM sample s
+      JOIN interaction i ON i.id = s.interaction_id AND i.tenant_id = s.tenant_id
+     WHERE s.tenant_id = %(tenant)s
+       AND s.scope_principal_id = %(principal)s
+       AND s.deleted_at IS NULL
+       AND i.deleted_at IS NULL{interaction_filters}
+), first_sent AS (
+    SELECT organization_id, min(sent_at) AS sent_at
+      FROM sampled
+     WHERE sent_at >= %(start)s AND sent_at < %(end)s
+     GROUP BY organization_id
+)
+SELECT (SELECT count(*) FROM sampled WHERE sent_at >= %(start)s AND sent_at < %(end)s) AS sent,
+       (SELECT count(*) FROM sampled
+         WHERE feedback_received_at >= %(start)s AND feedback_received_at < %(end)s) AS feedback_received,
+       (SELECT count(*) FROM sampled WHERE status IN {awaiting}) AS awaiting_feedback,
+       (SELECT count(*) FROM first_sent) AS organizations_sampled,
+       (SELECT count(*) FROM first_sent f
+         WHERE EXISTS (SELECT 1 FROM opportunity o
+                        WHERE o.tenant_id = %(tenant)s
+                          AND o.principal_id = %(principal)s
+                          AND o.customer_id = f.organization_id
+                          AND o.deleted_at IS NULL
+                          AND o.stage = {won}
+                          AND o.closed_on >= (f.sent_at AT TIME ZONE %(zone)s)::date)) AS organizations_won
+"""
+
+
 def scorecard_period(
     *, today: dt.date, date_from: dt.date | None, date_to: dt.date | None, zone: zoneinfo.ZoneInfo = UTC
 ) -> Period:
@@ -174,7 +226,8 @@ def scorecard_report(
     zone: zoneinfo.ZoneInfo = UTC,
 ) -> ScorecardReport:
     """One principal: products by status, open pipeline by stage with its weighted volume, activity in
-    the period (the last four weeks by default) against the period before, and the top customers."""
+    the period (the last four weeks by default) against the period before, the top customers, and its
+    samples (SampleFigures)."""
     period = scorecard_period(today=today, date_from=date_from, date_to=date_to, zone=zone)
     previous = period.previous
     params = {
@@ -184,12 +237,16 @@ def scorecard_report(
         "start": period.start,
         "end": period.end,
         "previous_start": previous.start,
+        "zone": zone.key,
         "limit": TOP_CUSTOMERS,
     }
     parts = {
         "closed": CLOSED,
         "won": WON,
         "account_types": ACCOUNT_TYPES,
+        "awaiting": sql.SQL("({})").format(
+            sql.SQL(", ").join(sql.Literal(v) for v in AWAITING_FEEDBACK_STATUSES)
+        ),
         "opportunity_filters": given(params, owner="o.owner_id = %(owner)s::bigint"),
         "interaction_filters": given(params, owner="i.user_id = %(owner)s::bigint"),
     }
@@ -213,6 +270,7 @@ def scorecard_report(
     for r in rows(_SCORECARD_ACTIVITY_SQL):
         (current if r["in_period"] else before)[r["type"]] += r["interactions"]
     total, previous_total = sum(current.values()), sum(before.values())
+    sampling = rows(_SCORECARD_SAMPLES_SQL)[0]
     return ScorecardReport(
         as_of=today,
         principal=principal.id,
@@ -237,4 +295,10 @@ def scorecard_report(
             ],
         ),
         top_customers=[TopCustomer(**r) for r in rows(_SCORECARD_CUSTOMERS_SQL)],
+        samples=SampleFigures(
+            **sampling,
+            conversion_percent=ratio_percent(
+                sampling["organizations_won"], sampling["organizations_sampled"]
+            ),
+        ),
     )

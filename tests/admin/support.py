@@ -22,6 +22,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from samples.models import Sample as SampleRecord
 from tests import factories as f
 from tests.conftest import Firm
 
@@ -69,6 +70,7 @@ class Sample:
     opportunity_product: OpportunityProduct
     opportunity_contact: OpportunityContact
     interaction: Interaction
+    sample: SampleRecord
     authorization: DistributorAuthorization
     customer_distributor: CustomerDistributor
 
@@ -94,6 +96,7 @@ class Sample:
             OpportunityContact: lambda: self.opportunity_contact,
             Interaction: lambda: self.interaction,
             StageProbability: lambda: StageProbability.objects.get(tenant=firm.tenant, stage="new_lead"),
+            SampleRecord: lambda: self.sample,
         }
         return rows[model]()
 
@@ -120,6 +123,16 @@ def make_sample(firm: Firm) -> Sample:
         interaction=f.InteractionFactory(
             tenant=tenant, organization=firm.principal_a, contact=contact, opportunity=opportunity
         ),
+        sample=f.SampleLineFactory(
+            tenant=tenant,
+            interaction=f.SampleFactory(
+                tenant=tenant,
+                interaction=f.SampleInteractionFactory(
+                    tenant=tenant, organization=firm.customer, principal=firm.principal_a, contact=None
+                ),
+            ).interaction,
+            product=product,
+        ).interaction.samples.get(),
         authorization=f.DistributorAuthorizationFactory(
             tenant=tenant, distributor=firm.distributor, principal=firm.principal_a
         ),

@@ -39,6 +39,7 @@ def test_every_model_is_registered() -> None:
         "opportunities.OpportunityProduct",
         "opportunities.OpportunityContact",
         "opportunities.StageProbability",
+        "samples.Sample",
         "interactions.Interaction",
     }
 

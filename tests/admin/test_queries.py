@@ -17,6 +17,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from samples.models import Sample
 from tests import factories as f
 from tests.admin.support import count_queries, signed_in, url
 from tests.conftest import Firm
@@ -76,6 +77,15 @@ def _interactions(firm: Firm, n: int) -> None:
         )
 
 
+def _samples(firm: Firm, n: int) -> None:
+    for _ in range(n):
+        interaction = f.SampleInteractionFactory(
+            tenant=firm.tenant, organization=firm.customer, principal=firm.principal_a, user=firm.manager
+        )
+        f.SampleFactory(tenant=firm.tenant, interaction=interaction)
+        f.SampleLineFactory(tenant=firm.tenant, interaction=interaction, product__principal=firm.principal_a)
+
+
 def _authorizations(firm: Firm, n: int) -> None:
     for _ in range(n):
         f.DistributorAuthorizationFactory(tenant=firm.tenant, principal=firm.principal_a)
@@ -105,6 +115,7 @@ BUILDERS: dict[type[models.Model], Builder] = {
     OpportunityProduct: _opportunity_products,
     OpportunityContact: _opportunity_contacts,
     Interaction: _interactions,
+    Sample: _samples,
     DistributorAuthorization: _authorizations,
     CustomerDistributor: _customer_distributors,
     User: _members,

@@ -173,6 +173,23 @@ def _opportunity_contacts(firm: Firm, n: int) -> list[int]:
     return [f.OpportunityContactFactory(tenant=firm.tenant, opportunity=opportunity).pk for _ in range(n)]
 
 
+def _samples(firm: Firm, n: int) -> list[int]:
+    return [
+        f.SampleLineFactory(
+            tenant=firm.tenant,
+            interaction=f.SampleFactory(
+                tenant=firm.tenant,
+                interaction__principal=firm.principal_a,
+                interaction__organization=firm.customer,
+            ).interaction,
+            product__principal=firm.principal_a,
+        )
+        .interaction.samples.get()
+        .pk
+        for _ in range(n)
+    ]
+
+
 @dataclass(frozen=True)
 class Resource:
     name: str
@@ -200,5 +217,6 @@ RESOURCES = [
     Resource("product-distributors", _product_distributors, "product,distributor"),
     Resource("opportunity-products", _opportunity_products, "opportunity,product"),
     Resource("opportunity-contacts", _opportunity_contacts, "opportunity,contact"),
+    Resource("samples", _samples, ""),
 ]
 BUSINESS_RESOURCES = [r for r in RESOURCES if r.name != "members"]

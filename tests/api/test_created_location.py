@@ -53,6 +53,14 @@ BODIES: dict[str, Callable[[Firm], dict[str, Any]]] = {
         "opportunity": _opportunity(firm).pk,
         "contact": f.ContactFactory(tenant=firm.tenant, organization=firm.customer).pk,
     },
+    "samples": lambda firm: {
+        "interaction": f.SampleInteractionFactory(
+            tenant=firm.tenant, principal=firm.principal_a, organization=firm.customer
+        ).pk,
+        "lines": [
+            {"product": f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a).pk, "quantity": "1"}
+        ],
+    },
 }
 
 

@@ -113,9 +113,14 @@ def _variants(resource: Resource) -> list[str]:
     return list(dict.fromkeys(["", *names, ",".join(names), ",".join(reversed(names))]))
 
 
+# Resources that nest other rows (a sample's lines) have no read plan: DRF represents them, one query a
+# page for the nested rows (tests/api/test_samples.py counts them).
+NESTED_RESOURCES = ("samples",)
+
 CASES = [
     pytest.param(resource, expand, id=f"{resource.name}-{expand or 'plain'}")
     for resource in BUSINESS_RESOURCES
+    if resource.name not in NESTED_RESOURCES
     for expand in _variants(resource)
 ]
 

@@ -25,6 +25,22 @@ from tests.conftest import Firm, client_for
 Rows = dict[str, dict[str, int]]  # resource → scope label → id
 
 
+def sample(tenant: Any, customer: Any, principal: Any, product: Any) -> int:
+    """A sample of `principal`'s `product` at `customer`, with its line."""
+    interaction = f.SampleInteractionFactory(
+        tenant=tenant,
+        organization=customer,
+        principal=principal,
+        subject=f"{tenant.name} {product.name} drop",
+    )
+    f.SampleLineFactory(
+        tenant=tenant,
+        interaction=f.SampleFactory(tenant=tenant, interaction=interaction).interaction,
+        product=product,
+    )
+    return int(interaction.samples.get().pk)
+
+
 def populate(firm: Firm) -> tuple[Rows, dict[str, Any]]:
     t = firm.tenant
     opp_a = f.OpportunityFactory(
@@ -88,6 +104,13 @@ def populate(firm: Firm) -> tuple[Rows, dict[str, Any]]:
         "opportunity-contacts": {
             "a": f.OpportunityContactFactory(tenant=t, opportunity=opp_a, contact=contact_shared).pk,
             "b": f.OpportunityContactFactory(tenant=t, opportunity=opp_b, contact=contact_shared).pk,
+        },
+        "samples": {
+            scope: sample(t, firm.customer, principal, product)
+            for scope, principal, product in (
+                ("a", firm.principal_a, product_a),
+                ("b", firm.principal_b, product_b),
+            )
         },
     }
     named = {
@@ -380,7 +403,8 @@ def test_viewer_sees_shared_organizations_but_not_shared_contacts_or_interaction
     assert {firm.customer.pk, firm.distributor.pk, firm.principal_a.pk} <= organizations
     assert firm.principal_b.pk not in organizations
     assert result_ids(viewer, f"{API}/contacts/") == [world.rows["contacts"]["a"]]
-    assert result_ids(viewer, f"{API}/interactions/") == [world.rows["interactions"]["a"]]
+    # (calls: the samples' interactions of principal A are the viewer's too)
+    assert result_ids(viewer, f"{API}/interactions/?type=call") == [world.rows["interactions"]["a"]]
     assert_problem(viewer.get(f"{API}/contacts/{world.rows['contacts']['shared']}/"), 404)
     assert_problem(viewer.get(f"{API}/interactions/{world.rows['interactions']['shared']}/"), 404)
 

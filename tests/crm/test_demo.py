@@ -18,6 +18,7 @@ from interactions.models import Interaction
 from opportunities.models import Opportunity, OpportunityProduct
 from organizations.models import CustomerDistributor, Organization
 from products.models import Product
+from samples.models import Sample, SampleLine
 from workbench.demo import (
     CLOSED_DAYS,
     DEMO_PASSWORD,
@@ -38,7 +39,7 @@ def load_demo() -> str:
 
 def row_counts() -> dict[str, int]:
     """Every table of the project's apps, as the owner (no row level security)."""
-    labels = {"crm", "organizations", "contacts", "products", "opportunities", "interactions"}
+    labels = {"crm", "organizations", "contacts", "products", "opportunities", "interactions", "samples"}
     return {
         model._meta.db_table: model._default_manager.count()
         for model in apps.get_models()
@@ -182,6 +183,23 @@ def test_demo_probabilities_are_the_firms_figures_and_every_deal_has_an_owner() 
     for stage, probability in Opportunity.objects.filter(tenant=tenant).values_list("stage", "probability"):
         assert probability == figures[stage], stage
     assert not Opportunity.objects.filter(tenant=tenant, owner__isnull=True).exists()
+
+
+def test_demo_samples_are_at_every_status_over_the_past_months_with_lines_of_their_principal() -> None:
+    load_demo()
+    tenant = demo_tenant()
+    samples = Sample.objects.filter(tenant=tenant)
+    sampled = Interaction.objects.filter(tenant=tenant, type="sample", principal__isnull=False)
+    assert samples.count() == sampled.count() >= 10
+    statuses = set(samples.values_list("status", flat=True))
+    assert len(statuses) >= 4 and {"feedback_received", "delivered"} <= statuses, statuses
+    assert statuses & {"requested", "sent"}, statuses  # some still on their way
+    assert samples.filter(requested_at__lt=timezone.now() - dt.timedelta(days=30)).exists()
+    assert samples.filter(status="feedback_received").exclude(feedback="").exclude(sentiment="").exists()
+    assert not samples.filter(sent_at__gt=timezone.now()).exists()
+    lines = SampleLine.objects.filter(tenant=tenant)
+    assert lines.count() >= samples.count()
+    assert not lines.exclude(product__principal_id=F("interaction__principal_id")).exists()
 
 
 def test_demo_manager_sees_only_the_book_through_row_level_security() -> None:

@@ -58,6 +58,8 @@ KIND_OF_KEY = {
     "contact": "contact",
     "reports_to": "contact",
     "product": "product",
+    "interaction": "interaction",
+    "lines": "sample_line",
     "opportunity": "opportunity",
     "user": "user",
     "owner": "user",
@@ -82,6 +84,7 @@ KIND_OF_RESOURCE = {
     "product-distributors": "product_distributor",
     "opportunity-products": "opportunity_product",
     "opportunity-contacts": "opportunity_contact",
+    "samples": "sample",
     "me": "user",
 }
 
@@ -207,6 +210,19 @@ DATA_DEPENDENT_RULES = tuple(
         r"^contact must be shared or work at the opportunity's principal$",
         r"^principal must be the organization itself when logging at a principal$",
         r"^contact must belong to the interaction's organization$",
+        # samples: the interaction's type and principal, the products of that principal, the status so far
+        r"^Only a sample interaction has a sample\.$",
+        r"^A sample is of a principal's products: give the interaction a principal\.$",
+        r"^Must be one of the sample's principal's products\.$",
+        r"^This product is already on this sample\.$",
+        r"^This interaction already has a sample\.$",
+        r"^A sample stays with its interaction\.$",
+        r"^a sample moves forward: it cannot go back from \w+ to \w+$",
+        r"^a sample whose status is \w+ keeps it$",
+        r"^feedback is required once the feedback is received\.$",
+        r"^feedback comes with the status feedback_received",
+        r"^sentiment comes with the status feedback_received\.$",
+        r"^an interaction with a sample keeps its type and principal$",
         r"^\w+ must be an? [\w ]+$",  # a reference to the wrong kind of organization
         r"^This customer already has a primary distributor\.$",
         # a batch names each record once: `uniqueItems` cannot say it of one property of the items
@@ -276,6 +292,19 @@ def body_of(case: Case) -> dict[str, Any]:
     return case.body if isinstance(case.body, dict) else {}
 
 
+def body_value(case: Case, field: Any) -> Any:
+    """The body's value an error's field names, nested ones too (`lines.0.quantity`), or None."""
+    value: Any = body_of(case)
+    for part in str(field).split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
 SCHEMA_GAPS = (
     SchemaGap(
         "price filters unbounded",
@@ -289,7 +318,7 @@ SCHEMA_GAPS = (
         '`^-?\\d{0,10}(?:\\.\\d{0,2})?$` admits "", "-" and ".", and a minus sign where the '
         "serializer has min_value=0.",
         lambda error, case: (
-            isinstance(body_of(case).get(str(error.get("field"))), str)
+            isinstance(body_value(case, error.get("field")), str)
             and (error.get("code") == "min_value" or error.get("detail") == "A valid number is required.")
         ),
     ),
@@ -299,7 +328,7 @@ SCHEMA_GAPS = (
         "cannot say 'at most 2 decimal places' for one (a `multipleOf: 0.01` is checked in binary floating "
         "point by validators, so 0.29 would fail it); `1e-300` or `0.001` are refused.",
         lambda error, case: (
-            isinstance(body_of(case).get(str(error.get("field"))), (int, float))
+            isinstance(body_value(case, error.get("field")), (int, float))
             and error.get("code") in ("max_decimal_places", "max_digits")
         ),
     ),

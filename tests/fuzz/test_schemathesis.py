@@ -43,6 +43,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from samples.models import Sample, SampleLine
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.fuzz.hooks import KIND_OF_RESOURCE
@@ -77,6 +78,8 @@ RECORD_MODELS: dict[str, Any] = {
     "product_distributor": ProductDistributor,
     "opportunity_product": OpportunityProduct,
     "opportunity_contact": OpportunityContact,
+    "sample": Sample,
+    "sample_line": SampleLine,
 }
 
 
@@ -145,6 +148,22 @@ def stock(firm: Firm) -> None:
                 user=firm.manager,
                 subject=f"{name} {letter} tasting {n}",
                 follow_up_on=dt.date(2026, 1, 15),
+            )
+            sampled = f.SampleInteractionFactory(
+                tenant=tenant,
+                organization=customer,
+                principal=principal,
+                user=firm.manager,
+                subject=f"{name} {letter} samples {n}",
+            )
+            f.SampleFactory(tenant=tenant, interaction=sampled, status=("requested", "sent", "delivered")[n])
+            f.SampleLineFactory(tenant=tenant, interaction=sampled, product=product)
+            # one sample interaction without its sample yet, for the fuzzer's creates
+            f.SampleInteractionFactory(
+                tenant=tenant,
+                organization=customer,
+                principal=principal,
+                subject=f"{name} {letter} drop-off {n}",
             )
     f.InteractionFactory(tenant=tenant, organization=prospect, user=firm.manager, subject=f"{name} cold call")
 

@@ -50,6 +50,7 @@ class Audited:
     table: str
     create: Callable[[Firm], dict[str, Any]]  # a POST body (may set up rows it points at, as the owner)
     change: tuple[str, Any]  # one field a PATCH sets, and its new value
+    list_query: str = ""  # what the list needs to show the record (a closed sample: its status)
 
     @property
     def url(self) -> str:
@@ -79,6 +80,15 @@ def _opportunity_product(firm: Firm) -> dict[str, Any]:
 def _opportunity_contact(firm: Firm) -> dict[str, Any]:
     contact = f.ContactFactory(tenant=firm.tenant, organization=firm.customer)
     return {"opportunity": _opportunity(firm).pk, "contact": contact.pk}
+
+
+def _sample(firm: Firm) -> dict[str, Any]:
+    interaction = f.SampleInteractionFactory(
+        tenant=firm.tenant, organization=firm.customer, principal=firm.principal_a
+    )
+    # Logged already cancelled, so that its feedback (why) is a field a PATCH changes alone: a status change
+    # also dates its step. (Its lines are rows of their own: tests/api/test_samples.py.)
+    return {"interaction": interaction.pk, "status": "cancelled"}
 
 
 AUDITED = [
@@ -145,4 +155,7 @@ AUDITED = [
     ),
     Audited("opportunity-products", "opportunity_product", _opportunity_product, ("notes", "Lead item")),
     Audited("opportunity-contacts", "opportunity_contact", _opportunity_contact, ("role", "buyer")),
+    Audited(
+        "samples", "sample", _sample, ("feedback", "The chef left before the tasting."), "&status=cancelled"
+    ),
 ]

@@ -27,7 +27,7 @@ def test_delete_hides_the_row_and_restore_brings_it_back(
 ) -> None:
     record = ok(manager.post(resource.url, resource.create(firm)), 201)
     detail = f"{resource.url}{record['id']}/"
-    listing = f"{resource.url}?page_size=200"
+    listing = f"{resource.url}?page_size=200{resource.list_query}"
 
     assert manager.delete(detail).status_code == 204
 

@@ -22,6 +22,7 @@ TABLES = {
     "product-distributors": "product_distributor",
     "opportunity-products": "opportunity_product",
     "opportunity-contacts": "opportunity_contact",
+    "samples": "sample",
 }
 # Rows of principal_a: in the manager's and the viewer's book, outside the other manager's.
 PRINCIPAL_A_ROWS = [r for r in RESOURCES if r.name in TABLES]

@@ -79,6 +79,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sentiment": "",
         "follow_up_done": False,
     },
+    "sample": {"status": "requested", "feedback": "", "sentiment": ""},
+    "sample_line": {"quantity": 1, "unit": "case"},
 }
 
 

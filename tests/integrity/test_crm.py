@@ -25,6 +25,13 @@ def rows(firm: Firm) -> dict[str, int]:
     opportunity = f.OpportunityFactory(tenant=t, principal=firm.principal_a, customer=firm.customer, **by)
     product = f.ProductFactory(tenant=t, principal=firm.principal_a, **by)
     contact = f.ContactFactory(tenant=t, organization=firm.customer, **by)
+    sample = f.SampleFactory(
+        tenant=t,
+        interaction=f.SampleInteractionFactory(
+            tenant=t, organization=firm.customer, principal=firm.principal_a, **by
+        ),
+        **by,
+    )
     return {
         "organization": f.CustomerFactory(tenant=t, **by).pk,
         "distributor_authorization": f.DistributorAuthorizationFactory(
@@ -49,6 +56,10 @@ def rows(firm: Firm) -> dict[str, int]:
             tenant=t, opportunity=opportunity, contact=contact, **by
         ).pk,
         "interaction": f.InteractionFactory(tenant=t, organization=firm.customer, **by).pk,
+        "sample": sample.pk,
+        "sample_line": f.SampleLineFactory(
+            tenant=t, interaction=sample.interaction, product=product, **by
+        ).pk,
     }
 
 
@@ -63,7 +74,7 @@ def test_every_tenant_table_is_covered_here() -> None:
     assert set(TENANT_TABLES) == {
         "organization", "distributor_authorization", "customer_distributor", "principal_assignment", "contact",
         "product", "product_distributor", "opportunity", "opportunity_product", "opportunity_contact",
-        "interaction",
+        "interaction", "sample", "sample_line",
     }  # fmt: skip
 
 

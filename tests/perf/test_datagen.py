@@ -111,6 +111,8 @@ def test_generated_rows_pass_the_database_triggers_when_rewritten():
         "organization": "scope_principal_id",
         "customer_distributor": "id",
         "distributor_authorization": "principal_id",
+        "sample": "scope_principal_id",
+        "sample_line": "scope_principal_id",
     }
     with connection.cursor() as cursor:
         for table, scope in scoped.items():

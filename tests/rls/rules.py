@@ -19,6 +19,8 @@ PRINCIPAL_SCOPED = (
     "opportunity",
     "opportunity_product",
     "opportunity_contact",
+    "sample",
+    "sample_line",
 )
 # Shared rows visible to every role of the tenant.
 SHARED_FOR_ALL_ROLES = ("organization", "customer_distributor")
@@ -60,6 +62,8 @@ TENANT_TABLES = (
     "opportunity_product",
     "opportunity_contact",
     "interaction",
+    "sample",
+    "sample_line",
     "django_admin_log",
     "history",
     "api_key",

@@ -36,6 +36,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from samples.models import Sample, SampleLine
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.rls.rules import TENANT_TABLES
@@ -204,6 +205,28 @@ def build_firm_world(name: str) -> FirmWorld:
             ),
             f"interaction_{scope}",
         )
+        # A sample interaction with its sample and a line, and one without a sample yet (for inserts).
+        sample_interaction = fw.add(
+            "interaction",
+            scope,
+            f.SampleInteractionFactory(tenant=tenant, organization=firm.customer, principal=org),
+            f"sample_interaction_{scope}",
+        )
+        fw.add(
+            "sample", scope, f.SampleFactory(tenant=tenant, interaction=sample_interaction), f"sample_{scope}"
+        )
+        fw.add(
+            "sample_line",
+            scope,
+            f.SampleLineFactory(tenant=tenant, interaction=sample_interaction, product=product),
+            f"sample_line_{scope}",
+        )
+        fw.add(
+            "interaction",
+            scope,
+            f.SampleInteractionFactory(tenant=tenant, organization=firm.customer, principal=org),
+            f"sample_interaction_{scope}_unsampled",
+        )
     content_type = ContentType.objects.get_for_model(Organization)
     for persona in PERSONAS:
         entry = LogEntry.objects.create(
@@ -352,6 +375,8 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "opportunity_product": ("a", "b"),
     "opportunity_contact": ("a", "b"),
     "interaction": ("a", "b", "shared"),
+    "sample": ("a", "b"),
+    "sample_line": ("a", "b"),
     "django_admin_log": ("own", "someone_else"),
     "history": ("entry",),
     "api_key": ("key",),
@@ -410,6 +435,12 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
             subject=f"New call {n}",
             organization_id=ref["customer"],
             opportunity_id=ref.get(f"opportunity_{scope}"),
+        )
+    if table == "sample":
+        return Sample(interaction_id=ref[f"sample_interaction_{scope}_unsampled"])
+    if table == "sample_line":
+        return SampleLine(
+            interaction_id=ref[f"sample_interaction_{scope}"], product_id=ref[f"product_{scope}2"], quantity=1
         )
     if table == "django_admin_log":
         user = actor if scope == "own" else fw.firm.admin if actor != fw.firm.admin else fw.firm.viewer

@@ -47,6 +47,9 @@ OUT_OF_BOOK = [
     Move("opportunity_product", "opportunity_product_a", "opportunity_id", "opportunity_b"),
     Move("opportunity_contact", "opportunity_contact_a", "opportunity_id", "opportunity_b"),
     Move("interaction", "interaction_a", "opportunity_id", "opportunity_b"),
+    Move("sample", "sample_a", "interaction_id", "sample_interaction_b_unsampled"),
+    Move("sample_line", "sample_line_a", "interaction_id", "sample_interaction_b"),
+    Move("sample_line", "sample_line_a", "product_id", "product_b"),
     Move("interaction", "interaction_shared", "principal_id", "principal_b"),
     Move("interaction", "interaction_shared", "organization_id", "principal_b"),
     Move("organization", "customer", "parent_id", "principal_b"),
@@ -167,6 +170,8 @@ SCOPE_KEYS = [
     ("opportunity_product", "opportunity_product_a", "scope_principal_id"),
     ("opportunity_contact", "opportunity_contact_a", "scope_principal_id"),
     ("interaction", "interaction_a", "principal_id"),  # kept from its opportunity
+    ("sample", "sample_a", "scope_principal_id"),
+    ("sample_line", "sample_line_a", "scope_principal_id"),
 ]
 
 

@@ -90,6 +90,8 @@ KIND = {
     "opportunity_product": "principal_scoped",
     "opportunity_contact": "principal_scoped",
     "interaction": "shared_not_for_viewers",
+    "sample": "principal_scoped",
+    "sample_line": "principal_scoped",
     "django_admin_log": "own_entries",
     "history": "history_of_visible_rows",
     "api_key": "keys",

@@ -42,6 +42,7 @@ PRINCIPAL_KINDS = (
     "opportunity",
     "opportunity_product",
     "opportunity_contact",
+    "sample",
 )
 SHAREABLE_KINDS = ("contact", "interaction")
 
@@ -219,6 +220,15 @@ class Builder:
                 self.row("opportunity", opportunity, t, principal)
                 line = f.OpportunityProductFactory(tenant=t, opportunity=opportunity, product=product)
                 self.row("opportunity_product", line, t, principal)
+        elif kind == "sample":
+            product = f.ProductFactory(tenant=t, principal=principal)
+            self.row("product", product, t, principal)
+            interaction = f.SampleInteractionFactory(tenant=t, organization=customer, principal=principal)
+            self.row("interaction", interaction, t, principal)
+            sample = f.SampleFactory(tenant=t, interaction=interaction)
+            self.row("sample", sample, t, principal)
+            sample_line = f.SampleLineFactory(tenant=t, interaction=interaction, product=product)
+            self.row("sample_line", sample_line, t, principal)
         elif kind in ("opportunity", "opportunity_contact"):
             opportunity = f.OpportunityFactory(tenant=t, principal=principal, customer=customer)
             self.row("opportunity", opportunity, t, principal)

@@ -239,6 +239,14 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         _get("/interactions/", user=manager.pk, follow_up_due=today.isoformat()),
         baseline=True,
     )
+    # Samples read with their lines (one more statement a page: the lines' prefetch), open ones by default.
+    add("samples: open", "list", _get("/samples/"), budget=PAGE_BUDGET + 1)
+    add(
+        "samples: a principal's, awaiting feedback",
+        "list",
+        _get("/samples/", principal=busy, awaiting_feedback="true"),
+        budget=PAGE_BUDGET + 1,
+    )
     if cursor:
         add(
             f"interactions: cursor page ~{depth:,} rows in",
@@ -366,11 +374,14 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
     for report, params, filters in reports:
         call = _get(f"/reports/{report}/", **params)
         if route_exists(call.path):
-            add(f"reports: {report}", "report", call)
+            # The scorecard's samples are one statement more than the other reports run.
+            budget = REPORT_BUDGET + 1 if report == "principal-scorecard" else None
+            add(f"reports: {report}", "report", call, budget=budget)
             add(
                 f"reports: {report}, filtered",
                 "report",
                 *(_get(f"/reports/{report}/", **f) for f in filters),
+                budget=budget,
             )
     if route_exists("/admin/dashboard/"):
         # The admin's sales dashboard (HTML): every report of the book, and one principal's scorecard
@@ -379,9 +390,9 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
             "reports: admin dashboard",
             "report",
             Call("GET", "/admin/dashboard/"),
-            # RLS context, the user, the book's principals, the reports' own 13 statements; a process's
+            # RLS context, the user, the book's principals, the reports' own 14 statements; a process's
             # first request runs 2 more, filling Django's caches.
-            budget=18,
+            budget=19,
         )
     scene.operations = ops
     return scene

@@ -23,6 +23,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from samples.models import Sample, SampleLine
 
 GENERATED_MODELS: tuple[type[TenantModel], ...] = (
     Organization,
@@ -36,6 +37,8 @@ GENERATED_MODELS: tuple[type[TenantModel], ...] = (
     OpportunityProduct,
     OpportunityContact,
     Interaction,
+    Sample,
+    SampleLine,
 )
 
 # (table, column, organization types it may point at): the type rules of the reference triggers.
@@ -116,6 +119,24 @@ RULES: tuple[tuple[str, str], ...] = (
         "SELECT count(*) FROM interaction i JOIN organization o ON o.id = i.organization_id"
         " WHERE i.tenant_id = ANY(%(tenants)s) AND o.scope_principal_id IS NOT NULL"
         " AND i.principal_id IS DISTINCT FROM o.scope_principal_id",
+    ),
+    (
+        "sample: of a live sample interaction, scope key its principal, steps dated in order",
+        "SELECT count(*) FROM sample s JOIN interaction i ON i.id = s.interaction_id"
+        " WHERE s.tenant_id = ANY(%(tenants)s) AND (i.type <> 'sample' OR i.principal_id IS NULL"
+        " OR s.scope_principal_id IS DISTINCT FROM i.principal_id OR i.deleted_at IS NOT NULL"
+        " OR (s.status IN ('sent', 'delivered', 'feedback_received') AND s.sent_at IS NULL)"
+        " OR (s.status IN ('delivered', 'feedback_received') AND s.delivered_at IS NULL)"
+        " OR (s.status = 'feedback_received') <> (s.feedback_received_at IS NOT NULL)"
+        " OR (s.status = 'cancelled') <> (s.cancelled_at IS NOT NULL))",
+    ),
+    (
+        "sample_line: with its interaction's live sample, a product of its principal, scope key that principal",
+        "SELECT count(*) FROM sample_line l JOIN interaction i ON i.id = l.interaction_id"
+        " JOIN product p ON p.id = l.product_id WHERE l.tenant_id = ANY(%(tenants)s)"
+        " AND (l.scope_principal_id IS DISTINCT FROM i.principal_id OR p.principal_id <> i.principal_id"
+        "      OR NOT EXISTS (SELECT 1 FROM sample s WHERE s.interaction_id = l.interaction_id"
+        "                     AND s.deleted_at IS NULL))",
     ),
     (
         "customer_distributor: every customer and prospect has exactly one primary distributor",

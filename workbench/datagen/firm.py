@@ -22,6 +22,7 @@ from interactions.models import InteractionType, Sentiment
 from opportunities.models import OpportunityPriority, OpportunityStatus, Stage
 from organizations.models import OrganizationType
 from products.models import ProductStatus
+from samples.models import SampleStatus, SampleUnit
 from workbench.datagen import vocabulary as v
 from workbench.datagen.plan import FirmPlan
 
@@ -167,6 +168,20 @@ TABLES: dict[str, tuple[str, ...]] = {
         "follow_up_on",
         "follow_up_done",
     ),
+    "sample": (
+        *AUDIT,
+        "interaction_id",
+        "status",
+        "requested_at",
+        "sent_at",
+        "delivered_at",
+        "feedback_received_at",
+        "cancelled_at",
+        "feedback",
+        "sentiment",
+        "scope_principal_id",
+    ),
+    "sample_line": (*AUDIT, "interaction_id", "product_id", "quantity", "unit", "scope_principal_id"),
 }
 
 GENERATED_MARK = "(generated #"
@@ -936,6 +951,7 @@ class FirmBuilder:
         )
         durations = (5, 10, 15, 15, 30, 30, 45, 60, 90)
         principals_range = range(len(self.principals))
+        self.sampled: list[tuple[int, int, int, int, int]] = []
         remaining = self.plan.interactions
         while remaining:
             chunk = min(remaining, 10000)
@@ -993,7 +1009,12 @@ class FirmBuilder:
                     follow_up_on = clock.date(due)
                     follow_up_done = due < clock.last and rng.random() < 0.8
                 row_id = self.ids.take("interaction")
+                if kind == InteractionType.SAMPLE and principal is not None:
+                    # (interaction, principal index, day, minute, logger): its sample and lines follow
+                    self.sampled.append((row_id, pi, day, minute, user))
                 if rng.random() < 0.01:  # soft-deleted later by whoever logged it
+                    if self.sampled and self.sampled[-1][0] == row_id:
+                        self.sampled.pop()  # a deleted interaction's sample went with it: none
                     deleted = clock.at(min(clock.last, day + rng.randint(0, 30)), 1080)
                     audit: Row = (
                         row_id,
@@ -1024,4 +1045,67 @@ class FirmBuilder:
                     rng.choice(sentiments),
                     follow_up_on,
                     follow_up_done,
+                )
+
+    def _sample(self) -> Iterator[Row]:
+        """Each sample interaction of a principal: as far along as its age allows (the last three weeks'
+        still on their way, older ones mostly with feedback, some stalled or cancelled), each step dated
+        as the database would (in order, never after the last day)."""
+        rng, clock = self.rng, self.clock
+        sentiments = (Sentiment.POSITIVE, Sentiment.POSITIVE, Sentiment.NEUTRAL, Sentiment.NEGATIVE)
+        statuses = (
+            SampleStatus.REQUESTED,
+            SampleStatus.SENT,
+            SampleStatus.DELIVERED,
+            SampleStatus.FEEDBACK_RECEIVED,
+        )
+        for interaction_id, pi, day, minute, user in self.sampled:
+            sent = day + rng.randint(0, 2)
+            delivered = sent + rng.randint(1, 3)
+            heard = delivered + rng.randint(2, 12)
+            reached = [d for d in (day, sent, delivered, heard) if d <= clock.last]
+            if clock.last - day < 21:
+                steps = rng.randint(1, len(reached))
+            else:
+                steps = len(reached) - (1 if len(reached) > 1 and rng.random() < 0.2 else 0)
+            cancelled = steps < len(reached) and rng.random() < 0.4
+            status = SampleStatus.CANCELLED if cancelled else statuses[steps - 1]
+            dated = [clock.at(d, minute) for d in reached[:steps]]
+            dates: list[str | None] = [*dated, *[None] * (4 - steps)]
+            cancelled_at = clock.at(reached[steps], minute) if cancelled else None
+            sentiment = rng.choice(sentiments) if status == SampleStatus.FEEDBACK_RECEIVED else ""
+            feedback = v.SAMPLE_FEEDBACK[sentiment] if sentiment else ("Chef left." if cancelled else "")
+            last = cancelled_at or dated[-1]
+            yield (
+                *self._audit(self.ids.take("sample"), dated[0], last, user, steps + int(cancelled)),
+                interaction_id,
+                status,
+                *dates,
+                cancelled_at,
+                feedback,
+                sentiment,
+                self.principals[pi].id,
+            )
+
+    def _sample_line(self) -> Iterator[Row]:
+        """One to three of the principal's products per sample."""
+        rng, clock = self.rng, self.clock
+        amounts = (
+            ("1", SampleUnit.CASE),
+            ("2", SampleUnit.CASE),
+            ("5", SampleUnit.POUND),
+            ("6", SampleUnit.EACH),
+        )
+        for interaction_id, pi, day, minute, user in self.sampled:
+            first, count = self.principal_products[pi]
+            created = clock.at(day, minute)
+            for product_id in rng.sample(range(first, first + count), min(count, rng.randint(1, 3))):
+                quantity, unit = rng.choice(amounts)
+                yield (
+                    *self._audit(self.ids.take("sample_line"), created, created, user),
+                    interaction_id,
+                    product_id,
+                    quantity,
+                    unit,
+                    self.principals[pi].id,
                 )

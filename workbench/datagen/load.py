@@ -76,6 +76,8 @@ def _expected_rows(plan: FirmPlan, table: str) -> int:
             "opportunity_product": plan.opportunities * 1.8,
             "opportunity_contact": plan.opportunities * 0.9,
             "interaction": plan.interactions,
+            "sample": plan.interactions * 0.054,  # 60 % deal touches × 9 % samples
+            "sample_line": plan.interactions * 0.11,
         }[table]
     )
 

@@ -539,6 +539,12 @@ INTERACTION_NOTES = (
     "Chef asked about pack size and yield per case.",
     "Discussed menu changes for next quarter.",
 )
+# What a kitchen says about a sample, by its sentiment.
+SAMPLE_FEEDBACK = {
+    "positive": "Chef loved the yield; wants pricing for a menu test.",
+    "neutral": "Liked it; waiting on the owner's price approval.",
+    "negative": "Too salty for the house recipe.",
+}
 # (type, weight) for touches on an opportunity, and for other work.
 DEAL_TOUCHES = (
     (InteractionType.CALL, 26),

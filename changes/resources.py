@@ -18,6 +18,7 @@ RESOURCE_OF_TABLE = {
     "opportunity_product": "opportunity-products",
     "opportunity_contact": "opportunity-contacts",
     "interaction": "interactions",
+    "task": "tasks",
 }
 RESOURCES = tuple(sorted(RESOURCE_OF_TABLE.values()))
 

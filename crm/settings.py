@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "products",
     "opportunities",
     "interactions",
+    "tasks",  # tasks and the daily digest (ADR 0030)
     "reports",
     "imports",
     "changes",  # the change feed over history (ADR 0026)

@@ -20,6 +20,7 @@ API_ROUTE_MODULES = (
     "products.urls",
     "opportunities.urls",
     "interactions.urls",
+    "tasks.urls",
 )
 
 router = DefaultRouter(trailing_slash=True)

@@ -18,6 +18,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from tasks.models import Task
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -185,3 +186,13 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     occurred_at = factory.LazyFunction(timezone.now)
     subject = factory.Sequence(lambda n: f"Call about line review {n}")
     organization = factory.SubFactory(CustomerFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    tenant = factory.SubFactory(TenantFactory)
+    title = factory.Sequence(lambda n: f"Call back about the line review {n}")
+    assignee = factory.LazyAttribute(lambda o: MembershipFactory(tenant=o.tenant).user)
+    due_on = factory.LazyFunction(timezone.localdate)

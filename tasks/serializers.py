@@ -1,0 +1,67 @@
+"""Serializers for tasks."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from contacts.serializers import contact_summary
+from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
+from opportunities.serializers import opportunity_summary
+from organizations.serializers import organization_summary
+from tasks.models import NOTES_MAX_LENGTH, Task, TaskPriority
+
+
+class TaskSerializer(TenantModelSerializer):
+    assignee = TenantMemberField(
+        required=False, help_text="Who does it (a member of the firm); you by default (the database's)."
+    )
+    expandable = {
+        "assignee": user_summary,
+        "organization": organization_summary,
+        "contact": contact_summary,
+        "opportunity": opportunity_summary,
+        "principal": organization_summary,
+        "created_by": user_summary,
+    }
+
+    class Meta:
+        model = Task
+        fields = (
+            "id",
+            "title",
+            "notes",
+            "assignee",
+            "due_on",
+            "due_time",
+            "priority",
+            "status",
+            "completed_at",
+            "snoozed_until",
+            "organization",
+            "contact",
+            "opportunity",
+            "principal",
+            *AUDIT_FIELDS,
+        )
+        read_only_fields = ("completed_at", *AUDIT_FIELDS)
+        extra_kwargs = {
+            "principal": {
+                "help_text": "Taken from the opportunity when one is given, or from the organization when it"
+                " is a principal's own."
+            },
+            "organization": {"help_text": "Taken from the contact when only a contact is given."},
+            "created_by": {"help_text": "Who created the task (the database's)."},
+        }
+
+
+class FollowUpTaskSerializer(serializers.Serializer):
+    """The task an interaction's follow-up creates: due on the interaction's follow_up_on, about its
+    organization, contact and opportunity."""
+
+    title = serializers.CharField(
+        max_length=300, required=False, help_text="`Follow up: <the interaction's subject>` by default."
+    )
+    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, required=False, allow_blank=True)
+    assignee = TenantMemberField(required=False, help_text="You by default.")
+    due_time = serializers.TimeField(required=False, allow_null=True)
+    priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)

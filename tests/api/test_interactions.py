@@ -250,7 +250,15 @@ def test_a_follow_up_can_create_a_task_for_a_colleague(firm, manager):
     assert "follow_up_task" not in body
     tasks = ok(manager.get(f"{API}/tasks/?opportunity={opportunity.pk}"))["results"]
     assert [
-        (t["title"], t["due_on"], t["due_time"], t["assignee"], t["priority"], t["principal"], t["created_by"])
+        (
+            t["title"],
+            t["due_on"],
+            t["due_time"],
+            t["assignee"],
+            t["priority"],
+            t["principal"],
+            t["created_by"],
+        )
         for t in tasks
     ] == [
         (
@@ -296,7 +304,9 @@ def test_a_follow_up_task_needs_the_follow_up_day_and_a_create(firm, manager):
     assert_problem(manager.post(URL, body, format="json"), 400, field="follow_up_task")
     interaction = f.InteractionFactory(tenant=firm.tenant, organization=firm.customer, user=firm.manager)
     patch = {"follow_up_on": "2026-11-27", "follow_up_task": {}}
-    assert_problem(manager.patch(f"{URL}{interaction.pk}/", patch, format="json"), 400, field="follow_up_task")
+    assert_problem(
+        manager.patch(f"{URL}{interaction.pk}/", patch, format="json"), 400, field="follow_up_task"
+    )
     assert ok(manager.get(f"{API}/tasks/"))["results"] == []
 
 

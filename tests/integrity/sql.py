@@ -79,6 +79,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sentiment": "",
         "follow_up_done": False,
     },
+    "task": {"title": "Call the chef back", "notes": "", "priority": "normal", "status": "open"},
 }
 
 
@@ -98,6 +99,8 @@ def insert(user: User | None, table: str, **values: Any) -> int:
     row = {**DEFAULTS[table], **values}
     if table == "interaction":
         row.setdefault("occurred_at", timezone.now())
+    if table == "task":
+        row.setdefault("due_on", timezone.localdate())
     columns = ", ".join(row)
     placeholders = ", ".join(["%s"] * len(row))
     result = run(

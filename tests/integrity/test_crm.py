@@ -49,6 +49,7 @@ def rows(firm: Firm) -> dict[str, int]:
             tenant=t, opportunity=opportunity, contact=contact, **by
         ).pk,
         "interaction": f.InteractionFactory(tenant=t, organization=firm.customer, **by).pk,
+        "task": f.TaskFactory(tenant=t, organization=firm.customer, assignee=firm.manager, **by).pk,
     }
 
 
@@ -63,7 +64,7 @@ def test_every_tenant_table_is_covered_here() -> None:
     assert set(TENANT_TABLES) == {
         "organization", "distributor_authorization", "customer_distributor", "principal_assignment", "contact",
         "product", "product_distributor", "opportunity", "opportunity_product", "opportunity_contact",
-        "interaction",
+        "interaction", "task",
     }  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from tasks.models import Task
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.rls.rules import TENANT_TABLES
@@ -159,6 +160,14 @@ def build_firm_world(name: str) -> FirmWorld:
         f.InteractionFactory(tenant=tenant, organization=firm.customer, contact=shared_contact),
         "interaction_shared",
     )
+    fw.add(
+        "task",
+        "shared",
+        f.TaskFactory(
+            tenant=tenant, organization=firm.customer, contact=shared_contact, assignee=firm.manager
+        ),
+        "task_shared",
+    )
     for scope, org in principal.items():
         fw.add("contact", scope, f.ContactFactory(tenant=tenant, organization=org), f"contact_{scope}")
         product = fw.add("product", scope, f.ProductFactory(tenant=tenant, principal=org), f"product_{scope}")
@@ -200,6 +209,14 @@ def build_firm_world(name: str) -> FirmWorld:
                 tenant=tenant, organization=firm.customer, opportunity=opportunity, contact=shared_contact
             ),
             f"interaction_{scope}",
+        )
+        fw.add(
+            "task",
+            scope,
+            f.TaskFactory(
+                tenant=tenant, organization=firm.customer, opportunity=opportunity, assignee=firm.manager
+            ),
+            f"task_{scope}",
         )
     content_type = ContentType.objects.get_for_model(Organization)
     for persona in PERSONAS:
@@ -349,6 +366,7 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "opportunity_product": ("a", "b"),
     "opportunity_contact": ("a", "b"),
     "interaction": ("a", "b", "shared"),
+    "task": ("a", "b", "shared"),
     "django_admin_log": ("own", "someone_else"),
     "history": ("entry",),
     "api_key": ("key",),
@@ -404,6 +422,14 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
             type="call",
             occurred_at=timezone.now(),
             subject=f"New call {n}",
+            organization_id=ref["customer"],
+            opportunity_id=ref.get(f"opportunity_{scope}"),
+        )
+    if table == "task":
+        return Task(
+            title=f"New task {n}",
+            due_on=timezone.localdate(),
+            assignee=actor,
             organization_id=ref["customer"],
             opportunity_id=ref.get(f"opportunity_{scope}"),
         )

@@ -49,6 +49,9 @@ OUT_OF_BOOK = [
     Move("interaction", "interaction_a", "opportunity_id", "opportunity_b"),
     Move("interaction", "interaction_shared", "principal_id", "principal_b"),
     Move("interaction", "interaction_shared", "organization_id", "principal_b"),
+    Move("task", "task_a", "opportunity_id", "opportunity_b"),
+    Move("task", "task_shared", "principal_id", "principal_b"),
+    Move("task", "task_shared", "organization_id", "principal_b"),
     Move("organization", "customer", "parent_id", "principal_b"),
 ]
 # The admin sees every principal of the firm, but none of another firm's.
@@ -164,6 +167,7 @@ SCOPE_KEYS = [
     ("opportunity_product", "opportunity_product_a", "scope_principal_id"),
     ("opportunity_contact", "opportunity_contact_a", "scope_principal_id"),
     ("interaction", "interaction_a", "principal_id"),  # kept from its opportunity
+    ("task", "task_a", "principal_id"),  # kept from its opportunity
 ]
 
 

@@ -87,6 +87,7 @@ KIND = {
     "opportunity_product": "principal_scoped",
     "opportunity_contact": "principal_scoped",
     "interaction": "shared_not_for_viewers",
+    "task": "shared_not_for_viewers",
     "django_admin_log": "own_entries",
     "history": "history_of_visible_rows",
     "api_key": "keys",

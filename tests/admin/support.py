@@ -22,6 +22,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from tasks.models import Task
 from tests import factories as f
 from tests.conftest import Firm
 
@@ -71,6 +72,7 @@ class Sample:
     interaction: Interaction
     authorization: DistributorAuthorization
     customer_distributor: CustomerDistributor
+    tasks: dict[int, Task]  # each member's own (the list opens on "My tasks"), about principal A's deal
 
     def row(self, model: type[models.Model], user: User) -> models.Model:
         """The sample row of `model`; for tenancy models, the signed-in user's own (the admin, who has
@@ -93,6 +95,7 @@ class Sample:
             OpportunityProduct: lambda: self.opportunity_product,
             OpportunityContact: lambda: self.opportunity_contact,
             Interaction: lambda: self.interaction,
+            Task: lambda: self.tasks[user.pk],
         }
         return rows[model]()
 
@@ -125,6 +128,12 @@ def make_sample(firm: Firm) -> Sample:
         customer_distributor=f.CustomerDistributorFactory(
             tenant=tenant, customer=firm.customer, distributor=firm.distributor
         ),
+        tasks={
+            user.pk: f.TaskFactory(
+                tenant=tenant, assignee=user, organization=firm.customer, opportunity=opportunity
+            )
+            for user in (firm.admin, firm.manager, firm.other_manager, firm.viewer)
+        },
     )
 
 

@@ -37,6 +37,7 @@ def test_every_model_is_registered() -> None:
         "opportunities.OpportunityProduct",
         "opportunities.OpportunityContact",
         "interactions.Interaction",
+        "tasks.Task",
     }
 
 

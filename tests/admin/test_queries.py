@@ -17,6 +17,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from tasks.models import Task
 from tests import factories as f
 from tests.admin.support import count_queries, signed_in, url
 from tests.conftest import Firm
@@ -76,6 +77,14 @@ def _interactions(firm: Firm, n: int) -> None:
         )
 
 
+def _tasks(firm: Firm, n: int) -> None:
+    opportunity = f.OpportunityFactory(tenant=firm.tenant, principal=firm.principal_a, customer=firm.customer)
+    for _ in range(n):
+        f.TaskFactory(
+            tenant=firm.tenant, organization=firm.customer, opportunity=opportunity, assignee=firm.admin
+        )
+
+
 def _authorizations(firm: Firm, n: int) -> None:
     for _ in range(n):
         f.DistributorAuthorizationFactory(tenant=firm.tenant, principal=firm.principal_a)
@@ -105,6 +114,7 @@ BUILDERS: dict[type[models.Model], Builder] = {
     OpportunityProduct: _opportunity_products,
     OpportunityContact: _opportunity_contacts,
     Interaction: _interactions,
+    Task: _tasks,
     DistributorAuthorization: _authorizations,
     CustomerDistributor: _customer_distributors,
     User: _members,

@@ -181,3 +181,15 @@ def test_bad_or_unknown_parameters_are_400(manager, query):
 def test_expand_embeds_the_assignee_and_the_opportunity(firm, manager, todo):
     body = ok(manager.get(f"{URL}{todo['today'].pk}/?expand=assignee,opportunity,created_by"))
     assert body["assignee"]["id"] == firm.manager.pk and body["opportunity"]["id"] == todo["opportunity"].pk
+
+
+def test_the_follow_ups_report_lists_my_open_tasks_due_with_their_kind(firm, manager, todo):
+    body = ok(manager.get(f"{API}/reports/follow-ups/?date_to={todo['today_date']}"))
+    assert [(t["kind"], t["id"]) for t in body["tasks"]] == [
+        ("task", todo["late"].pk),
+        ("task", todo["today"].pk),
+    ]
+    assert body["tasks_total"] == 2 and body["tasks"][0]["organization_name"] == "Corner Deli"
+    response = manager.get(f"{API}/reports/follow-ups/?date_to={todo['today_date']}&format=csv")
+    lines = response.content.decode().splitlines()
+    assert sum(line.startswith("task,") for line in lines) == 2

@@ -481,6 +481,12 @@ SPECTACULAR_SETTINGS = {
         "OpportunityPriorityEnum": "opportunities.models.OpportunityPriority",
         "InteractionTypeEnum": "interactions.models.InteractionType",
         "SentimentEnum": "interactions.models.Sentiment",
+        "TaskPriorityEnum": "tasks.models.TaskPriority",
+        "TaskStatusEnum": "tasks.models.TaskStatus",
+        # The follow-ups report's entries say their kind (one value each).
+        "FollowUpInteractionKindEnum": ["interaction"],
+        "FollowUpTaskKindEnum": ["task"],
+        "FollowUpOpportunityKindEnum": ["opportunity"],
         # A batch operation's kind (crm.api.batch): one value each, the discriminator of the operation.
         "BatchCreateEnum": ["create"],
         "BatchUpdateEnum": ["update"],

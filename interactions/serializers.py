@@ -11,7 +11,7 @@ from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSeri
 from interactions.models import Interaction
 from opportunities.serializers import opportunity_summary
 from organizations.serializers import organization_summary
-from tasks.serializers import FollowUpTaskSerializer
+from tasks.serializers import InteractionFollowUpTaskSerializer
 
 
 class InteractionSerializer(TenantModelSerializer):
@@ -20,7 +20,7 @@ class InteractionSerializer(TenantModelSerializer):
     duration_minutes = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True
     )
-    follow_up_task = FollowUpTaskSerializer(
+    follow_up_task = InteractionFollowUpTaskSerializer(
         write_only=True,
         required=False,
         help_text="On create, with follow_up_on: a task due that day about the same organization, contact and"

@@ -8,7 +8,7 @@ from contacts.serializers import contact_summary
 from crm.api.serializers import AUDIT_FIELDS, TenantMemberField, TenantModelSerializer, user_summary
 from opportunities.serializers import opportunity_summary
 from organizations.serializers import organization_summary
-from tasks.models import NOTES_MAX_LENGTH, Task, TaskPriority
+from tasks.models import Task
 
 
 class TaskSerializer(TenantModelSerializer):
@@ -54,14 +54,18 @@ class TaskSerializer(TenantModelSerializer):
         }
 
 
-class FollowUpTaskSerializer(serializers.Serializer):
+class InteractionFollowUpTaskSerializer(serializers.ModelSerializer):
     """The task an interaction's follow-up creates: due on the interaction's follow_up_on, about its
-    organization, contact and opportunity."""
+    organization, contact and opportunity (tasks.services.task_create_for_follow_up)."""
 
-    title = serializers.CharField(
-        max_length=300, required=False, help_text="`Follow up: <the interaction's subject>` by default."
-    )
-    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, required=False, allow_blank=True)
     assignee = TenantMemberField(required=False, help_text="You by default.")
-    due_time = serializers.TimeField(required=False, allow_null=True)
-    priority = serializers.ChoiceField(choices=TaskPriority.choices, required=False)
+
+    class Meta:
+        model = Task
+        fields = ("title", "notes", "assignee", "due_time", "priority")
+        extra_kwargs = {
+            "title": {
+                "required": False,
+                "help_text": "`Follow up: <the interaction's subject>` by default.",
+            }
+        }

@@ -33,7 +33,9 @@ from organizations.models import (
     Segment,
 )
 from products.models import Product, ProductCategory, ProductDistributor, ProductStatus
+from tasks.models import Task
 from workbench.datagen import vocabulary
+from workbench.demo_tasks import add_demo_tasks
 
 DEMO_TENANT_NAME = "Harbor Foodservice Brokers"
 # One shared password: these are public demo accounts, printed by `manage.py demo_logins`.
@@ -400,6 +402,7 @@ class _DemoBuilder:
         self._products()
         self._opportunities()
         self._interactions()
+        add_demo_tasks(self)
         return demo_counts(self.tenant)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -931,6 +934,7 @@ DEMO_MODELS: tuple[type[models.Model], ...] = (
     OpportunityProduct,
     OpportunityContact,
     Interaction,
+    Task,
 )
 
 

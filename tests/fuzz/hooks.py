@@ -62,6 +62,7 @@ KIND_OF_KEY = {
     "user": "user",
     "owner": "user",
     "account_manager": "user",
+    "assignee": "user",
     "actor": "user",
     "created_by": "user",
     "updated_by": "user",
@@ -75,6 +76,7 @@ KIND_OF_RESOURCE = {
     "products": "product",
     "opportunities": "opportunity",
     "interactions": "interaction",
+    "tasks": "task",
     "members": "membership",
     "principal-assignments": "principal_assignment",
     "distributor-authorizations": "distributor_authorization",
@@ -207,6 +209,11 @@ DATA_DEPENDENT_RULES = tuple(
         r"^contact must be shared or work at the opportunity's principal$",
         r"^principal must be the organization itself when logging at a principal$",
         r"^contact must belong to the interaction's organization$",
+        r"^contact must belong to the task's organization$",
+        r"^principal must be the organization itself for a task at a principal$",
+        # an interaction's follow-up task: only with follow_up_on, and only when it is created
+        r"^Needs follow_up_on: the day it is due\.$",
+        r"^Only when the interaction is created: create a task at tasks/\.$",
         r"^\w+ must be an? [\w ]+$",  # a reference to the wrong kind of organization
         r"^This customer already has a primary distributor\.$",
         # a batch names each record once: `uniqueItems` cannot say it of one property of the items

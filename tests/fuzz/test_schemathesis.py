@@ -43,6 +43,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from tasks.models import Task
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.fuzz.hooks import KIND_OF_RESOURCE
@@ -70,6 +71,7 @@ RECORD_MODELS: dict[str, Any] = {
     "product": Product,
     "opportunity": Opportunity,
     "interaction": Interaction,
+    "task": Task,
     "membership": Membership,
     "principal_assignment": PrincipalAssignment,
     "distributor_authorization": DistributorAuthorization,
@@ -146,7 +148,18 @@ def stock(firm: Firm) -> None:
                 subject=f"{name} {letter} tasting {n}",
                 follow_up_on=dt.date(2026, 1, 15),
             )
+            f.TaskFactory(
+                tenant=tenant,
+                organization=customer,
+                opportunity=opportunity,
+                assignee=firm.manager,
+                title=f"{name} {letter} call back {n}",
+                due_on=dt.date(2026, 1, 16),
+            )
     f.InteractionFactory(tenant=tenant, organization=prospect, user=firm.manager, subject=f"{name} cold call")
+    f.TaskFactory(
+        tenant=tenant, organization=prospect, assignee=firm.manager, title=f"{name} shared call back"
+    )
 
 
 def texts_of(tenant: Tenant) -> set[str]:
@@ -161,6 +174,7 @@ def texts_of(tenant: Tenant) -> set[str]:
     )
     texts.update(Opportunity.objects.filter(tenant=tenant).values_list("name", flat=True))
     texts.update(Interaction.objects.filter(tenant=tenant).values_list("subject", flat=True))
+    texts.update(Task.objects.filter(tenant=tenant).values_list("title", flat=True))
     texts.update(User.objects.filter(membership__tenant=tenant).values_list("email", flat=True))
     return texts
 

@@ -152,6 +152,9 @@ class Task(TenantModel):
                 condition=Q(principal__isnull=True, deleted_at__isnull=True),
                 name="task_live_shared",
             ),
+            # The firm's tasks by due day, deleted ones too (an admin's list with deleted rows, and the tenant
+            # key's index: the partial ones above do not serve its foreign key).
+            models.Index(fields=["tenant", "due_on", "id"], name="task_tenant_due"),
             # "My open tasks due by …" (`?assignee=me&status=open&due_before=`), the follow-ups report and
             # the digest.
             models.Index(

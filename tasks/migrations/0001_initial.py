@@ -228,6 +228,7 @@ class Migration(migrations.Migration):
                         fields=["tenant", "due_on", "id"],
                         name="task_live_shared",
                     ),
+                    models.Index(fields=["tenant", "due_on", "id"], name="task_tenant_due"),
                     models.Index(
                         condition=models.Q(("deleted_at__isnull", True), ("status", "open")),
                         fields=["assignee", "due_on", "id"],

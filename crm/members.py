@@ -63,6 +63,19 @@ def member_update(
     return membership
 
 
+def member_set_time_zone(*, user_id: int, time_zone: str | None) -> None:
+    """A member's own time zone (None: the firm's), set by crm_set_member_time_zone(): by themselves, or an
+    admin of their firm (crm migration 0028)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT crm_set_member_time_zone(%s, %s)", [user_id, time_zone])
+
+
+def firm_set_time_zone(time_zone: str) -> None:
+    """The firm's time zone, set by crm_set_firm_time_zone(): its admins only (crm migration 0028)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT crm_set_firm_time_zone(%s)", [time_zone])
+
+
 def member_deactivate(*, membership: Membership) -> None:
     """Members are never deleted (their name stays on what they did): they can no longer sign in."""
     member_update(membership=membership, is_active=False)

@@ -16,6 +16,11 @@ from crm.db import Ref, member_check, references_trigger
 from crm.text import NameKey, normalized_text_check, visible_text_check
 
 
+def time_zone_valid(column: str) -> models.Func:
+    """crm_time_zone_valid(column): an IANA-shaped name PostgreSQL knows (crm migration 0028)."""
+    return models.Func(models.F(column), function="crm_time_zone_valid", output_field=models.BooleanField())
+
+
 class Tenant(models.Model):
     """One brokerage firm. Every business row carries its id."""
 
@@ -23,10 +28,18 @@ class Tenant(models.Model):
 
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+    # Set by the firm's admins through crm_set_firm_time_zone() (crm migration 0028, ADR 0028).
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        db_default="UTC",
+        help_text="IANA time zone the firm's reports count days and weeks in.",
+    )
 
     class Meta:
         db_table = "tenant"
         constraints = [
+            models.CheckConstraint(condition=time_zone_valid("time_zone"), name="tenant_time_zone_valid"),
             normalized_text_check("tenant", "name"),
             visible_text_check("tenant", "name"),
             # Compared as people read them (crm_name_key: NFKC, case, spaces).
@@ -121,11 +134,22 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MANAGER)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(db_default=Now(), editable=False)
+    # The member's own day (NULL: the firm's zone); set by crm_set_member_time_zone() (crm migration 0028).
+    time_zone = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="IANA time zone of the member's day (empty: the firm's).",
+    )
 
     class Meta:
         db_table = "membership"
         indexes = [models.Index(fields=["tenant", "role"], name="membership_tenant_role")]
         constraints = [
+            models.CheckConstraint(  # type: ignore[call-overload]  # a Q OR-ed with a boolean Func is a Q
+                condition=models.Q(time_zone__isnull=True) | time_zone_valid("time_zone"),
+                name="membership_time_zone_valid",
+            ),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
         ]
 

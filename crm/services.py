@@ -8,12 +8,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Value
 
-from crm import text
+from crm import text, timezones
 from crm.models import Membership, Role, Tenant, User
 from crm.text import NameKey
 
 
-def tenant_create(*, name: str, admin_email: str, admin_password: str) -> Tenant:
+def tenant_create(*, name: str, admin_email: str, admin_password: str, time_zone: str = "UTC") -> Tenant:
     """Create a tenant and its first admin (a user with an admin membership), all or nothing.
 
     Runs as the database owner (a management command), outside row level security: creating a firm
@@ -47,6 +47,9 @@ def tenant_create(*, name: str, admin_email: str, admin_password: str) -> Tenant
             if User.objects.alias(key=NameKey("email")).filter(key=NameKey(Value(email))).exists():
                 errors["admin_email"] = [f"A user with the email {email} already exists."]
 
+    if not timezones.is_known(time_zone):
+        errors["time_zone"] = [f'"{time_zone}" is not an IANA time zone name (such as "America/Chicago").']
+
     try:
         # The user is passed so that similarity validators, when configured, can compare with the email.
         validate_password(admin_password, user=User(email=email))
@@ -58,7 +61,7 @@ def tenant_create(*, name: str, admin_email: str, admin_password: str) -> Tenant
 
     try:
         with transaction.atomic():
-            tenant = Tenant.objects.create(name=name)
+            tenant = Tenant.objects.create(name=name, time_zone=time_zone)
             # is_staff: a firm's admin may sign in to the Django admin (row level security still applies).
             user = User.objects.create_user(email, admin_password, is_staff=True)
             Membership.objects.create(tenant=tenant, user=user, role=Role.ADMIN)

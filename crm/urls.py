@@ -10,7 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from crm import health
 from crm.api.api_keys import ApiKeyViewSet
-from crm.api.tenancy import MemberViewSet, MeView, MyPasswordView
+from crm.api.tenancy import FirmView, MemberViewSet, MeView, MyPasswordView
 from crm.tokens import ActiveUserTokenRefreshView, SignInView, SignOutView
 
 # Each entity app owns its routes (its urls.py: `routes`), named here by string: the core imports no app.
@@ -36,6 +36,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/logout/", SignOutView.as_view(), name="logout"),
     path("me/", MeView.as_view(), name="me"),
     path("me/password/", MyPasswordView.as_view(), name="me-password"),
+    path("firm/", FirmView.as_view(), name="firm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

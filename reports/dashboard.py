@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from crm import timezones
 from crm.rls import context_of
 from opportunities.models import Stage
 from reports import selectors
@@ -33,26 +34,29 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Pipeline, weekly activity, follow-ups, stale accounts and deals, win/loss, and one principal's
     scorecard and distributor coverage (`?principal=`, the first of the book by default)."""
     crm = context_of(request)
-    tenant_id, today, book = crm.member_tenant_id, selectors.utc_today(), selectors.book_of(crm)
+    tenant_id, book = crm.member_tenant_id, selectors.book_of(crm)
+    # The firm's days (its time zone) for the reports; the member's own for their follow-ups (ADR 0028).
+    zones = timezones.zones_of(tenant_id=tenant_id, user_id=crm.member_user_id)
+    today, zone = zones.firm_today(), zones.firm
     choices = list(selectors.principal_choices(tenant_id=tenant_id))
     chosen = _chosen_principal(request, choices)
 
-    pipeline = selectors.pipeline_report(tenant_id=tenant_id, today=today, book=book)
-    activity = selectors.weekly_activity_report(tenant_id=tenant_id, today=today, book=book)
+    pipeline = selectors.pipeline_report(tenant_id=tenant_id, today=today, book=book, zone=zone)
+    activity = selectors.weekly_activity_report(tenant_id=tenant_id, today=today, book=book, zone=zone)
     follow_ups = selectors.follow_ups_report(
-        tenant_id=tenant_id, user_id=crm.member_user_id, today=today, limit=SHOWN_ROWS
+        tenant_id=tenant_id, user_id=crm.member_user_id, today=zones.member_today(), limit=SHOWN_ROWS
     )
     stale_accounts = selectors.stale_accounts_report(
-        tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS
+        tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS, zone=zone
     )
     stale_opportunities = selectors.stale_opportunities_report(
-        tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS
+        tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS, zone=zone
     )
-    win_loss = selectors.win_loss_report(tenant_id=tenant_id, today=today, book=book)
+    win_loss = selectors.win_loss_report(tenant_id=tenant_id, today=today, book=book, zone=zone)
     scorecard = coverage = None
     if chosen is not None:
-        scorecard = selectors.scorecard_report(tenant_id=tenant_id, principal=chosen, today=today)
-        coverage = selectors.coverage_report(tenant_id=tenant_id, principal=chosen, today=today)
+        scorecard = selectors.scorecard_report(tenant_id=tenant_id, principal=chosen, today=today, zone=zone)
+        coverage = selectors.coverage_report(tenant_id=tenant_id, principal=chosen, today=today, zone=zone)
 
     stage_names = dict(Stage.choices)
     charts: dict[str, Any] = {
@@ -96,6 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             **site.each_context(request),
             "title": "Sales dashboard",
             "today": today,
+            "time_zone": zone.key,
             "choices": choices,
             "chosen": chosen,
             "pipeline": pipeline,

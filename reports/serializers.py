@@ -192,6 +192,20 @@ def _tenths(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True, **kwargs)
 
 
+class ReportSerializer(serializers.Serializer):
+    """A report: its days are counted in `time_zone` (the view's serializer context)."""
+
+    def get_time_zone(self, report: Any) -> str:
+        return str(self.context.get("time_zone", "UTC"))
+
+
+def time_zone_field() -> serializers.SerializerMethodField:
+    return serializers.SerializerMethodField(
+        help_text="The IANA time zone the report's days and weeks are counted in: the firm's (yours for your"
+        " follow-ups)."
+    )
+
+
 class ReportPeriodSerializer(serializers.Serializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -223,8 +237,9 @@ class PipelineRowSerializer(PrincipalFields, StageField, PipelineFiguresSerializ
     pass
 
 
-class PipelineReportSerializer(serializers.Serializer):
+class PipelineReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     rows = PipelineRowSerializer(
         many=True, help_text="Per principal × stage (stages with open opportunities)."
     )
@@ -262,8 +277,9 @@ class PrincipalActivitySerializer(PrincipalFields, ActivityTotalsSerializer):
     pass
 
 
-class WeeklyActivityReportSerializer(serializers.Serializer):
+class WeeklyActivityReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     period = ReportPeriodSerializer()
     previous_period = ReportPeriodSerializer()
     weeks = ReportWeekSerializer(many=True)
@@ -319,8 +335,9 @@ class FollowUpOpportunitySerializer(serializers.Serializer):
     weekly_case_volume = _volume()
 
 
-class FollowUpsReportSerializer(serializers.Serializer):
+class FollowUpsReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     user = serializers.IntegerField(help_text="Whose follow-ups these are.")
     interactions = FollowUpInteractionSerializer(many=True, help_text="Follow-ups due, oldest first.")
     interactions_total = serializers.IntegerField(help_text="All follow-ups due (the list stops at limit).")
@@ -347,8 +364,9 @@ class StaleAccountSerializer(serializers.Serializer):
     days_since_interaction = serializers.IntegerField(allow_null=True)
 
 
-class StaleAccountsReportSerializer(serializers.Serializer):
+class StaleAccountsReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     window = ReportPeriodSerializer(help_text="No interaction in these days.")
     accounts = StaleAccountSerializer(many=True, help_text="Never touched first, then longest untouched.")
     total = serializers.IntegerField(help_text="All stale accounts (the list stops at limit).")
@@ -371,8 +389,9 @@ class StaleOpportunitySerializer(serializers.Serializer):
     next_action_date = serializers.DateField(allow_null=True)
 
 
-class StaleOpportunitiesReportSerializer(serializers.Serializer):
+class StaleOpportunitiesReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     window = ReportPeriodSerializer(help_text="No stage change in these days.")
     opportunities = StaleOpportunitySerializer(many=True, help_text="Longest in their stage first.")
     total = serializers.IntegerField(help_text="All stale opportunities (the list stops at limit).")
@@ -406,8 +425,9 @@ class WinLossRowSerializer(PrincipalFields, QuarterFields, WinLossFiguresSeriali
     pass
 
 
-class WinLossReportSerializer(serializers.Serializer):
+class WinLossReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     period = ReportPeriodSerializer(help_text="Closed in these days.")
     rows = WinLossRowSerializer(many=True, help_text="Per principal × quarter (quarters with closes).")
     principals = WinLossPrincipalSerializer(many=True)
@@ -426,8 +446,9 @@ class DistributorCoverageSerializer(serializers.Serializer):
     open_weighted_weekly_volume = _volume()
 
 
-class CoverageReportSerializer(serializers.Serializer):
+class CoverageReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     principal = serializers.IntegerField()
     principal_name = serializers.CharField()
     period = ReportPeriodSerializer(help_text="Authorizations in force during these days.")
@@ -473,8 +494,9 @@ class TopCustomerSerializer(serializers.Serializer):
     interactions = serializers.IntegerField(help_text="In the activity period.")
 
 
-class ScorecardReportSerializer(serializers.Serializer):
+class ScorecardReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
+    time_zone = time_zone_field()
     principal = serializers.IntegerField()
     principal_name = serializers.CharField()
     products = StatusCountSerializer(many=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm import timezones
 from crm.api.exports import FormatParameterNegotiation
 from crm.api.filters import refuse_repeats, refuse_unknown
 from crm.permissions import IsTenantMember
@@ -57,6 +59,9 @@ class ReportView(GenericAPIView):
     covers_book: ClassVar[bool] = False
     # The report's own parameters, passed to the selector under their own names.
     own_params: ClassVar[tuple[str, ...]] = ()
+    # Whose days the report counts: the firm's (its time zone, tenant.time_zone) or, for a report about
+    # the caller's own work, the member's (their zone, else the firm's). ADR 0028.
+    days_of: ClassVar[str] = "firm"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -64,8 +69,11 @@ class ReportView(GenericAPIView):
 
     def get(self, request: Request) -> Response:
         params = self.query_params(request)
-        report = self.build(context_of(request), params, today=selectors.utc_today())
-        return Response(self.serializer_class(report).data)
+        context = context_of(request)
+        zones = timezones.zones_of(tenant_id=context.member_tenant_id, user_id=context.user_id)
+        zone = zones.member if self.days_of == "member" else zones.firm
+        report = self.build(context, params, today=timezones.today_in(zone), zone=zone)
+        return Response(self.serializer_class(report, context={"time_zone": zone.key}).data)
 
     def query_params(self, request: Request) -> dict[str, Any]:
         """The validated parameters; an unknown one is a 400, as on every list."""
@@ -80,9 +88,14 @@ class ReportView(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
-    def build(self, context: RequestContext, params: dict[str, Any], *, today: dt.date) -> Any:
+    def build(
+        self, context: RequestContext, params: dict[str, Any], *, today: dt.date, zone: zoneinfo.ZoneInfo
+    ) -> Any:
         return type(self).selector(
-            tenant_id=context.member_tenant_id, today=today, **self.selector_arguments(context, params)
+            tenant_id=context.member_tenant_id,
+            today=today,
+            zone=zone,
+            **self.selector_arguments(context, params),
         )
 
     def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +249,7 @@ class FollowUpsReportView(ReportView):
     file_stem = "follow-ups"
     selector = staticmethod(selectors.follow_ups_report)
     own_params = ("limit",)
+    days_of = "member"
 
     def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         # `owner` says whose follow-ups (yours by default), not an owner filter over them.

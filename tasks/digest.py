@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from crm import rls
 from crm.models import User
-from crm.timezones import member_zone
+from crm.timezones import zone
 from tasks.selectors import DigestTasks, digest_tasks
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,12 @@ def digests_due(now: dt.datetime) -> list[DigestDue]:
     )
     candidates = []
     for user in members:
-        zone = member_zone(user)
-        local = now.astimezone(zone)
+        # crm.timezones.member_zone's rule (theirs, else the firm's, else UTC) from the rows at hand.
+        membership = user.membership
+        where = zone(membership.time_zone, default=zone(membership.tenant.time_zone))
+        local = now.astimezone(where)
         if local.time() >= hour:
-            candidates.append(DigestDue(user=user, local_date=local.date(), zone=zone))
+            candidates.append(DigestDue(user=user, local_date=local.date(), zone=where))
     if not candidates:
         return []
     with connection.cursor() as cursor:

@@ -38,6 +38,8 @@ from workbench.datagen import vocabulary
 from workbench.demo_tasks import add_demo_tasks
 
 DEMO_TENANT_NAME = "Harbor Foodservice Brokers"
+# The firm works Gulf Coast accounts: its reports count Central days and weeks.
+DEMO_TIME_ZONE = "America/Chicago"
 # One shared password: these are public demo accounts, printed by `manage.py demo_logins`.
 DEMO_PASSWORD = "demo-pass-2026"
 SEED = 2026
@@ -435,7 +437,10 @@ class _DemoBuilder:
 
     def _users(self) -> None:
         self.tenant = tenant_create(
-            name=DEMO_TENANT_NAME, admin_email=ADMIN.email, admin_password=DEMO_PASSWORD
+            name=DEMO_TENANT_NAME,
+            admin_email=ADMIN.email,
+            admin_password=DEMO_PASSWORD,
+            time_zone=DEMO_TIME_ZONE,
         )
         self.admin = User.objects.get(email=ADMIN.email)
         self.admin.first_name, self.admin.last_name = ADMIN.first_name, ADMIN.last_name

@@ -456,6 +456,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/firm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your firm
+         * @description Your firm: its name and time zone. Its admins change the time zone (reports count days and ISO
+         *     weeks in it; a member without a zone of their own lives in it too).
+         */
+        get: operations["firm_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change your firm's time zone (admins)
+         * @description Your firm: its name and time zone. Its admins change the time zone (reports count days and ISO
+         *     weeks in it; a member without a zone of their own lives in it too).
+         */
+        patch: operations["firm_partial_update"];
+        trace?: never;
+    };
     "/api/v1/imports/": {
         parameters: {
             query?: never;
@@ -672,14 +698,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description The signed-in user, their firm, role and book. */
+        /**
+         * @description The signed-in user, their firm, role, book and time zone (which every member, viewers included,
+         *     sets for themselves).
+         */
         get: operations["me_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Set your own time zone
+         * @description The signed-in user, their firm, role, book and time zone (which every member, viewers included,
+         *     sets for themselves).
+         */
+        patch: operations["me_partial_update"];
         trace?: never;
     };
     "/api/v1/me/password/": {
@@ -2279,6 +2313,8 @@ export interface components {
         CoverageReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             principal: number;
             principal_name: string;
             /** @description Authorizations in force during these days. */
@@ -2488,6 +2524,8 @@ export interface components {
         FollowUpsReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             /** @description Whose follow-ups these are. */
             user: number;
             /** @description Follow-ups due, oldest first. */
@@ -2845,6 +2883,10 @@ export interface components {
             role: components["schemas"]["MemberRoleEnum"];
             /** @description The principals you work; for an admin, every principal. */
             book: components["schemas"]["BookEntry"][];
+            /** @description Your own time zone; null: the firm's. */
+            time_zone: string | null;
+            /** @description The zone your day is counted in (follow-ups, tasks, the digest): yours, else the firm's. */
+            day_time_zone: string;
         };
         Member: {
             readonly id: number;
@@ -2856,6 +2898,8 @@ export interface components {
             role: components["schemas"]["MemberRoleEnum"];
             is_active: boolean;
             readonly book: number[];
+            /** @description The member's own time zone; null: the firm's. */
+            time_zone: string | null;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -2867,6 +2911,8 @@ export interface components {
             role?: components["schemas"]["MemberRoleEnum"];
             is_active?: boolean;
             password?: string;
+            /** @description The member's own time zone; null: the firm's. */
+            time_zone?: string | null;
         };
         /**
          * @description * `admin` - Admin
@@ -3491,6 +3537,10 @@ export interface components {
             /** @description On create, with follow_up_on: a task due that day about the same organization, contact and opportunity (assigned to you unless it names an assignee), written with the interaction. */
             follow_up_task?: components["schemas"]["InteractionFollowUpTaskRequest"];
         };
+        PatchedMeUpdateRequest: {
+            /** @description Your own time zone; null: the firm's. */
+            time_zone?: string | null;
+        };
         PatchedMemberRequest: {
             /** Format: email */
             email?: string;
@@ -3499,6 +3549,8 @@ export interface components {
             role?: components["schemas"]["MemberRoleEnum"];
             is_active?: boolean;
             password?: string;
+            /** @description The member's own time zone; null: the firm's. */
+            time_zone?: string | null;
         };
         PatchedOpportunityContactRequest: {
             opportunity?: number;
@@ -3603,6 +3655,10 @@ export interface components {
             /** @description Taken from the opportunity when one is given, or from the organization when it is a principal's own. */
             principal?: number | null;
         };
+        PatchedTenantRequest: {
+            /** @description IANA time zone the firm's reports count days and weeks in. */
+            time_zone?: string;
+        };
         /** @description An endpoint: where the firm's changes are POSTed, which ones, and whether it is still enabled. */
         PatchedWebhookEndpointRequest: {
             /**
@@ -3652,6 +3708,8 @@ export interface components {
         PipelineReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             /** @description Per principal × stage (stages with open opportunities). */
             rows: components["schemas"]["PipelineRow"][];
             /** @description Per principal, all open stages. */
@@ -3859,6 +3917,8 @@ export interface components {
         ScorecardReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             principal: number;
             principal_name: string;
             products: components["schemas"]["StatusCount"][];
@@ -3958,6 +4018,8 @@ export interface components {
         StaleAccountsReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             /** @description No interaction in these days. */
             window: components["schemas"]["ReportPeriod"];
             /** @description Never touched first, then longest untouched. */
@@ -3968,6 +4030,8 @@ export interface components {
         StaleOpportunitiesReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             /** @description No stage change in these days. */
             window: components["schemas"]["ReportPeriod"];
             /** @description Longest in their stage first. */
@@ -4138,7 +4202,9 @@ export interface components {
         TaskStatusEnum: "open" | "done" | "cancelled";
         Tenant: {
             readonly id: number;
-            name: string;
+            readonly name: string;
+            /** @description IANA time zone the firm's reports count days and weeks in. */
+            time_zone: string;
         };
         /** @description Something that happened to an organization. */
         TimelineEvent: {
@@ -4281,6 +4347,8 @@ export interface components {
         WeeklyActivityReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             period: components["schemas"]["ReportPeriod"];
             previous_period: components["schemas"]["ReportPeriod"];
             weeks: components["schemas"]["ReportWeek"][];
@@ -4322,6 +4390,8 @@ export interface components {
         WinLossReport: {
             /** Format: date */
             as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
             /** @description Closed in these days. */
             period: components["schemas"]["ReportPeriod"];
             /** @description Per principal × quarter (quarters with closes). */
@@ -5967,6 +6037,76 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    firm_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    firm_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTenantRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     imports_list: {
         parameters: {
             query?: {
@@ -6621,6 +6761,47 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    me_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedMeUpdateRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

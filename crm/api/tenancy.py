@@ -13,13 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm import members, signin
+from crm import members, signin, timezones
 from crm.api.exports import ExportableListMixin
 from crm.api.serializers import normalized_text_field
 from crm.api.viewsets import LocatedCreateMixin
 from crm.middleware import bearer_token
 from crm.models import PRINCIPAL, Membership, PrincipalAssignment, Role, Tenant, User, book_organizations
-from crm.permissions import IsSignedInMember, IsTenantAdminOrReadOnly, IsTenantMember
+from crm.permissions import IsSignedInMember, IsTenantAdminOrReadOnly
 from crm.rls import context_of
 from crm.text import NameKey
 from crm.tokens import TokenPairSerializer, TooManySignIns, tokens_for
@@ -30,10 +30,56 @@ class BookEntrySerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone name ('America/Chicago'), checked against the zone database."""
+
+    default_error_messages = {"unknown_zone": 'Not an IANA time zone name (such as "America/Chicago").'}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not timezones.is_known(value):
+            self.fail("unknown_zone")
+        return value
+
+
 class TenantSerializer(serializers.ModelSerializer):
+    time_zone = TimeZoneField(help_text="IANA time zone the firm's reports count days and weeks in.")
+
     class Meta:
         model = Tenant
-        fields = ("id", "name")
+        fields = ("id", "name", "time_zone")
+        read_only_fields = ("id", "name")
+
+
+class FirmView(APIView):
+    """Your firm: its name and time zone. Its admins change the time zone (reports count days and ISO
+    weeks in it; a member without a zone of their own lives in it too)."""
+
+    permission_classes = [IsTenantAdminOrReadOnly]
+
+    def firm(self, request: Request) -> Tenant:
+        return Tenant.objects.get(pk=context_of(request).member_tenant_id)
+
+    @extend_schema(responses=TenantSerializer, operation_id="firm_retrieve", summary="Your firm")
+    def get(self, request: Request) -> Response:
+        return Response(TenantSerializer(self.firm(request)).data)
+
+    @extend_schema(
+        request=TenantSerializer,
+        responses=TenantSerializer,
+        operation_id="firm_partial_update",
+        summary="Change your firm's time zone (admins)",
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = TenantSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "time_zone" in serializer.validated_data:
+            members.firm_set_time_zone(serializer.validated_data["time_zone"])
+        return Response(TenantSerializer(self.firm(request)).data)
 
 
 class MeSerializer(serializers.Serializer):
@@ -44,17 +90,46 @@ class MeSerializer(serializers.Serializer):
     tenant = TenantSerializer()
     role = serializers.ChoiceField(choices=Role.choices)
     book = BookEntrySerializer(many=True, help_text="The principals you work; for an admin, every principal.")
+    time_zone = TimeZoneField(allow_null=True, help_text="Your own time zone; null: the firm's.")
+    day_time_zone = serializers.CharField(
+        help_text="The zone your day is counted in (follow-ups, tasks, the digest): yours, else the firm's."
+    )
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    time_zone = TimeZoneField(allow_null=True, help_text="Your own time zone; null: the firm's.")
 
 
 class MeView(APIView):
-    """The signed-in user, their firm, role and book."""
+    """The signed-in user, their firm, role, book and time zone (which every member, viewers included,
+    sets for themselves)."""
 
-    permission_classes = [IsTenantMember]
+    permission_classes = [IsSignedInMember]
 
     @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
+        return Response(self.me(request))
+
+    @extend_schema(
+        request=MeUpdateSerializer,
+        responses=MeSerializer,
+        operation_id="me_partial_update",
+        summary="Set your own time zone",
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = MeUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "time_zone" in serializer.validated_data:
+            members.member_set_time_zone(
+                user_id=context_of(request).member_user_id, time_zone=serializer.validated_data["time_zone"]
+            )
+        return Response(self.me(request))
+
+    def me(self, request: Request) -> Any:
         context = context_of(request)
         user = User.objects.get(pk=context.member_user_id)
+        membership = Membership.objects.get(user_id=user.pk)
+        tenant = Tenant.objects.get(pk=context.member_tenant_id)
         principals = book_organizations()._default_manager.filter(
             tenant_id=context.member_tenant_id, type=PRINCIPAL, deleted_at__isnull=True
         )
@@ -65,11 +140,13 @@ class MeView(APIView):
             "email": user.email,
             "first_name": user.first_name,
             "last_name": user.last_name,
-            "tenant": Tenant.objects.get(pk=context.member_tenant_id),
+            "tenant": tenant,
             "role": context.role,
             "book": principals.order_by("name").values("id", "name"),
+            "time_zone": membership.time_zone,
+            "day_time_zone": membership.time_zone or tenant.time_zone,
         }
-        return Response(MeSerializer(data).data)
+        return MeSerializer(data).data
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -143,6 +220,9 @@ class MemberSerializer(serializers.ModelSerializer):
         source="user.last_name", required=False, allow_blank=True, max_length=150
     )
     is_active = serializers.BooleanField(source="user.is_active", required=False)
+    time_zone = TimeZoneField(
+        required=False, allow_null=True, help_text="The member's own time zone; null: the firm's."
+    )
     # As me/password/'s: a password is kept exactly as typed (no trimming) and bounded like any input.
     password = serializers.CharField(
         write_only=True,
@@ -165,6 +245,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "is_active",
             "password",
             "book",
+            "time_zone",
             "created_at",
         )
         read_only_fields = ("created_at",)
@@ -260,6 +341,9 @@ class MemberViewSet(
             first_name=user.get("first_name", ""),
             last_name=user.get("last_name", ""),
         )
+        if data.get("time_zone"):
+            members.member_set_time_zone(user_id=serializer.instance.user_id, time_zone=data["time_zone"])
+            serializer.instance.time_zone = data["time_zone"]
 
     def perform_update(self, serializer: Any) -> None:
         data = serializer.validated_data
@@ -278,6 +362,9 @@ class MemberViewSet(
             is_active=user.get("is_active"),
             password=data.get("password"),
         )
+        if "time_zone" in data and data["time_zone"] != membership.time_zone:
+            members.member_set_time_zone(user_id=membership.user_id, time_zone=data["time_zone"])
+            membership.time_zone = data["time_zone"]
 
     def perform_destroy(self, instance: Membership) -> None:
         if instance.user_id == context_of(self.request).user_id:

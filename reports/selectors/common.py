@@ -6,8 +6,9 @@ The explicit `tenant_id = …` and `book` conditions only help the planner: the 
 a setting the planner cannot see, OR-ed with the admin case, so on their own they leave it no index but a
 scan of the firm's rows. The book passed in as literal ids (`book_of`) lets it read just the book's
 principals from the principal-leading indexes; it never widens what RLS shows. Soft-deleted rows are left
-out everywhere. Days are UTC days and weeks ISO weeks (Monday first), as PostgreSQL's
-date_trunc('week', …) counts them in the connection's UTC time zone.
+out everywhere. Days and ISO weeks (Monday first) are the firm's, counted in its time zone (`zone`,
+tenant.time_zone, ADR 0028): period bounds are its midnights, and SQL that buckets a timestamp by day or
+week reads it `AT TIME ZONE %(zone)s` (the connection itself stays in UTC, which Django's loaders need).
 
 Queries are composed with psycopg's `sql` module. Values stay parameters (`%(name)s`), which reach the
 server as literals (client-side binding); the model's choices (stages, types) go in as `sql.Literal`s so
@@ -18,6 +19,7 @@ parameter is given, so the statement carries only the conditions that narrow it.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -68,21 +70,26 @@ def quarter_label(day: dt.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
+UTC = zoneinfo.ZoneInfo("UTC")
+
+
 def utc_today() -> dt.date:
-    """Today as the reports count days: in UTC, like the day boundaries in their SQL."""
+    """Today in UTC: the default of code that is not told a firm's zone."""
     return dt.datetime.now(dt.UTC).date()
 
 
-def midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+def midnight(day: dt.date, zone: dt.tzinfo = UTC) -> dt.datetime:
+    """The instant `day` begins in `zone` (a DST change moves it, never by a day)."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=zone)
 
 
 @dataclass(frozen=True)
 class Period:
-    """Whole days from `date_from` to `date_to`, both included."""
+    """Whole days from `date_from` to `date_to`, both included, as days of `zone`."""
 
     date_from: dt.date
     date_to: dt.date
+    zone: zoneinfo.ZoneInfo = UTC
 
     @property
     def days(self) -> int:
@@ -91,16 +98,18 @@ class Period:
     @property
     def previous(self) -> Period:
         """The period of the same length just before this one."""
-        return Period(self.date_from - dt.timedelta(days=self.days), self.date_from - dt.timedelta(days=1))
+        return Period(
+            self.date_from - dt.timedelta(days=self.days), self.date_from - dt.timedelta(days=1), self.zone
+        )
 
     @property
     def start(self) -> dt.datetime:
-        return midnight(self.date_from)
+        return midnight(self.date_from, self.zone)
 
     @property
     def end(self) -> dt.datetime:
         """The first instant after the period (exclusive bound, so range scans use the index)."""
-        return midnight(self.date_to + dt.timedelta(days=1))
+        return midnight(self.date_to + dt.timedelta(days=1), self.zone)
 
 
 def book_of(context: RequestContext) -> tuple[int, ...] | None:

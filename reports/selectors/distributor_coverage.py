@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 
 from psycopg import sql
 
-from reports.selectors.common import CLOSED, Period, fetch, given
+from reports.selectors.common import CLOSED, UTC, Period, fetch, given
 from reports.selectors.principals import PrincipalRef
 
 
@@ -97,10 +98,12 @@ SELECT t.*, l.* FROM totals t LEFT JOIN lines l ON true
 """
 
 
-def coverage_period(*, today: dt.date, date_from: dt.date | None, date_to: dt.date | None) -> Period:
+def coverage_period(
+    *, today: dt.date, date_from: dt.date | None, date_to: dt.date | None, zone: zoneinfo.ZoneInfo = UTC
+) -> Period:
     """Authorizations in force at some time from `date_from` to `date_to`; by default, today."""
     end = date_to or today
-    return Period(date_from or end, end)
+    return Period(date_from or end, end, zone)
 
 
 def coverage_report(
@@ -111,10 +114,11 @@ def coverage_report(
     owner_id: int | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> CoverageReport:
     """The distributors authorized to carry `principal` during the period (today by default) and, per
     distributor, the customers it delivers to and the principal's open opportunities through it."""
-    period = coverage_period(today=today, date_from=date_from, date_to=date_to)
+    period = coverage_period(today=today, date_from=date_from, date_to=date_to, zone=zone)
     params = {
         "tenant": tenant_id,
         "principal": principal.id,

@@ -139,10 +139,12 @@ def follow_ups_report(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     limit: int = LIST_LIMIT,
+    zone: object = None,
 ) -> FollowUpsReport:
-    """`user_id`'s interactions with a follow-up due on or before `date_to` (default today) and not done,
-    their open tasks due by then and not snoozed past it, and their open opportunities whose next action
-    date is before it; oldest first, at most `limit` of each (the totals count them all)."""
+    """`user_id`'s interactions with a follow-up due on or before `date_to` (default today: the member's,
+    in their time zone; `zone` is the firm's, which dates alone do not need) and not done, their open tasks
+    due by then and not snoozed past it, and their open opportunities whose next action date is before it;
+    oldest first, at most `limit` of each (the totals count them all)."""
     params = {
         "tenant": tenant_id,
         "user": user_id,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from psycopg import sql
 
-from reports.selectors.common import CLOSED, STAGE_ORDER, ZERO, fetch, given, ids, midnight
+from reports.selectors.common import CLOSED, STAGE_ORDER, UTC, ZERO, fetch, given, ids, midnight
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ SELECT o.principal_id AS principal, p.name AS principal_name, o.stage,
        count(*) AS open_opportunities,
        coalesce(sum(o.weekly_case_volume), 0) AS weekly_case_volume,
        coalesce(sum(o.weighted_weekly_volume), 0) AS weighted_weekly_volume,
-       round(avg(%(today)s::date - o.stage_changed_at::date), 1) AS average_days_in_stage
+       round(avg(%(today)s::date - (o.stage_changed_at AT TIME ZONE %(zone)s)::date), 1) AS average_days_in_stage
   FROM opportunity o
   JOIN organization p ON p.id = o.principal_id AND p.deleted_at IS NULL
  WHERE o.tenant_id = %(tenant)s
@@ -58,6 +59,7 @@ def pipeline_report(
     owner_id: int | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> PipelineReport:
     """Open opportunities (those created from `date_from` to `date_to` when given) per principal and
     stage: how many, their weekly case volume, weighted, and their average days in the current stage."""
@@ -65,10 +67,11 @@ def pipeline_report(
         "tenant": tenant_id,
         "book": ids(book),
         "today": today,
+        "zone": zone.key,
         "principal": principal_id,
         "owner": owner_id,
-        "created_from": midnight(date_from) if date_from else None,
-        "created_before": midnight(date_to + dt.timedelta(days=1)) if date_to else None,
+        "created_from": midnight(date_from, zone) if date_from else None,
+        "created_before": midnight(date_to + dt.timedelta(days=1), zone) if date_to else None,
     }
     query = sql.SQL(_PIPELINE_SQL).format(
         closed=CLOSED,

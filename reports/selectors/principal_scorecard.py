@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,7 @@ from reports.selectors.common import (
     CLOSED,
     INTERACTION_TYPES,
     OPEN_STAGES,
+    UTC,
     WON,
     ZERO,
     ActivityTypeTotal,
@@ -153,10 +155,12 @@ SELECT c.id AS customer, c.name AS customer_name, l.won_opportunities, l.won_wee
 """
 
 
-def scorecard_period(*, today: dt.date, date_from: dt.date | None, date_to: dt.date | None) -> Period:
+def scorecard_period(
+    *, today: dt.date, date_from: dt.date | None, date_to: dt.date | None, zone: zoneinfo.ZoneInfo = UTC
+) -> Period:
     """`date_from`–`date_to`; by default the four weeks (28 days) up to today."""
     end = date_to or today
-    return Period(date_from or end - dt.timedelta(weeks=4) + dt.timedelta(days=1), end)
+    return Period(date_from or end - dt.timedelta(weeks=4) + dt.timedelta(days=1), end, zone)
 
 
 def scorecard_report(
@@ -167,10 +171,11 @@ def scorecard_report(
     owner_id: int | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> ScorecardReport:
     """One principal: products by status, open pipeline by stage with its weighted volume, activity in
     the period (the last four weeks by default) against the period before, and the top customers."""
-    period = scorecard_period(today=today, date_from=date_from, date_to=date_to)
+    period = scorecard_period(today=today, date_from=date_from, date_to=date_to, zone=zone)
     previous = period.previous
     params = {
         "tenant": tenant_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,14 +11,21 @@ from typing import Any
 
 from psycopg import sql
 
-from reports.selectors.common import CLOSED, LIST_LIMIT, Period, fetch, given, ids, limited
+from reports.selectors.common import CLOSED, LIST_LIMIT, UTC, Period, fetch, given, ids, limited
 
 
-def stale_window(*, today: dt.date, days: int, date_from: dt.date | None, date_to: dt.date | None) -> Period:
+def stale_window(
+    *,
+    today: dt.date,
+    days: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    zone: zoneinfo.ZoneInfo = UTC,
+) -> Period:
     """The window a row must have been touched in to be fresh: `date_from`–`date_to` when given, else the
     `days` days up to `date_to` (default today), both included."""
     end = date_to or today
-    return Period(date_from or end - dt.timedelta(days=days - 1), end)
+    return Period(date_from or end - dt.timedelta(days=days - 1), end, zone)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ WITH accounts AS (
 )
 SELECT c.id AS customer, c.name AS customer_name, c.type, c.priority, c.account_manager_id AS account_manager,
        s.principals, s.opportunities, s.open_opportunities, s.last_interaction_at,
-       %(as_of)s::date - s.last_interaction_at::date AS days_since_interaction, count(*) OVER () AS total
+       %(as_of)s::date - (s.last_interaction_at AT TIME ZONE %(zone)s)::date AS days_since_interaction, count(*) OVER () AS total
   FROM last_touch s
   JOIN organization c ON c.id = s.customer_id AND c.deleted_at IS NULL
  WHERE s.last_interaction_at IS NULL OR s.last_interaction_at < %(start)s
@@ -110,17 +118,19 @@ def stale_accounts_report(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     limit: int = LIST_LIMIT,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> StaleAccountsReport:
     """The book's accounts with no interaction in the window (by default the `days` days up to today),
     never-touched first, then longest untouched. `principal` narrows both the accounts (their
     opportunities) and the touches that count; `owner` narrows the accounts to their opportunities' owner."""
-    window = stale_window(today=today, days=days, date_from=date_from, date_to=date_to)
+    window = stale_window(today=today, days=days, date_from=date_from, date_to=date_to, zone=zone)
     params = {
         "tenant": tenant_id,
         "book": ids(book),
         "start": window.start,
         "end": window.end,
         "as_of": window.date_to,
+        "zone": zone.key,
         "principal": principal_id,
         "owner": owner_id,
         "limit": limit,
@@ -158,7 +168,7 @@ class StaleOpportunitiesReport:
 _STALE_OPPORTUNITIES_SQL = """
 SELECT o.id, o.name, o.stage, o.status, o.principal_id AS principal, p.name AS principal_name,
        o.customer_id AS customer, c.name AS customer_name, o.owner_id AS owner, o.stage_changed_at,
-       %(as_of)s::date - o.stage_changed_at::date AS days_in_stage,
+       %(as_of)s::date - (o.stage_changed_at AT TIME ZONE %(zone)s)::date AS days_in_stage,
        o.weekly_case_volume, o.weighted_weekly_volume, o.next_action_date, count(*) OVER () AS total
   FROM opportunity o
   JOIN organization p ON p.id = o.principal_id AND p.deleted_at IS NULL
@@ -183,15 +193,17 @@ def stale_opportunities_report(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     limit: int = LIST_LIMIT,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> StaleOpportunitiesReport:
     """Open opportunities whose stage has not changed in the window (by default the `days` days up to
     today), longest in their stage first."""
-    window = stale_window(today=today, days=days, date_from=date_from, date_to=date_to)
+    window = stale_window(today=today, days=days, date_from=date_from, date_to=date_to, zone=zone)
     params = {
         "tenant": tenant_id,
         "book": ids(book),
         "start": window.start,
         "as_of": window.date_to,
+        "zone": zone.key,
         "principal": principal_id,
         "owner": owner_id,
         "limit": limit,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from psycopg import sql
 from reports.selectors.common import (
     INTERACTION_TYPES,
     PRINCIPAL,
+    UTC,
     ActivityTypeTotal,
     Period,
     change_percent,
@@ -64,7 +66,7 @@ class WeeklyActivityReport:
 
 _WEEKLY_ACTIVITY_SQL = """
 WITH counts AS (
-    SELECT i.principal_id, i.type, date_trunc('week', i.occurred_at)::date AS week_start,
+    SELECT i.principal_id, i.type, date_trunc('week', i.occurred_at AT TIME ZONE %(zone)s)::date AS week_start,
            i.occurred_at >= %(start)s AS in_period, count(*) AS interactions
       FROM interaction i
      WHERE i.tenant_id = %(tenant)s
@@ -84,12 +86,17 @@ SELECT p.id AS principal, p.name AS principal_name, c.type, c.week_start, c.in_p
 
 
 def weekly_activity_period(
-    *, today: dt.date, weeks: int, date_from: dt.date | None, date_to: dt.date | None
+    *,
+    today: dt.date,
+    weeks: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> Period:
     """`date_from`–`date_to` when given; else the `weeks` ISO weeks up to `date_to` (default today), the
     last one counted to `date_to` only, so the previous period is exactly as long."""
     end = date_to or today
-    return Period(date_from or week_start(end) - dt.timedelta(weeks=weeks - 1), end)
+    return Period(date_from or week_start(end) - dt.timedelta(weeks=weeks - 1), end, zone)
 
 
 def weekly_activity_report(
@@ -102,10 +109,11 @@ def weekly_activity_report(
     owner_id: int | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> WeeklyActivityReport:
     """Interactions logged for each principal (of the book) per ISO week of the period, by type, with the
     change against the period of the same length just before. `owner` is the user who logged them."""
-    period = weekly_activity_period(today=today, weeks=weeks, date_from=date_from, date_to=date_to)
+    period = weekly_activity_period(today=today, weeks=weeks, date_from=date_from, date_to=date_to, zone=zone)
     previous = period.previous
     starts = []
     monday = week_start(period.date_from)
@@ -118,6 +126,7 @@ def weekly_activity_report(
         "start": period.start,
         "end": period.end,
         "previous_start": previous.start,
+        "zone": zone.key,
         "principal": principal_id,
         "owner": owner_id,
     }

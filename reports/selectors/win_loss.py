@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from opportunities.models import Stage
 from reports.selectors.common import (
     CLOSED,
     LOST,
+    UTC,
     WON,
     ZERO,
     Period,
@@ -94,10 +96,12 @@ SELECT o.principal_id AS principal, date_trunc('quarter', o.closed_on)::date AS 
 """
 
 
-def win_loss_period(*, today: dt.date, date_from: dt.date | None, date_to: dt.date | None) -> Period:
+def win_loss_period(
+    *, today: dt.date, date_from: dt.date | None, date_to: dt.date | None, zone: zoneinfo.ZoneInfo = UTC
+) -> Period:
     """`date_from`–`date_to`; by default the last four quarters, this one to date."""
     end = date_to or today
-    return Period(date_from or quarters_back(end, 3), end)
+    return Period(date_from or quarters_back(end, 3), end, zone)
 
 
 def win_loss_report(
@@ -109,10 +113,11 @@ def win_loss_report(
     owner_id: int | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    zone: zoneinfo.ZoneInfo = UTC,
 ) -> WinLossReport:
     """Opportunities closed won and lost in the period (by closed_on) per principal and quarter, with the
     weekly case volume won and lost and how often each reason was given."""
-    period = win_loss_period(today=today, date_from=date_from, date_to=date_to)
+    period = win_loss_period(today=today, date_from=date_from, date_to=date_to, zone=zone)
     params = {
         "tenant": tenant_id,
         "book": ids(book),

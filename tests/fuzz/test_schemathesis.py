@@ -426,7 +426,7 @@ def test_admin_only_operations_answer_as_their_schema_says(
     api_server: tuple[str, Path], tmp_path: Path
 ) -> None:
     """The operations only a firm's admin may use (webhook endpoints and their deliveries, API keys,
-    members), which the manager's run above sees only as 403s: run as the admin, with the same checks, and
+    members, the firm's time zone), which the manager's run above sees only as 403s: run as the admin, with the same checks, and
     never with another firm's data."""
     base_url, logs = api_server
     acme, rival = make_firm("Acme Brokers"), make_firm("Rival Brokers")
@@ -441,7 +441,7 @@ def test_admin_only_operations_answer_as_their_schema_says(
         base_url,
         access_token(acme.admin),
         "--include-path-regex",
-        "^/api/v1/(webhooks|api-keys|members)/",
+        "^/api/v1/(webhooks|api-keys|members|firm)/",
     )
     summaries = (forgiven_summary(tmp_path / "forgiven.jsonl"), traffic_summary(logs / "access.log"))
     print(result.stdout, result.stderr[-5_000:], *summaries, sep="\n")

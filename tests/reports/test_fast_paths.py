@@ -97,6 +97,7 @@ def test_stale_accounts_probe_each_accounts_last_touch_through_the_covering_inde
             "start": timezone.now(),
             "end": timezone.now(),
             "as_of": world.today,
+            "zone": "UTC",
             "principal": None,
             "owner": None,
             "limit": 100,

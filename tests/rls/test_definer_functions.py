@@ -39,6 +39,9 @@ REVIEWED = {
     "crm_refresh_family_open(bigint,timestamp with time zone)": "for the signed-in or own user only",
     "crm_refresh_rotate(uuid,bigint,bigint,timestamp with time zone)": "a family's secret id and its user",
     "crm_refresh_revoke(uuid,bigint)": "a family's secret id and its user",
+    "crm_set_firm_time_zone(text)": "a verified admin context, its own firm's zone only",
+    "crm_set_member_time_zone(bigint,text)": "a verified context: the caller's own zone, or an admin's for a"
+    " member of their own firm (false, not an error, for anyone else)",
     "crm_feed_horizon(pg_snapshot)": "a transaction id of the cluster: whether others run, nothing they wrote",
     "crm_search_contact(text)": "filtered by the table's SELECT policy",
     "crm_search_contact_keyed(text)": "filtered by the table's SELECT policy",

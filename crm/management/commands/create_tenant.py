@@ -19,6 +19,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--admin-password", required=True, help="Password of the first admin (Django's validators apply)."
         )
+        parser.add_argument(
+            "--time-zone",
+            default="UTC",
+            help='IANA time zone the firm\'s reports count days in, e.g. "America/Chicago" (default UTC).',
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -26,6 +31,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 admin_email=options["admin_email"],
                 admin_password=options["admin_password"],
+                time_zone=options["time_zone"],
             )
         except ValidationError as exc:
             raise CommandError(" ".join(_messages(exc))) from exc

@@ -13,6 +13,7 @@ from organizations.models import OrganizationType, Priority
 from products.models import ProductStatus
 from reports.selectors import utc_today
 from tasks.models import TaskPriority
+from tasks.serializers import LocalTimeField
 
 # A report's period may span at most this many days (two years and a day): enough for any comparison a
 # manager makes, small enough that a typo (2206 for 2026) is a 400 rather than a slow query.
@@ -309,7 +310,7 @@ class FollowUpTaskSerializer(serializers.Serializer):
     title = serializers.CharField()
     priority = serializers.ChoiceField(choices=TaskPriority.choices)
     due_on = serializers.DateField()
-    due_time = serializers.TimeField(allow_null=True)
+    due_time = LocalTimeField(allow_null=True)
     days_overdue = serializers.IntegerField(help_text="0 when due on the report's day.")
     organization = serializers.IntegerField(allow_null=True)
     organization_name = serializers.CharField(allow_null=True)

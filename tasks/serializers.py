@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.serializers import contact_summary
@@ -10,8 +11,22 @@ from opportunities.serializers import opportunity_summary
 from organizations.serializers import organization_summary
 from tasks.models import Task
 
+# A time of day without an offset (the assignee's local time), as DRF writes it: `09:30:00`. OpenAPI's
+# `format: time` is RFC 3339's full-time, which requires an offset, so the schema says what it is instead.
+LOCAL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+    "example": "09:30:00",
+}
+
+
+@extend_schema_field(LOCAL_TIME_SCHEMA)
+class LocalTimeField(serializers.TimeField):
+    """A local time of day (no offset): written `HH:MM:SS` (microseconds when there are some)."""
+
 
 class TaskSerializer(TenantModelSerializer):
+    due_time = LocalTimeField(required=False, allow_null=True, help_text="In the assignee's time zone.")
     assignee = TenantMemberField(
         required=False, help_text="Who does it (a member of the firm); you by default (the database's)."
     )
@@ -59,6 +74,7 @@ class InteractionFollowUpTaskSerializer(serializers.ModelSerializer):
     organization, contact and opportunity (tasks.services.task_create_for_follow_up)."""
 
     assignee = TenantMemberField(required=False, help_text="You by default.")
+    due_time = LocalTimeField(required=False, allow_null=True, help_text="In the assignee's time zone.")
 
     class Meta:
         model = Task

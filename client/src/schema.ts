@@ -2505,7 +2505,7 @@ export interface components {
             priority: components["schemas"]["TaskPriorityEnum"];
             /** Format: date */
             due_on: string;
-            /** Format: time */
+            /** @example 09:30:00 */
             due_time: string | null;
             /** @description 0 when due on the report's day. */
             days_overdue: number;
@@ -2812,8 +2812,8 @@ export interface components {
             /** @description You by default. */
             assignee: number;
             /**
-             * Format: time
              * @description In the assignee's time zone.
+             * @example 09:30:00
              */
             due_time: string | null;
             priority: components["schemas"]["TaskPriorityEnum"];
@@ -2829,8 +2829,8 @@ export interface components {
             /** @description You by default. */
             assignee?: number;
             /**
-             * Format: time
              * @description In the assignee's time zone.
+             * @example 09:30:00
              */
             due_time?: string | null;
             priority?: components["schemas"]["TaskPriorityEnum"];
@@ -3637,8 +3637,8 @@ export interface components {
             /** Format: date */
             due_on?: string;
             /**
-             * Format: time
              * @description In the assignee's time zone.
+             * @example 09:30:00
              */
             due_time?: string | null;
             priority?: components["schemas"]["TaskPriorityEnum"];
@@ -4072,8 +4072,8 @@ export interface components {
             /** Format: date */
             due_on: string;
             /**
-             * Format: time
              * @description In the assignee's time zone.
+             * @example 09:30:00
              */
             due_time: string | null;
             priority: components["schemas"]["TaskPriorityEnum"];
@@ -4175,8 +4175,8 @@ export interface components {
             /** Format: date */
             due_on: string;
             /**
-             * Format: time
              * @description In the assignee's time zone.
+             * @example 09:30:00
              */
             due_time?: string | null;
             priority?: components["schemas"]["TaskPriorityEnum"];

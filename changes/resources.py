@@ -20,6 +20,7 @@ RESOURCE_OF_TABLE = {
     "interaction": "interactions",
     # A sample's lines are part of it (samples/): a change of its lines moves its version on.
     "sample": "samples",
+    "task": "tasks",
 }
 RESOURCES = tuple(sorted(RESOURCE_OF_TABLE.values()))
 

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "opportunities",
     "interactions",
     "samples",  # what became of a sample interaction's products
+    "tasks",  # tasks and the daily digest (ADR 0030)
     "reports",
     "imports",
     "changes",  # the change feed over history (ADR 0026)
@@ -249,7 +250,15 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "") or "localhost"
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "") or 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS (port 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS (port 465); not with EMAIL_USE_TLS
+# Seconds an SMTP connection or reply may take: a digest is sent inside the transaction that claims it, and
+# a server that never answers must not hold that transaction (Django's default waits forever).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "") or 10)
+# Tasks' daily digest (tasks/, ADR 0030): sent once a member's local time has passed this hour (0-23).
+TASK_DIGEST_HOUR = int(os.environ.get("TASK_DIGEST_HOUR", "") or 7)
+if not 0 <= TASK_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("TASK_DIGEST_HOUR must be an hour of the day, 0 to 23.")
 
 # Profiling with django-silk (crm/profiling.py). Off unless SILK_ENABLED=1, and off means absent: not
 # imported, not an installed app, not in the middleware chain, no /silk/ route.
@@ -474,6 +483,12 @@ SPECTACULAR_SETTINGS = {
         "OpportunityPriorityEnum": "opportunities.models.OpportunityPriority",
         "InteractionTypeEnum": "interactions.models.InteractionType",
         "SentimentEnum": "interactions.models.Sentiment",
+        "TaskPriorityEnum": "tasks.models.TaskPriority",
+        "TaskStatusEnum": "tasks.models.TaskStatus",
+        # The follow-ups report's entries say their kind (one value each).
+        "FollowUpInteractionKindEnum": ["interaction"],
+        "FollowUpTaskKindEnum": ["task"],
+        "FollowUpOpportunityKindEnum": ["opportunity"],
         # A batch operation's kind (crm.api.batch): one value each, the discriminator of the operation.
         "BatchCreateEnum": ["create"],
         "BatchUpdateEnum": ["update"],

@@ -21,6 +21,7 @@ API_ROUTE_MODULES = (
     "opportunities.urls",
     "interactions.urls",
     "samples.urls",
+    "tasks.urls",
 )
 
 router = DefaultRouter(trailing_slash=True)

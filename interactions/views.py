@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from rest_framework.serializers import BaseSerializer
 
 from crm.api.batch import BatchWriteMixin
 from crm.api.viewsets import TenantModelViewSet
 from interactions import filters, serializers
 from interactions.models import InteractionType
+from tasks.services import task_create_for_follow_up
 
 
 class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
@@ -38,3 +40,12 @@ class InteractionViewSet(BatchWriteMixin, TenantModelViewSet):
             validated_data.pop("user", None)
             defaults["user_id"] = self.crm.user_id  # logged by whoever sends it, unless said otherwise
         return defaults
+
+    def save_new(self, serializer: BaseSerializer[Any]) -> None:
+        follow_up_task = serializer.validated_data.pop("follow_up_task", None)  # type: ignore[union-attr]
+        super().save_new(serializer)
+        if follow_up_task is not None:
+            assignee = follow_up_task.pop("assignee", None)
+            task_create_for_follow_up(
+                interaction=serializer.instance, assignee_id=getattr(assignee, "pk", None), **follow_up_task
+            )

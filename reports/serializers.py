@@ -12,6 +12,8 @@ from opportunities.models import OpportunityStatus, Stage
 from organizations.models import OrganizationType, Priority
 from products.models import ProductStatus
 from reports.selectors import utc_today
+from tasks.models import TaskPriority
+from tasks.serializers import LocalTimeField
 
 # A report's period may span at most this many days (two years and a day): enough for any comparison a
 # manager makes, small enough that a typo (2206 for 2026) is a 400 rather than a slow query.
@@ -287,6 +289,7 @@ class WeeklyActivityReportSerializer(ReportSerializer):
 
 
 class FollowUpInteractionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("interaction", "Interaction")])
     id = serializers.IntegerField()
     type = serializers.ChoiceField(choices=InteractionType.choices)
     subject = serializers.CharField()
@@ -301,7 +304,24 @@ class FollowUpInteractionSerializer(serializers.Serializer):
     principal_name = serializers.CharField(allow_null=True)
 
 
+class FollowUpTaskSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("task", "Task")])
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    priority = serializers.ChoiceField(choices=TaskPriority.choices)
+    due_on = serializers.DateField()
+    due_time = LocalTimeField(allow_null=True)
+    days_overdue = serializers.IntegerField(help_text="0 when due on the report's day.")
+    organization = serializers.IntegerField(allow_null=True)
+    organization_name = serializers.CharField(allow_null=True)
+    contact = serializers.IntegerField(allow_null=True)
+    opportunity = serializers.IntegerField(allow_null=True)
+    principal = serializers.IntegerField(allow_null=True)
+    principal_name = serializers.CharField(allow_null=True)
+
+
 class FollowUpOpportunitySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("opportunity", "Opportunity")])
     id = serializers.IntegerField()
     name = serializers.CharField()
     stage = serializers.ChoiceField(choices=Stage.choices)
@@ -322,6 +342,10 @@ class FollowUpsReportSerializer(ReportSerializer):
     user = serializers.IntegerField(help_text="Whose follow-ups these are.")
     interactions = FollowUpInteractionSerializer(many=True, help_text="Follow-ups due, oldest first.")
     interactions_total = serializers.IntegerField(help_text="All follow-ups due (the list stops at limit).")
+    tasks = FollowUpTaskSerializer(
+        many=True, help_text="Your open tasks due (not snoozed past the day), oldest first."
+    )
+    tasks_total = serializers.IntegerField(help_text="All tasks due (the list stops at limit).")
     opportunities = FollowUpOpportunitySerializer(many=True, help_text="Next actions passed, oldest first.")
     opportunities_total = serializers.IntegerField(help_text="All next actions passed.")
 

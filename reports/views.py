@@ -239,11 +239,11 @@ class WeeklyActivityReportView(ReportView):
 
 
 class FollowUpsReportView(ReportView):
-    """Your interactions with a follow-up due (today or earlier) and not done, and your open opportunities
-    whose next action date has passed; oldest first."""
+    """Your interactions with a follow-up due (today or earlier) and not done, your open tasks due (not
+    snoozed past the day), and your open opportunities whose next action date has passed; oldest first."""
 
     operation_id = "reports_follow_ups"
-    summary = "My follow-ups due and next actions passed"
+    summary = "My follow-ups and tasks due, and next actions passed"
     params_class = s.FollowUpsParamsSerializer
     serializer_class = s.FollowUpsReportSerializer
     file_stem = "follow-ups"
@@ -258,37 +258,56 @@ class FollowUpsReportView(ReportView):
         return arguments
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-        rows = [
-            {
-                "kind": "interaction",
-                "id": i["id"],
-                "due_on": i["follow_up_on"],
-                "days_overdue": i["days_overdue"],
-                "title": i["subject"],
-                "detail": i["type"],
-                "organization": i["organization"],
-                "organization_name": i["organization_name"],
-                "principal": i["principal"],
-                "principal_name": i["principal_name"],
-                "next_action": "",
-            }
-            for i in data["interactions"]
-        ] + [
-            {
-                "kind": "opportunity",
-                "id": o["id"],
-                "due_on": o["next_action_date"],
-                "days_overdue": o["days_overdue"],
-                "title": o["name"],
-                "detail": o["stage"],
-                "organization": o["customer"],
-                "organization_name": o["customer_name"],
-                "principal": o["principal"],
-                "principal_name": o["principal_name"],
-                "next_action": o["next_action"],
-            }
-            for o in data["opportunities"]
-        ]
+        rows = (
+            [
+                {
+                    "kind": "interaction",
+                    "id": i["id"],
+                    "due_on": i["follow_up_on"],
+                    "days_overdue": i["days_overdue"],
+                    "title": i["subject"],
+                    "detail": i["type"],
+                    "organization": i["organization"],
+                    "organization_name": i["organization_name"],
+                    "principal": i["principal"],
+                    "principal_name": i["principal_name"],
+                    "next_action": "",
+                }
+                for i in data["interactions"]
+            ]
+            + [
+                {
+                    "kind": "task",
+                    "id": t["id"],
+                    "due_on": t["due_on"],
+                    "days_overdue": t["days_overdue"],
+                    "title": t["title"],
+                    "detail": t["priority"],
+                    "organization": t["organization"],
+                    "organization_name": t["organization_name"],
+                    "principal": t["principal"],
+                    "principal_name": t["principal_name"],
+                    "next_action": "",
+                }
+                for t in data["tasks"]
+            ]
+            + [
+                {
+                    "kind": "opportunity",
+                    "id": o["id"],
+                    "due_on": o["next_action_date"],
+                    "days_overdue": o["days_overdue"],
+                    "title": o["name"],
+                    "detail": o["stage"],
+                    "organization": o["customer"],
+                    "organization_name": o["customer_name"],
+                    "principal": o["principal"],
+                    "principal_name": o["principal_name"],
+                    "next_action": o["next_action"],
+                }
+                for o in data["opportunities"]
+            ]
+        )
         # Oldest first across both kinds (ISO dates sort as text).
         return sorted(rows, key=lambda r: (str(r["due_on"]), r["kind"], r["id"]))
 

@@ -26,6 +26,7 @@ from organizations.models import (
 )
 from products.models import Product, ProductDistributor
 from samples.models import Sample, SampleLine
+from tasks.models import Task
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -232,3 +233,13 @@ class SampleLineFactory(factory.django.DjangoModelFactory):
     )
     quantity = Decimal("2")
     unit = "case"
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    tenant = factory.SubFactory(TenantFactory)
+    title = factory.Sequence(lambda n: f"Call back about the line review {n}")
+    assignee = factory.LazyAttribute(lambda o: MembershipFactory(tenant=o.tenant).user)
+    due_on = factory.LazyFunction(timezone.localdate)

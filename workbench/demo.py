@@ -34,7 +34,9 @@ from organizations.models import (
 )
 from products.models import Product, ProductCategory, ProductDistributor, ProductStatus
 from samples.models import Sample, SampleLine, SampleStatus, SampleUnit
+from tasks.models import Task
 from workbench.datagen import vocabulary
+from workbench.demo_tasks import add_demo_tasks
 
 DEMO_TENANT_NAME = "Harbor Foodservice Brokers"
 # The firm works Gulf Coast accounts: its reports count Central days and weeks.
@@ -416,6 +418,7 @@ class _DemoBuilder:
         self._admin_follow_ups()
         self._interactions()
         self._samples()
+        add_demo_tasks(self)
         return demo_counts(self.tenant)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -1092,6 +1095,7 @@ DEMO_MODELS: tuple[type[models.Model], ...] = (
     Interaction,
     Sample,
     SampleLine,
+    Task,
 )
 
 

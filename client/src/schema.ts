@@ -1710,9 +1710,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My follow-ups due and next actions passed
-         * @description Your interactions with a follow-up due (today or earlier) and not done, and your open opportunities
-         *     whose next action date has passed; oldest first.
+         * My follow-ups and tasks due, and next actions passed
+         * @description Your interactions with a follow-up due (today or earlier) and not done, your open tasks due (not
+         *     snoozed past the day), and your open opportunities whose next action date has passed; oldest first.
          */
         get: operations["reports_follow_ups"];
         put?: never;
@@ -1971,6 +1971,123 @@ export interface paths {
          *     stage keep theirs until they move (or `manage.py reset_probabilities`).
          */
         patch: operations["stage_probabilities_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/tasks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tasks
+         * @description What members of the firm have to do, by due day: `?assignee=me&status=open&due_before=…`.
+         */
+        get: operations["tasks_list"];
+        put?: never;
+        /**
+         * Add a task
+         * @description What members of the firm have to do, by due day: `?assignee=me&status=open&due_before=…`.
+         */
+        post: operations["tasks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a task
+         * @description What members of the firm have to do, by due day: `?assignee=me&status=open&due_before=…`.
+         */
+        get: operations["tasks_retrieve"];
+        /**
+         * Replace a task
+         * @description What members of the firm have to do, by due day: `?assignee=me&status=open&due_before=…`.
+         */
+        put: operations["tasks_update"];
+        post?: never;
+        /**
+         * Delete a task
+         * @description What members of the firm have to do, by due day: `?assignee=me&status=open&due_before=…`.
+         */
+        delete: operations["tasks_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a task
+         * @description What members of the firm have to do, by due day: `?assignee=me&status=open&due_before=…`.
+         */
+        patch: operations["tasks_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/history/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every recorded change of this record, newest first (kept by database triggers). */
+        get: operations["tasks_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/restore/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Bring back a deleted record, with whatever was deleted together with it. */
+        post: operations["tasks_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/batch/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add, change and delete tasks in one request
+         * @description Create, change and delete up to 100 records in one request and one transaction.
+         *
+         *     Each operation is applied in order as its own request would be (`create` as a POST, `update` as a
+         *     PATCH, `delete` as a DELETE without `cascade`), with `if_match` as its If-Match. Atomic by default:
+         *     if any operation fails, nothing is written and the answer is a 422 problem whose `failed` gives
+         *     each failing operation's problem and whose `errors` name each field at fault
+         *     (`operations.3.data.name`). With `"atomic": false` each operation stands alone: the answer is a
+         *     200 whose `results` give each one's outcome, failures included.
+         */
+        post: operations["tasks_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/webhooks/": {
@@ -2586,6 +2703,7 @@ export interface components {
             has_more: boolean;
         };
         FollowUpInteraction: {
+            kind: components["schemas"]["FollowUpInteractionKindEnum"];
             id: number;
             type: components["schemas"]["InteractionTypeEnum"];
             subject: string;
@@ -2602,7 +2720,13 @@ export interface components {
             principal: number | null;
             principal_name: string | null;
         };
+        /**
+         * @description * `interaction` - Interaction
+         * @enum {string}
+         */
+        FollowUpInteractionKindEnum: "interaction";
         FollowUpOpportunity: {
+            kind: components["schemas"]["FollowUpOpportunityKindEnum"];
             id: number;
             name: string;
             stage: components["schemas"]["StageEnum"];
@@ -2618,6 +2742,34 @@ export interface components {
             /** Format: decimal */
             weekly_case_volume: string;
         };
+        /**
+         * @description * `opportunity` - Opportunity
+         * @enum {string}
+         */
+        FollowUpOpportunityKindEnum: "opportunity";
+        FollowUpTask: {
+            kind: components["schemas"]["FollowUpTaskKindEnum"];
+            id: number;
+            title: string;
+            priority: components["schemas"]["TaskPriorityEnum"];
+            /** Format: date */
+            due_on: string;
+            /** @example 09:30:00 */
+            due_time: string | null;
+            /** @description 0 when due on the report's day. */
+            days_overdue: number;
+            organization: number | null;
+            organization_name: string | null;
+            contact: number | null;
+            opportunity: number | null;
+            principal: number | null;
+            principal_name: string | null;
+        };
+        /**
+         * @description * `task` - Task
+         * @enum {string}
+         */
+        FollowUpTaskKindEnum: "task";
         FollowUpsReport: {
             /** Format: date */
             as_of: string;
@@ -2629,6 +2781,10 @@ export interface components {
             interactions: components["schemas"]["FollowUpInteraction"][];
             /** @description All follow-ups due (the list stops at limit). */
             interactions_total: number;
+            /** @description Your open tasks due (not snoozed past the day), oldest first. */
+            tasks: components["schemas"]["FollowUpTask"][];
+            /** @description All tasks due (the list stops at limit). */
+            tasks_total: number;
             /** @description Next actions passed, oldest first. */
             opportunities: components["schemas"]["FollowUpOpportunity"][];
             /** @description All next actions passed. */
@@ -2895,6 +3051,40 @@ export interface components {
             if_match?: string;
             data: components["schemas"]["PatchedInteractionRequest"];
         };
+        /**
+         * @description The task an interaction's follow-up creates: due on the interaction's follow_up_on, about its
+         *     organization, contact and opportunity (tasks.services.task_create_for_follow_up).
+         */
+        InteractionFollowUpTask: {
+            /** @description `Follow up: <the interaction's subject>` by default. */
+            title: string;
+            notes: string;
+            /** @description You by default. */
+            assignee: number;
+            /**
+             * @description In the assignee's time zone.
+             * @example 09:30:00
+             */
+            due_time: string | null;
+            priority: components["schemas"]["TaskPriorityEnum"];
+        };
+        /**
+         * @description The task an interaction's follow-up creates: due on the interaction's follow_up_on, about its
+         *     organization, contact and opportunity (tasks.services.task_create_for_follow_up).
+         */
+        InteractionFollowUpTaskRequest: {
+            /** @description `Follow up: <the interaction's subject>` by default. */
+            title?: string;
+            notes?: string;
+            /** @description You by default. */
+            assignee?: number;
+            /**
+             * @description In the assignee's time zone.
+             * @example 09:30:00
+             */
+            due_time?: string | null;
+            priority?: components["schemas"]["TaskPriorityEnum"];
+        };
         InteractionRequest: {
             type: components["schemas"]["InteractionTypeEnum"];
             /** Format: date-time */
@@ -2914,6 +3104,8 @@ export interface components {
             /** Format: date */
             follow_up_on?: string | null;
             follow_up_done?: boolean;
+            /** @description On create, with follow_up_on: a task due that day about the same organization, contact and opportunity (assigned to you unless it names an assignee), written with the interaction. */
+            follow_up_task?: components["schemas"]["InteractionFollowUpTaskRequest"];
         };
         /**
          * @description * `call` - Call
@@ -5346,6 +5538,13 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Sample"][];
         };
+        PaginatedTaskList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["Task"][];
+        };
         PaginatedWebhookDeliveryList: {
             /** Format: uri */
             next: string | null;
@@ -5411,6 +5610,8 @@ export interface components {
             /** Format: date */
             follow_up_on?: string | null;
             follow_up_done?: boolean;
+            /** @description On create, with follow_up_on: a task due that day about the same organization, contact and opportunity (assigned to you unless it names an assignee), written with the interaction. */
+            follow_up_task?: components["schemas"]["InteractionFollowUpTaskRequest"];
         };
         PatchedMeUpdateRequest: {
             /**
@@ -6734,6 +6935,32 @@ export interface components {
             /** @description Closed lost: fixed at 0; may be sent back unchanged. */
             closed_lost?: number;
         };
+        PatchedTaskRequest: {
+            title?: string;
+            notes?: string;
+            /** @description Who does it (a member of the firm); you by default (the database's). */
+            assignee?: number;
+            /** Format: date */
+            due_on?: string;
+            /**
+             * @description In the assignee's time zone.
+             * @example 09:30:00
+             */
+            due_time?: string | null;
+            priority?: components["schemas"]["TaskPriorityEnum"];
+            status?: components["schemas"]["TaskStatusEnum"];
+            /**
+             * Format: date
+             * @description Left out of the digest and of overdue lists until this day.
+             */
+            snoozed_until?: string | null;
+            /** @description Taken from the contact when only a contact is given. */
+            organization?: number | null;
+            contact?: number | null;
+            opportunity?: number | null;
+            /** @description Taken from the opportunity when one is given, or from the organization when it is a principal's own. */
+            principal?: number | null;
+        };
         PatchedTenantRequest: {
             /**
              * @description IANA time zone the firm's reports count days and weeks in.
@@ -7880,6 +8107,143 @@ export interface components {
             status: components["schemas"]["ProductStatusEnum"];
             products: number;
         };
+        Task: {
+            readonly id: number;
+            title: string;
+            notes: string;
+            /** @description Who does it (a member of the firm); you by default (the database's). The user's id; with `?expand=assignee`, the user itself. */
+            assignee: number | components["schemas"]["UserSummary"];
+            /** Format: date */
+            due_on: string;
+            /**
+             * @description In the assignee's time zone.
+             * @example 09:30:00
+             */
+            due_time: string | null;
+            priority: components["schemas"]["TaskPriorityEnum"];
+            status: components["schemas"]["TaskStatusEnum"];
+            /** Format: date-time */
+            readonly completed_at: string | null;
+            /**
+             * Format: date
+             * @description Left out of the digest and of overdue lists until this day.
+             */
+            snoozed_until: string | null;
+            /** @description Taken from the contact when only a contact is given. The organization's id; with `?expand=organization`, the organization itself. */
+            organization: (number | components["schemas"]["OrganizationSummary"]) | null;
+            /** @description The contact's id; with `?expand=contact`, the contact itself. */
+            contact: (number | components["schemas"]["ContactSummary"]) | null;
+            /** @description The opportunity's id; with `?expand=opportunity`, the opportunity itself. */
+            opportunity: (number | components["schemas"]["OpportunitySummary"]) | null;
+            /** @description Taken from the opportunity when one is given, or from the organization when it is a principal's own. The organization's id; with `?expand=principal`, the organization itself. */
+            principal: (number | components["schemas"]["OrganizationSummary"]) | null;
+            readonly version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+            /** @description Who created the task (the database's). The user's id; with `?expand=created_by`, the user itself. */
+            readonly created_by: (number | components["schemas"]["UserSummary"]) | null;
+            readonly updated_by: number | null;
+        };
+        /** @description Add a task: `data` is the body a POST takes. */
+        TaskBatchCreateRequest: {
+            /**
+             * @description `create` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["TaskRequest"];
+        };
+        TaskBatchOperationRequest: components["schemas"]["TaskBatchCreateRequest"] | components["schemas"]["TaskBatchUpdateRequest"] | components["schemas"]["BatchDeleteRequest"];
+        /** @description Up to 100 operations on tasks, applied in order. */
+        TaskBatchRequest: {
+            /** @description Applied in order. One operation per record: an `id` appears at most once. */
+            operations: components["schemas"]["TaskBatchOperationRequest"][];
+            /**
+             * @description All or nothing (the default): if any operation fails, nothing is written (422). `false`: each operation stands alone, and the answer gives each one's outcome.
+             * @default true
+             */
+            atomic: boolean;
+        };
+        /** @description One operation's outcome. */
+        TaskBatchResult: {
+            /** @description The operation's place in `operations`, from 0. */
+            index: number;
+            /** @description What the operation's own request would have answered: 201 created, 200 changed, 204 deleted; 400, 403, 404, 409 or 412 when it failed (`atomic: false` only). */
+            status: number;
+            /** @description The record's id; null when the operation failed. */
+            id: number | null;
+            /** @description The record's ETag now (`"<version>"`), for a later If-Match. */
+            etag: string | null;
+            /**
+             * Format: uri
+             * @description A created record's absolute URL.
+             */
+            location: string | null;
+            /** @description The record as a GET answers it, after the write. */
+            data: components["schemas"]["Task"] | null;
+            /** @description Why the operation failed. */
+            problem: components["schemas"]["BatchProblem"] | null;
+        };
+        /** @description Each operation's outcome, in the order sent. */
+        TaskBatchResults: {
+            results: components["schemas"]["TaskBatchResult"][];
+        };
+        /** @description Change a task: `data` holds the fields to change, as a PATCH takes them. */
+        TaskBatchUpdateRequest: {
+            /**
+             * @description `update` (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: int64 */
+            id: number;
+            /** @description The record's ETag as you read it (`"3"`; several comma-separated, or `*`): if the record has another version now, the operation fails with 412. Without it the last write wins. */
+            if_match?: string;
+            data: components["schemas"]["PatchedTaskRequest"];
+        };
+        /**
+         * @description * `low` - Low
+         *     * `normal` - Normal
+         *     * `high` - High
+         *     * `urgent` - Urgent
+         * @enum {string}
+         */
+        TaskPriorityEnum: "low" | "normal" | "high" | "urgent";
+        TaskRequest: {
+            title: string;
+            notes?: string;
+            /** @description Who does it (a member of the firm); you by default (the database's). */
+            assignee?: number;
+            /** Format: date */
+            due_on: string;
+            /**
+             * @description In the assignee's time zone.
+             * @example 09:30:00
+             */
+            due_time?: string | null;
+            priority?: components["schemas"]["TaskPriorityEnum"];
+            status?: components["schemas"]["TaskStatusEnum"];
+            /**
+             * Format: date
+             * @description Left out of the digest and of overdue lists until this day.
+             */
+            snoozed_until?: string | null;
+            /** @description Taken from the contact when only a contact is given. */
+            organization?: number | null;
+            contact?: number | null;
+            opportunity?: number | null;
+            /** @description Taken from the opportunity when one is given, or from the organization when it is a principal's own. */
+            principal?: number | null;
+        };
+        /**
+         * @description * `open` - Open
+         *     * `done` - Done
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        TaskStatusEnum: "open" | "done" | "cancelled";
         Tenant: {
             readonly id: number;
             readonly name: string;
@@ -9754,7 +10118,7 @@ export interface operations {
                 /** @description At most this many changes (default 100). */
                 limit?: number;
                 /** @description Only these resources, comma-separated (`organizations,contacts`). */
-                resource?: ("contacts" | "customer-distributors" | "distributor-authorizations" | "interactions" | "opportunities" | "opportunity-contacts" | "opportunity-products" | "organizations" | "product-distributors" | "products" | "samples")[];
+                resource?: ("contacts" | "customer-distributors" | "distributor-authorizations" | "interactions" | "opportunities" | "opportunity-contacts" | "opportunity-products" | "organizations" | "product-distributors" | "products" | "samples" | "tasks")[];
             };
             header?: {
                 /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
@@ -15855,6 +16219,438 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_list: {
+        parameters: {
+            query?: {
+                /** @description `me` or a member's id. */
+                assignee?: string;
+                /** @description Only rows whose contact has this id. */
+                contact?: number;
+                created_after?: string;
+                created_before?: string;
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Due on or after this day. */
+                due_after?: string;
+                /** @description Due before this day. */
+                due_before?: string;
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+                /** @description `csv` or `xlsx`: every row the filters, search and ordering match (not a page; `cursor` and `page_size` are refused), streamed as a file named after the list and the day. The columns are the list's fields; an expanded relation is a column per field of it (`organization.name`). `Accept: text/csv` (or the XLSX type) asks the same. JSON pages by default. */
+                format?: "json" | "csv" | "xlsx";
+                /** @description Only rows whose opportunity has this id. */
+                opportunity?: number;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("created_at" | "-created_at" | "due_on" | "-due_on" | "id" | "-id" | "updated_at" | "-updated_at")[];
+                /** @description Only rows whose organization has this id. */
+                organization?: number;
+                /** @description true: open, not snoozed, due before your today (your time zone); false: the others. */
+                overdue?: string;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+                /** @description Only rows whose principal has this id. */
+                principal?: number;
+                /**
+                 * @description Any of several values: repeat the parameter (`?priority=a&priority=b`) or separate them with commas (`?priority=a,b`).
+                 *
+                 *     * `low` - Low
+                 *     * `normal` - Normal
+                 *     * `high` - High
+                 *     * `urgent` - Urgent
+                 */
+                priority?: components["schemas"]["TaskPriorityEnum"][];
+                /**
+                 * @description Any of several values: repeat the parameter (`?status=a&status=b`) or separate them with commas (`?status=a,b`).
+                 *
+                 *     * `open` - Open
+                 *     * `done` - Done
+                 *     * `cancelled` - Cancelled
+                 */
+                status?: components["schemas"]["TaskStatusEnum"][];
+                updated_after?: string;
+                updated_before?: string;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    /** @description With `format=csv` or `xlsx`: `attachment; filename="<list>-<YYYY-MM-DD>.<format>"`. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTaskList"];
+                    "text/csv": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_create: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_update: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+            };
+            header?: {
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_destroy: {
+        parameters: {
+            query?: {
+                /** @description Accepted on every DELETE; nothing belongs to this kind of record, so it changes nothing. */
+                cascade?: boolean;
+            };
+            header?: {
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_partial_update: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description The `ETag` you read (`"<version>"`; several comma-separated, or `*`): anything else is refused with 412 and nothing is written. Without it the last write wins. */
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedTaskRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_history: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedHistoryEntryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_restore: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                "If-Match"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this task. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    tasks_batch: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated relations to embed as objects instead of ids (`?expand=assignee,contact,created_by,opportunity,organization,principal`), at no extra query. An unknown name is a 400. */
+                expand?: ("assignee" | "contact" | "created_by" | "opportunity" | "organization" | "principal")[];
+            };
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskBatchResults"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["BatchFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -95,6 +95,12 @@ def plain_iso_date(field: drf_fields.DateField) -> bool:
     return output_format is not None and output_format.lower() == ISO_8601
 
 
+def plain_iso_time(field: drf_fields.TimeField) -> bool:
+    """DRF writes this field's value as an ISO 8601 time of day (isoformat())."""
+    output_format = getattr(field, "format", api_settings.TIME_FORMAT)
+    return output_format is not None and output_format.lower() == ISO_8601
+
+
 def plain_string_decimal(field: drf_fields.DecimalField) -> bool:
     """DRF writes this field's value as a string with its decimal places, unlocalised, not normalised."""
     coerce = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
@@ -129,6 +135,13 @@ def _date_converter(field: drf_fields.DateField) -> Converter:
         return field.to_representation
     slow = field.to_representation
     return lambda value: value.isoformat() if type(value) is dt.date else slow(value)
+
+
+def _time_converter(field: drf_fields.TimeField) -> Converter:
+    if not plain_iso_time(field):
+        return field.to_representation
+    slow = field.to_representation
+    return lambda value: value.isoformat() if type(value) is dt.time else slow(value)
 
 
 def _decimal_converter(field: drf_fields.DecimalField) -> Converter:
@@ -201,6 +214,7 @@ FAST_CONVERTERS: tuple[tuple[type[drf_fields.Field], Callable[[Any], Converter |
     (drf_fields.BooleanField, _boolean_converter),
     (drf_fields.DateTimeField, _datetime_converter),
     (drf_fields.DateField, _date_converter),
+    (drf_fields.TimeField, _time_converter),
     (drf_fields.DecimalField, _decimal_converter),
     (drf_fields.ReadOnlyField, _as_is),
 )

@@ -50,6 +50,11 @@ TEXT = "COALESCE(to_json({})::text, 'null')"
 PLAIN = "COALESCE(({})::text, 'null')"  # integers, booleans
 DATE = TEXT
 QUOTED = "COALESCE('\"' || ({})::text || '\"', 'null')"  # decimals as strings
+# A time of day as Python's isoformat() writes it: seconds always, microseconds only when there are some.
+TIME = (
+    "COALESCE('\"' || replace(to_char(DATE '2000-01-01' + ({}), 'HH24:MI:SS.US'), '.000000', '')"
+    " || '\"', 'null')"
+)
 TIMESTAMP = (
     "COALESCE('\"' || replace(to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '')"
     " || 'Z\"', 'null')"
@@ -70,7 +75,13 @@ def template_for(field: drf_fields.Field, model_field: Any) -> str | None:
     """The SQL template writing `field`'s JSON for the column of `model_field`, or None when PostgreSQL's
     text would differ from DRF's (the plan then has no SQL JSON). The field classes and output formats
     are crm.api.fast's fast converters' (its plain_* rules): the same values, written by the database."""
-    from crm.api.fast import inherits, plain_iso_date, plain_iso_datetime, plain_string_decimal
+    from crm.api.fast import (
+        inherits,
+        plain_iso_date,
+        plain_iso_datetime,
+        plain_iso_time,
+        plain_string_decimal,
+    )
 
     def own(base: type[drf_fields.Field]) -> bool:
         return inherits(field, base, "to_representation")
@@ -92,6 +103,8 @@ def template_for(field: drf_fields.Field, model_field: Any) -> str | None:
         return TIMESTAMP if ok and kind == "DateTimeField" else None
     if isinstance(field, drf_fields.DateField):
         return DATE if own(drf_fields.DateField) and plain_iso_date(field) and kind == "DateField" else None
+    if isinstance(field, drf_fields.TimeField):
+        return TIME if own(drf_fields.TimeField) and plain_iso_time(field) and kind == "TimeField" else None
     if isinstance(field, drf_fields.DecimalField):
         ok = own(drf_fields.DecimalField) and plain_string_decimal(field) and kind == "DecimalField"
         return QUOTED if ok and field.decimal_places == column.decimal_places else None

@@ -33,6 +33,7 @@ from reports.selectors.follow_ups import (
     FollowUpInteraction,
     FollowUpOpportunity,
     FollowUpsReport,
+    FollowUpTask,
     follow_ups_report,
 )
 from reports.selectors.pipeline import PipelineLine, PipelineReport, pipeline_report
@@ -87,6 +88,7 @@ __all__ = [
     "DistributorCoverage",
     "FollowUpInteraction",
     "FollowUpOpportunity",
+    "FollowUpTask",
     "FollowUpsReport",
     "Period",
     "PipelineLine",

@@ -23,6 +23,7 @@ from organizations.models import (
 )
 from products.models import Product, ProductDistributor
 from samples.models import Sample as SampleRecord
+from tasks.models import Task
 from tests import factories as f
 from tests.conftest import Firm
 
@@ -73,6 +74,7 @@ class Sample:
     sample: SampleRecord
     authorization: DistributorAuthorization
     customer_distributor: CustomerDistributor
+    tasks: dict[int, Task]  # each member's own (the list opens on "My tasks"), about principal A's deal
 
     def row(self, model: type[models.Model], user: User) -> models.Model:
         """The sample row of `model`; for tenancy models, the signed-in user's own (the admin, who has
@@ -97,6 +99,7 @@ class Sample:
             Interaction: lambda: self.interaction,
             StageProbability: lambda: StageProbability.objects.get(tenant=firm.tenant, stage="new_lead"),
             SampleRecord: lambda: self.sample,
+            Task: lambda: self.tasks[user.pk],
         }
         return rows[model]()
 
@@ -139,6 +142,12 @@ def make_sample(firm: Firm) -> Sample:
         customer_distributor=f.CustomerDistributorFactory(
             tenant=tenant, customer=firm.customer, distributor=firm.distributor
         ),
+        tasks={
+            user.pk: f.TaskFactory(
+                tenant=tenant, assignee=user, organization=firm.customer, opportunity=opportunity
+            )
+            for user in (firm.admin, firm.manager, firm.other_manager, firm.viewer)
+        },
     )
 
 

@@ -41,6 +41,7 @@ def test_every_model_is_registered() -> None:
         "opportunities.StageProbability",
         "samples.Sample",
         "interactions.Interaction",
+        "tasks.Task",
     }
 
 

@@ -18,6 +18,7 @@ from organizations.models import (
 )
 from products.models import Product, ProductDistributor
 from samples.models import Sample
+from tasks.models import Task
 from tests import factories as f
 from tests.admin.support import count_queries, signed_in, url
 from tests.conftest import Firm
@@ -86,6 +87,14 @@ def _samples(firm: Firm, n: int) -> None:
         f.SampleLineFactory(tenant=firm.tenant, interaction=interaction, product__principal=firm.principal_a)
 
 
+def _tasks(firm: Firm, n: int) -> None:
+    opportunity = f.OpportunityFactory(tenant=firm.tenant, principal=firm.principal_a, customer=firm.customer)
+    for _ in range(n):
+        f.TaskFactory(
+            tenant=firm.tenant, organization=firm.customer, opportunity=opportunity, assignee=firm.admin
+        )
+
+
 def _authorizations(firm: Firm, n: int) -> None:
     for _ in range(n):
         f.DistributorAuthorizationFactory(tenant=firm.tenant, principal=firm.principal_a)
@@ -116,6 +125,7 @@ BUILDERS: dict[type[models.Model], Builder] = {
     OpportunityContact: _opportunity_contacts,
     Interaction: _interactions,
     Sample: _samples,
+    Task: _tasks,
     DistributorAuthorization: _authorizations,
     CustomerDistributor: _customer_distributors,
     User: _members,

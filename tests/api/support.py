@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,22 @@ def _interactions(firm: Firm, n: int) -> list[int]:
     ]
 
 
+def _tasks(firm: Firm, n: int) -> list[int]:
+    contact = f.ContactFactory(tenant=firm.tenant, organization=firm.customer)
+    opportunity = f.OpportunityFactory(tenant=firm.tenant, principal=firm.principal_a, customer=firm.customer)
+    return [
+        f.TaskFactory(
+            tenant=firm.tenant,
+            organization=firm.customer,
+            contact=contact,
+            opportunity=opportunity,
+            assignee=firm.manager,
+            due_time=[None, dt.time(9, 30), dt.time(14, 5, 7, 250)][i % 3],
+        ).pk
+        for i in range(n)
+    ]
+
+
 def _members(firm: Firm, n: int) -> list[int]:
     made = [f.MembershipFactory(tenant=firm.tenant) for _ in range(n)]
     for membership in made:
@@ -210,6 +227,7 @@ RESOURCES = [
     Resource("products", _products, "principal"),
     Resource("opportunities", _opportunities, "principal,customer,distributor,owner"),
     Resource("interactions", _interactions, "organization,contact,opportunity,principal,user"),
+    Resource("tasks", _tasks, "assignee,organization,contact,opportunity,principal,created_by"),
     Resource("members", _members, ""),
     Resource("principal-assignments", _principal_assignments, "user,principal"),
     Resource("distributor-authorizations", _distributor_authorizations, "distributor,principal"),

@@ -119,7 +119,8 @@ def test_deactivated_member_token_stops_working(firm):
 def test_me_shows_user_firm_role_and_book(firm, manager):
     me = ok(manager.get(f"{API}/me/"))
     assert me["email"] == firm.manager.email
-    assert me["tenant"] == {"id": firm.tenant.pk, "name": firm.tenant.name}
+    assert me["tenant"] == {"id": firm.tenant.pk, "name": firm.tenant.name, "time_zone": "UTC"}
+    assert (me["time_zone"], me["day_time_zone"]) == (None, "UTC")
     assert me["role"] == "manager"
     assert me["book"] == [{"id": firm.principal_a.pk, "name": firm.principal_a.name}]
 

@@ -88,6 +88,10 @@ def _opportunity_contact(firm: Firm, n: int) -> dict[str, Any]:
     return {"opportunity": opportunity.pk, "contact": contact.pk, "role": "decision_maker"}
 
 
+def _task(firm: Firm, n: int) -> dict[str, Any]:
+    return {"title": f"Call back {n}", "due_on": "2026-12-10", "organization": firm.customer.pk}
+
+
 BODIES: dict[str, tuple[Callable[[Firm, int], dict[str, Any]], dict[str, Any]]] = {
     "organizations": (_organization, {"city": "Seattle"}),
     "contacts": (_contact, {"title": "Executive Chef"}),
@@ -95,6 +99,7 @@ BODIES: dict[str, tuple[Callable[[Firm, int], dict[str, Any]], dict[str, Any]]] 
     "opportunities": (_opportunity, {"next_action": "Drop samples"}),
     "opportunity-products": (_opportunity_product, {"notes": "Trial case"}),
     "opportunity-contacts": (_opportunity_contact, {"role": "influencer"}),
+    "tasks": (_task, {"status": "done"}),
 }
 
 

@@ -34,6 +34,7 @@ BODIES: dict[str, Callable[[Firm], dict[str, Any]]] = {
         "subject": "Menu review",
         "organization": firm.customer.pk,
     },
+    "tasks": lambda firm: {"title": "Call back", "due_on": "2026-12-10"},
     "members": lambda firm: {"email": "new.member@example.com", "role": "viewer"},
     "principal-assignments": lambda firm: {"user": firm.manager.pk, "principal": firm.principal_b.pk},
     "distributor-authorizations": lambda firm: {

@@ -227,3 +227,97 @@ def test_search_finds_the_same_rows_whichever_way_it_goes(
             filters, "search_function", lambda table: f"(pg_sleep(0.05) IS NULL)::int + {real(table)}"
         )
     assert set(result_ids(manager, f"{URL}?search={search}")) == {touches[n].pk for n in expected}
+
+
+def test_a_follow_up_can_create_a_task_for_a_colleague(firm, manager):
+    opportunity = f.OpportunityFactory(tenant=firm.tenant, principal=firm.principal_a, customer=firm.customer)
+    body = ok(
+        manager.post(
+            URL,
+            {
+                "type": "sample",
+                "occurred_at": "2026-11-20T15:00:00Z",
+                "subject": "Dropped fries samples",
+                "organization": firm.customer.pk,
+                "opportunity": opportunity.pk,
+                "follow_up_on": "2026-11-27",
+                "follow_up_task": {"assignee": firm.viewer.pk, "priority": "high", "due_time": "10:00"},
+            },
+            format="json",
+        ),
+        201,
+    )
+    assert "follow_up_task" not in body
+    tasks = ok(manager.get(f"{API}/tasks/?opportunity={opportunity.pk}"))["results"]
+    assert [
+        (
+            t["title"],
+            t["due_on"],
+            t["due_time"],
+            t["assignee"],
+            t["priority"],
+            t["principal"],
+            t["created_by"],
+        )
+        for t in tasks
+    ] == [
+        (
+            "Follow up: Dropped fries samples",
+            "2026-11-27",
+            "10:00:00",
+            firm.viewer.pk,
+            "high",
+            firm.principal_a.pk,
+            firm.manager.pk,
+        )
+    ]
+
+
+def test_a_follow_up_task_defaults_to_the_caller(firm, manager):
+    ok(
+        manager.post(
+            URL,
+            {
+                "type": "call",
+                "occurred_at": "2026-11-20T15:00:00Z",
+                "subject": "Menu review",
+                "organization": firm.customer.pk,
+                "follow_up_on": "2026-11-27",
+                "follow_up_task": {"title": "Send the price list"},
+            },
+            format="json",
+        ),
+        201,
+    )
+    (task,) = ok(manager.get(f"{API}/tasks/?assignee=me"))["results"]
+    assert task["title"] == "Send the price list" and task["organization"] == firm.customer.pk
+
+
+def test_a_follow_up_task_needs_the_follow_up_day_and_a_create(firm, manager):
+    body = {
+        "type": "call",
+        "occurred_at": "2026-11-20T15:00:00Z",
+        "subject": "Menu review",
+        "organization": firm.customer.pk,
+        "follow_up_task": {},
+    }
+    assert_problem(manager.post(URL, body, format="json"), 400, field="follow_up_task")
+    interaction = f.InteractionFactory(tenant=firm.tenant, organization=firm.customer, user=firm.manager)
+    patch = {"follow_up_on": "2026-11-27", "follow_up_task": {}}
+    assert_problem(
+        manager.patch(f"{URL}{interaction.pk}/", patch, format="json"), 400, field="follow_up_task"
+    )
+    assert ok(manager.get(f"{API}/tasks/"))["results"] == []
+
+
+def test_a_follow_up_task_that_fails_leaves_no_interaction(firm, other_firm, manager):
+    body = {
+        "type": "call",
+        "occurred_at": "2026-11-20T15:00:00Z",
+        "subject": "Menu review",
+        "organization": firm.customer.pk,
+        "follow_up_on": "2026-11-27",
+        "follow_up_task": {"assignee": other_firm.manager.pk},
+    }
+    assert_problem(manager.post(URL, body, format="json"), 400)
+    assert ok(manager.get(URL))["results"] == []

@@ -80,6 +80,17 @@ def populate(firm: Firm) -> tuple[Rows, dict[str, Any]]:
                 tenant=t, organization=firm.customer, opportunity=opp_b, subject=f"{t.name} secret tasting"
             ).pk,
         },
+        "tasks": {
+            "shared": f.TaskFactory(
+                tenant=t, organization=firm.customer, assignee=firm.manager, title=f"{t.name} call back"
+            ).pk,
+            "a": f.TaskFactory(
+                tenant=t, organization=firm.customer, opportunity=opp_a, assignee=firm.manager, title="x"
+            ).pk,
+            "b": f.TaskFactory(
+                tenant=t, organization=firm.customer, opportunity=opp_b, assignee=firm.admin, title="y"
+            ).pk,
+        },
         "distributor-authorizations": {
             "a": f.DistributorAuthorizationFactory(
                 tenant=t, distributor=firm.distributor, principal=firm.principal_a

@@ -2,7 +2,7 @@
 
     workbench/        tools on top: demo data, data generator, benchmark, query analysis
     reports/ changes/ webhooks/   capabilities over the entities (reports, the change feed, webhooks)
-    organizations/ contacts/ products/ opportunities/ interactions/ samples/   the entity apps
+    organizations/ contacts/ products/ opportunities/ interactions/ samples/ tasks/   the entity apps
     crm/              the core every app builds on
 
 An import (static or `import_module("…")` with a literal) from a layer into one above it fails here,
@@ -16,7 +16,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ENTITY_APPS = ("organizations", "contacts", "products", "opportunities", "interactions", "samples")
+ENTITY_APPS = ("organizations", "contacts", "products", "opportunities", "interactions", "samples", "tasks")
 LAYERS: dict[str, int] = {
     "crm": 0,
     **dict.fromkeys(ENTITY_APPS, 1),

@@ -64,6 +64,7 @@ KIND_OF_KEY = {
     "user": "user",
     "owner": "user",
     "account_manager": "user",
+    "assignee": "user",
     "actor": "user",
     "created_by": "user",
     "updated_by": "user",
@@ -77,6 +78,7 @@ KIND_OF_RESOURCE = {
     "products": "product",
     "opportunities": "opportunity",
     "interactions": "interaction",
+    "tasks": "task",
     "members": "membership",
     "principal-assignments": "principal_assignment",
     "distributor-authorizations": "distributor_authorization",
@@ -223,6 +225,11 @@ DATA_DEPENDENT_RULES = tuple(
         r"^feedback comes with the status feedback_received",
         r"^sentiment comes with the status feedback_received\.$",
         r"^an interaction with a sample keeps its type and principal$",
+        r"^contact must belong to the task's organization$",
+        r"^principal must be the organization itself for a task at a principal$",
+        # an interaction's follow-up task: only with follow_up_on, and only when it is created
+        r"^Needs follow_up_on: the day it is due\.$",
+        r"^Only when the interaction is created: create a task at tasks/\.$",
         r"^\w+ must be an? [\w ]+$",  # a reference to the wrong kind of organization
         r"^This customer already has a primary distributor\.$",
         # a batch names each record once: `uniqueItems` cannot say it of one property of the items

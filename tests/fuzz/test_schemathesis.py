@@ -44,6 +44,7 @@ from organizations.models import (
 )
 from products.models import Product, ProductDistributor
 from samples.models import Sample, SampleLine
+from tasks.models import Task
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.fuzz.hooks import KIND_OF_RESOURCE
@@ -71,6 +72,7 @@ RECORD_MODELS: dict[str, Any] = {
     "product": Product,
     "opportunity": Opportunity,
     "interaction": Interaction,
+    "task": Task,
     "membership": Membership,
     "principal_assignment": PrincipalAssignment,
     "distributor_authorization": DistributorAuthorization,
@@ -165,7 +167,18 @@ def stock(firm: Firm) -> None:
                 principal=principal,
                 subject=f"{name} {letter} drop-off {n}",
             )
+            f.TaskFactory(
+                tenant=tenant,
+                organization=customer,
+                opportunity=opportunity,
+                assignee=firm.manager,
+                title=f"{name} {letter} call back {n}",
+                due_on=dt.date(2026, 1, 16),
+            )
     f.InteractionFactory(tenant=tenant, organization=prospect, user=firm.manager, subject=f"{name} cold call")
+    f.TaskFactory(
+        tenant=tenant, organization=prospect, assignee=firm.manager, title=f"{name} shared call back"
+    )
 
 
 def texts_of(tenant: Tenant) -> set[str]:
@@ -180,6 +193,7 @@ def texts_of(tenant: Tenant) -> set[str]:
     )
     texts.update(Opportunity.objects.filter(tenant=tenant).values_list("name", flat=True))
     texts.update(Interaction.objects.filter(tenant=tenant).values_list("subject", flat=True))
+    texts.update(Task.objects.filter(tenant=tenant).values_list("title", flat=True))
     texts.update(User.objects.filter(membership__tenant=tenant).values_list("email", flat=True))
     return texts
 

@@ -81,6 +81,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "sample": {"status": "requested", "feedback": "", "sentiment": ""},
     "sample_line": {"quantity": 1, "unit": "case"},
+    "task": {"title": "Call the chef back", "notes": "", "priority": "normal", "status": "open"},
 }
 
 
@@ -100,6 +101,8 @@ def insert(user: User | None, table: str, **values: Any) -> int:
     row = {**DEFAULTS[table], **values}
     if table == "interaction":
         row.setdefault("occurred_at", timezone.now())
+    if table == "task":
+        row.setdefault("due_on", timezone.localdate())
     columns = ", ".join(row)
     placeholders = ", ".join(["%s"] * len(row))
     result = run(

@@ -60,6 +60,7 @@ def rows(firm: Firm) -> dict[str, int]:
         "sample_line": f.SampleLineFactory(
             tenant=t, interaction=sample.interaction, product=product, **by
         ).pk,
+        "task": f.TaskFactory(tenant=t, organization=firm.customer, assignee=firm.manager, **by).pk,
     }
 
 
@@ -74,7 +75,7 @@ def test_every_tenant_table_is_covered_here() -> None:
     assert set(TENANT_TABLES) == {
         "organization", "distributor_authorization", "customer_distributor", "principal_assignment", "contact",
         "product", "product_distributor", "opportunity", "opportunity_product", "opportunity_contact",
-        "interaction", "sample", "sample_line",
+        "interaction", "sample", "sample_line", "task",
     }  # fmt: skip
 
 

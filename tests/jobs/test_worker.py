@@ -183,6 +183,7 @@ def test_a_periodic_job_is_deferred_once_however_many_workers_try() -> None:
         "crm.purge_rate_limits": "*/5 * * * *",
         "crm.remove_old_jobs": "43 3 * * *",
         "crm.retry_stalled_jobs": "* * * * *",
+        "tasks.send_digests": "*/5 * * * *",
         "webhooks.dispatch": "* * * * * */5",  # every 5 seconds (croniter's sixth field)
     }
     task = app.tasks["crm.purge_idempotency_keys"]

@@ -30,6 +30,7 @@ def test_manager_follow_ups_are_theirs_due_and_open_oldest_first(world: World) -
     a1 = world.opportunities["A1"]
     assert body["opportunities"] == [
         {
+            "kind": "opportunity",
             "id": a1.pk,
             "name": "A1",
             "stage": "new_lead",

@@ -253,7 +253,7 @@ def test_a_limited_list_stops_at_its_limit_and_its_total_counts_every_row(
         assert stale_opportunities_report(tenant_id=firm.tenant.pk, today=utc_today()).total == 0
 
 
-def test_follow_ups_are_the_users_own_due_undone_ones_oldest_first_in_two_statements(
+def test_follow_ups_are_the_users_own_due_undone_ones_and_tasks_oldest_first_in_three_statements(
     firm: Firm, django_assert_num_queries: Any
 ) -> None:
     t, today = firm.tenant, utc_today()
@@ -278,8 +278,21 @@ def test_follow_ups_are_the_users_own_due_undone_ones_oldest_first_in_two_statem
         loss_reason="Price",
     )
 
-    with rls.acting_as(firm.manager.pk), django_assert_num_queries(2):
+    task = f.TaskFactory(tenant=t, assignee=firm.manager, due_on=days[2], organization=firm.customer)
+    f.TaskFactory(tenant=t, assignee=firm.manager, due_on=days[3], snoozed_until=today + dt.timedelta(days=1))
+    f.TaskFactory(tenant=t, assignee=firm.manager, due_on=days[3], status="done")
+    f.TaskFactory(tenant=t, assignee=firm.manager, due_on=today + dt.timedelta(days=1))
+    f.TaskFactory(tenant=t, assignee=firm.other_manager, due_on=days[3])
+    gone = f.CustomerFactory(tenant=t)
+    f.TaskFactory(tenant=t, assignee=firm.manager, due_on=days[3], organization=gone)
+    type(gone).objects.filter(pk=gone.pk).update(deleted_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+
+    with rls.acting_as(firm.manager.pk), django_assert_num_queries(3):
         report = follow_ups_report(tenant_id=t.pk, user_id=firm.manager.pk, today=today, limit=2)
+    assert [(x.kind, x.id, x.days_overdue, x.organization_name) for x in report.tasks] == [
+        ("task", task.pk, 2, "Acme Bistro")
+    ]
+    assert report.tasks_total == 1 and {i.kind for i in report.interactions} == {"interaction"}
     assert [i.id for i in report.interactions] == [due[1].pk, due[0].pk]
     assert report.interactions_total == 3
     assert [i.days_overdue for i in report.interactions] == [3, 1]

@@ -25,7 +25,7 @@ PRINCIPAL_SCOPED = (
 # Shared rows visible to every role of the tenant.
 SHARED_FOR_ALL_ROLES = ("organization", "customer_distributor")
 # Shared rows visible to admins and managers, not viewers.
-SHARED_NOT_FOR_VIEWERS = ("contact", "interaction")
+SHARED_NOT_FOR_VIEWERS = ("contact", "interaction", "task")
 # Members, assignments: the admin's to read and manage; everyone else reads their own.
 MEMBER_TABLES = ("membership", "principal_assignment")
 # API keys: the firm's admins read them; nobody inserts (crm_create_api_key() does), updates beyond
@@ -64,6 +64,7 @@ TENANT_TABLES = (
     "interaction",
     "sample",
     "sample_line",
+    "task",
     "django_admin_log",
     "history",
     "api_key",

@@ -37,6 +37,7 @@ from organizations.models import (
 )
 from products.models import Product, ProductDistributor
 from samples.models import Sample, SampleLine
+from tasks.models import Task
 from tests import factories as f
 from tests.conftest import Firm, make_firm
 from tests.rls.rules import TENANT_TABLES
@@ -163,6 +164,14 @@ def build_firm_world(name: str) -> FirmWorld:
         f.InteractionFactory(tenant=tenant, organization=firm.customer, contact=shared_contact),
         "interaction_shared",
     )
+    fw.add(
+        "task",
+        "shared",
+        f.TaskFactory(
+            tenant=tenant, organization=firm.customer, contact=shared_contact, assignee=firm.manager
+        ),
+        "task_shared",
+    )
     for scope, org in principal.items():
         fw.add("contact", scope, f.ContactFactory(tenant=tenant, organization=org), f"contact_{scope}")
         product = fw.add("product", scope, f.ProductFactory(tenant=tenant, principal=org), f"product_{scope}")
@@ -226,6 +235,14 @@ def build_firm_world(name: str) -> FirmWorld:
             scope,
             f.SampleInteractionFactory(tenant=tenant, organization=firm.customer, principal=org),
             f"sample_interaction_{scope}_unsampled",
+        )
+        fw.add(
+            "task",
+            scope,
+            f.TaskFactory(
+                tenant=tenant, organization=firm.customer, opportunity=opportunity, assignee=firm.manager
+            ),
+            f"task_{scope}",
         )
     content_type = ContentType.objects.get_for_model(Organization)
     for persona in PERSONAS:
@@ -377,6 +394,7 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "interaction": ("a", "b", "shared"),
     "sample": ("a", "b"),
     "sample_line": ("a", "b"),
+    "task": ("a", "b", "shared"),
     "django_admin_log": ("own", "someone_else"),
     "history": ("entry",),
     "api_key": ("key",),
@@ -441,6 +459,14 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
     if table == "sample_line":
         return SampleLine(
             interaction_id=ref[f"sample_interaction_{scope}"], product_id=ref[f"product_{scope}2"], quantity=1
+        )
+    if table == "task":
+        return Task(
+            title=f"New task {n}",
+            due_on=timezone.localdate(),
+            assignee=actor,
+            organization_id=ref["customer"],
+            opportunity_id=ref.get(f"opportunity_{scope}"),
         )
     if table == "django_admin_log":
         user = actor if scope == "own" else fw.firm.admin if actor != fw.firm.admin else fw.firm.viewer

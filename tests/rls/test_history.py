@@ -200,6 +200,8 @@ CHANGED = [
     ("interaction", "a"),
     ("interaction", "b"),
     ("interaction", "shared"),
+    ("task", "a"),
+    ("task", "shared"),
 ]
 
 

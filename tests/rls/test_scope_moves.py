@@ -52,6 +52,9 @@ OUT_OF_BOOK = [
     Move("sample_line", "sample_line_a", "product_id", "product_b"),
     Move("interaction", "interaction_shared", "principal_id", "principal_b"),
     Move("interaction", "interaction_shared", "organization_id", "principal_b"),
+    Move("task", "task_a", "opportunity_id", "opportunity_b"),
+    Move("task", "task_shared", "principal_id", "principal_b"),
+    Move("task", "task_shared", "organization_id", "principal_b"),
     Move("organization", "customer", "parent_id", "principal_b"),
 ]
 # The admin sees every principal of the firm, but none of another firm's.
@@ -172,6 +175,7 @@ SCOPE_KEYS = [
     ("interaction", "interaction_a", "principal_id"),  # kept from its opportunity
     ("sample", "sample_a", "scope_principal_id"),
     ("sample_line", "sample_line_a", "scope_principal_id"),
+    ("task", "task_a", "principal_id"),  # kept from its opportunity
 ]
 
 

@@ -92,6 +92,7 @@ KIND = {
     "interaction": "shared_not_for_viewers",
     "sample": "principal_scoped",
     "sample_line": "principal_scoped",
+    "task": "shared_not_for_viewers",
     "django_admin_log": "own_entries",
     "history": "history_of_visible_rows",
     "api_key": "keys",

@@ -44,7 +44,7 @@ PRINCIPAL_KINDS = (
     "opportunity_contact",
     "sample",
 )
-SHAREABLE_KINDS = ("contact", "interaction")
+SHAREABLE_KINDS = ("contact", "interaction", "task")
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,7 @@ class Builder:
             tenant=tenant, user=key_membership.user, name="Export", key_id=secrets.token_hex(8)
         )
         self.row("api_key", key, tenant)
+        self.assignee = key_membership.user  # a member to give tasks to
         # A webhook endpoint and one delivery, as the admin and the worker would make them.
         admin = f.MembershipFactory(tenant=tenant, role="admin")
         self.row("membership", admin, tenant)
@@ -197,6 +198,9 @@ class Builder:
         elif kind == "interaction":
             interaction = f.InteractionFactory(tenant=t, organization=customer, principal=principal)
             self.row("interaction", interaction, t, principal)
+        elif kind == "task":
+            task = f.TaskFactory(tenant=t, organization=customer, principal=principal, assignee=self.assignee)
+            self.row("task", task, t, principal)
         elif kind == "customer_distributor":
             new_customer = f.CustomerFactory(tenant=t)
             self.row("organization", new_customer, t)

@@ -70,7 +70,7 @@ def test_insert_succeeds_exactly_where_the_role_may_write(
         )
 
 
-@pytest.mark.parametrize("table", ["organization", "contact", "interaction", "customer_distributor"])
+@pytest.mark.parametrize("table", ["organization", "contact", "interaction", "task", "customer_distributor"])
 def test_viewer_cannot_insert_even_shared_rows(db: None, world: World, table: str) -> None:
     row = new_row(table, world.acme, "shared", world.acme.firm.viewer, world)
     with acting(world.acme, "viewer"):
@@ -109,6 +109,10 @@ HIDDEN_REFERENCES = [
     HiddenReference("interaction", "shared", "organization_id", "principal_b"),
     HiddenReference("interaction", "shared", "opportunity_id", "opportunity_b"),
     HiddenReference("interaction", "shared", "principal_id", "principal_b"),
+    HiddenReference("task", "shared", "organization_id", "principal_b"),
+    HiddenReference("task", "shared", "opportunity_id", "opportunity_b"),
+    HiddenReference("task", "shared", "principal_id", "principal_b"),
+    HiddenReference("task", "shared", "contact_id", "contact_b"),
 ]
 MISSING_ID = 987_654_321
 

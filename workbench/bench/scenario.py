@@ -121,6 +121,34 @@ def _deep_cursor(manager: User, tenant: Tenant) -> tuple[str, int]:
     return encode_cursor(row, ["-occurred_at", "-id"], backwards=False), depth
 
 
+# Tasks a typical manager has (the data generator makes none): the benchmark gives its manager these, once,
+# spread over the past year and the coming month, most of them done, about the deals of their book.
+MANAGER_TASKS = 2_000
+
+
+def _give_tasks(manager: User, tenant: Tenant, book: Sequence[int]) -> int:
+    """The manager's tasks, made once as the owner (the database fills the scope, history and audit)."""
+    have = _one(
+        "SELECT count(*) FROM task WHERE tenant_id = %s AND assignee_id = %s", [tenant.pk, manager.pk]
+    )
+    if have:
+        return int(have)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO task (tenant_id, created_by_id, updated_by_id, assignee_id, title, notes, due_on,"
+            " priority, status, opportunity_id, organization_id, created_at, updated_at, version)"
+            " SELECT %(tenant)s, %(user)s, %(user)s, %(user)s, 'Follow up on ' || o.name, '',"
+            "        current_date - 365 + (n * 397 / %(count)s), (ARRAY['low','normal','high','urgent'])[1 + n %% 4],"
+            "        CASE WHEN n < %(count)s * 9 / 10 THEN 'done' ELSE 'open' END, o.id, o.customer_id, now(), now(), 1"
+            "   FROM generate_series(0, %(count)s - 1) n"
+            "   JOIN LATERAL (SELECT id, name, customer_id FROM opportunity WHERE tenant_id = %(tenant)s"
+            "                   AND principal_id = %(principal)s AND deleted_at IS NULL"
+            "                 ORDER BY id OFFSET n %% 50 LIMIT 1) o ON true",
+            {"tenant": tenant.pk, "user": manager.pk, "count": MANAGER_TASKS, "principal": book[0]},
+        )
+        return cursor.rowcount
+
+
 def route_exists(path: str) -> bool:
     try:
         resolve(path.split("?")[0])
@@ -185,6 +213,7 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
     if customer is None or not contacts or not open_deals or deal is None or not recent:
         raise NoGeneratedData(f"firm {tenant.pk} is too small to benchmark (generate at least --scale 0.01)")
     cursor, depth = _deep_cursor(manager, tenant)
+    tasks = _give_tasks(manager, tenant, book)
     today = timezone.now().date()
     since = (timezone.now() - dt.timedelta(days=90)).replace(microsecond=0).isoformat()
     customer_name = _one("SELECT name FROM organization WHERE id = %s", [customer]) or "a"
@@ -199,6 +228,7 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         "busy_principal": busy,
         "account": customer,
         "deep_cursor_rows": depth,
+        "manager_tasks": tasks,
     }
     ops: list[Operation] = []
 
@@ -231,6 +261,17 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         "interactions: a principal, 90 days",
         "list",
         _get("/interactions/", principal=busy, occurred_after=since),
+        baseline=True,
+    )
+    add(
+        "tasks: mine, open, due by next week",
+        "list",
+        _get(
+            "/tasks/",
+            assignee="me",
+            status="open",
+            due_before=(today + dt.timedelta(days=7)).isoformat(),
+        ),
         baseline=True,
     )
     add(

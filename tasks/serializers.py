@@ -16,6 +16,7 @@ from tasks.models import Task
 LOCAL_TIME_SCHEMA = {
     "type": "string",
     "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+    "maxLength": 15,
     "example": "09:30:00",
 }
 

@@ -40,6 +40,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("reports/", include("reports.urls")),
     path("", include("imports.urls")),
+    path("sales/", include("sales.urls")),
     path("changes/", include("changes.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include(router.urls)),

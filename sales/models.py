@@ -149,7 +149,7 @@ def _json_object(column: str) -> RawSQL:
 # A saved mapping: {"Header": "field" | null, …}, every field one of a sales file's.
 MAPPING_SHAPE = RawSQL(  # noqa: S611 - constant SQL
     "jsonb_typeof(mapping) = 'object' AND NOT jsonb_path_exists(mapping, "
-    '\'$.* ? ((@.type() != "string" && @.type() != "null")'
+    '\'strict $.* ? ((@.type() != "string" && @.type() != "null")'
     ' || (@.type() == "string" && !(@ like_regex "^(' + "|".join(SALES_FIELDS) + ")$\")))')",
     [],
     output_field=models.BooleanField(),
@@ -174,7 +174,7 @@ def _period_checks(table: str) -> list[models.BaseConstraint]:
         # Dollars come with their currency, or neither is given.
         models.CheckConstraint(
             condition=models.Q(dollars__isnull=True, currency__isnull=True)
-            | models.Q(dollars__isnull=False, currency__in=ISO_4217),
+            | models.Q(dollars__isnull=False, currency__isnull=False, currency__in=ISO_4217),
             name=f"{table}_dollars_with_currency",
             violation_error_message="dollars and currency (ISO 4217) are given together, or neither.",
         ),

@@ -122,8 +122,10 @@ def unmatched_confirm(
     distributor_id = unmatched.distributor_id
     kept = SalesUnmatched.objects.filter(tenant_id=tenant_id, distributor_id=distributor_id)
     alias = item = None
-    matched = 0
+    # Kept row → its new (product, customer); complete ones become facts, the others are updated.
+    changes: dict[int, list[Any]] = {}
     with transaction.atomic():
+        rows = {row.pk: row for row in kept.select_for_update()}
         if customer_id is not None and unmatched.customer_id is None:
             _check(Organization, customer_id, context, "customer", type__in=("customer", "prospect"))
             key = alias_key(unmatched)
@@ -132,35 +134,35 @@ def unmatched_confirm(
             )  # a kept row without a customer names one (sales_unmatched_names_a_customer)
             kind, value = key
             alias = _alias_learn(context, distributor_id, kind, value, customer_id)
-            field = "ship_to_number" if kind == AliasKind.SHIP_TO_NUMBER else "ship_to_name"
-            same = [
-                pk
-                for pk, raw, number in kept.filter(customer_id__isnull=True).values_list(
-                    "pk", field, "ship_to_number"
-                )
-                if name_key(raw) == name_key(value) and (kind == AliasKind.SHIP_TO_NUMBER or not number)
-            ]
-            matched += kept.filter(pk__in=same).update(customer_id=customer_id)
+            for row in rows.values():
+                if row.customer_id is None and alias_key(row) is not None:
+                    row_kind, row_value = alias_key(row) or ("", "")
+                    if row_kind == kind and name_key(row_value) == name_key(value):
+                        changes.setdefault(row.pk, [row.product_id, row.customer_id])[1] = customer_id
         if product_id is not None and unmatched.product_id is None:
             _check(Product, product_id, context, "product")
             item = _item_learn(context, distributor_id, unmatched.item_number, product_id)
-            if unmatched.item_number:
-                candidates = kept.filter(product_id__isnull=True).exclude(item_number="")
-                same = [
-                    pk
-                    for pk, raw in candidates.values_list("pk", "item_number")
-                    if name_key(raw) == name_key(unmatched.item_number)
-                ]
+            for row in rows.values():
+                if row.product_id is not None:
+                    continue
+                if unmatched.item_number:
+                    same = bool(row.item_number) and name_key(row.item_number) == name_key(
+                        unmatched.item_number
+                    )
+                else:
+                    same = not row.item_number and name_key(row.sku) == name_key(unmatched.sku)
+                if same:
+                    changes.setdefault(row.pk, [row.product_id, row.customer_id])[0] = product_id
+        complete = []
+        for pk, (new_product, new_customer) in changes.items():
+            row = rows[pk]
+            if new_product is not None and new_customer is not None:
+                row.product_id, row.customer_id = new_product, new_customer
+                complete.append(row)
             else:
-                candidates = kept.filter(product_id__isnull=True, item_number="")
-                same = [
-                    pk
-                    for pk, raw in candidates.values_list("pk", "sku")
-                    if name_key(raw) == name_key(unmatched.sku)
-                ]
-            matched += kept.filter(pk__in=same).update(product_id=product_id)
-        facts = _apply(tenant_id, distributor_id)
-    return Confirmed(alias=alias, item=item, rows_matched=matched, facts=facts)
+                kept.filter(pk=pk).update(product_id=new_product, customer_id=new_customer)
+        facts = _apply(tenant_id, distributor_id, complete)
+    return Confirmed(alias=alias, item=item, rows_matched=len(changes), facts=facts)
 
 
 def _check(model: Any, pk: int, context: RequestContext, name: str, **conditions: Any) -> None:
@@ -224,17 +226,9 @@ def _item_learn(
     )
 
 
-def _apply(tenant_id: int, distributor_id: int) -> list[int]:
-    """The distributor's kept rows (as far as the writer reaches) that now have a product and a customer,
-    turned into facts (added to a fact of the same key) and removed."""
-    ready = list(
-        SalesUnmatched.objects.filter(
-            tenant_id=tenant_id,
-            distributor_id=distributor_id,
-            product_id__isnull=False,
-            customer_id__isnull=False,
-        ).order_by("id")
-    )
+def _apply(tenant_id: int, distributor_id: int, ready: list[SalesUnmatched]) -> list[int]:
+    """Kept rows that now have a product and a customer, turned into facts (added to a fact of the same
+    key) and removed."""
     facts: list[int] = []
     by_kind: dict[str, list[SalesUnmatched]] = {}
     for row in ready:

@@ -373,7 +373,7 @@ class Migration(migrations.Migration):
                     ),
                     models.CheckConstraint(
                         condition=django.db.models.expressions.RawSQL(
-                            'jsonb_typeof(mapping) = \'object\' AND NOT jsonb_path_exists(mapping, \'$.* ? ((@.type() != "string" && @.type() != "null") || (@.type() == "string" && !(@ like_regex "^(item_number|sku|description|ship_to_number|ship_to_name|period|cases|dollars|currency)$")))\')',
+                            'jsonb_typeof(mapping) = \'object\' AND NOT jsonb_path_exists(mapping, \'strict $.* ? ((@.type() != "string" && @.type() != "null") || (@.type() == "string" && !(@ like_regex "^(item_number|sku|description|ship_to_number|ship_to_name|period|cases|dollars|currency)$")))\')',
                             [],
                             output_field=models.BooleanField(),
                         ),
@@ -666,6 +666,7 @@ class Migration(migrations.Migration):
                                 "ZWL",
                             ),
                         ),
+                        ("currency__isnull", False),
                         ("dollars__isnull", False),
                     ),
                     _connector="OR",
@@ -950,6 +951,7 @@ class Migration(migrations.Migration):
                                 "ZWL",
                             ),
                         ),
+                        ("currency__isnull", False),
                         ("dollars__isnull", False),
                     ),
                     _connector="OR",

@@ -21,6 +21,8 @@ UNMATCHED_SCOPE = (
 )
 UNMATCHED_READ = f"tenant_id = {TENANT} AND {UNMATCHED_SCOPE}"
 UNMATCHED_WRITE = f"tenant_id = {TENANT} AND {WRITER} AND {UNMATCHED_SCOPE}"
+# Rows are kept by the import acting as its importer: each is written as its own.
+UNMATCHED_INSERT = f"{UNMATCHED_WRITE} AND created_by_id = {USER}"
 SHARED_READ = f"tenant_id = {TENANT}"
 SHARED_WRITE = f"tenant_id = {TENANT} AND {WRITER}"
 
@@ -29,7 +31,7 @@ POLICIES = (
     declare(
         "sales_unmatched",
         select=UNMATCHED_READ,
-        insert=UNMATCHED_WRITE,
+        insert=UNMATCHED_INSERT,
         update=UNMATCHED_WRITE,
         delete=UNMATCHED_WRITE,
     ),

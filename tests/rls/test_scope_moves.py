@@ -88,6 +88,8 @@ def move_label(table: str, label: str) -> str:
         return f"opportunity:{label}"  # visible, though never writable: the update must fail all the same
     if table in ("webhook_endpoint", "webhook_delivery"):
         return "hook"
+    if table in ("sales_customer_alias", "sales_column_mapping"):
+        return "shared"
     return label
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from imports.models import Import, ImportKind, ImportMode, RowAction
 from imports.parsing import ENCODING_CHOICES
+from sales.models import PeriodKind
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -48,7 +49,7 @@ class ImportUploadSerializer(serializers.Serializer):
         required=False, min_value=1, help_text="kind=sales: the distributor whose sales report the file is."
     )
     period_kind = serializers.ChoiceField(
-        choices=[("week", "Week"), ("month", "Month")],
+        choices=PeriodKind.choices,
         required=False,
         help_text="kind=sales: whether the file's periods are weeks (each date counts for the Monday of its "
         "ISO week) or months; default the distributor's saved mapping's, else week.",

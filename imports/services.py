@@ -59,6 +59,11 @@ def import_create(
     transaction: an import exists exactly when its job does."""
     from imports.tasks import run_import
 
+    if kind == ImportKind.SALES and not (options or {}).get("distributor"):
+        # The API, the admin page and the command all come through here: a sales file is a distributor's.
+        raise FileRefused(
+            "A sales import needs its distributor (the API's kind=sales upload).", field="distributor"
+        )
     table, _ = import_prepare(
         content=content, file_name=file_name, kind=kind, encoding=encoding, mapping=mapping
     )

@@ -204,3 +204,17 @@ def test_a_manager_replaces_and_writes_only_their_books_facts(firm: Firm) -> Non
     record = run_sales(firm.manager, firm.distributor, sales_file(rows[1]))
     kept = SalesUnmatched.objects.get()
     assert (kept.product_id, kept.principal_id, kept.created_by_id) == (None, None, firm.manager.pk)
+
+
+def test_a_sales_import_without_its_distributor_is_refused_before_it_is_stored(firm: Firm) -> None:
+    from crm import rls
+    from imports import services
+    from imports.models import Import
+    from imports.parsing import FileRefused
+
+    with rls.acting_as(firm.admin.pk) as context, pytest.raises(FileRefused) as refused:
+        services.import_create(
+            context=context, content=sales_file(), file_name="s.csv", kind="sales", defer=False
+        )
+    assert refused.value.field == "distributor"
+    assert not Import.objects.exists()

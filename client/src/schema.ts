@@ -1562,6 +1562,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/buying-opportunities/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open opportunities for products the account buys or stopped buying
+         * @description Open opportunities for a product their customer already buys (cases in the last weeks) or bought and
+         *     stopped: placements to close, lapsed accounts to win back.
+         */
+        get: operations["reports_buying_opportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/distributor-coverage/": {
         parameters: {
             query?: never;
@@ -1625,6 +1646,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/points-of-distribution/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Points of distribution gained and lost
+         * @description Points of distribution (a product bought by a customer: net cases above zero in the period) per
+         *     principal's product, against the period before: how many, gained and lost; and the lost ones,
+         *     biggest first.
+         */
+        get: operations["reports_points_of_distribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/principal-scorecard/": {
         parameters: {
             query?: never;
@@ -1639,6 +1682,27 @@ export interface paths {
          *     every figure as section, item, measure, value.
          */
         get: operations["reports_principal_scorecard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/sales-velocity/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sell-through velocity per principal, distributor and product
+         * @description Cases sold per principal × distributor × product in the period, per week, with the change against
+         *     the period before and the customers buying; totals per principal and overall.
+         */
+        get: operations["reports_sales_velocity"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2235,6 +2299,41 @@ export interface components {
             id: number;
             name: string;
         };
+        BuyingOpportunitiesReport: {
+            /** Format: date */
+            as_of: string;
+            /**
+             * Format: date
+             * @description Buying means cases in periods starting on or after this day.
+             */
+            recent_from: string;
+            opportunities: components["schemas"]["BuyingOpportunity"][];
+            total: number;
+        };
+        BuyingOpportunity: {
+            opportunity: number;
+            opportunity_name: string;
+            stage: components["schemas"]["StageEnum"];
+            principal: number;
+            principal_name: string;
+            customer: number;
+            customer_name: string;
+            product: number;
+            product_name: string;
+            status: components["schemas"]["BuyingOpportunityStatusEnum"];
+            /** Format: date */
+            last_period: string;
+            /** Format: decimal */
+            recent_cases: string;
+            /** Format: decimal */
+            total_cases: string;
+        };
+        /**
+         * @description * `buying` - buying
+         *     * `stopped` - stopped
+         * @enum {string}
+         */
+        BuyingOpportunityStatusEnum: "buying" | "stopped";
         /** @description One change: which record, what happened, and (for a create or update) the fields it changed. */
         Change: {
             /** @description The change's id (its history entry's); unique, not ordered. */
@@ -2529,6 +2628,35 @@ export interface components {
             customer: number;
             distributor: number;
             is_primary?: boolean;
+        };
+        Distribution: {
+            principal: number | null;
+            principal_name: string | null;
+            product: number | null;
+            product_name: string | null;
+            sku: string | null;
+            /** @description Customers buying the product in the period. */
+            points: number;
+            previous_points: number;
+            /** @description Buying now, not in the previous period. */
+            gained: number;
+            /** @description Buying in the previous period, not now. */
+            lost: number;
+        };
+        DistributionReport: {
+            /** Format: date */
+            as_of: string;
+            period: components["schemas"]["ReportPeriod"];
+            previous_period: components["schemas"]["ReportPeriod"];
+            period_kind: components["schemas"]["PeriodKindEnum"];
+            /** @description Per principal × product. */
+            rows: components["schemas"]["Distribution"][];
+            /** @description Per principal (product null). */
+            principals: components["schemas"]["Distribution"][];
+            total: components["schemas"]["Distribution"];
+            /** @description Points lost, biggest previous cases first (up to limit). */
+            lost: components["schemas"]["LostPoint"][];
+            lost_total: number;
         };
         DistributorAuthorization: {
             readonly id: number;
@@ -2947,6 +3075,17 @@ export interface components {
          * @enum {string}
          */
         InteractionTypeEnum: "call" | "email" | "meeting" | "site_visit" | "demo" | "sample" | "tasting" | "trade_show" | "proposal" | "follow_up" | "note" | "other";
+        LostPoint: {
+            principal: number;
+            product: number;
+            product_name: string;
+            customer: number;
+            customer_name: string;
+            /** Format: date */
+            last_period: string;
+            /** Format: decimal */
+            previous_cases: string;
+        };
         Me: {
             id: number;
             /** Format: email */
@@ -4256,6 +4395,42 @@ export interface components {
             readonly email: string;
             readonly first_name: string;
             readonly last_name: string;
+        };
+        Velocity: {
+            principal: number | null;
+            principal_name: string | null;
+            distributor: number | null;
+            distributor_name: string | null;
+            product: number | null;
+            product_name: string | null;
+            sku: string | null;
+            /** Format: decimal */
+            cases: string;
+            /** Format: decimal */
+            cases_per_week: string;
+            /** Format: decimal */
+            previous_cases: string;
+            /** Format: decimal */
+            previous_cases_per_week: string;
+            /** Format: decimal */
+            change: string;
+            /** Format: decimal */
+            change_percent: string | null;
+            /** @description Customers buying (net cases above zero) in the period. */
+            customers: number;
+            previous_customers: number;
+        };
+        VelocityReport: {
+            /** Format: date */
+            as_of: string;
+            period: components["schemas"]["ReportPeriod"];
+            previous_period: components["schemas"]["ReportPeriod"];
+            period_kind: components["schemas"]["PeriodKindEnum"];
+            /** @description Per principal × distributor × product. */
+            rows: components["schemas"]["Velocity"][];
+            /** @description Per principal (distributor and product null). */
+            principals: components["schemas"]["Velocity"][];
+            total: components["schemas"]["Velocity"];
         };
         /** @description One change sent (or being sent) to the endpoint, with its attempts. */
         WebhookDelivery: {
@@ -9850,6 +10025,50 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    reports_buying_opportunities: {
+        parameters: {
+            query?: {
+                /** @description Buying means cases since this day, instead of weeks. */
+                date_from?: string;
+                /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
+                format?: "csv" | "json";
+                /** @description At most this many rows (default 100). */
+                limit?: number;
+                /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
+                owner?: number;
+                /** @description Only this principal (an organization id). */
+                principal?: number;
+                /** @description Buying means cases in these last ISO weeks (default 13); before that, stopped. */
+                weeks?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuyingOpportunitiesReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     reports_distributor_coverage: {
         parameters: {
             query: {
@@ -9978,6 +10197,63 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    reports_points_of_distribution: {
+        parameters: {
+            query?: {
+                /** @description Start of the period, instead of weeks. */
+                date_from?: string;
+                /** @description Last day of the period (default today). */
+                date_to?: string;
+                /** @description Only this distributor's sales (an organization id). */
+                distributor?: number;
+                /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
+                format?: "csv" | "json";
+                /** @description At most this many lost points listed. */
+                limit?: number;
+                /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
+                owner?: number;
+                /**
+                 * @description Facts of weeks (default) or of months.
+                 *
+                 *     * `week` - Week (starting Monday)
+                 *     * `month` - Month
+                 */
+                period_kind?: components["schemas"]["PeriodKindEnum"];
+                /** @description Only this principal (an organization id). */
+                principal?: number;
+                /** @description Only this product's sales (a product id). */
+                product?: number;
+                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
+                weeks?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DistributionReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     reports_principal_scorecard: {
         parameters: {
             query: {
@@ -10010,6 +10286,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScorecardReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    reports_sales_velocity: {
+        parameters: {
+            query?: {
+                /** @description Start of the period, instead of weeks. */
+                date_from?: string;
+                /** @description Last day of the period (default today). */
+                date_to?: string;
+                /** @description Only this distributor's sales (an organization id). */
+                distributor?: number;
+                /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
+                format?: "csv" | "json";
+                /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
+                owner?: number;
+                /**
+                 * @description Facts of weeks (default) or of months.
+                 *
+                 *     * `week` - Week (starting Monday)
+                 *     * `month` - Month
+                 */
+                period_kind?: components["schemas"]["PeriodKindEnum"];
+                /** @description Only this principal (an organization id). */
+                principal?: number;
+                /** @description Only this product's sales (a product id). */
+                product?: number;
+                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
+                weeks?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VelocityReport"];
                     "text/csv": string;
                 };
             };

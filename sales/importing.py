@@ -148,7 +148,9 @@ class SalesImporter:
                         f"{row.currency}, where earlier rows of this product, customer and period are in {first}.",
                     )
         facts = [row for row in facts if not row.row.errors]
-        kept = [row for row in good if not row.row.errors and row not in facts]
+        kept = [
+            row for row in good if not row.row.errors and (row.product_id is None or row.customer_id is None)
+        ]
         self._replace({row.period_start for row in (*facts, *kept) if row.period_start is not None})
         self._write_facts(facts)
         self._keep(kept)

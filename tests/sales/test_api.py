@@ -178,6 +178,7 @@ def test_mappings_hold_a_header_to_field_object(firm: Firm, api: Any) -> None:
     created = client.post(url, body, format="json")
     assert created.status_code == 201, created.json()
     assert created.json()["updated_by"] == firm.manager.pk
+    assert created["Location"] == f"http://testserver{url}{created.json()['id']}/"
     bad = client.post(
         url,
         {**body, "distributor": f.DistributorFactory(tenant=firm.tenant).pk, "mapping": {"A": "x"}},

@@ -231,9 +231,11 @@ class SalesFact(models.Model):
         ordering = ["-period_start", "id"]
         indexes = [
             # A principal's facts by period (reports, and a manager's book); a product's and a customer's.
-            models.Index(fields=["tenant", "principal", "period_start"], name="sales_fact_principal"),
-            models.Index(fields=["tenant", "product", "period_start"], name="sales_fact_product"),
-            models.Index(fields=["tenant", "customer", "period_start"], name="sales_fact_customer"),
+            # Each leads with its foreign key (tests/ops: a referenced row's delete finds its referrers).
+            models.Index(fields=["distributor", "period_start"], name="sales_fact_distributor"),
+            models.Index(fields=["principal", "period_start"], name="sales_fact_principal"),
+            models.Index(fields=["product", "period_start"], name="sales_fact_product"),
+            models.Index(fields=["customer", "period_start"], name="sales_fact_customer"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -321,8 +323,12 @@ class SalesUnmatched(models.Model):
         db_table = "sales_unmatched"
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["tenant", "distributor", "period_start"], name="sales_unmatched_period"),
-            models.Index(fields=["tenant", "principal", "id"], name="sales_unmatched_principal"),
+            models.Index(fields=["distributor", "period_start"], name="sales_unmatched_period"),
+            models.Index(fields=["principal", "id"], name="sales_unmatched_principal"),
+            models.Index(fields=["product"], name="sales_unmatched_product"),
+            models.Index(fields=["customer"], name="sales_unmatched_customer"),
+            models.Index(fields=["tenant", "id"], name="sales_unmatched_tenant"),
+            models.Index(fields=["created_by"], name="sales_unmatched_created_by"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -396,7 +402,11 @@ class CustomerAlias(models.Model):
     class Meta:
         db_table = "sales_customer_alias"
         ordering = ["id"]
-        indexes = [models.Index(fields=["tenant", "customer"], name="sales_customer_alias_customer")]
+        indexes = [
+            models.Index(fields=["customer"], name="sales_customer_alias_customer"),
+            models.Index(fields=["distributor"], name="sales_customer_alias_distrib"),
+            models.Index(fields=["created_by"], name="sales_customer_alias_author"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind__in=AliasKind.values), name="sales_alias_kind_valid"
@@ -444,6 +454,10 @@ class ColumnMapping(models.Model):
     class Meta:
         db_table = "sales_column_mapping"
         ordering = ["id"]
+        indexes = [
+            models.Index(fields=["distributor"], name="sales_column_mapping_distrib"),
+            models.Index(fields=["updated_by"], name="sales_column_mapping_author"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "distributor"],

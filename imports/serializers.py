@@ -56,6 +56,7 @@ class ImportUploadSerializer(serializers.Serializer):
     )
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$",
+        max_length=3,
         required=False,
         help_text="kind=sales: the currency of a dollars column without a currency column (default USD).",
     )

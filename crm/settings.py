@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tasks",  # tasks and the daily digest (ADR 0030)
     "reports",
     "imports",
+    "sales",  # distributor sales (depletions): facts, unmatched rows, aliases, mappings (ADR 0034)
     "changes",  # the change feed over history (ADR 0026)
     "webhooks",  # endpoints, deliveries and their worker (ADR 0027)
     "workbench",  # the tools on top: demo data, data generator, benchmark, query analysis (commands)

@@ -44,6 +44,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("reports/", include("reports.urls")),
     path("", include("imports.urls")),
     path("", include("opportunities.urls")),
+    path("sales/", include("sales.urls")),
     path("changes/", include("changes.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include(router.urls)),

@@ -33,6 +33,8 @@ class KindColumns:
     columns: tuple[Column, ...]
     # Fields that must have a column (a row may still leave one empty and get that row's error).
     required: tuple[str, ...]
+    # Groups of fields of which at least one must have a column.
+    one_of: tuple[tuple[str, ...], ...] = ()
 
     def by_field(self) -> dict[str, Column]:
         return {column.field: column for column in self.columns}
@@ -151,6 +153,60 @@ KINDS: dict[str, KindColumns] = {
         # product, or principal and sku: checked per row
         required=("distributor",),
     ),
+    # A distributor's sales (depletion) report (the sales app, ADR 0034): the distributor is the import's.
+    ImportKind.SALES: KindColumns(
+        (
+            Column(
+                "item_number",
+                (
+                    "distributor item",
+                    "distributor item number",
+                    "dist item",
+                    "item",
+                    "item number",
+                    "item no",
+                    "item #",
+                    "din",
+                    "supc",
+                    "vendor item",
+                ),
+            ),
+            Column("sku", ("mfr item", "manufacturer item", "mfr sku", "mfg item", "mfr item number", "mpc")),
+            Column("description", ("item description", "product", "product name", "product description")),
+            Column(
+                "ship_to_number",
+                (
+                    "ship to",
+                    "ship to number",
+                    "ship to #",
+                    "customer number",
+                    "customer #",
+                    "cust no",
+                    "cust #",
+                    "account number",
+                ),
+            ),
+            Column("ship_to_name", ("ship to name", "customer", "customer name", "account name", "operator")),
+            Column(
+                "period",
+                (
+                    "week",
+                    "week ending",
+                    "week of",
+                    "week start",
+                    "month",
+                    "invoice date",
+                    "date",
+                    "ship date",
+                ),
+            ),
+            Column("cases", ("qty", "quantity", "case qty", "cases sold", "cs", "units")),
+            Column("dollars", ("sales", "sales $", "amount", "net sales", "extended price", "revenue")),
+            Column("currency", ("curr", "currency code")),
+        ),
+        required=("period", "cases"),
+        one_of=(("item_number", "sku"), ("ship_to_number", "ship_to_name")),
+    ),
 }
 
 
@@ -204,6 +260,7 @@ def map_header(kind: str, header: list[str], overrides: Mapping[str, str | None]
         and not {"principal", "sku"} <= set(taken)
     ):
         missing.append("product (or principal and sku)")
+    missing += [" or ".join(group) for group in spec.one_of if not set(group) & set(taken)]
     if missing:
         looked_for = "; ".join(
             f"{field}: {', '.join((field, *fields[field].synonyms))}" for field in missing if field in fields

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Now
 
 from crm.models import Tenant
@@ -17,6 +18,7 @@ class ImportKind(models.TextChoices):
     DISTRIBUTOR_AUTHORIZATIONS = "distributor_authorizations", "Distributor authorizations"
     CUSTOMER_DISTRIBUTORS = "customer_distributors", "Customer distributors"
     PRODUCT_DISTRIBUTORS = "product_distributors", "Product distributors (item numbers)"
+    SALES = "sales", "Distributor sales (depletions)"
 
 
 class ImportState(models.TextChoices):
@@ -42,6 +44,8 @@ class RowAction(models.TextChoices):
     CREATE = "create", "Create"
     UPDATE = "update", "Update"
     UNCHANGED = "unchanged", "Unchanged"
+    # Kept aside until a person confirms a match (sales imports: product or customer not recognised).
+    UNMATCHED = "unmatched", "Unmatched"
     ERROR = "error", "Error"
 
 
@@ -66,6 +70,10 @@ class Import(models.Model):
     mode = models.CharField(max_length=16, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING)
     # Header in the file → field, overriding the synonyms (imports.columns).
     mapping = models.JSONField(default=dict, blank=True)
+    # What a kind takes beyond the file and the mapping (a sales import: its distributor, its period kind).
+    options = models.JSONField(
+        db_default=Value({}, output_field=models.JSONField()), default=dict, blank=True
+    )
     file_name = models.CharField(max_length=255)
     file_type = models.CharField(max_length=8, choices=FileType.choices)
     file_size = models.PositiveIntegerField()
@@ -98,7 +106,7 @@ class Import(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=ImportKind.values), name="import_run_kind_valid"
+                condition=models.Q(kind__in=ImportKind.values), name="import_run_kind_known"
             ),
             models.CheckConstraint(
                 condition=models.Q(state__in=ImportState.values), name="import_run_state_valid"

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from imports.models import Import, ImportKind, ImportMode, RowAction
 from imports.parsing import ENCODING_CHOICES
+from sales.models import PeriodKind
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -43,6 +44,32 @@ class ImportUploadSerializer(serializers.Serializer):
         "ignore that column; other headers are matched by name and the usual synonyms.",
     )
 
+    # A sales import (kind=sales, ADR 0034): the distributor whose report the file is, and its periods.
+    distributor = serializers.IntegerField(
+        required=False, min_value=1, help_text="kind=sales: the distributor whose sales report the file is."
+    )
+    period_kind = serializers.ChoiceField(
+        choices=PeriodKind.choices,
+        required=False,
+        help_text="kind=sales: whether the file's periods are weeks (each date counts for the Monday of its "
+        "ISO week) or months; default the distributor's saved mapping's, else week.",
+    )
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$",
+        max_length=3,
+        required=False,
+        help_text="kind=sales: the currency of a dollars column without a currency column (default USD).",
+    )
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        sales_only = [name for name in ("distributor", "period_kind", "currency") if name in attrs]
+        if attrs.get("kind") == ImportKind.SALES:
+            if "distributor" not in attrs:
+                raise serializers.ValidationError({"distributor": ["A sales import needs its distributor."]})
+        elif sales_only:
+            raise serializers.ValidationError({name: ["For kind=sales only."] for name in sales_only})
+        return attrs
+
     def validate_mapping(self, value: str) -> dict[str, str | None]:
         if not value:
             return {}
@@ -74,6 +101,16 @@ ImportSummarySerializer = inline_serializer(
         "update": serializers.IntegerField(required=False),
         "unchanged": serializers.IntegerField(required=False),
         "error": serializers.IntegerField(required=False),
+        "unmatched": serializers.IntegerField(
+            required=False, help_text="kind=sales: rows kept aside until a product or customer is confirmed."
+        ),
+        "replaced_facts": serializers.IntegerField(
+            required=False, help_text="kind=sales: the distributor's facts of the file's periods replaced."
+        ),
+        "replaced_unmatched": serializers.IntegerField(required=False),
+        "periods": serializers.ListField(
+            child=serializers.DateField(), required=False, help_text="kind=sales: the periods the file holds."
+        ),
         "ignored_columns": serializers.ListField(child=serializers.CharField(), required=False),
         "written": serializers.BooleanField(
             required=False,
@@ -98,6 +135,7 @@ class ImportSerializer(serializers.ModelSerializer):
             "dry_run",
             "mode",
             "mapping",
+            "options",
             "file_name",
             "file_type",
             "file_size",

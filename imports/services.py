@@ -15,7 +15,7 @@ from crm import rls
 from crm.rls import RequestContext
 from imports.columns import map_header
 from imports.engine import CHUNK_ROWS, Importer
-from imports.models import Import, ImportMode, ImportState, RowAction
+from imports.models import Import, ImportKind, ImportMode, ImportState, RowAction
 from imports.parsing import FileRefused, Limits, Table, read_table
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,18 @@ def import_create(
     mode: str = ImportMode.ALL_OR_NOTHING,
     encoding: str = "",
     mapping: Mapping[str, str | None] | None = None,
+    options: Mapping[str, Any] | None = None,
     defer: bool = True,
 ) -> Import:
     """Checks the file (FileRefused), stores it with the import, and defers the job in the caller's
     transaction: an import exists exactly when its job does."""
     from imports.tasks import run_import
 
+    if kind == ImportKind.SALES and not (options or {}).get("distributor"):
+        # The API, the admin page and the command all come through here: a sales file is a distributor's.
+        raise FileRefused(
+            "A sales import needs its distributor (the API's kind=sales upload).", field="distributor"
+        )
     table, _ = import_prepare(
         content=content, file_name=file_name, kind=kind, encoding=encoding, mapping=mapping
     )
@@ -69,6 +75,7 @@ def import_create(
             dry_run=dry_run,
             mode=mode,
             mapping=dict(mapping or {}),
+            options=dict(options or {}),
             file_name=file_name[:255],
             file_type=table.file_type,
             file_size=len(content),
@@ -179,7 +186,17 @@ def _process(
         encoding=record.encoding if record.file_type == "csv" else "",
         mapping=record.mapping,
     )
-    importer = Importer(kind=record.kind, context=context, header=table.header, mapping=mapping, write=True)
+    importer: Any
+    if record.kind == ImportKind.SALES:  # a distributor's sales file: the sales app's own rows (ADR 0034)
+        from sales.importing import SalesImporter
+
+        importer = SalesImporter(
+            context=context, header=table.header, mapping=mapping, options=record.options, import_id=record.pk
+        )
+    else:
+        importer = Importer(
+            kind=record.kind, context=context, header=table.header, mapping=mapping, write=True
+        )
     report: list[list[Any]] = []
     for start in range(0, len(table.rows), CHUNK_ROWS):
         chunk = table.rows[start : start + CHUNK_ROWS]
@@ -192,7 +209,7 @@ def _process(
     failed = all_or_nothing and errors > 0
     if record.dry_run or failed:  # what was created was rolled back: no ids to show
         for entry in report:
-            if entry[1] == RowAction.CREATE:
+            if entry[1] in (RowAction.CREATE, RowAction.UNMATCHED):
                 entry[2] = None
     ignored = [name for index, name in enumerate(table.header) if index not in mapping and name]
     summary = {**importer.summary, "ignored_columns": ignored, "written": not (record.dry_run or failed)}

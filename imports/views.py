@@ -22,7 +22,7 @@ from crm.api.renderers import ORJSONRenderer
 from crm.api.viewsets import LocatedCreateMixin
 from crm.rls import context_of
 from imports import services
-from imports.models import Import
+from imports.models import Import, ImportKind
 from imports.parsing import FileRefused
 from imports.serializers import (
     ImportErrorSerializer,
@@ -31,6 +31,7 @@ from imports.serializers import (
     ImportUploadSerializer,
 )
 from reports.renderers import CSVRenderer
+from sales.services import sales_import_options
 
 FORMAT_PARAMETER = OpenApiParameter(
     "format", str, OpenApiParameter.QUERY, enum=["json", "csv"], description="`csv` downloads a CSV file."
@@ -57,7 +58,8 @@ def refusal(refused: FileRefused) -> APIException:
 class ImportViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, LocatedCreateMixin, viewsets.GenericViewSet
 ):
-    """Imports of organizations, contacts, products and their links from CSV or XLSX files.
+    """Imports of organizations, contacts, products and their links, and distributors' sales reports
+    (kind=sales, with the distributor), from CSV or XLSX files.
 
     POST a file (multipart) to start one: it is checked at once (a bad file is a 4xx) and run by a
     background job as you, under your access; GET it to follow its state, progress and summary. Members
@@ -95,6 +97,17 @@ class ImportViewSet(
             raise PayloadTooLarge(
                 f"The file is {file.size} bytes; an import takes at most {settings.IMPORT_MAX_BYTES}."
             )
+        mapping = data.get("mapping") or {}
+        options: dict[str, Any] = {}
+        if data["kind"] == ImportKind.SALES:
+            # The distributor checked as the importer sees it; its saved mapping when none is given.
+            mapping, options = sales_import_options(
+                context=context_of(request),
+                distributor_id=data["distributor"],
+                mapping=mapping,
+                period_kind=data.get("period_kind", ""),
+                currency=data.get("currency", ""),
+            )
         try:
             record = services.import_create(
                 context=context_of(request),
@@ -104,7 +117,8 @@ class ImportViewSet(
                 dry_run=data["dry_run"],
                 mode=data["mode"],
                 encoding=data.get("encoding", ""),
-                mapping=data.get("mapping") or {},
+                mapping=mapping,
+                options=options,
             )
         except FileRefused as refused:
             raise refusal(refused) from None

@@ -12,6 +12,7 @@ from opportunities.models import OpportunityStatus, Stage
 from organizations.models import OrganizationType, Priority
 from products.models import ProductStatus
 from reports.selectors import utc_today
+from sales.models import PeriodKind
 from tasks.models import TaskPriority
 from tasks.serializers import LocalTimeField
 
@@ -527,3 +528,151 @@ class ScorecardReportSerializer(ReportSerializer):
     activity = ActivityComparisonSerializer()
     top_customers = TopCustomerSerializer(many=True)
     samples = SampleFiguresSerializer(help_text="Sampling in the period, and sample-to-win conversion.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Distributor sales (the sales app, ADR 0034).
+
+
+class SalesParamsSerializer(ReportParamsSerializer):
+    weeks = serializers.IntegerField(
+        required=False,
+        default=13,
+        min_value=1,
+        max_value=104,
+        help_text="ISO weeks up to date_to (default 13), compared with as many weeks before.",
+    )
+    period_kind = serializers.ChoiceField(
+        choices=PeriodKind.choices,
+        default=PeriodKind.WEEK,
+        help_text="Facts of weeks (default) or of months.",
+    )
+    distributor = id_field("Only this distributor's sales (an organization id).")
+    product = id_field("Only this product's sales (a product id).")
+    date_from = ReportDateField(required=False, help_text="Start of the period, instead of weeks.")
+    date_to = ReportDateField(required=False, help_text="Last day of the period (default today).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _exclusive(attrs, "weeks", self.initial_data)
+        return super().validate(attrs)
+
+
+class DistributionParamsSerializer(SalesParamsSerializer):
+    limit = serializers.IntegerField(
+        required=False,
+        default=100,
+        min_value=1,
+        max_value=5000,
+        help_text="At most this many lost points listed.",
+    )
+
+
+class BuyingOpportunitiesParamsSerializer(ListParamsSerializer):
+    period_limited = False
+    weeks = serializers.IntegerField(
+        required=False,
+        default=13,
+        min_value=1,
+        max_value=104,
+        help_text="Buying means cases in these last ISO weeks (default 13); before that, stopped.",
+    )
+    date_from = ReportDateField(
+        required=False, help_text="Buying means cases since this day, instead of weeks."
+    )
+    date_to = None  # type: ignore[assignment]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _exclusive(attrs, "weeks", self.initial_data)
+        return super().validate(attrs)
+
+
+class VelocitySerializer(serializers.Serializer):
+    principal = serializers.IntegerField(allow_null=True)
+    principal_name = serializers.CharField(allow_null=True)
+    distributor = serializers.IntegerField(allow_null=True)
+    distributor_name = serializers.CharField(allow_null=True)
+    product = serializers.IntegerField(allow_null=True)
+    product_name = serializers.CharField(allow_null=True)
+    sku = serializers.CharField(allow_null=True)
+    cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+    cases_per_week = serializers.DecimalField(max_digits=20, decimal_places=3)
+    previous_cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+    previous_cases_per_week = serializers.DecimalField(max_digits=20, decimal_places=3)
+    change = serializers.DecimalField(max_digits=20, decimal_places=3)
+    change_percent = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    customers = serializers.IntegerField(help_text="Customers buying (net cases above zero) in the period.")
+    previous_customers = serializers.IntegerField()
+
+
+class VelocityReportSerializer(ReportSerializer):
+    as_of = serializers.DateField()
+    time_zone = time_zone_field()
+    period = ReportPeriodSerializer()
+    previous_period = ReportPeriodSerializer()
+    period_kind = serializers.ChoiceField(choices=PeriodKind.choices)
+    rows = VelocitySerializer(many=True, help_text="Per principal × distributor × product.")
+    principals = VelocitySerializer(many=True, help_text="Per principal (distributor and product null).")
+    total = VelocitySerializer()
+
+
+class DistributionSerializer(serializers.Serializer):
+    principal = serializers.IntegerField(allow_null=True)
+    principal_name = serializers.CharField(allow_null=True)
+    product = serializers.IntegerField(allow_null=True)
+    product_name = serializers.CharField(allow_null=True)
+    sku = serializers.CharField(allow_null=True)
+    points = serializers.IntegerField(help_text="Customers buying the product in the period.")
+    previous_points = serializers.IntegerField()
+    gained = serializers.IntegerField(help_text="Buying now, not in the previous period.")
+    lost = serializers.IntegerField(help_text="Buying in the previous period, not now.")
+
+
+class LostPointSerializer(serializers.Serializer):
+    principal = serializers.IntegerField()
+    product = serializers.IntegerField()
+    product_name = serializers.CharField()
+    customer = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    last_period = serializers.DateField()
+    previous_cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+
+
+class DistributionReportSerializer(ReportSerializer):
+    as_of = serializers.DateField()
+    time_zone = time_zone_field()
+    period = ReportPeriodSerializer()
+    previous_period = ReportPeriodSerializer()
+    period_kind = serializers.ChoiceField(choices=PeriodKind.choices)
+    rows = DistributionSerializer(many=True, help_text="Per principal × product.")
+    principals = DistributionSerializer(many=True, help_text="Per principal (product null).")
+    total = DistributionSerializer()
+    lost = LostPointSerializer(
+        many=True, help_text="Points lost, biggest previous cases first (up to limit)."
+    )
+    lost_total = serializers.IntegerField()
+
+
+class BuyingOpportunitySerializer(serializers.Serializer):
+    opportunity = serializers.IntegerField()
+    opportunity_name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    principal = serializers.IntegerField()
+    principal_name = serializers.CharField()
+    customer = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    product = serializers.IntegerField()
+    product_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=[("buying", "buying"), ("stopped", "stopped")])
+    last_period = serializers.DateField()
+    recent_cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+    total_cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+
+
+class BuyingOpportunitiesReportSerializer(ReportSerializer):
+    as_of = serializers.DateField()
+    time_zone = time_zone_field()
+    recent_from = serializers.DateField(
+        help_text="Buying means cases in periods starting on or after this day."
+    )
+    opportunities = BuyingOpportunitySerializer(many=True)
+    total = serializers.IntegerField()

@@ -25,4 +25,15 @@ urlpatterns = [
         views.PrincipalScorecardReportView.as_view(),
         name="report-principal-scorecard",
     ),
+    path("sales-velocity/", views.SalesVelocityReportView.as_view(), name="report-sales-velocity"),
+    path(
+        "points-of-distribution/",
+        views.PointsOfDistributionReportView.as_view(),
+        name="report-points-of-distribution",
+    ),
+    path(
+        "buying-opportunities/",
+        views.BuyingOpportunitiesReportView.as_view(),
+        name="report-buying-opportunities",
+    ),
 ]

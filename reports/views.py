@@ -457,3 +457,85 @@ class PrincipalScorecardReportView(ReportView):
                 yield figure("top_customers", customer["customer_name"], measure, customer[measure])
         for measure, value in data["samples"].items():
             yield figure("samples", "all", measure, value)
+
+
+class _SalesArguments:
+    """Reports over distributors' sales facts (the sales app): the period is `weeks` ISO weeks up to
+    date_to (default 13) or date_from–date_to, compared with as long a period before; the distributor and
+    product filters go to the selector as ids."""
+
+    covers_book = True
+    own_params: ClassVar[tuple[str, ...]] = ("weeks", "period_kind")
+
+    def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        arguments: dict[str, Any] = super().selector_arguments(context, params)  # type: ignore[misc]
+        arguments["distributor_id"] = params.get("distributor")
+        arguments["product_id"] = params.get("product")
+        return arguments
+
+
+class SalesVelocityReportView(_SalesArguments, ReportView):
+    """Cases sold per principal × distributor × product in the period, per week, with the change against
+    the period before and the customers buying; totals per principal and overall."""
+
+    operation_id = "reports_sales_velocity"
+    summary = "Sell-through velocity per principal, distributor and product"
+    params_class = s.SalesParamsSerializer
+    serializer_class = s.VelocityReportSerializer
+    file_stem = "sales-velocity"
+    selector = staticmethod(selectors.velocity_report)
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        by_principal: dict[int, list[Mapping[str, Any]]] = {}
+        for row in data["rows"]:
+            by_principal.setdefault(row["principal"], []).append(row)
+        for total in data["principals"]:
+            yield from by_principal.get(total["principal"], [])
+            yield {**total, "distributor_name": "total"}
+        yield {**data["total"], "principal_name": ALL_PRINCIPALS, "distributor_name": "total"}
+
+
+class PointsOfDistributionReportView(_SalesArguments, ReportView):
+    """Points of distribution (a product bought by a customer: net cases above zero in the period) per
+    principal's product, against the period before: how many, gained and lost; and the lost ones,
+    biggest first."""
+
+    operation_id = "reports_points_of_distribution"
+    summary = "Points of distribution gained and lost"
+    params_class = s.DistributionParamsSerializer
+    serializer_class = s.DistributionReportSerializer
+    file_stem = "points-of-distribution"
+    selector = staticmethod(selectors.distribution_report)
+    own_params = ("weeks", "period_kind", "limit")
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        by_principal: dict[int, list[Mapping[str, Any]]] = {}
+        for row in data["rows"]:
+            by_principal.setdefault(row["principal"], []).append(row)
+        for total in data["principals"]:
+            yield from by_principal.get(total["principal"], [])
+            yield {**total, "product_name": "total"}
+        yield {**data["total"], "principal_name": ALL_PRINCIPALS, "product_name": "total"}
+
+
+class BuyingOpportunitiesReportView(ReportView):
+    """Open opportunities for a product their customer already buys (cases in the last weeks) or bought and
+    stopped: placements to close, lapsed accounts to win back."""
+
+    operation_id = "reports_buying_opportunities"
+    summary = "Open opportunities for products the account buys or stopped buying"
+    params_class = s.BuyingOpportunitiesParamsSerializer
+    serializer_class = s.BuyingOpportunitiesReportSerializer
+    file_stem = "buying-opportunities"
+    selector = staticmethod(selectors.buying_opportunities_report)
+    covers_book = True
+    own_params = ("weeks", "limit")
+
+    def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        arguments = super().selector_arguments(context, params)
+        arguments.pop("date_to", None)
+        return arguments
+
+    def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        rows: Iterable[Mapping[str, Any]] = data["opportunities"]
+        return rows

@@ -534,7 +534,8 @@ export interface paths {
         };
         /**
          * List imports
-         * @description Imports of organizations, contacts, products and their links from CSV or XLSX files.
+         * @description Imports of organizations, contacts, products and their links, and distributors' sales reports
+         *     (kind=sales, with the distributor), from CSV or XLSX files.
          *
          *     POST a file (multipart) to start one: it is checked at once (a bad file is a 4xx) and run by a
          *     background job as you, under your access; GET it to follow its state, progress and summary. Members
@@ -562,7 +563,8 @@ export interface paths {
         };
         /**
          * Get an import
-         * @description Imports of organizations, contacts, products and their links from CSV or XLSX files.
+         * @description Imports of organizations, contacts, products and their links, and distributors' sales reports
+         *     (kind=sales, with the distributor), from CSV or XLSX files.
          *
          *     POST a file (multipart) to start one: it is checked at once (a bad file is a 4xx) and run by a
          *     background job as you, under your access; GET it to follow its state, progress and summary. Members
@@ -1681,6 +1683,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/buying-opportunities/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open opportunities for products the account buys or stopped buying
+         * @description Open opportunities for a product their customer already buys (cases in the last weeks) or bought and
+         *     stopped: placements to close, lapsed accounts to win back.
+         */
+        get: operations["reports_buying_opportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/distributor-coverage/": {
         parameters: {
             query?: never;
@@ -1744,6 +1767,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/points-of-distribution/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Points of distribution gained and lost
+         * @description Points of distribution (a product bought by a customer: net cases above zero in the period) per
+         *     principal's product, against the period before: how many, gained and lost; and the lost ones,
+         *     biggest first.
+         */
+        get: operations["reports_points_of_distribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/principal-scorecard/": {
         parameters: {
             query?: never;
@@ -1759,6 +1804,27 @@ export interface paths {
          *     measure, value.
          */
         get: operations["reports_principal_scorecard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/sales-velocity/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sell-through velocity per principal, distributor and product
+         * @description Cases sold per principal × distributor × product in the period, per week, with the change against
+         *     the period before and the customers buying; totals per principal and overall.
+         */
+        get: operations["reports_sales_velocity"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1846,6 +1912,227 @@ export interface paths {
         get: operations["reports_win_loss"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/aliases/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List customer aliass
+         * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
+         *     confirmed, or entered here; later sales files recognise the customer by it.
+         */
+        get: operations["sales_aliases_list"];
+        put?: never;
+        /**
+         * Add a customer alias
+         * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
+         *     confirmed, or entered here; later sales files recognise the customer by it.
+         */
+        post: operations["sales_aliases_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/aliases/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a customer alias
+         * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
+         *     confirmed, or entered here; later sales files recognise the customer by it.
+         */
+        get: operations["sales_aliases_retrieve"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a customer alias
+         * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
+         *     confirmed, or entered here; later sales files recognise the customer by it.
+         */
+        delete: operations["sales_aliases_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a customer alias
+         * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
+         *     confirmed, or entered here; later sales files recognise the customer by it.
+         */
+        patch: operations["sales_aliases_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/sales/facts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sales facts
+         * @description Distributor sales: cases (and dollars) per distributor, product, customer and week or month, as
+         *     imported from the distributors' reports (POST /imports/ with kind=sales). Read under the product's
+         *     principal's access, like the product itself.
+         */
+        get: operations["sales_facts_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/facts/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sales fact
+         * @description Distributor sales: cases (and dollars) per distributor, product, customer and week or month, as
+         *     imported from the distributors' reports (POST /imports/ with kind=sales). Read under the product's
+         *     principal's access, like the product itself.
+         */
+        get: operations["sales_facts_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/mappings/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List column mappings
+         * @description Each distributor's file layout (header → sales field), saved by an import given a mapping and used
+         *     by the distributor's later imports that give none.
+         */
+        get: operations["sales_mappings_list"];
+        put?: never;
+        /**
+         * Add a column mapping
+         * @description Each distributor's file layout (header → sales field), saved by an import given a mapping and used
+         *     by the distributor's later imports that give none.
+         */
+        post: operations["sales_mappings_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/mappings/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a column mapping
+         * @description Each distributor's file layout (header → sales field), saved by an import given a mapping and used
+         *     by the distributor's later imports that give none.
+         */
+        get: operations["sales_mappings_retrieve"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a column mapping
+         * @description Each distributor's file layout (header → sales field), saved by an import given a mapping and used
+         *     by the distributor's later imports that give none.
+         */
+        delete: operations["sales_mappings_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a column mapping
+         * @description Each distributor's file layout (header → sales field), saved by an import given a mapping and used
+         *     by the distributor's later imports that give none.
+         */
+        patch: operations["sales_mappings_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/sales/unmatched/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sales unmatcheds
+         * @description Rows of sales files whose product or customer was not recognised, with the best candidates by name;
+         *     confirm one to learn the match and apply it to every kept row with the same ship-to or item.
+         */
+        get: operations["sales_unmatched_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/unmatched/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a sales unmatched
+         * @description Rows of sales files whose product or customer was not recognised, with the best candidates by name;
+         *     confirm one to learn the match and apply it to every kept row with the same ship-to or item.
+         */
+        get: operations["sales_unmatched_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sales/unmatched/{id}/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Say which customer and/or product the row is: the alias (or the distributor's item number) is
+         *     learned, every kept row of the distributor with the same ship-to (or item) gets it, and the rows
+         *     that then have both become facts.
+         */
+        post: operations["sales_unmatched_confirm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2372,6 +2659,43 @@ export interface components {
             id: number;
             name: string;
         };
+        BuyingOpportunitiesReport: {
+            /** Format: date */
+            as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
+            /**
+             * Format: date
+             * @description Buying means cases in periods starting on or after this day.
+             */
+            recent_from: string;
+            opportunities: components["schemas"]["BuyingOpportunity"][];
+            total: number;
+        };
+        BuyingOpportunity: {
+            opportunity: number;
+            opportunity_name: string;
+            stage: components["schemas"]["StageEnum"];
+            principal: number;
+            principal_name: string;
+            customer: number;
+            customer_name: string;
+            product: number;
+            product_name: string;
+            status: components["schemas"]["BuyingOpportunityStatusEnum"];
+            /** Format: date */
+            last_period: string;
+            /** Format: decimal */
+            recent_cases: string;
+            /** Format: decimal */
+            total_cases: string;
+        };
+        /**
+         * @description * `buying` - buying
+         *     * `stopped` - stopped
+         * @enum {string}
+         */
+        BuyingOpportunityStatusEnum: "buying" | "stopped";
         /** @description One change: which record, what happened, and (for a create or update) the fields it changed. */
         Change: {
             /** @description The change's id (its history entry's); unique, not ordered. */
@@ -2401,6 +2725,42 @@ export interface components {
          * @enum {string}
          */
         ChangeActionEnum: "create" | "delete" | "merge" | "purge" | "restore" | "update";
+        ColumnMapping: {
+            readonly id: number;
+            distributor: number;
+            /** @description Header as written in the distributor's file → sales field, or null to ignore the column. */
+            mapping: {
+                [key: string]: "item_number" | "sku" | "description" | "ship_to_number" | "ship_to_name" | "period" | "cases" | "dollars" | "currency" | null;
+            };
+            period_kind: components["schemas"]["PeriodKindEnum"];
+            readonly updated_by: number | null;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        ColumnMappingRequest: {
+            distributor: number;
+            /** @description Header as written in the distributor's file → sales field, or null to ignore the column. */
+            mapping: {
+                [key: string]: "item_number" | "sku" | "description" | "ship_to_number" | "ship_to_name" | "period" | "cases" | "dollars" | "currency" | null;
+            };
+            period_kind?: components["schemas"]["PeriodKindEnum"];
+        };
+        ConfirmRequest: {
+            /** @description The customer the row's ship-to is. */
+            customer?: number;
+            /** @description The product the row's item is. */
+            product?: number;
+        };
+        Confirmed: {
+            /** @description The alias learned (or updated), if any. */
+            alias: number | null;
+            /** @description The distributor's item number learned for the product, if any. */
+            product_distributor: number | null;
+            /** @description Kept rows given the confirmed customer or product. */
+            rows_matched: number;
+            /** @description Facts the rows became. */
+            facts: number[];
+        };
         /** @description A problem (409) naming the live dependents that keep a record from being deleted. */
         ConflictProblem: components["schemas"]["Problem"] & {
             /** @description Live dependents by kind (`contacts`, `open_opportunities`) with their counts. */
@@ -2614,6 +2974,30 @@ export interface components {
             /** @description The signing secret (`whsec_…`): shown only in this response. Verify each delivery with it. */
             readonly secret: string;
         };
+        CustomerAlias: {
+            readonly id: number;
+            distributor: number;
+            kind: components["schemas"]["CustomerAliasKindEnum"];
+            /** @description The ship-to number or name as the distributor writes it. */
+            value: string;
+            customer: number;
+            readonly created_by: number | null;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /**
+         * @description * `ship_to_number` - Ship-to number
+         *     * `ship_to_name` - Ship-to name
+         * @enum {string}
+         */
+        CustomerAliasKindEnum: "ship_to_number" | "ship_to_name";
+        CustomerAliasRequest: {
+            distributor: number;
+            kind: components["schemas"]["CustomerAliasKindEnum"];
+            /** @description The ship-to number or name as the distributor writes it. */
+            value: string;
+            customer: number;
+        };
         CustomerDistributor: {
             readonly id: number;
             /** @description The organization's id; with `?expand=customer`, the organization itself. */
@@ -2633,6 +3017,37 @@ export interface components {
             customer: number;
             distributor: number;
             is_primary?: boolean;
+        };
+        Distribution: {
+            principal: number | null;
+            principal_name: string | null;
+            product: number | null;
+            product_name: string | null;
+            sku: string | null;
+            /** @description Customers buying the product in the period. */
+            points: number;
+            previous_points: number;
+            /** @description Buying now, not in the previous period. */
+            gained: number;
+            /** @description Buying in the previous period, not now. */
+            lost: number;
+        };
+        DistributionReport: {
+            /** Format: date */
+            as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
+            period: components["schemas"]["ReportPeriod"];
+            previous_period: components["schemas"]["ReportPeriod"];
+            period_kind: components["schemas"]["PeriodKindEnum"];
+            /** @description Per principal × product. */
+            rows: components["schemas"]["Distribution"][];
+            /** @description Per principal (product null). */
+            principals: components["schemas"]["Distribution"][];
+            total: components["schemas"]["Distribution"];
+            /** @description Points lost, biggest previous cases first (up to limit). */
+            lost: components["schemas"]["LostPoint"][];
+            lost_total: number;
         };
         DistributorAuthorization: {
             readonly id: number;
@@ -2819,6 +3234,7 @@ export interface components {
             readonly dry_run: boolean;
             readonly mode: components["schemas"]["ImportModeEnum"];
             readonly mapping: unknown;
+            readonly options: unknown;
             readonly file_name: string;
             readonly file_type: components["schemas"]["ImportFileTypeEnum"];
             readonly file_size: number;
@@ -2875,9 +3291,10 @@ export interface components {
          *     * `distributor_authorizations` - Distributor authorizations
          *     * `customer_distributors` - Customer distributors
          *     * `product_distributors` - Product distributors (item numbers)
+         *     * `sales` - Distributor sales (depletions)
          * @enum {string}
          */
-        ImportKindEnum: "organizations" | "contacts" | "products" | "distributor_authorizations" | "customer_distributors" | "product_distributors";
+        ImportKindEnum: "organizations" | "contacts" | "products" | "distributor_authorizations" | "customer_distributors" | "product_distributors" | "sales";
         /**
          * @description * `all_or_nothing` - All or nothing
          *     * `per_row` - Per row
@@ -2896,10 +3313,11 @@ export interface components {
          * @description * `create` - Create
          *     * `update` - Update
          *     * `unchanged` - Unchanged
+         *     * `unmatched` - Unmatched
          *     * `error` - Error
          * @enum {string}
          */
-        ImportRowActionEnum: "create" | "update" | "unchanged" | "error";
+        ImportRowActionEnum: "create" | "update" | "unchanged" | "unmatched" | "error";
         ImportRowError: {
             /** @description The column's header in the file. */
             column: string;
@@ -2918,6 +3336,13 @@ export interface components {
             update?: number;
             unchanged?: number;
             error?: number;
+            /** @description kind=sales: rows kept aside until a product or customer is confirmed. */
+            unmatched?: number;
+            /** @description kind=sales: the distributor's facts of the file's periods replaced. */
+            replaced_facts?: number;
+            replaced_unmatched?: number;
+            /** @description kind=sales: the periods the file holds. */
+            periods?: string[];
             ignored_columns?: string[];
             /** @description Whether the rows were written (not a dry run, nor failed all-or-nothing). */
             written?: boolean;
@@ -2962,6 +3387,17 @@ export interface components {
             encoding?: components["schemas"]["ImportEncodingEnum"] | components["schemas"]["BlankEnum"];
             /** @description A JSON object from a header in the file to a field ({"Company": "name"}), or to null to ignore that column; other headers are matched by name and the usual synonyms. */
             mapping?: string;
+            /** @description kind=sales: the distributor whose sales report the file is. */
+            distributor?: number;
+            /**
+             * @description kind=sales: whether the file's periods are weeks (each date counts for the Monday of its ISO week) or months; default the distributor's saved mapping's, else week.
+             *
+             *     * `week` - Week (starting Monday)
+             *     * `month` - Month
+             */
+            period_kind?: components["schemas"]["PeriodKindEnum"];
+            /** @description kind=sales: the currency of a dollars column without a currency column (default USD). */
+            currency?: string;
         };
         Interaction: {
             readonly id: number;
@@ -3123,6 +3559,17 @@ export interface components {
          * @enum {string}
          */
         InteractionTypeEnum: "call" | "email" | "meeting" | "site_visit" | "demo" | "sample" | "tasting" | "trade_show" | "proposal" | "follow_up" | "note" | "other";
+        LostPoint: {
+            principal: number;
+            product: number;
+            product_name: string;
+            customer: number;
+            customer_name: string;
+            /** Format: date */
+            last_period: string;
+            /** Format: decimal */
+            previous_cases: string;
+        };
         Me: {
             id: number;
             /** Format: email */
@@ -5433,12 +5880,26 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["ApiKey"][];
         };
+        PaginatedColumnMappingList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["ColumnMapping"][];
+        };
         PaginatedContactList: {
             /** Format: uri */
             next: string | null;
             /** Format: uri */
             previous: string | null;
             results: components["schemas"]["Contact"][];
+        };
+        PaginatedCustomerAliasList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["CustomerAlias"][];
         };
         PaginatedCustomerDistributorList: {
             /** Format: uri */
@@ -5531,6 +5992,20 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Product"][];
         };
+        PaginatedSalesFactList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["SalesFact"][];
+        };
+        PaginatedSalesUnmatchedList: {
+            /** Format: uri */
+            next: string | null;
+            /** Format: uri */
+            previous: string | null;
+            results: components["schemas"]["SalesUnmatched"][];
+        };
         PaginatedSampleList: {
             /** Format: uri */
             next: string | null;
@@ -5564,6 +6039,14 @@ export interface components {
             /** @description Checked by the password validators (length, similarity to your name and email, common passwords, all digits); a 400 lists what they refused. */
             new_password: string;
         };
+        PatchedColumnMappingRequest: {
+            distributor?: number;
+            /** @description Header as written in the distributor's file → sales field, or null to ignore the column. */
+            mapping?: {
+                [key: string]: "item_number" | "sku" | "description" | "ship_to_number" | "ship_to_name" | "period" | "cases" | "dollars" | "currency" | null;
+            };
+            period_kind?: components["schemas"]["PeriodKindEnum"];
+        };
         PatchedContactRequest: {
             organization?: number;
             first_name?: string;
@@ -5576,6 +6059,13 @@ export interface components {
             is_primary?: boolean;
             reports_to?: number | null;
             notes?: string;
+        };
+        PatchedCustomerAliasRequest: {
+            distributor?: number;
+            kind?: components["schemas"]["CustomerAliasKindEnum"];
+            /** @description The ship-to number or name as the distributor writes it. */
+            value?: string;
+            customer?: number;
         };
         PatchedCustomerDistributorRequest: {
             customer?: number;
@@ -7574,6 +8064,12 @@ export interface components {
             principals?: number[];
             is_active?: boolean;
         };
+        /**
+         * @description * `week` - Week (starting Monday)
+         *     * `month` - Month
+         * @enum {string}
+         */
+        PeriodKindEnum: "week" | "month";
         PipelineFigures: {
             open_opportunities: number;
             /** Format: decimal */
@@ -7814,6 +8310,55 @@ export interface components {
              * @description Its Monday.
              */
             week_start: string;
+        };
+        SalesFact: {
+            readonly id: number;
+            readonly distributor: number;
+            readonly product: number;
+            readonly customer: number;
+            readonly principal: number;
+            readonly period_kind: components["schemas"]["PeriodKindEnum"];
+            /** Format: date */
+            readonly period_start: string;
+            /**
+             * Format: decimal
+             * @description Negative for a period of net returns (credits).
+             */
+            readonly cases: string;
+            /** Format: decimal */
+            readonly dollars: string | null;
+            /** @description ISO 4217, with dollars. */
+            readonly currency: string | null;
+            readonly source_import_id: number | null;
+            readonly source_row: number | null;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        SalesUnmatched: {
+            readonly id: number;
+            readonly distributor: number;
+            readonly product: number | null;
+            readonly customer: number | null;
+            readonly principal: number | null;
+            readonly item_number: string;
+            readonly sku: string;
+            readonly description: string;
+            readonly ship_to_number: string;
+            readonly ship_to_name: string;
+            readonly period_kind: components["schemas"]["PeriodKindEnum"];
+            /** Format: date */
+            readonly period_start: string;
+            /** Format: decimal */
+            readonly cases: string;
+            /** Format: decimal */
+            readonly dollars: string | null;
+            readonly currency: string | null;
+            readonly suggestions: components["schemas"]["Suggestions"];
+            readonly source_import_id: number | null;
+            readonly source_row: number | null;
+            readonly created_by: number;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         Sample: {
             readonly id: number;
@@ -8106,6 +8651,19 @@ export interface components {
         StatusCount: {
             status: components["schemas"]["ProductStatusEnum"];
             products: number;
+        };
+        Suggestion: {
+            id: number;
+            name: string;
+            /**
+             * Format: double
+             * @description Name similarity, 0 to 1.
+             */
+            score: number;
+        };
+        Suggestions: {
+            products?: components["schemas"]["Suggestion"][];
+            customers?: components["schemas"]["Suggestion"][];
         };
         Task: {
             readonly id: number;
@@ -9521,6 +10079,44 @@ export interface components {
             readonly email: string;
             readonly first_name: string;
             readonly last_name: string;
+        };
+        Velocity: {
+            principal: number | null;
+            principal_name: string | null;
+            distributor: number | null;
+            distributor_name: string | null;
+            product: number | null;
+            product_name: string | null;
+            sku: string | null;
+            /** Format: decimal */
+            cases: string;
+            /** Format: decimal */
+            cases_per_week: string;
+            /** Format: decimal */
+            previous_cases: string;
+            /** Format: decimal */
+            previous_cases_per_week: string;
+            /** Format: decimal */
+            change: string;
+            /** Format: decimal */
+            change_percent: string | null;
+            /** @description Customers buying (net cases above zero) in the period. */
+            customers: number;
+            previous_customers: number;
+        };
+        VelocityReport: {
+            /** Format: date */
+            as_of: string;
+            /** @description The IANA time zone the report's days and weeks are counted in: the firm's (yours for your follow-ups). */
+            readonly time_zone: string;
+            period: components["schemas"]["ReportPeriod"];
+            previous_period: components["schemas"]["ReportPeriod"];
+            period_kind: components["schemas"]["PeriodKindEnum"];
+            /** @description Per principal × distributor × product. */
+            rows: components["schemas"]["Velocity"][];
+            /** @description Per principal (distributor and product null). */
+            principals: components["schemas"]["Velocity"][];
+            total: components["schemas"]["Velocity"];
         };
         /** @description One change sent (or being sent) to the endpoint, with its attempts. */
         WebhookDelivery: {
@@ -15404,6 +16000,50 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    reports_buying_opportunities: {
+        parameters: {
+            query?: {
+                /** @description Buying means cases since this day, instead of weeks. */
+                date_from?: string;
+                /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
+                format?: "csv" | "json";
+                /** @description At most this many rows (default 100). */
+                limit?: number;
+                /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
+                owner?: number;
+                /** @description Only this principal (an organization id). */
+                principal?: number;
+                /** @description Buying means cases in these last ISO weeks (default 13); before that, stopped. */
+                weeks?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuyingOpportunitiesReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     reports_distributor_coverage: {
         parameters: {
             query: {
@@ -15532,6 +16172,63 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    reports_points_of_distribution: {
+        parameters: {
+            query?: {
+                /** @description Start of the period, instead of weeks. */
+                date_from?: string;
+                /** @description Last day of the period (default today). */
+                date_to?: string;
+                /** @description Only this distributor's sales (an organization id). */
+                distributor?: number;
+                /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
+                format?: "csv" | "json";
+                /** @description At most this many lost points listed. */
+                limit?: number;
+                /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
+                owner?: number;
+                /**
+                 * @description Facts of weeks (default) or of months.
+                 *
+                 *     * `week` - Week (starting Monday)
+                 *     * `month` - Month
+                 */
+                period_kind?: components["schemas"]["PeriodKindEnum"];
+                /** @description Only this principal (an organization id). */
+                principal?: number;
+                /** @description Only this product's sales (a product id). */
+                product?: number;
+                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
+                weeks?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DistributionReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     reports_principal_scorecard: {
         parameters: {
             query: {
@@ -15564,6 +16261,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScorecardReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    reports_sales_velocity: {
+        parameters: {
+            query?: {
+                /** @description Start of the period, instead of weeks. */
+                date_from?: string;
+                /** @description Last day of the period (default today). */
+                date_to?: string;
+                /** @description Only this distributor's sales (an organization id). */
+                distributor?: number;
+                /** @description `csv` downloads the report as a CSV file named after it and the day; JSON by default. */
+                format?: "csv" | "json";
+                /** @description Only this user's rows: opportunities they own, interactions they logged (a user id). */
+                owner?: number;
+                /**
+                 * @description Facts of weeks (default) or of months.
+                 *
+                 *     * `week` - Week (starting Monday)
+                 *     * `month` - Month
+                 */
+                period_kind?: components["schemas"]["PeriodKindEnum"];
+                /** @description Only this principal (an organization id). */
+                principal?: number;
+                /** @description Only this product's sales (a product id). */
+                product?: number;
+                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
+                weeks?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VelocityReport"];
                     "text/csv": string;
                 };
             };
@@ -15748,6 +16500,618 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_aliases_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Only rows whose customer has this id. */
+                customer?: number;
+                /** @description Only rows whose distributor has this id. */
+                distributor?: number;
+                /**
+                 * @description * `ship_to_number` - Ship-to number
+                 *     * `ship_to_name` - Ship-to name
+                 */
+                kind?: components["schemas"]["CustomerAliasKindEnum"];
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("id" | "-id")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedCustomerAliasList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_aliases_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerAliasRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerAlias"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_aliases_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this customer alias. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerAlias"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_aliases_destroy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this customer alias. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_aliases_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this customer alias. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedCustomerAliasRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerAlias"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_facts_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Only rows whose customer has this id. */
+                customer?: number;
+                /** @description Only rows whose distributor has this id. */
+                distributor?: number;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("cases" | "-cases" | "id" | "-id" | "period_start" | "-period_start")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+                /** @description Periods starting on or after this date. */
+                period_from?: string;
+                /**
+                 * @description * `week` - Week (starting Monday)
+                 *     * `month` - Month
+                 */
+                period_kind?: components["schemas"]["PeriodKindEnum"];
+                /** @description Periods starting on or before this date. */
+                period_to?: string;
+                /** @description Only rows whose principal has this id. */
+                principal?: number;
+                /** @description Only rows whose product has this id. */
+                product?: number;
+                /** @description Only rows whose source_import has this id. */
+                source_import?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedSalesFactList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_facts_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sales fact. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesFact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_mappings_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Only rows whose distributor has this id. */
+                distributor?: number;
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("id" | "-id")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedColumnMappingList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_mappings_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ColumnMappingRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColumnMapping"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_mappings_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this column mapping. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColumnMapping"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_mappings_destroy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this column mapping. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_mappings_partial_update: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this column mapping. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedColumnMappingRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ColumnMapping"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_unmatched_list: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page's `next` or `previous` link. */
+                cursor?: string;
+                /** @description Only rows whose distributor has this id. */
+                distributor?: number;
+                /**
+                 * @description Only rows whose customer (or product) is not recognised.
+                 *
+                 *     * `customer` - customer
+                 *     * `product` - product
+                 */
+                missing?: "customer" | "product";
+                /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
+                ordering?: ("id" | "-id" | "period_start" | "-period_start")[];
+                /** @description Rows per page, 1–200 (default 50). */
+                page_size?: number;
+                /** @description Only rows whose principal has this id. */
+                principal?: number;
+                /** @description Only rows whose source_import has this id. */
+                source_import?: number;
+            };
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedSalesUnmatchedList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_unmatched_retrieve: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sales unmatched. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesUnmatched"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    sales_unmatched_confirm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key of your choosing, unique per request you mean (a UUID, say), so the request can be sent again safely: within 24 hours the same request with the same key gets the first answer (`Idempotent-Replayed: true`) and nothing runs again; the key with another request is a 422, while the first is still running a 409. 1–255 printable ASCII characters, or an RFC 8941 quoted string (`"…"`). Your own keys only: another user's or firm's same key is theirs. */
+                "Idempotency-Key"?: string;
+                /** @description Your id for this request (1–64 of `A-Za-z0-9._:-`): recorded in history and echoed back; anything else is replaced by a new one. */
+                "X-Request-ID"?: string;
+            };
+            path: {
+                /** @description A unique integer value identifying this sales unmatched. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConfirmRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Confirmed"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

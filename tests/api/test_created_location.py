@@ -93,9 +93,10 @@ def test_the_schema_gives_every_201_a_location(db: Any) -> None:
         if "201" in operation.get("responses", {})
     ]
     # The resources above, api-keys/ (its create answers the key's secret once: tests/api/test_api_keys.py)
-    # and webhooks/ (the endpoint's signing secret, likewise: tests/webhooks/test_endpoints_api.py).
+    # and webhooks/ (the endpoint's signing secret, likewise: tests/webhooks/test_endpoints_api.py), and the
+    # sales app's aliases and mappings (tests/sales/test_api.py).
     assert sorted(path for path, _ in created) == sorted(
-        f"{API}/{name}/" for name in [*BODIES, "api-keys", "webhooks"]
+        f"{API}/{name}/" for name in [*BODIES, "api-keys", "webhooks", "sales/aliases", "sales/mappings"]
     )
     for path, response in created:
         assert response["headers"]["Location"] == {"$ref": "#/components/headers/Location"}, path

@@ -1,7 +1,8 @@
 """The layout shows the layers: nothing below imports anything above.
 
     workbench/        tools on top: demo data, data generator, benchmark, query analysis
-    reports/ changes/ webhooks/   capabilities over the entities (reports, the change feed, webhooks)
+    reports/ imports/ sales/ changes/ webhooks/   capabilities over the entities (reports, imports, distributor
+                                                  sales, the change feed, webhooks)
     organizations/ contacts/ products/ opportunities/ interactions/ samples/ tasks/   the entity apps
     crm/              the core every app builds on
 
@@ -22,6 +23,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(ENTITY_APPS, 1),
     "reports": 2,
     "imports": 2,
+    "sales": 2,
     "changes": 2,
     "webhooks": 2,
     "workbench": 3,

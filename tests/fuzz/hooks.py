@@ -260,6 +260,14 @@ DATA_DEPENDENT_RULES = tuple(
         # said of `merge` either (a ListField of integers)
         r"^A record is not merged into itself\.$",
         r"^An id is listed twice\.$",
+        # sales imports and kept rows (the sales app): a distributor the caller sees, the fields a kind takes,
+        # which side of a kept row is still to confirm
+        r"^No distributor \d+ that you can see\.$",
+        r"^A sales import needs its distributor\.$",
+        r"^For kind=sales only\.$",
+        r"^Not fields of a sales file: ",
+        r"^Give the customer, the product, or both\.$",
+        r"^This row's (customer|product) was already recognised\.$",
         # exports: every row, so no page parameters with format=csv|xlsx (crm.api.exports)
         r"^An export \(format=csv or xlsx\) has every row: it takes no page parameters\.$",
     )

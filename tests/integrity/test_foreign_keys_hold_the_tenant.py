@@ -19,7 +19,14 @@ pytestmark = pytest.mark.django_db
 
 # Tables of a firm that are not business records (no audit columns, no soft delete) but reference each
 # other: their keys hold the tenant too.
-FIRM_TABLES = ("webhooks.WebhookEndpoint", "webhooks.WebhookDelivery")
+FIRM_TABLES = (
+    "webhooks.WebhookEndpoint",
+    "webhooks.WebhookDelivery",
+    "sales.SalesFact",
+    "sales.SalesUnmatched",
+    "sales.CustomerAlias",
+    "sales.ColumnMapping",
+)
 
 
 def of_a_firm(model: Any) -> bool:

@@ -43,6 +43,15 @@ WEBHOOK_TABLES = WEBHOOK_ENDPOINT_TABLES + WEBHOOK_DELIVERY_TABLES
 # The firm's settings (ADR 0032: stage probabilities): every member reads them, the firm's admins change
 # them; rows come and go with the firm (created by the owner), never inserted or deleted by a member.
 FIRM_SETTINGS_TABLES = ("stage_probability",)
+# Distributor sales (ADR 0034), not business records (no soft delete, no history): facts are the product's
+# principal's, written and deleted (a period re-imported replaces them) by the writers of that book.
+SALES_FACT_TABLES = ("sales_fact",)
+# Rows of a sales file kept aside: the product's principal's when one was recognised, else their importer's
+# (and the admins'); each is inserted as its importer's.
+SALES_UNMATCHED_TABLES = ("sales_unmatched",)
+# Aliases and saved mappings: shared, read by every role, written and removed by writers.
+SALES_SHARED_TABLES = ("sales_customer_alias", "sales_column_mapping")
+SALES_TABLES = SALES_FACT_TABLES + SALES_UNMATCHED_TABLES + SALES_SHARED_TABLES
 # The business data: soft-deleted, never hard-deleted outside a purge, every change kept in history.
 BUSINESS_TABLES = PRINCIPAL_SCOPED + SHARED_FOR_ALL_ROLES + SHARED_NOT_FOR_VIEWERS
 # Also soft-deleted (a revoked assignment keeps its row), but book changes are tenancy, not history.
@@ -72,6 +81,7 @@ TENANT_TABLES = (
     "webhook_endpoint",
     "webhook_delivery",
     "stage_probability",
+    *SALES_TABLES,
 )
 
 
@@ -119,6 +129,10 @@ def may_read(actor: Actor, row: Row) -> bool:
         return row.describes is not None and may_read(actor, row.describes)
     if row.table in MEMBER_TABLES:
         return actor.role == ADMIN or row.user_id == actor.user_id
+    if row.table in SALES_SHARED_TABLES:
+        return True
+    if row.table in SALES_UNMATCHED_TABLES and row.principal_id is None:
+        return actor.role == ADMIN or row.user_id == actor.user_id
     if row.principal_id is None:
         if row.table in SHARED_FOR_ALL_ROLES:
             return True
@@ -164,6 +178,8 @@ def may_insert(actor: Actor, row: Row) -> bool:
         return False  # created by the worker's dispatcher alone
     if row.table in FIRM_SETTINGS_TABLES:
         return False  # created with the firm, by the owner
+    if row.table in SALES_UNMATCHED_TABLES and row.user_id != actor.user_id:
+        return False  # kept by the import acting as its importer: each row is its writer's own
     return may_write(actor, row)
 
 

@@ -12,11 +12,13 @@ result.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -36,6 +38,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from sales.models import ColumnMapping, CustomerAlias, SalesFact, SalesUnmatched
 from samples.models import Sample, SampleLine
 from tasks.models import Task
 from tests import factories as f
@@ -244,6 +247,34 @@ def build_firm_world(name: str) -> FirmWorld:
             ),
             f"task_{scope}",
         )
+    # Distributor sales (ADR 0034): a fact and a kept row per principal, a kept row with no product of each
+    # member's (the viewer's from when they were a manager), and the shared alias and saved mapping.
+    for scope in principal:
+        fw.add("sales_fact", scope, new_fact(fw, fw.ref[f"product_{scope}"]), f"sales_fact_{scope}")
+        fw.add(
+            "sales_unmatched",
+            scope,
+            new_unmatched(fw, fw.firm.admin, product_id=fw.ref[f"product_{scope}"]),
+            f"sales_unmatched_{scope}",
+        )
+    for persona in PERSONAS:
+        fw.add("sales_unmatched", persona, new_unmatched(fw, fw.user(persona)))
+    fw.add(
+        "sales_customer_alias",
+        "shared",
+        CustomerAlias.objects.create(
+            tenant=tenant,
+            distributor=firm.distributor,
+            kind="ship_to_number",
+            value="0042",
+            customer=firm.customer,
+        ),
+    )
+    fw.add(
+        "sales_column_mapping",
+        "shared",
+        ColumnMapping.objects.create(tenant=tenant, distributor=firm.distributor, mapping={"Cases": "cases"}),
+    )
     content_type = ContentType.objects.get_for_model(Organization)
     for persona in PERSONAS:
         entry = LogEntry.objects.create(
@@ -402,6 +433,10 @@ INSERT_SCOPES: dict[str, tuple[str, ...]] = {
     "webhook_endpoint": ("hook",),
     "webhook_delivery": ("delivery",),
     "stage_probability": ("figure",),
+    "sales_fact": ("a", "b"),
+    "sales_unmatched": ("a", "b", "own", "someone_else"),
+    "sales_customer_alias": ("shared",),
+    "sales_column_mapping": ("shared",),
 }
 
 
@@ -519,7 +554,63 @@ def new_row(table: str, fw: FirmWorld, scope: str, actor: User, world: World) ->
         # A figure of the actor's choosing: refused, a firm's rows come with it (the runtime role holds no
         # INSERT on stage_probability).
         return StageProbability(tenant_id=fw.tenant_id, stage="new_lead", probability=5)
+    if table == "sales_fact":
+        # A week no fact of the world holds, for a product of the scope.
+        return new_fact(fw, ref[f"product_{scope}2"], save=False)
+    if table == "sales_unmatched":
+        if scope in ("a", "b"):
+            return new_unmatched(fw, actor, product_id=ref[f"product_{scope}2"], save=False)
+        user = actor if scope == "own" else fw.firm.admin if actor != fw.firm.admin else fw.firm.manager
+        return new_unmatched(fw, user, save=False)
+    if table == "sales_customer_alias":
+        return CustomerAlias(
+            tenant_id=fw.tenant_id,
+            distributor_id=ref["distributor_2"],
+            kind="ship_to_name",
+            value=f"Ship-to {n}",
+            customer_id=ref["customer"],
+        )
+    if table == "sales_column_mapping":
+        return ColumnMapping(tenant_id=fw.tenant_id, distributor_id=ref["distributor_2"], mapping={})
     raise AssertionError(f"no builder for {table}")
+
+
+def new_fact(fw: FirmWorld, product_id: int, *, save: bool = True) -> SalesFact:
+    """A week's cases of a product, as a sales import writes them (the principal is the database's)."""
+    fact = SalesFact(
+        tenant_id=fw.tenant_id,
+        distributor_id=fw.ref["distributor"],
+        product_id=product_id,
+        customer_id=fw.ref["customer"],
+        principal_id=0,  # replaced by the product's principal (the check_references trigger)
+        period_kind="week",
+        period_start=datetime.date(2026, 3, 2) if save else datetime.date(2026, 3, 9),
+        cases=Decimal(4),
+    )
+    if save:
+        fact.save()
+    return fact
+
+
+def new_unmatched(
+    fw: FirmWorld, user: User, *, product_id: int | None = None, save: bool = True
+) -> SalesUnmatched:
+    """A row of a sales file kept aside by `user`'s import: its customer not recognised (and its product,
+    unless given)."""
+    row = SalesUnmatched(
+        tenant_id=fw.tenant_id,
+        created_by=user,
+        distributor_id=fw.ref["distributor"],
+        product_id=product_id,
+        item_number="" if product_id else "9999",
+        ship_to_name="Somewhere Unknown",
+        period_kind="week",
+        period_start=datetime.date(2026, 3, 2),
+        cases=Decimal(1),
+    )
+    if save:
+        row.save()
+    return row
 
 
 def new_import(tenant_id: int, user: User, *, save: bool = True) -> Import:

@@ -96,6 +96,8 @@ def move_label(table: str, label: str) -> str:
         return "hook"
     if table == "stage_probability":
         return "figures"
+    if table in ("sales_customer_alias", "sales_column_mapping"):
+        return "shared"
     return label
 
 

@@ -43,6 +43,10 @@ READS: dict[str, dict[str, set[str]]] = {
     "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
     "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
     "firm_settings": {p: {"figures"} for p in PERSONAS},
+    "sales_facts": BOOK,
+    # The principal's when a product was recognised, else the importer's and the admins'.
+    "sales_unmatched": {p: BOOK[p] | (set(PERSONAS) if p == "admin" else {p}) for p in PERSONAS},
+    "sales_shared": {p: {"shared"} for p in PERSONAS},
 }
 UPDATES: dict[str, dict[str, set[str]]] = {
     "principal_scoped": {**BOOK, "viewer": set()},
@@ -60,6 +64,11 @@ UPDATES: dict[str, dict[str, set[str]]] = {
     "webhooks": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},
     "webhook_deliveries": {p: {"hook"} if p == "admin" else set() for p in PERSONAS},  # a redelivery
     "firm_settings": {p: {"figures"} if p == "admin" else set() for p in PERSONAS},
+    "sales_facts": {**BOOK, "viewer": set()},
+    "sales_unmatched": {
+        p: (BOOK[p] | (set(PERSONAS) if p == "admin" else {p})) if p != "viewer" else set() for p in PERSONAS
+    },
+    "sales_shared": {p: {"shared"} if p != "viewer" else set() for p in PERSONAS},
 }
 DELETES: dict[str, dict[str, set[str]]] = {
     # A real DELETE is a purge: admins only (everyone else soft-deletes through UPDATE).
@@ -72,6 +81,10 @@ DELETES: dict[str, dict[str, set[str]]] = {
     "own_imports": {p: set() for p in PERSONAS},  # an import is never deleted through the runtime role
     "webhook_deliveries": {p: set() for p in PERSONAS},  # they go with their endpoint, in the database
     "firm_settings": {p: set() for p in PERSONAS},  # they go with the firm
+    # Not business records: writers delete them (a re-imported period, a confirmed kept row, an alias).
+    "sales_facts": UPDATES["sales_facts"],
+    "sales_unmatched": UPDATES["sales_unmatched"],
+    "sales_shared": UPDATES["sales_shared"],
 }
 # An admin cannot delete their own membership (and lock the firm out); assignments have no such rule.
 MEMBERSHIP_DELETES = {p: EVERYONE - {"admin"} if p == "admin" else set() for p in PERSONAS}
@@ -100,6 +113,10 @@ KIND = {
     "webhook_endpoint": "webhooks",
     "webhook_delivery": "webhook_deliveries",
     "stage_probability": "firm_settings",
+    "sales_fact": "sales_facts",
+    "sales_unmatched": "sales_unmatched",
+    "sales_customer_alias": "sales_shared",
+    "sales_column_mapping": "sales_shared",
 }
 # A history entry is labelled "<table>:<label of the row it describes>" and is read by exactly those
 # who read that row: the domain's table again, through the kind of the described table.

@@ -5,9 +5,11 @@ refuse_hard_delete triggers stop them before the policies matter (test_visibilit
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -20,6 +22,7 @@ from crm import rls
 from crm.models import ApiKey, HistoryEntry, Tenant, User
 from opportunities.models import StageProbability
 from organizations.models import Organization
+from sales.models import ColumnMapping, CustomerAlias, SalesFact, SalesUnmatched
 from tests import factories as f
 from tests.rls.rules import (
     ADMIN,
@@ -43,6 +46,8 @@ PRINCIPAL_KINDS = (
     "opportunity_product",
     "opportunity_contact",
     "sample",
+    "sales_fact",
+    "sales_unmatched",
 )
 SHAREABLE_KINDS = ("contact", "interaction", "task")
 
@@ -152,6 +157,13 @@ class Builder:
         self.row("webhook_delivery", delivery, tenant)
         for figure in StageProbability.objects.filter(tenant=tenant):  # seeded with the firm (ADR 0032)
             self.row("stage_probability", figure, tenant)
+        # The shared sales rows: an alias of the customer and the distributor's saved mapping.
+        alias = CustomerAlias.objects.create(
+            tenant=tenant, distributor=distributor, kind="ship_to_name", value="Corner", customer=customer
+        )
+        self.row("sales_customer_alias", alias, tenant)
+        mapping = ColumnMapping.objects.create(tenant=tenant, distributor=distributor, mapping={})
+        self.row("sales_column_mapping", mapping, tenant)
         for kind, index in plan.records:
             self.record(tenant, kind, principals[index] if index is not None else None, customer, distributor)
 
@@ -161,6 +173,9 @@ class Builder:
         self.row("membership", membership, tenant)
         imported = new_import(tenant.pk, user)
         self.rows.append(Row("import_run", imported.pk, tenant.pk, user_id=user.pk))
+        # A row of one of their sales imports kept aside with no product recognised: theirs alone.
+        kept = self.kept(tenant, user, None)
+        self.rows.append(Row("sales_unmatched", kept.pk, tenant.pk, user_id=user.pk))
         for index in plan.book:
             assignment = f.PrincipalAssignmentFactory(
                 tenant=tenant,
@@ -241,8 +256,43 @@ class Builder:
                 self.row("contact", contact, t)
                 involvement = f.OpportunityContactFactory(tenant=t, opportunity=opportunity, contact=contact)
                 self.row("opportunity_contact", involvement, t, principal)
+        elif kind in ("sales_fact", "sales_unmatched"):
+            product = f.ProductFactory(tenant=t, principal=principal)
+            self.row("product", product, t, principal)
+            if kind == "sales_fact":
+                fact = SalesFact.objects.create(
+                    tenant=t,
+                    distributor=distributor,
+                    product=product,
+                    customer=customer,
+                    principal_id=0,  # the product's, set by the database
+                    period_kind="week",
+                    period_start=datetime.date(2026, 3, 2),
+                    cases=Decimal(3),
+                )
+                self.row("sales_fact", fact, t, principal)
+            else:
+                kept = self.kept(t, None, product)
+                self.rows.append(
+                    Row("sales_unmatched", kept.pk, t.pk, principal_id=principal.pk if principal else None)
+                )
         else:
             raise AssertionError(kind)
+
+    def kept(self, tenant: Tenant, user: User | None, product: object) -> SalesUnmatched:
+        """A row of a sales file kept aside (its customer, and unless given its product, not recognised)."""
+        distributor = Organization.objects.filter(tenant=tenant, type="distributor").order_by("id").first()
+        return SalesUnmatched.objects.create(
+            tenant=tenant,
+            created_by=user or User.objects.filter(membership__tenant=tenant).order_by("id").first(),
+            distributor=distributor,
+            product=product,
+            item_number="" if product else "9999",
+            ship_to_name="Somewhere",
+            period_kind="week",
+            period_start=datetime.date(2026, 3, 2),
+            cases=Decimal(1),
+        )
 
     def history(self) -> None:
         """Record the history entries the plan's writes produced, each describing its row."""

@@ -182,7 +182,26 @@ TABLES: dict[str, tuple[str, ...]] = {
         "scope_principal_id",
     ),
     "sample_line": (*AUDIT, "interaction_id", "product_id", "quantity", "unit", "scope_principal_id"),
+    # A year of weekly distributor sales (the sales app, ADR 0034); the principal is the product's.
+    "sales_fact": (
+        "id",
+        "tenant_id",
+        "distributor_id",
+        "product_id",
+        "customer_id",
+        "principal_id",
+        "period_kind",
+        "period_start",
+        "cases",
+        "dollars",
+        "currency",
+        "created_at",
+    ),
 }
+
+SALES_WEEKS = 52  # the last full ISO weeks before as_of
+# Points of distribution (a product bought by an operator through one of its distributors) per operator.
+SALES_POINTS = (0, 1, 1, 1, 2, 2, 3)
 
 GENERATED_MARK = "(generated #"
 HISTORY_DAYS = 3 * 365  # interactions and opportunities span the last three years
@@ -671,6 +690,7 @@ class FirmBuilder:
             )
             served.append(chosen)
             self.primary_distributor.append(chosen[0])
+            self.served = served
             created = self.clock.at(org.created_day, self._minute())
             for n, d in enumerate(chosen):
                 yield (
@@ -770,12 +790,15 @@ class FirmBuilder:
 
     def _product_distributor(self) -> Iterator[Row]:
         rng = self.rng
+        # What each distributor carries: (product, principal), for the sales it reports.
+        self.carried: dict[int, list[tuple[int, int]]] = {}
         for i, principal in enumerate(self.principals):
             first, count = self.principal_products[i]
             carriers = self.carriers[i]
             for product_id in range(first, first + count):
                 created = self.clock.at(min(self.clock.last, principal.created_day + rng.randrange(900)), 600)
                 for d in rng.sample(carriers, rng.randint(1, min(3, len(carriers)))):
+                    self.carried.setdefault(d, []).append((product_id, principal.id))
                     yield (
                         *self._audit(self.ids.take("product_distributor"), created, created, self.admin),
                         product_id,
@@ -1109,3 +1132,49 @@ class FirmBuilder:
                     unit,
                     self.principals[pi].id,
                 )
+
+    # -- distributor sales ----------------------------------------------------------------------
+
+    def _sales_fact(self) -> Iterator[Row]:
+        """A year of weekly depletions: each operator buys a few products through its distributors, most
+        weeks, at a steady rate with noise; some points start during the year (gained), some stop (lost)."""
+        rng, clock = self.rng, self.clock
+        last = dt.date.fromisoformat(clock.days[clock.last])
+        first_week = last - dt.timedelta(days=last.weekday()) - dt.timedelta(weeks=SALES_WEEKS)
+        weeks = [(first_week + dt.timedelta(weeks=n)).isoformat() for n in range(SALES_WEEKS)]
+        loaded = clock.at(clock.last, 1080)
+        for i, org in enumerate(self.operators):
+            points: set[tuple[int, int, int]] = set()
+            for _ in range(rng.choice(SALES_POINTS)):
+                d = rng.choice(self.served[i])
+                items = self.carried.get(d)
+                if items:
+                    product_id, principal_id = rng.choice(items)
+                    points.add((d, product_id, principal_id))
+            for d, product_id, principal_id in sorted(points):
+                rate = rng.uniform(1, 12)
+                price = rng.uniform(18, 65)
+                start, stop = 0, SALES_WEEKS
+                shape = rng.random()
+                if shape < 0.15:
+                    start = rng.randrange(SALES_WEEKS)
+                elif shape < 0.3:
+                    stop = rng.randrange(1, SALES_WEEKS)
+                for week in weeks[start:stop]:
+                    if rng.random() < 0.15:
+                        continue  # no order that week
+                    cases = max(1, round(rate * rng.uniform(0.5, 1.5)))
+                    yield (
+                        self.ids.take("sales_fact"),
+                        self.tenant_id,
+                        self.distributors[d].id,
+                        product_id,
+                        org.id,
+                        principal_id,
+                        "week",
+                        week,
+                        cases,
+                        f"{cases * price:.2f}",
+                        "USD",
+                        loaded,
+                    )

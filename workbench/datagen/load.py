@@ -78,6 +78,8 @@ def _expected_rows(plan: FirmPlan, table: str) -> int:
             "interaction": plan.interactions,
             "sample": plan.interactions * 0.054,  # 60 % deal touches × 9 % samples
             "sample_line": plan.interactions * 0.11,
+            # SALES_POINTS averages 1.4 per operator, bought in 85 % of 52 weeks (less the gained and lost).
+            "sales_fact": plan.operators * 52,
         }[table]
     )
 

@@ -1,0 +1,470 @@
+"""Sell-through from distributors' sales (the sales app, ADR 0034): velocity per principal, distributor
+and product against the previous period; points of distribution (a product bought by a customer) gained
+and lost; open opportunities for products the account already buys or bought and stopped.
+
+Facts are read under the caller's row level security (a manager's book, a viewer's); `book` narrows the
+scan to it explicitly so the principal index is used. A period is a range of period starts: a fact of a
+week or month counts in the period its start falls in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from psycopg import sql
+
+from reports.selectors.common import CLOSED, Period, change_percent, fetch, given, ids, limited, week_start
+
+WEEK = dt.timedelta(days=7)
+
+
+def sales_period(*, today: dt.date, weeks: int, date_from: dt.date | None, date_to: dt.date | None) -> Period:
+    """`date_from`–`date_to` when given; else the `weeks` ISO weeks up to `date_to` (default today)."""
+    end = date_to or today
+    return Period(date_from or week_start(end) - WEEK * (weeks - 1), end)
+
+
+def per_week(cases: Decimal, period: Period) -> Decimal:
+    """Cases per week over the period's days (a 13-week period divides by 13)."""
+    return (cases * 7 / period.days).quantize(Decimal("0.001"))
+
+
+# --- velocity ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Velocity:
+    """One principal × distributor × product; distributor and product are None on a principal's total,
+    all three on the overall total."""
+
+    principal: int | None
+    principal_name: str | None
+    distributor: int | None
+    distributor_name: str | None
+    product: int | None
+    product_name: str | None
+    sku: str | None
+    cases: Decimal
+    cases_per_week: Decimal
+    previous_cases: Decimal
+    previous_cases_per_week: Decimal
+    change: Decimal
+    change_percent: Decimal | None
+    customers: int  # customers buying in the period
+    previous_customers: int
+
+
+@dataclass(frozen=True)
+class VelocityReport:
+    as_of: dt.date
+    period: Period
+    previous_period: Period
+    period_kind: str
+    rows: list[Velocity]
+    principals: list[Velocity]
+    total: Velocity
+
+
+_VELOCITY_SQL = """
+WITH f AS (
+    SELECT sf.principal_id, sf.distributor_id, sf.product_id, sf.customer_id,
+           sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s) AS cases,
+           sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s) AS previous_cases
+      FROM sales_fact sf
+     WHERE sf.tenant_id = %(tenant)s
+       AND sf.period_kind = %(period_kind)s
+       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
+     GROUP BY 1, 2, 3, 4
+)
+SELECT f.principal_id AS principal, f.distributor_id AS distributor, f.product_id AS product,
+       GROUPING(f.distributor_id, f.product_id) AS level,
+       coalesce(sum(f.cases), 0) AS cases, coalesce(sum(f.previous_cases), 0) AS previous_cases,
+       count(*) FILTER (WHERE f.cases > 0) AS customers,
+       count(*) FILTER (WHERE f.previous_cases > 0) AS previous_customers
+  FROM f
+ GROUP BY GROUPING SETS ((f.principal_id, f.distributor_id, f.product_id), (f.principal_id), ())
+"""
+
+_NAMES_SQL = """
+SELECT 'organization' AS kind, id, name, NULL AS sku FROM organization WHERE tenant_id = %(tenant)s AND id = ANY(%(organizations)s)
+UNION ALL
+SELECT 'product', id, name, sku FROM product WHERE tenant_id = %(tenant)s AND id = ANY(%(products)s)
+"""
+
+
+def _filters(params: dict[str, object], prefix: str = "sf") -> sql.Composed:
+    return given(
+        params,
+        book=f"{prefix}.principal_id = ANY(%(book)s::bigint[])",
+        principal_id=f"{prefix}.principal_id = %(principal_id)s::bigint",
+        distributor_id=f"{prefix}.distributor_id = %(distributor_id)s::bigint",
+        product_id=f"{prefix}.product_id = %(product_id)s::bigint",
+    )
+
+
+def _names(
+    tenant_id: int, organizations: set[int], products: set[int]
+) -> dict[tuple[str, int], tuple[str, str | None]]:
+    rows = fetch(
+        sql.SQL(_NAMES_SQL),
+        {"tenant": tenant_id, "organizations": sorted(organizations), "products": sorted(products)},
+    )
+    return {(row["kind"], row["id"]): (row["name"], row["sku"]) for row in rows}
+
+
+def velocity_report(
+    *,
+    tenant_id: int,
+    today: dt.date,
+    book: Sequence[int] | None = None,
+    weeks: int = 13,
+    period_kind: str = "week",
+    principal_id: int | None = None,
+    distributor_id: int | None = None,
+    product_id: int | None = None,
+    owner_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    zone: object = None,  # facts are dated by calendar period: only "today" (given) is the firm's
+) -> VelocityReport:
+    """Cases sold per principal × distributor × product in the period, per week, and the change against the
+    period of the same length before; customers buying in each. `owner_id` does not apply to sales."""
+    del owner_id
+    period = sales_period(today=today, weeks=weeks, date_from=date_from, date_to=date_to)
+    previous = period.previous
+    params: dict[str, object] = {
+        "tenant": tenant_id,
+        "book": ids(book),
+        "principal_id": principal_id,
+        "distributor_id": distributor_id,
+        "product_id": product_id,
+        "period_kind": period_kind,
+        "date_from": period.date_from,
+        "date_to": period.date_to,
+        "previous_from": previous.date_from,
+    }
+    rows = fetch(sql.SQL(_VELOCITY_SQL).format(filters=_filters(params)), params)
+    names = _names(
+        tenant_id,
+        {row[key] for row in rows for key in ("principal", "distributor") if row[key] is not None},
+        {row["product"] for row in rows if row["product"] is not None},
+    )
+
+    def line(row: dict[str, object]) -> Velocity:
+        cases, previous_cases = Decimal(str(row["cases"])), Decimal(str(row["previous_cases"]))
+        principal, distributor, product = row["principal"], row["distributor"], row["product"]
+        product_name, sku = (
+            names.get(("product", product), (None, None)) if isinstance(product, int) else (None, None)
+        )
+        return Velocity(
+            principal=principal if isinstance(principal, int) else None,
+            principal_name=names.get(("organization", principal), (None, None))[0]
+            if isinstance(principal, int)
+            else None,
+            distributor=distributor if isinstance(distributor, int) else None,
+            distributor_name=names.get(("organization", distributor), (None, None))[0]
+            if isinstance(distributor, int)
+            else None,
+            product=product if isinstance(product, int) else None,
+            product_name=product_name,
+            sku=sku,
+            cases=cases,
+            cases_per_week=per_week(cases, period),
+            previous_cases=previous_cases,
+            previous_cases_per_week=per_week(previous_cases, previous),
+            change=cases - previous_cases,
+            change_percent=change_percent(cases, previous_cases),
+            customers=int(str(row["customers"])),
+            previous_customers=int(str(row["previous_customers"])),
+        )
+
+    def order(item: Velocity) -> tuple[str, int, str, int, str, int]:
+        return (
+            item.principal_name or "",
+            item.principal or 0,
+            item.distributor_name or "",
+            item.distributor or 0,
+            item.product_name or "",
+            item.product or 0,
+        )
+
+    lines = [line(row) for row in rows if row["level"] == 0]
+    principals = [line(row) for row in rows if row["level"] == 3 and row["principal"] is not None]
+    totals = [line(row) for row in rows if row["principal"] is None and row["level"] == 3]
+    zero = Decimal(0)
+    total = (
+        totals[0]
+        if totals
+        else Velocity(None, None, None, None, None, None, None, zero, zero, zero, zero, zero, None, 0, 0)
+    )
+    return VelocityReport(
+        as_of=today,
+        period=period,
+        previous_period=previous,
+        period_kind=period_kind,
+        rows=sorted(lines, key=order),
+        principals=sorted(principals, key=order),
+        total=total,
+    )
+
+
+# --- points of distribution --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Points of distribution (customers buying) of one principal's product; product None on a
+    principal's total, both None on the overall total."""
+
+    principal: int | None
+    principal_name: str | None
+    product: int | None
+    product_name: str | None
+    sku: str | None
+    points: int
+    previous_points: int
+    gained: int
+    lost: int
+
+
+@dataclass(frozen=True)
+class LostPoint:
+    principal: int
+    product: int
+    product_name: str
+    customer: int
+    customer_name: str
+    last_period: dt.date
+    previous_cases: Decimal
+
+
+@dataclass(frozen=True)
+class DistributionReport:
+    as_of: dt.date
+    period: Period
+    previous_period: Period
+    period_kind: str
+    rows: list[Distribution]
+    principals: list[Distribution]
+    total: Distribution
+    lost: list[LostPoint]
+    lost_total: int
+
+
+_DISTRIBUTION_SQL = """
+WITH bought AS (
+    SELECT sf.principal_id, sf.product_id, sf.customer_id,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) > 0 AS now,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) > 0 AS before
+      FROM sales_fact sf
+     WHERE sf.tenant_id = %(tenant)s
+       AND sf.period_kind = %(period_kind)s
+       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
+     GROUP BY 1, 2, 3
+)
+SELECT b.principal_id AS principal, b.product_id AS product, GROUPING(b.product_id) AS level,
+       count(*) FILTER (WHERE b.now) AS points, count(*) FILTER (WHERE b.before) AS previous_points,
+       count(*) FILTER (WHERE b.now AND NOT b.before) AS gained,
+       count(*) FILTER (WHERE b.before AND NOT b.now) AS lost
+  FROM bought b
+ GROUP BY GROUPING SETS ((b.principal_id, b.product_id), (b.principal_id), ())
+"""
+
+_LOST_SQL = """
+WITH bought AS (
+    SELECT sf.principal_id, sf.product_id, sf.customer_id, max(sf.period_start) AS last_period,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) AS cases,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) AS previous_cases
+      FROM sales_fact sf
+     WHERE sf.tenant_id = %(tenant)s
+       AND sf.period_kind = %(period_kind)s
+       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
+     GROUP BY 1, 2, 3
+)
+SELECT b.principal_id AS principal, b.product_id AS product, p.name AS product_name, b.customer_id AS customer,
+       c.name AS customer_name, b.last_period, b.previous_cases, count(*) OVER () AS total
+  FROM bought b
+  JOIN product p ON p.id = b.product_id
+  JOIN organization c ON c.id = b.customer_id
+ WHERE b.previous_cases > 0 AND b.cases <= 0
+ ORDER BY b.previous_cases DESC, b.customer_id, b.product_id
+ LIMIT %(limit)s
+"""
+
+
+def distribution_report(
+    *,
+    tenant_id: int,
+    today: dt.date,
+    book: Sequence[int] | None = None,
+    weeks: int = 13,
+    period_kind: str = "week",
+    limit: int = 100,
+    principal_id: int | None = None,
+    distributor_id: int | None = None,
+    product_id: int | None = None,
+    owner_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    zone: object = None,  # facts are dated by calendar period: only "today" (given) is the firm's
+) -> DistributionReport:
+    """Points of distribution per principal's product (customers buying it in the period: net cases above
+    zero), against the period before: how many, gained, lost; and the points lost, biggest first."""
+    del owner_id
+    period = sales_period(today=today, weeks=weeks, date_from=date_from, date_to=date_to)
+    previous = period.previous
+    params: dict[str, object] = {
+        "tenant": tenant_id,
+        "book": ids(book),
+        "principal_id": principal_id,
+        "distributor_id": distributor_id,
+        "product_id": product_id,
+        "period_kind": period_kind,
+        "date_from": period.date_from,
+        "date_to": period.date_to,
+        "previous_from": previous.date_from,
+        "limit": limit,
+    }
+    filters = _filters(params)
+    rows = fetch(sql.SQL(_DISTRIBUTION_SQL).format(filters=filters), params)
+    names = _names(
+        tenant_id,
+        {row["principal"] for row in rows if row["principal"] is not None},
+        {row["product"] for row in rows if row["product"] is not None},
+    )
+
+    def line(row: dict[str, object]) -> Distribution:
+        principal, product = row["principal"], row["product"]
+        product_name, sku = (
+            names.get(("product", product), (None, None)) if isinstance(product, int) else (None, None)
+        )
+        return Distribution(
+            principal=principal if isinstance(principal, int) else None,
+            principal_name=names.get(("organization", principal), (None, None))[0]
+            if isinstance(principal, int)
+            else None,
+            product=product if isinstance(product, int) else None,
+            product_name=product_name,
+            sku=sku,
+            points=int(str(row["points"])),
+            previous_points=int(str(row["previous_points"])),
+            gained=int(str(row["gained"])),
+            lost=int(str(row["lost"])),
+        )
+
+    def order(item: Distribution) -> tuple[str, int, str, int]:
+        return (item.principal_name or "", item.principal or 0, item.product_name or "", item.product or 0)
+
+    totals = [line(row) for row in rows if row["principal"] is None and row["level"] == 1]
+    lost, lost_total = limited(LostPoint, fetch(sql.SQL(_LOST_SQL).format(filters=filters), params))
+    return DistributionReport(
+        as_of=today,
+        period=period,
+        previous_period=previous,
+        period_kind=period_kind,
+        rows=sorted((line(row) for row in rows if row["level"] == 0), key=order),
+        principals=sorted(
+            (line(row) for row in rows if row["level"] == 1 and row["principal"] is not None), key=order
+        ),
+        total=totals[0] if totals else Distribution(None, None, None, None, None, 0, 0, 0, 0),
+        lost=lost,
+        lost_total=lost_total,
+    )
+
+
+# --- open opportunities for products the account buys -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuyingOpportunity:
+    opportunity: int
+    opportunity_name: str
+    stage: str
+    principal: int
+    principal_name: str
+    customer: int
+    customer_name: str
+    product: int
+    product_name: str
+    status: str  # "buying" (cases in the recent weeks) or "stopped" (bought before, not lately)
+    last_period: dt.date
+    recent_cases: Decimal
+    total_cases: Decimal
+
+
+@dataclass(frozen=True)
+class BuyingOpportunitiesReport:
+    as_of: dt.date
+    recent_from: dt.date
+    opportunities: list[BuyingOpportunity]
+    total: int
+
+
+_BUYING_SQL = """
+WITH lines AS (
+    SELECT o.id AS opportunity, o.name AS opportunity_name, o.stage, o.principal_id, o.customer_id,
+           op.product_id
+      FROM opportunity o
+      JOIN opportunity_product op ON op.opportunity_id = o.id AND op.deleted_at IS NULL
+     WHERE o.tenant_id = %(tenant)s AND o.deleted_at IS NULL AND o.stage NOT IN {closed}{filters}
+), bought AS (
+    SELECT l.opportunity, l.product_id, max(sf.period_start) AS last_period,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(recent_from)s), 0) AS recent_cases,
+           sum(sf.cases) AS total_cases
+      FROM lines l
+      JOIN sales_fact sf ON sf.tenant_id = %(tenant)s AND sf.customer_id = l.customer_id
+                        AND sf.product_id = l.product_id AND sf.cases > 0
+     GROUP BY 1, 2
+)
+SELECT l.opportunity, l.opportunity_name, l.stage, l.principal_id AS principal, pr.name AS principal_name,
+       l.customer_id AS customer, c.name AS customer_name, l.product_id AS product, p.name AS product_name,
+       CASE WHEN b.recent_cases > 0 THEN 'buying' ELSE 'stopped' END AS status,
+       b.last_period, b.recent_cases, b.total_cases, count(*) OVER () AS total
+  FROM bought b
+  JOIN lines l ON l.opportunity = b.opportunity AND l.product_id = b.product_id
+  JOIN organization pr ON pr.id = l.principal_id
+  JOIN organization c ON c.id = l.customer_id
+  JOIN product p ON p.id = l.product_id
+ ORDER BY status, b.last_period DESC, l.opportunity, l.product_id
+ LIMIT %(limit)s
+"""
+
+
+def buying_opportunities_report(
+    *,
+    tenant_id: int,
+    today: dt.date,
+    book: Sequence[int] | None = None,
+    weeks: int = 13,
+    limit: int = 100,
+    principal_id: int | None = None,
+    owner_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    zone: object = None,  # facts are dated by calendar period: only "today" (given) is the firm's
+) -> BuyingOpportunitiesReport:
+    """Open opportunities for a product their customer already buys (cases in the last `weeks` weeks) or
+    bought and stopped (cases before, none lately): a placement to close or a lapsed account to win back."""
+    del date_to
+    recent_from = date_from or week_start(today) - WEEK * (weeks - 1)
+    params: dict[str, object] = {
+        "tenant": tenant_id,
+        "book": ids(book),
+        "principal_id": principal_id,
+        "owner": owner_id,
+        "recent_from": recent_from,
+        "limit": limit,
+    }
+    filters = given(
+        params,
+        book="o.principal_id = ANY(%(book)s::bigint[])",
+        principal_id="o.principal_id = %(principal_id)s::bigint",
+        owner="o.owner_id = %(owner)s::bigint",
+    )
+    rows = fetch(sql.SQL(_BUYING_SQL).format(closed=CLOSED, filters=filters), params)
+    opportunities, total = limited(BuyingOpportunity, rows)
+    return BuyingOpportunitiesReport(
+        as_of=today, recent_from=recent_from, opportunities=opportunities, total=total
+    )

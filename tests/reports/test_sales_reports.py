@@ -1,0 +1,162 @@
+"""The sell-through reports on a hand-made firm: velocity, points of distribution gained and lost, and open
+opportunities for products the account buys or stopped buying; each role sees its book only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sales.models import SalesFact
+from tests import factories as f
+from tests.conftest import Firm
+
+pytestmark = pytest.mark.django_db
+
+# The period asked for: the 4 ISO weeks of 2026-03-02 … 2026-03-29; the previous: 2026-02-02 … 2026-03-01.
+PARAMS = {"date_from": "2026-03-02", "date_to": "2026-03-29"}
+NOW, BEFORE = dt.date(2026, 3, 9), dt.date(2026, 2, 9)
+
+
+@pytest.fixture
+def world(firm: Firm) -> dict[str, Any]:
+    t = firm.tenant
+    pizza = f.ProductFactory(tenant=t, principal=firm.principal_a, name="Pizza", sku="PZ")
+    salsa = f.ProductFactory(tenant=t, principal=firm.principal_a, name="Salsa", sku="SV")
+    cola = f.ProductFactory(tenant=t, principal=firm.principal_b, name="Cola", sku="CO")
+    other = f.DistributorFactory(tenant=t, name="Zeta Foods")
+    diner, cafe, bar = (f.CustomerFactory(tenant=t, name=n) for n in ("Diner", "Cafe", "Bar"))
+
+    def sold(product: Any, customer: Any, week: dt.date, cases: str, distributor: Any = None) -> None:
+        SalesFact.objects.create(
+            tenant=t,
+            distributor=distributor or firm.distributor,
+            product=product,
+            customer=customer,
+            principal_id=0,
+            period_kind="week",
+            period_start=week,
+            cases=Decimal(cases),
+        )
+
+    sold(pizza, diner, NOW, "10")
+    sold(pizza, diner, NOW + dt.timedelta(weeks=1), "6")
+    sold(pizza, cafe, NOW, "4")  # gained: not bought before
+    sold(pizza, bar, BEFORE, "5")  # lost: bought before, not now
+    sold(pizza, diner, BEFORE, "8")
+    sold(pizza, diner, NOW, "2", other)  # another distributor
+    sold(salsa, cafe, BEFORE, "3")  # lost
+    sold(cola, diner, NOW, "7")  # principal B
+    sold(pizza, diner, dt.date(2026, 1, 5), "99")  # outside both periods
+    return {
+        "pizza": pizza,
+        "salsa": salsa,
+        "cola": cola,
+        "other": other,
+        "diner": diner,
+        "cafe": cafe,
+        "bar": bar,
+    }
+
+
+def test_velocity_per_principal_distributor_and_product_against_the_period_before(
+    firm: Firm, world: dict[str, Any], api: Any
+) -> None:
+    body = api(firm.admin).get("/api/v1/reports/sales-velocity/", PARAMS).json()
+    assert body["period"] == {"date_from": "2026-03-02", "date_to": "2026-03-29"}
+    assert body["previous_period"] == {"date_from": "2026-02-02", "date_to": "2026-03-01"}
+    lines = {(r["distributor_name"], r["product_name"]): r for r in body["rows"]}
+    pizza = lines[(firm.distributor.name, "Pizza")]
+    assert (pizza["cases"], pizza["previous_cases"], pizza["change"]) == ("20.000", "13.000", "7.000")
+    assert (pizza["cases_per_week"], pizza["previous_cases_per_week"]) == ("5.000", "3.250")
+    assert (pizza["change_percent"], pizza["customers"], pizza["previous_customers"]) == ("53.8", 2, 2)
+    assert lines[("Zeta Foods", "Pizza")]["cases"] == "2.000"
+    assert lines[(firm.distributor.name, "Salsa")]["change_percent"] == "-100.0"
+    principals = {r["principal"]: r for r in body["principals"]}
+    assert principals[firm.principal_a.pk]["cases"] == "22.000"
+    assert principals[firm.principal_b.pk]["cases"] == "7.000"
+    assert body["total"]["cases"] == "29.000" and body["total"]["previous_cases"] == "16.000"
+    only = api(firm.admin).get(
+        "/api/v1/reports/sales-velocity/", {**PARAMS, "distributor": world["other"].pk}
+    )
+    assert [r["cases"] for r in only.json()["rows"]] == ["2.000"]
+
+
+def test_velocity_covers_the_callers_book_only(firm: Firm, world: dict[str, Any], api: Any) -> None:
+    for user, principals in (
+        (firm.manager, {firm.principal_a.pk}),
+        (firm.viewer, {firm.principal_a.pk}),
+        (firm.other_manager, {firm.principal_b.pk}),
+    ):
+        body = api(user).get("/api/v1/reports/sales-velocity/", PARAMS).json()
+        assert {r["principal"] for r in body["rows"]} == principals
+
+
+def test_points_of_distribution_gained_and_lost(firm: Firm, world: dict[str, Any], api: Any) -> None:
+    body = api(firm.manager).get("/api/v1/reports/points-of-distribution/", PARAMS).json()
+    rows = {r["product_name"]: r for r in body["rows"]}
+    assert {k: rows["Pizza"][k] for k in ("points", "previous_points", "gained", "lost")} == {
+        "points": 2,  # diner, cafe
+        "previous_points": 2,  # diner, bar
+        "gained": 1,
+        "lost": 1,
+    }
+    assert {k: rows["Salsa"][k] for k in ("points", "previous_points", "gained", "lost")} == {
+        "points": 0,
+        "previous_points": 1,
+        "gained": 0,
+        "lost": 1,
+    }
+    assert body["total"]["lost"] == 2 and body["lost_total"] == 2
+    assert [(p["customer_name"], p["product_name"], p["previous_cases"]) for p in body["lost"]] == [
+        ("Bar", "Pizza", "5.000"),
+        ("Cafe", "Salsa", "3.000"),
+    ]
+    csv = api(firm.manager).get("/api/v1/reports/points-of-distribution/", {**PARAMS, "format": "csv"})
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    assert "Pizza" in csv.content.decode("utf-8-sig")
+
+
+def test_open_opportunities_for_products_the_account_buys_or_stopped_buying(
+    firm: Firm, world: dict[str, Any], api: Any
+) -> None:
+    t = firm.tenant
+    buying = f.OpportunityFactory(
+        tenant=t, principal=firm.principal_a, customer=world["diner"], name="More pizza"
+    )
+    f.OpportunityProductFactory(tenant=t, opportunity=buying, product=world["pizza"])
+    lapsed = f.OpportunityFactory(
+        tenant=t, principal=firm.principal_a, customer=world["cafe"], name="Salsa back"
+    )
+    f.OpportunityProductFactory(tenant=t, opportunity=lapsed, product=world["salsa"])
+    never = f.OpportunityFactory(
+        tenant=t, principal=firm.principal_a, customer=world["bar"], name="Salsa new"
+    )
+    f.OpportunityProductFactory(tenant=t, opportunity=never, product=world["salsa"])
+    params = {"date_from": "2026-03-02"}
+    body = api(firm.manager).get("/api/v1/reports/buying-opportunities/", params).json()
+    assert [(o["opportunity_name"], o["status"], o["last_period"]) for o in body["opportunities"]] == [
+        ("More pizza", "buying", "2026-03-16"),
+        ("Salsa back", "stopped", "2026-02-09"),
+    ]
+    assert body["total"] == 2
+    assert api(firm.other_manager).get("/api/v1/reports/buying-opportunities/", params).json()["total"] == 0
+    assert (
+        api(firm.manager).get("/api/v1/reports/buying-opportunities/", {"date_to": "2026-03-02"}).status_code
+        == 400
+    )
+
+
+def test_sales_reports_refuse_bad_parameters_as_problems(firm: Firm, api: Any) -> None:
+    client = api(firm.admin)
+    for params in (
+        {"weeks": 0},
+        {"weeks": 4, "date_from": "2026-03-02"},
+        {"period_kind": "day"},
+        {"distributer": 1},
+    ):
+        response = client.get("/api/v1/reports/sales-velocity/", params)
+        assert response.status_code == 400, params
+        assert response["Content-Type"].startswith("application/problem+json")

@@ -517,3 +517,7 @@ LOGGING = {
         "procrastinate.periodic": {"level": "WARNING"},
     },
 }
+
+# A CHECK written as RawSQL (sales_unmatched's JSON shape) is the database's to hold: the model's
+# full_clean() not re-checking it is by design here (the database is the last word on every rule).
+SILENCED_SYSTEM_CHECKS = ["models.W045"]

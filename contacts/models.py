@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Replace
 
-from crm.db import Ref, merge_checks, merge_trigger, references_trigger
+from crm.db import Ref, match_keys_trigger, merge_checks, merge_trigger, references_trigger
 from crm.models import TenantModel, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
 
@@ -107,6 +107,12 @@ class Contact(TenantModel):
     scope_principal_id = models.BigIntegerField(null=True, editable=False)
     # The parser keeps an email whole, so a search for "jsmith@corner" (jsmith:* & corner:*) would miss
     # it: the email is indexed a second time as its words (jsmith corner deli test).
+    # Kept by the database (the match_keys trigger, contacts migration 0024): what the duplicates list
+    # compares (ADR 0029), folded once a write instead of on every page. The full name's crm_name_key, the
+    # email's (NULL when blank), the phone's (else the mobile's) last ten digits.
+    match_name = models.TextField(null=True, editable=False)
+    match_email = models.TextField(null=True, editable=False)
+    match_phone = models.TextField(null=True, editable=False)
     search_vector = models.GeneratedField(
         expression=SearchVector(
             "first_name",
@@ -173,6 +179,11 @@ class Contact(TenantModel):
             references_trigger(
                 Ref("organization_id", "organization", copy=(("scope_principal_id", "scope_principal_id"),)),
                 extra=_ORGANIZATION_FIXED + _CONTACT_RULES,
+            ),
+            match_keys_trigger(
+                match_name="crm_name_key(NEW.first_name || ' ' || NEW.last_name)",
+                match_email="nullif(crm_name_key(NEW.email), '')",
+                match_phone="crm_phone_key(coalesce(nullif(NEW.phone, ''), NEW.mobile))",
             ),
             merge_trigger(
                 "contact",

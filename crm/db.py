@@ -173,6 +173,22 @@ def merge_checks(table: str) -> list[models.CheckConstraint]:
     ]
 
 
+def match_keys_trigger(**keys: str) -> pgtrigger.Trigger:
+    """BEFORE trigger keeping a mergeable table's match keys (ADR 0029): each column of `keys` set to its
+    SQL expression of NEW on every insert and update, whatever the writer sent, so the duplicates list
+    reads stored keys instead of folding every name of the firm on every page. Nothing else writes them
+    (a migration's backfill and generate_data set them with triggers off, by the same expressions)."""
+    assignments = "".join(
+        f"\n        NEW.{plain(column).as_string()} := {expression};" for column, expression in keys.items()
+    )
+    return pgtrigger.Trigger(
+        name="match_keys",
+        operation=pgtrigger.Insert | pgtrigger.Update,
+        when=pgtrigger.Before,
+        func=f"{assignments}\n        RETURN NEW;\n",
+    )
+
+
 def merge_trigger(
     table: str, *, same: tuple[str, str], follows: str = "", refuse: str = "", refusal: str = ""
 ) -> pgtrigger.Trigger:

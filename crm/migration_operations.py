@@ -346,3 +346,36 @@ def foreign_key_in_firm(
             ),
         ],
     )
+
+
+def fill_in_batches(table: str, assignments: str, *, missing: str, batch: int = 5000) -> migrations.RunPython:
+    """Set `assignments` (SQL over the row's own columns) on the rows of `table` where `missing` holds,
+    `batch` rows a transaction, for a column a trigger keeps from now on (the match keys, ADR 0029). The
+    table's own triggers are skipped (pgtrigger.ignore, which only the owner may set: crm.signals): the
+    value is derived, not a change, so the rows' version, updated_at and history stay as they were. Writers
+    wait at most for one batch's row locks; a run stopped part way resumes where it stopped. Use it in a
+    migration with `atomic = False`; `table`, `assignments` and `missing` are SQL written in a migration."""
+
+    def fill(apps: Any, schema_editor: Any) -> None:
+        from django.db import transaction
+
+        connection = schema_editor.connection
+        last = 0
+        while True:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('pgtrigger.ignore', coalesce(array_agg(tgname)::text, '{}'), true)"
+                    " FROM pg_trigger WHERE tgrelid = %s::regclass AND left(tgname, 10) = 'pgtrigger_'",
+                    [table],
+                )
+                cursor.execute(
+                    f"WITH batch AS (SELECT id FROM {table} WHERE ({missing}) AND id > %s ORDER BY id LIMIT %s)"  # noqa: S608
+                    f" UPDATE {table} t SET {assignments} FROM batch WHERE t.id = batch.id RETURNING t.id",
+                    [last, batch],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                return
+            last = max(ids)
+
+    return migrations.RunPython(fill, migrations.RunPython.noop, elidable=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 
-from crm.db import Ref, member_check, merge_checks, merge_trigger, references_trigger
+from crm.db import Ref, match_keys_trigger, member_check, merge_checks, merge_trigger, references_trigger
 from crm.models import PRINCIPAL as BOOK_HOLDS
 from crm.models import TenantModel, name_of, tenant_row_triggers
 from crm.text import NameKey, max_length_check, normalized_text_check, visible_text_check
@@ -124,6 +125,12 @@ class Organization(TenantModel):
         db_index=False,
         db_constraint=False,
     )
+    # Kept by the database (the match_keys trigger, organizations migration 0023): what the duplicates
+    # list compares (ADR 0029), folded once a write instead of on every page. The name's words
+    # (crm_name_words: crm.text.name_tokens), the city's crm_name_key, the phone's last ten digits.
+    match_words = ArrayField(models.TextField(), null=True, editable=False)
+    match_city = models.TextField(null=True, editable=False)
+    match_phone = models.TextField(null=True, editable=False)
     search_vector = models.GeneratedField(
         expression=SearchVector("name", "email", "city", config="simple"),
         output_field=SearchVectorField(),
@@ -202,6 +209,11 @@ class Organization(TenantModel):
                 Ref("parent_id", "organization"),
                 extra=_ORGANIZATION_RULES,
                 declare=(("parent_type", "text"),),
+            ),
+            match_keys_trigger(
+                match_words="crm_name_words(NEW.name)",
+                match_city="crm_name_key(NEW.city)",
+                match_phone="crm_phone_key(NEW.phone)",
             ),
             merge_trigger(
                 "organization",

@@ -9,8 +9,6 @@ from typing import Any
 
 from django.db import connection
 
-from crm.text import CORPORATE_WORDS, TOKEN_SEPARATOR_PATTERN
-
 # Newest first: the organization's interactions, its opportunities' stage changes (from history), and
 # the contacts and opportunities added to it. One statement; each branch is under the reader's RLS.
 _TIMELINE_SQL = """
@@ -87,17 +85,15 @@ def organization_timeline(
 
 # Candidate duplicates among the live organizations the reader sees (ADR 0029), one statement a page. A
 # name's words are its crm_name_key() split at punctuation, dashes and spaces, without corporate words
-# (crm.text.name_tokens mirrors it). Pairs: the same words ("Sysco Boston", "SYSCO – Boston"): score 1;
+# (crm_name_words(); crm.text.name_tokens mirrors it), kept in match_words by the row's trigger with the
+# city's key and the phone's digits (organizations 0023), so a page reads them instead of folding names. Pairs: the same words ("Sysco Boston", "SYSCO – Boston"): score 1;
 # or words alike by Jaccard (shared / all) at least %(threshold)s with the city or the phone (its last ten
 # digits) agreeing. Only organizations of one type pair, never principals: what can merge. No extension
 # (pg_trgm is not in the embedded server): a word shared within the same city or phone is the join key,
 # so a common word meets only its own city's organizations.
 _DUPLICATES_SQL = """
 WITH named AS (
-    SELECT o.id, o.type, crm_name_key(o.city) AS city_key,
-           nullif(right(regexp_replace(o.phone, '[^0-9]', '', 'g'), 10), '') AS phone_key,
-           ARRAY(SELECT DISTINCT word FROM regexp_split_to_table(crm_name_key(o.name), %(separators)s) AS word
-                  WHERE word <> '' AND word <> ALL (%(corporate)s::text[]) ORDER BY word) AS words
+    SELECT o.id, o.type, o.match_city AS city_key, o.match_phone AS phone_key, o.match_words AS words
       FROM organization o
      WHERE o.tenant_id = %(tenant)s AND o.deleted_at IS NULL AND o.type <> 'principal'
 ),
@@ -107,7 +103,8 @@ words AS (
 ),
 alike AS (
     -- Equi-joins only (a word and the city, or a word and the phone): a common word meets its own
-    -- city's or phone's organizations, never the whole firm's.
+    -- city's or phone's organizations, never the whole firm's. The phone's pairs leave out those of
+    -- one city: the city's have the same score and win on the reason.
     SELECT a.id AS left_id, b.id AS right_id, count(*) AS shared, min(a.size) AS left_size,
            min(b.size) AS right_size, 'similar_name_same_city' AS reason
       FROM words a
@@ -118,9 +115,12 @@ alike AS (
     SELECT a.id, b.id, count(*), min(a.size), min(b.size), 'similar_name_same_phone'
       FROM words a
       JOIN words b ON b.word = a.word AND b.type = a.type AND b.phone_key = a.phone_key AND b.id > a.id
+       AND (a.city_key = '' OR b.city_key <> a.city_key)
      GROUP BY a.id, b.id
 ),
-pairs AS (
+best AS (
+    -- Each pair once, under its best reason (score, then reason), without sorting every pair: the
+    -- same words are `same_name`, so the alike pairs leave out those (Jaccard 1).
     SELECT a.id AS left_id, b.id AS right_id, 'same_name' AS reason, 1.000::numeric(4, 3) AS score
       FROM named a JOIN named b ON b.words = a.words AND b.type = a.type AND b.id > a.id
      WHERE cardinality(a.words) > 0
@@ -128,20 +128,22 @@ pairs AS (
     SELECT left_id, right_id, reason, round(shared::numeric / (left_size + right_size - shared), 3)::numeric(4, 3)
       FROM alike
      WHERE shared::numeric / (left_size + right_size - shared) >= %(threshold)s
+       AND shared < left_size + right_size - shared
 ),
-best AS (
-    SELECT DISTINCT ON (left_id, right_id) left_id, right_id, reason, score
-      FROM pairs ORDER BY left_id, right_id, score DESC, reason
+page AS (
+    SELECT left_id, right_id, reason, score
+      FROM best
+     WHERE %(before_score)s::numeric IS NULL
+        OR (score, -left_id, -right_id) < (%(before_score)s::numeric, -%(before_left)s::bigint, -%(before_right)s::bigint)
+     ORDER BY score DESC, left_id, right_id
+     LIMIT %(limit)s
 )
-SELECT best.score::text, best.reason,
+SELECT page.score::text, page.reason,
        l.id, l.name, l.type, l.city, l.phone, r.id, r.name, r.type, r.city, r.phone
-  FROM best
-  JOIN organization l ON l.id = best.left_id
-  JOIN organization r ON r.id = best.right_id
- WHERE %(before_score)s::numeric IS NULL
-    OR (best.score, -best.left_id, -best.right_id) < (%(before_score)s::numeric, -%(before_left)s::bigint, -%(before_right)s::bigint)
- ORDER BY best.score DESC, best.left_id, best.right_id
- LIMIT %(limit)s
+  FROM page
+  JOIN organization l ON l.id = page.left_id
+  JOIN organization r ON r.id = page.right_id
+ ORDER BY page.score DESC, page.left_id, page.right_id
 """
 
 DUPLICATE_THRESHOLD = 0.5
@@ -169,8 +171,6 @@ def organization_duplicates(
             _DUPLICATES_SQL,
             {
                 "tenant": tenant_id,
-                "separators": TOKEN_SEPARATOR_PATTERN,
-                "corporate": list(CORPORATE_WORDS),
                 "threshold": DUPLICATE_THRESHOLD,
                 "before_score": score,
                 "before_left": left,

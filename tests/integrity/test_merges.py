@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 
 from tests import factories as f
 from tests.conftest import Firm
-from tests.integrity.sql import CHECK, FOREIGN_KEY, refused, run, update, value
+from tests.integrity.sql import CHECK, FOREIGN_KEY, insert, refused, run, select, update, value
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +213,48 @@ def test_the_left_behind_check_answers_only_for_merged_rows_of_the_callers_firm(
         [other.pk],
     )
     assert found == [(True,)]  # its contact still refers to it
+
+
+def test_an_organizations_match_keys_are_kept_by_the_database(firm: Firm) -> None:
+    """The duplicates lists read stored keys (ADR 0029): the trigger sets them on insert and update from
+    the name, city and phone, whatever the writer sent, and history leaves them out."""
+    pk = insert(
+        firm.admin,
+        "organization",
+        name="SYSCO – Boston, Inc.",
+        type="customer",
+        city="BOSTON",
+        phone="+1 (617) 555-0100",
+        match_words=["forged"],
+        match_city="x",
+        match_phone="1",
+    )
+    keys = ("match_words", "match_city", "match_phone")
+    assert select("organization", pk, *keys) == (["boston", "sysco"], "boston", "6175550100")
+    update(firm.admin, "organization", pk, name="Sysco Cambridge", city="", phone="n/a", match_words=["x"])
+    assert select("organization", pk, *keys) == (["cambridge", "sysco"], "", None)
+    changes = [
+        json.loads(c) if isinstance(c, str) else c
+        for (c,) in run(
+            None, "SELECT changes FROM history WHERE table_name = 'organization' AND row_id = %s", [pk]
+        )
+    ]
+    assert changes and not any(key.startswith("match_") for change in changes for key in change)
+
+
+def test_a_contacts_match_keys_are_kept_by_the_database(firm: Firm) -> None:
+    pk = insert(
+        firm.admin,
+        "contact",
+        organization_id=firm.customer.pk,
+        first_name="Jo",
+        last_name="SMITH",
+        email="Jo@Example.TEST",
+        phone="",
+        mobile="617.555.0101",
+        match_name="forged",
+    )
+    keys = ("match_name", "match_email", "match_phone")
+    assert select("contact", pk, *keys) == ("jo smith", "jo@example.test", "6175550101")
+    update(firm.admin, "contact", pk, email="", phone="555-0102", match_email="x")
+    assert select("contact", pk, *keys) == ("jo smith", None, "5550102")

@@ -43,3 +43,11 @@ def test_sysco_boston_spellings_are_the_same_words() -> None:
     words = {tuple(name_tokens(name)) for name in NAMES[:4]}
     assert words == {("boston", "sysco")}
     assert name_tokens("The Company Inc") == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_crm_name_words_is_name_tokens(name: str) -> None:
+    """The function the match keys are kept by (crm 0031) splits as the Python mirror does."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT crm_name_words(%s)", [name])
+        assert cursor.fetchone()[0] == name_tokens(name)

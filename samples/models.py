@@ -142,6 +142,12 @@ class Sample(TenantModel):
         db_table = "sample"
         ordering = ["-id"]
         indexes = [
+            # The interaction's key in its firm (the foreign key sample_interaction_in_firm): a deleted
+            # interaction's check finds its samples, live or not, without a scan (the unique index is
+            # partial, live rows only).
+            models.Index(fields=["interaction", "tenant"], name="sample_interaction_tenant"),
+            # The firm's samples, newest first, deleted ones too (the tenant key's foreign key).
+            models.Index(fields=["tenant", "-id"], name="sample_tenant_newest"),
             # A principal's open samples, newest first: `/samples/?principal=`, and the scorecard's counts.
             models.Index(
                 fields=["tenant", "scope_principal_id", "status", "-id"],
@@ -246,7 +252,13 @@ class SampleLine(TenantModel):
     class Meta:
         db_table = "sample_line"
         ordering = ["id"]
-        indexes = [models.Index(fields=["product"], name="sample_line_product")]
+        indexes = [
+            models.Index(fields=["product"], name="sample_line_product"),
+            # The sample's lines, deleted ones too (sample_line_interaction_in_firm; the unique index is
+            # partial), and the tenant key's foreign key.
+            models.Index(fields=["interaction"], name="sample_line_interaction"),
+            models.Index(fields=["tenant", "id"], name="sample_line_tenant"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["interaction", "product", "tenant"],

@@ -113,6 +113,8 @@ class Contact(TenantModel):
     match_name = models.TextField(null=True, editable=False)
     match_email = models.TextField(null=True, editable=False)
     match_phone = models.TextField(null=True, editable=False)
+    # Columns a writer leaves to the database (bulk writers such as imports skip them).
+    kept_by_database = ("match_name", "match_email", "match_phone")
     search_vector = models.GeneratedField(
         expression=SearchVector(
             "first_name",

@@ -516,12 +516,17 @@ class Importer:
     def _insert(self, records: list[Any]) -> None:
         """The records in one INSERT … SELECT FROM unnest(column arrays): what bulk_create does, with one
         parameter per column instead of one per cell, so a chunk's statement is small to build and send.
-        Columns the database fills (db defaults: the audit times; generated ones) are left to it; the
-        row triggers fire for each row as for any insert."""
+        Columns the database fills (db defaults: the audit times; generated ones; those its triggers keep,
+        `kept_by_database`, such as the duplicates' match keys, whose arrays unnest() would flatten) are
+        left to it; the row triggers fire for each row as for any insert."""
+        kept = set(getattr(self.model, "kept_by_database", ()))
         fields = [
             field
             for field in self.model._meta.concrete_fields
-            if not field.primary_key and not field.generated and field.db_default is NOT_PROVIDED
+            if not field.primary_key
+            and not field.generated
+            and field.db_default is NOT_PROVIDED
+            and field.name not in kept
         ]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)

@@ -131,6 +131,8 @@ class Organization(TenantModel):
     match_words = ArrayField(models.TextField(), null=True, editable=False)
     match_city = models.TextField(null=True, editable=False)
     match_phone = models.TextField(null=True, editable=False)
+    # Columns a writer leaves to the database (bulk writers such as imports skip them).
+    kept_by_database = ("match_words", "match_city", "match_phone")
     search_vector = models.GeneratedField(
         expression=SearchVector("name", "email", "city", config="simple"),
         output_field=SearchVectorField(),

@@ -40,6 +40,9 @@ KNOWN = {
     # The interaction changelist's date_hierarchy lists the years of every row (SELECT DISTINCT
     # date_trunc('year', occurred_at)): Django's own drill-down, to be replaced by a bounded one.
     "admin date hierarchy years": re.compile(r"^SELECT DISTINCT DATE_TRUNC\('year', \"interaction\"", re.S),
+    # The duplicates lists rank every candidate pair of the firm to serve a page (ADR 0029): a whole-firm
+    # read of the stored match keys by design, until the pairs are kept in a table of their own.
+    "duplicates pairing": re.compile(r"^\s*WITH (named|people) AS (NOT MATERIALIZED )?\(", re.S),
 }
 ADMIN_CHANGELISTS = (
     "/admin/organizations/organization/",

@@ -1927,7 +1927,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List customer aliass
+         * List customer aliases
          * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
          *     confirmed, or entered here; later sales files recognise the customer by it.
          */
@@ -2085,7 +2085,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List sales unmatcheds
+         * List kept sales rows
          * @description Rows of sales files whose product or customer was not recognised, with the best candidates by name;
          *     confirm one to learn the match and apply it to every kept row with the same ship-to or item.
          */
@@ -2106,7 +2106,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a sales unmatched
+         * Get a kept sales row
          * @description Rows of sales files whose product or customer was not recognised, with the best candidates by name;
          *     confirm one to learn the match and apply it to every kept row with the same ship-to or item.
          */
@@ -17088,7 +17088,7 @@ export interface operations {
                 "X-Request-ID"?: string;
             };
             path: {
-                /** @description A unique integer value identifying this sales unmatched. */
+                /** @description A unique integer value identifying this kept sales row. */
                 id: number;
             };
             cookie?: never;
@@ -17124,7 +17124,7 @@ export interface operations {
                 "X-Request-ID"?: string;
             };
             path: {
-                /** @description A unique integer value identifying this sales unmatched. */
+                /** @description A unique integer value identifying this kept sales row. */
                 id: number;
             };
             cookie?: never;

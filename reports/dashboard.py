@@ -31,8 +31,8 @@ def _chosen_principal(
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Pipeline, weekly activity, follow-ups, stale accounts and deals, win/loss, and one principal's
-    scorecard and distributor coverage (`?principal=`, the first of the book by default)."""
+    """Pipeline, weekly activity, follow-ups, stale accounts and deals, win/loss, sell-through per
+    principal, and one principal's scorecard (with its sell-through) and distributor coverage (`?principal=`, the first of the book by default)."""
     crm = context_of(request)
     tenant_id, book = crm.member_tenant_id, selectors.book_of(crm)
     # The firm's days (its time zone) for the reports; the member's own for their follow-ups (ADR 0028).
@@ -53,6 +53,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         tenant_id=tenant_id, today=today, book=book, limit=SHOWN_ROWS, zone=zone
     )
     win_loss = selectors.win_loss_report(tenant_id=tenant_id, today=today, book=book, zone=zone)
+    # Sell-through per principal over the last 13 ISO weeks (distributors' weekly sales, ADR 0034).
+    velocity = selectors.velocity_report(tenant_id=tenant_id, today=today, book=book)
     scorecard = coverage = None
     if chosen is not None:
         scorecard = selectors.scorecard_report(tenant_id=tenant_id, principal=chosen, today=today, zone=zone)
@@ -109,6 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "stale_accounts": stale_accounts,
             "stale_opportunities": stale_opportunities,
             "win_loss": win_loss,
+            "velocity": velocity,
             "scorecard": scorecard,
             "coverage": coverage,
             "charts": charts,

@@ -514,6 +514,39 @@ class SampleFiguresSerializer(serializers.Serializer):
     )
 
 
+class DistributorSalesSerializer(serializers.Serializer):
+    distributor = serializers.IntegerField()
+    distributor_name = serializers.CharField()
+    cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+    previous_cases = serializers.DecimalField(max_digits=20, decimal_places=3)
+    change = serializers.DecimalField(max_digits=20, decimal_places=3)
+    customers = serializers.IntegerField(help_text="Customers buying through it in the period.")
+
+
+class SellThroughSerializer(serializers.Serializer):
+    cases = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=3,
+        help_text="Cases of the weekly sales facts whose week starts in the period.",
+    )
+    previous_cases = serializers.DecimalField(
+        max_digits=20, decimal_places=3, help_text="The same, in the period before."
+    )
+    change = serializers.DecimalField(max_digits=20, decimal_places=3)
+    change_percent = _tenths()
+    customers = serializers.IntegerField(help_text="Customers buying (net cases above zero) in the period.")
+    previous_customers = serializers.IntegerField()
+    points = serializers.IntegerField(
+        help_text="Points of distribution: product × customer with net cases above zero in the period."
+    )
+    previous_points = serializers.IntegerField()
+    points_gained = serializers.IntegerField(help_text="Buying now, not in the period before.")
+    points_lost = serializers.IntegerField(help_text="Buying in the period before, not now.")
+    top_distributors = DistributorSalesSerializer(
+        many=True, help_text="By cases in the period, at most five."
+    )
+
+
 class ScorecardReportSerializer(ReportSerializer):
     as_of = serializers.DateField()
     time_zone = time_zone_field()
@@ -528,6 +561,9 @@ class ScorecardReportSerializer(ReportSerializer):
     activity = ActivityComparisonSerializer()
     top_customers = TopCustomerSerializer(many=True)
     samples = SampleFiguresSerializer(help_text="Sampling in the period, and sample-to-win conversion.")
+    sell_through = SellThroughSerializer(
+        help_text="Distributors' weekly sales of the principal's products in the period against the one before."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

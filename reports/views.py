@@ -416,8 +416,9 @@ class DistributorCoverageReportView(ReportView):
 
 class PrincipalScorecardReportView(ReportView):
     """One principal: products by status, open pipeline by stage and its weighted volume, activity in the
-    last four weeks (or the period given) against the four before, the top customers, and its samples
-    (sent, awaiting feedback, sample-to-win conversion). The CSV lists every figure as section, item,
+    last four weeks (or the period given) against the four before, the top customers, its samples
+    (sent, awaiting feedback, sample-to-win conversion), and its sell-through (cases from distributors'
+    weekly sales, points of distribution gained and lost, top distributors). The CSV lists every figure as section, item,
     measure, value."""
 
     operation_id = "reports_principal_scorecard"
@@ -457,6 +458,13 @@ class PrincipalScorecardReportView(ReportView):
                 yield figure("top_customers", customer["customer_name"], measure, customer[measure])
         for measure, value in data["samples"].items():
             yield figure("samples", "all", measure, value)
+        sales = data["sell_through"]
+        for measure, value in sales.items():
+            if measure != "top_distributors":
+                yield figure("sell_through", "all", measure, value)
+        for distributor in sales["top_distributors"]:
+            for measure in ("cases", "previous_cases", "change", "customers"):
+                yield figure("sell_through", distributor["distributor_name"], measure, distributor[measure])
 
 
 class _SalesArguments:

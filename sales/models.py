@@ -321,6 +321,8 @@ class SalesUnmatched(models.Model):
 
     class Meta:
         db_table = "sales_unmatched"
+        verbose_name = "kept sales row"
+        verbose_name_plural = "kept sales rows"
         ordering = ["id"]
         indexes = [
             models.Index(fields=["distributor", "period_start"], name="sales_unmatched_period"),
@@ -401,6 +403,7 @@ class CustomerAlias(models.Model):
 
     class Meta:
         db_table = "sales_customer_alias"
+        verbose_name_plural = "customer aliases"
         ordering = ["id"]
         indexes = [
             models.Index(fields=["customer"], name="sales_customer_alias_customer"),

@@ -1799,8 +1799,9 @@ export interface paths {
         /**
          * One principal on one page
          * @description One principal: products by status, open pipeline by stage and its weighted volume, activity in the
-         *     last four weeks (or the period given) against the four before, the top customers, and its samples
-         *     (sent, awaiting feedback, sample-to-win conversion). The CSV lists every figure as section, item,
+         *     last four weeks (or the period given) against the four before, the top customers, its samples
+         *     (sent, awaiting feedback, sample-to-win conversion), and its sell-through (cases from distributors'
+         *     weekly sales, points of distribution gained and lost, top distributors). The CSV lists every figure as section, item,
          *     measure, value.
          */
         get: operations["reports_principal_scorecard"];
@@ -1926,7 +1927,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List customer aliass
+         * List customer aliases
          * @description What distributors call the firm's customers (a ship-to number or name), learned when a kept row is
          *     confirmed, or entered here; later sales files recognise the customer by it.
          */
@@ -2084,7 +2085,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List sales unmatcheds
+         * List kept sales rows
          * @description Rows of sales files whose product or customer was not recognised, with the best candidates by name;
          *     confirm one to learn the match and apply it to every kept row with the same ship-to or item.
          */
@@ -2105,7 +2106,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a sales unmatched
+         * Get a kept sales row
          * @description Rows of sales files whose product or customer was not recognised, with the best candidates by name;
          *     confirm one to learn the match and apply it to every kept row with the same ship-to or item.
          */
@@ -3094,6 +3095,18 @@ export interface components {
             open_weekly_case_volume: string;
             /** Format: decimal */
             open_weighted_weekly_volume: string;
+        };
+        DistributorSales: {
+            distributor: number;
+            distributor_name: string;
+            /** Format: decimal */
+            cases: string;
+            /** Format: decimal */
+            previous_cases: string;
+            /** Format: decimal */
+            change: string;
+            /** @description Customers buying through it in the period. */
+            customers: number;
         };
         DuplicateContact: {
             id: number;
@@ -8481,6 +8494,8 @@ export interface components {
             top_customers: components["schemas"]["TopCustomer"][];
             /** @description Sampling in the period, and sample-to-win conversion. */
             samples: components["schemas"]["SampleFigures"];
+            /** @description Distributors' weekly sales of the principal's products in the period against the one before. */
+            sell_through: components["schemas"]["SellThrough"];
         };
         /**
          * @description * `fine_dining` - Fine dining
@@ -8499,6 +8514,34 @@ export interface components {
          * @enum {string}
          */
         SegmentEnum: "fine_dining" | "casual_dining" | "fast_casual" | "qsr" | "healthcare" | "education" | "hotel" | "catering" | "bar" | "cafe" | "corporate" | "grocery" | "other";
+        SellThrough: {
+            /**
+             * Format: decimal
+             * @description Cases of the weekly sales facts whose week starts in the period.
+             */
+            cases: string;
+            /**
+             * Format: decimal
+             * @description The same, in the period before.
+             */
+            previous_cases: string;
+            /** Format: decimal */
+            change: string;
+            /** Format: decimal */
+            change_percent: string | null;
+            /** @description Customers buying (net cases above zero) in the period. */
+            customers: number;
+            previous_customers: number;
+            /** @description Points of distribution: product × customer with net cases above zero in the period. */
+            points: number;
+            previous_points: number;
+            /** @description Buying now, not in the period before. */
+            points_gained: number;
+            /** @description Buying in the period before, not now. */
+            points_lost: number;
+            /** @description By cases in the period, at most five. */
+            top_distributors: components["schemas"]["DistributorSales"][];
+        };
         /**
          * @description * `positive` - Positive
          *     * `neutral` - Neutral
@@ -17045,7 +17088,7 @@ export interface operations {
                 "X-Request-ID"?: string;
             };
             path: {
-                /** @description A unique integer value identifying this sales unmatched. */
+                /** @description A unique integer value identifying this kept sales row. */
                 id: number;
             };
             cookie?: never;
@@ -17081,7 +17124,7 @@ export interface operations {
                 "X-Request-ID"?: string;
             };
             path: {
-                /** @description A unique integer value identifying this sales unmatched. */
+                /** @description A unique integer value identifying this kept sales row. */
                 id: number;
             };
             cookie?: never;

@@ -31,6 +31,7 @@ from reports.selectors.principals import PrincipalRef
 from samples.models import AWAITING_FEEDBACK_STATUSES
 
 TOP_CUSTOMERS = 10
+TOP_DISTRIBUTORS = 5
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,37 @@ class SampleFigures:
 
 
 @dataclass(frozen=True)
+class DistributorSales:
+    """One distributor's cases of the principal's products in the period and the one before."""
+
+    distributor: int
+    distributor_name: str
+    cases: Decimal
+    previous_cases: Decimal
+    change: Decimal
+    customers: int  # customers buying (net cases above zero) through this distributor in the period
+
+
+@dataclass(frozen=True)
+class SellThrough:
+    """The principal's sell-through from distributors' weekly sales facts (ADR 0034): the facts whose
+    week starts in the period against those of the period before; points of distribution are product ×
+    customer with net cases above zero (as the points-of-distribution report counts them)."""
+
+    cases: Decimal
+    previous_cases: Decimal
+    change: Decimal
+    change_percent: Decimal | None
+    customers: int
+    previous_customers: int
+    points: int
+    previous_points: int
+    points_gained: int
+    points_lost: int
+    top_distributors: list[DistributorSales]
+
+
+@dataclass(frozen=True)
 class ScorecardReport:
     as_of: dt.date
     principal: int
@@ -98,6 +130,7 @@ class ScorecardReport:
     activity: ActivityComparison
     top_customers: list[TopCustomer]
     samples: SampleFigures
+    sell_through: SellThrough
 
 
 _SCORECARD_PRODUCTS_SQL = """
@@ -207,6 +240,81 @@ SELECT (SELECT count(*) FROM sampled WHERE sent_at >= %(start)s AND sent_at < %(
 """
 
 
+# One statement for the sell-through: the principal's weekly facts of both periods summed per distributor ×
+# product × customer once (the principal index), then the totals, the points of distribution and the top
+# distributors over them. Facts are dated by calendar week, not by the firm's clock: a week counts in the
+# period its Monday falls in.
+_SCORECARD_SALES_SQL = """
+WITH f AS MATERIALIZED (
+    SELECT sf.distributor_id, sf.product_id, sf.customer_id,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) AS cases,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) AS previous_cases
+      FROM sales_fact sf
+     WHERE sf.tenant_id = %(tenant)s
+       AND sf.principal_id = %(principal)s
+       AND sf.period_kind = 'week'
+       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s
+     GROUP BY 1, 2, 3
+), points AS (
+    SELECT sum(cases) > 0 AS now, sum(previous_cases) > 0 AS before FROM f GROUP BY product_id, customer_id
+), customers AS (
+    SELECT sum(cases) > 0 AS now, sum(previous_cases) > 0 AS before FROM f GROUP BY customer_id
+), totals AS (
+    SELECT (SELECT coalesce(sum(cases), 0) FROM f) AS cases,
+           (SELECT coalesce(sum(previous_cases), 0) FROM f) AS previous_cases,
+           (SELECT count(*) FILTER (WHERE now) FROM customers) AS customers,
+           (SELECT count(*) FILTER (WHERE before) FROM customers) AS previous_customers,
+           p.points, p.previous_points, p.points_gained, p.points_lost
+      FROM (SELECT count(*) FILTER (WHERE now) AS points, count(*) FILTER (WHERE before) AS previous_points,
+                   count(*) FILTER (WHERE now AND NOT before) AS points_gained,
+                   count(*) FILTER (WHERE before AND NOT now) AS points_lost
+              FROM points) p
+), distributors AS (
+    SELECT distributor_id, sum(cases) AS cases, sum(previous_cases) AS previous_cases,
+           count(DISTINCT customer_id) FILTER (WHERE cases > 0) AS customers
+      FROM f
+     GROUP BY distributor_id
+)
+SELECT t.*, d.distributor_id AS distributor, o.name AS distributor_name, d.cases AS distributor_cases,
+       d.previous_cases AS distributor_previous_cases, d.customers AS distributor_customers
+  FROM totals t
+  LEFT JOIN LATERAL (
+      SELECT * FROM distributors WHERE cases > 0 ORDER BY cases DESC, distributor_id LIMIT %(limit)s
+  ) d ON true
+  LEFT JOIN organization o ON o.id = d.distributor_id
+ ORDER BY d.cases DESC, o.name, d.distributor_id
+"""
+
+
+def _sell_through(rows: list[dict[str, Any]]) -> SellThrough:
+    first = rows[0]  # the totals are on every row; one row without a distributor when none sold
+    cases, previous_cases = first["cases"], first["previous_cases"]
+    return SellThrough(
+        cases=cases,
+        previous_cases=previous_cases,
+        change=cases - previous_cases,
+        change_percent=change_percent(cases, previous_cases),
+        customers=first["customers"],
+        previous_customers=first["previous_customers"],
+        points=first["points"],
+        previous_points=first["previous_points"],
+        points_gained=first["points_gained"],
+        points_lost=first["points_lost"],
+        top_distributors=[
+            DistributorSales(
+                distributor=r["distributor"],
+                distributor_name=r["distributor_name"],
+                cases=r["distributor_cases"],
+                previous_cases=r["distributor_previous_cases"],
+                change=r["distributor_cases"] - r["distributor_previous_cases"],
+                customers=r["distributor_customers"],
+            )
+            for r in rows
+            if r["distributor"] is not None
+        ],
+    )
+
+
 def scorecard_period(
     *, today: dt.date, date_from: dt.date | None, date_to: dt.date | None, zone: zoneinfo.ZoneInfo = UTC
 ) -> Period:
@@ -226,8 +334,9 @@ def scorecard_report(
     zone: zoneinfo.ZoneInfo = UTC,
 ) -> ScorecardReport:
     """One principal: products by status, open pipeline by stage with its weighted volume, activity in
-    the period (the last four weeks by default) against the period before, the top customers, and its
-    samples (SampleFigures)."""
+    the period (the last four weeks by default) against the period before, the top customers, its
+    samples (SampleFigures), and its sell-through from distributors' weekly sales (SellThrough; `owner_id`
+    does not apply to sales)."""
     period = scorecard_period(today=today, date_from=date_from, date_to=date_to, zone=zone)
     previous = period.previous
     params = {
@@ -239,6 +348,9 @@ def scorecard_report(
         "previous_start": previous.start,
         "zone": zone.key,
         "limit": TOP_CUSTOMERS,
+        "date_from": period.date_from,
+        "date_to": period.date_to,
+        "previous_from": previous.date_from,
     }
     parts = {
         "closed": CLOSED,
@@ -271,6 +383,7 @@ def scorecard_report(
         (current if r["in_period"] else before)[r["type"]] += r["interactions"]
     total, previous_total = sum(current.values()), sum(before.values())
     sampling = rows(_SCORECARD_SAMPLES_SQL)[0]
+    sales = fetch(sql.SQL(_SCORECARD_SALES_SQL), {**params, "limit": TOP_DISTRIBUTORS})
     return ScorecardReport(
         as_of=today,
         principal=principal.id,
@@ -301,4 +414,5 @@ def scorecard_report(
                 sampling["organizations_won"], sampling["organizations_sampled"]
             ),
         ),
+        sell_through=_sell_through(sales),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
 
 from interactions.models import InteractionType
@@ -31,8 +33,8 @@ def typed_subject(item: object) -> str:
 
 
 @register.filter
-def signed(value: int | None) -> str:
-    """A change with its sign: +3, -2, 0."""
+def signed(value: int | Decimal | None) -> str:
+    """A change with its sign: +3, -2, +1.500, 0."""
     if value is None:
         return ""
-    return f"{value:+d}" if value else "0"
+    return f"{value:+}" if value else "0"

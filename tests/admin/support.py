@@ -3,8 +3,10 @@ browser would (the page's own inputs, changed where the test says)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
@@ -22,6 +24,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from sales.models import ColumnMapping, CustomerAlias, SalesFact, SalesUnmatched
 from samples.models import Sample as SampleRecord
 from tasks.models import Task
 from tests import factories as f
@@ -75,6 +78,10 @@ class Sample:
     authorization: DistributorAuthorization
     customer_distributor: CustomerDistributor
     tasks: dict[int, Task]  # each member's own (the list opens on "My tasks"), about principal A's deal
+    sales_fact: SalesFact
+    sales_unmatched: SalesUnmatched  # its product recognised: principal A's, in every role's sight
+    customer_alias: CustomerAlias
+    column_mapping: ColumnMapping
 
     def row(self, model: type[models.Model], user: User) -> models.Model:
         """The sample row of `model`; for tenancy models, the signed-in user's own (the admin, who has
@@ -100,6 +107,10 @@ class Sample:
             StageProbability: lambda: StageProbability.objects.get(tenant=firm.tenant, stage="new_lead"),
             SampleRecord: lambda: self.sample,
             Task: lambda: self.tasks[user.pk],
+            SalesFact: lambda: self.sales_fact,
+            SalesUnmatched: lambda: self.sales_unmatched,
+            CustomerAlias: lambda: self.customer_alias,
+            ColumnMapping: lambda: self.column_mapping,
         }
         return rows[model]()
 
@@ -148,7 +159,24 @@ def make_sample(firm: Firm) -> Sample:
             )
             for user in (firm.admin, firm.manager, firm.other_manager, firm.viewer)
         },
-    )
+        sales_fact=SalesFact.objects.create(
+            tenant=tenant, distributor=firm.distributor, product=product, customer=firm.customer,
+            principal_id=0, period_kind="week", period_start=dt.date(2026, 3, 2), cases=Decimal("12.5"),
+        ),
+        sales_unmatched=SalesUnmatched.objects.create(
+            tenant=tenant, created_by=firm.manager, distributor=firm.distributor, product=product,
+            ship_to_number="ST-9", ship_to_name="Corner Deli", period_kind="week",
+            period_start=dt.date(2026, 3, 2), cases=Decimal(3),
+            suggestions={"customers": [{"id": firm.customer.pk, "name": firm.customer.name, "score": 0.4}]},
+        ),
+        customer_alias=CustomerAlias.objects.create(
+            tenant=tenant, distributor=firm.distributor, kind="ship_to_number", value="ST-1",
+            customer=firm.customer,
+        ),
+        column_mapping=ColumnMapping.objects.create(
+            tenant=tenant, distributor=firm.distributor, mapping={"Item #": "item_number", "Notes": None},
+        ),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------

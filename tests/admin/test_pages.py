@@ -8,6 +8,7 @@ from django.db import models
 
 from crm.models import Membership, PrincipalAssignment, Tenant, User
 from opportunities.models import StageProbability
+from sales.models import SalesFact, SalesUnmatched
 from tests.admin.support import Sample, signed_in, url
 from tests.conftest import Firm
 
@@ -15,6 +16,9 @@ MODELS = sorted(admin.site._registry, key=lambda m: m._meta.label)
 ROLES = ("admin", "manager", "viewer")
 # Firms come from create_tenant; members are added as users; stage probabilities come with the firm.
 NO_ADD = {Tenant, Membership, StageProbability}
+# Sales facts and kept rows are written by imports only (ADR 0034): read in the admin, never changed.
+IMPORTED = {SalesFact, SalesUnmatched}
+NO_ADD |= IMPORTED
 ADMIN_ONLY = {User, PrincipalAssignment, StageProbability}
 
 
@@ -42,6 +46,10 @@ def test_every_model_is_registered() -> None:
         "samples.Sample",
         "interactions.Interaction",
         "tasks.Task",
+        "sales.SalesFact",
+        "sales.SalesUnmatched",
+        "sales.CustomerAlias",
+        "sales.ColumnMapping",
     }
 
 
@@ -71,7 +79,7 @@ def test_change_page_renders(sample: Sample, firm: Firm, model: type[models.Mode
     user = getattr(firm, role)
     response = signed_in(user).get(url(model, "change", sample.row(model, user).pk))
     assert response.status_code == 200
-    writable = model is not Tenant and (
+    writable = model not in {Tenant} | IMPORTED and (
         role == "admin" or (role == "manager" and model not in ADMIN_ONLY | {Membership})
     )
     assert response.context["has_change_permission"] is writable
@@ -89,3 +97,14 @@ def test_add_page_is_for_writers_only(firm: Firm, model: type[models.Model], rol
 def test_viewer_cannot_post_a_change(sample: Sample, firm: Firm, model: type[models.Model]) -> None:
     path = url(model, "change", sample.row(model, firm.viewer).pk)
     assert signed_in(firm.viewer).post(path, {}).status_code == 403
+
+
+@pytest.mark.parametrize("model", sorted(IMPORTED, key=ids), ids=ids)
+def test_imported_sales_rows_cannot_be_changed_even_by_an_admin(
+    sample: Sample, firm: Firm, model: type[models.Model]
+) -> None:
+    path = url(model, "change", sample.row(model, firm.admin).pk)
+    assert signed_in(firm.admin).post(path, {}).status_code == 403
+    assert (
+        signed_in(firm.admin).get(url(model, "delete", sample.row(model, firm.admin).pk)).status_code == 403
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.db import models
@@ -17,6 +19,7 @@ from organizations.models import (
     Organization,
 )
 from products.models import Product, ProductDistributor
+from sales.models import ColumnMapping, CustomerAlias, SalesFact, SalesUnmatched
 from samples.models import Sample
 from tasks.models import Task
 from tests import factories as f
@@ -115,6 +118,41 @@ def _assignments(firm: Firm, n: int) -> None:
         f.PrincipalAssignmentFactory(tenant=firm.tenant, user=firm.other_manager)
 
 
+def _sales_facts(firm: Firm, n: int) -> None:
+    for _ in range(n):
+        SalesFact.objects.create(
+            tenant=firm.tenant, distributor=f.DistributorFactory(tenant=firm.tenant),
+            product=f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a),
+            customer=f.CustomerFactory(tenant=firm.tenant), principal_id=0, period_kind="week",
+            period_start=dt.date(2026, 3, 2), cases=Decimal(1),
+        )  # fmt: skip
+
+
+def _sales_unmatched(firm: Firm, n: int) -> None:
+    for i in range(n):
+        SalesUnmatched.objects.create(
+            tenant=firm.tenant, created_by=firm.admin, distributor=f.DistributorFactory(tenant=firm.tenant),
+            product=f.ProductFactory(tenant=firm.tenant, principal=firm.principal_a),
+            ship_to_name=f"Deli {i}", period_kind="week", period_start=dt.date(2026, 3, 2), cases=Decimal(1),
+        )  # fmt: skip
+
+
+def _aliases(firm: Firm, n: int) -> None:
+    for _ in range(n):
+        CustomerAlias.objects.create(
+            tenant=firm.tenant, distributor=f.DistributorFactory(tenant=firm.tenant), kind="ship_to_name",
+            value="Corner Deli", customer=f.CustomerFactory(tenant=firm.tenant), created_by=firm.manager,
+        )  # fmt: skip
+
+
+def _mappings(firm: Firm, n: int) -> None:
+    for _ in range(n):
+        ColumnMapping.objects.create(
+            tenant=firm.tenant, distributor=f.DistributorFactory(tenant=firm.tenant),
+            mapping={"Cases": "cases"}, updated_by=firm.manager,
+        )  # fmt: skip
+
+
 BUILDERS: dict[type[models.Model], Builder] = {
     Organization: _customers,
     Contact: _contacts,
@@ -131,6 +169,10 @@ BUILDERS: dict[type[models.Model], Builder] = {
     User: _members,
     Membership: _members,
     PrincipalAssignment: _assignments,
+    SalesFact: _sales_facts,
+    SalesUnmatched: _sales_unmatched,
+    CustomerAlias: _aliases,
+    ColumnMapping: _mappings,
 }
 
 

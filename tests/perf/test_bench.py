@@ -196,3 +196,34 @@ def test_the_scene_lists_the_duplicates_of_organizations_and_contacts():
     names = {operation.name: operation for operation in build_scene().operations}
     assert names["organizations: duplicates"].calls[0].path.endswith("/organizations/duplicates/")
     assert names["contacts: duplicates"].query_budget == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scene_measures_the_sell_through_reports_within_their_budgets():
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from workbench.bench.scenario import REPORT_BUDGET, build_scene
+
+    generate(scale=0.01, seed=10)
+    scene = build_scene()
+    names = {operation.name: operation for operation in scene.operations}
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {scene.token}")
+    assert names["reports: principal-scorecard"].query_budget == REPORT_BUDGET + 2
+    for report in ("sales-velocity", "points-of-distribution", "buying-opportunities"):
+        for name in (f"reports: {report}", f"reports: {report}, filtered"):
+            operation = names[name]
+            assert operation.query_budget == REPORT_BUDGET
+            for call in operation.calls:
+                client.get(call.path)  # a process's first request fills Django's caches
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(call.path)
+                assert response.status_code == 200, (call.path, response.content)
+                # Every statement the request runs (the RLS context and the time zones included), not the
+                # transaction's BEGIN and COMMIT.
+                statements = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
+                assert len(statements) <= operation.query_budget, (
+                    call.path,
+                    [sql[:50] for sql in statements],
+                )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 from xml.etree import ElementTree
 
 from django.test import Client
 
 from reports.charts import bar_chart, column_chart
+from sales.models import SalesFact
+from tests import factories as f
 from tests.reports.support import World
 
 DASHBOARD = "/admin/dashboard/"
@@ -93,3 +97,29 @@ def test_dashboard_follow_ups_do_not_repeat_the_type(world: World) -> None:
     follow_ups = page.split('id="follow-ups"')[1].split('id="stale"')[0]
     assert "<td>Call: Call about line review" in follow_ups  # a subject not starting "Type:" gets it
     assert not re.search(r"(\w[\w ]*): \1:", follow_ups)
+
+
+def test_dashboard_shows_sell_through_per_principal_and_in_the_scorecard(world: World) -> None:
+    firm, tenant = world.firm, world.firm.tenant
+    pizza = f.ProductFactory(tenant=tenant, principal=firm.principal_a, name="Pizza")
+    cola = f.ProductFactory(tenant=tenant, principal=firm.principal_b, name="Cola")
+    for product, customer, weeks_ago, cases in (
+        (pizza, world.diner, 0, "12"),  # this period: the scorecard's four weeks, the 13 weeks of velocity
+        (pizza, world.grill, 1, "3"),
+        (pizza, world.diner, 5, "5"),  # the scorecard's period before; still in velocity's 13 weeks
+        (cola, world.cafe, 0, "40"),  # principal B: outside the manager's book
+    ):
+        SalesFact.objects.create(
+            tenant=tenant, distributor=world.foodservice, product=product, customer=customer,
+            principal_id=0, period_kind="week", period_start=world.monday - dt.timedelta(weeks=weeks_ago),
+            cases=Decimal(cases),
+        )  # fmt: skip
+    page = signed_in(firm.manager).get(DASHBOARD).content.decode()
+    block = page.split('id="sell-through"')[1].split('<div class="module"')[0]
+    assert "Acme Principal A" in block and "Acme Principal B" not in block
+    assert '<td class="num">20.000</td>' in block  # 12 + 3 + 5 in the last 13 weeks
+    scorecard = page.split('id="scorecard-sell-through"')[1].split("</table>")[0]
+    assert "15.000 cases (+10.000 against the 5.000 before, 200.0 %)" in scorecard
+    assert "2 customers buying" in scorecard
+    assert "Points of distribution 2 (+1, −0 against the 1 before)" in scorecard
+    assert '<td>Acme Foodservice</td><td class="num">15.000</td>' in scorecard

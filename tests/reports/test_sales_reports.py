@@ -160,3 +160,53 @@ def test_sales_reports_refuse_bad_parameters_as_problems(firm: Firm, api: Any) -
         response = client.get("/api/v1/reports/sales-velocity/", params)
         assert response.status_code == 400, params
         assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_scorecard_sell_through_against_the_period_before(
+    firm: Firm, world: dict[str, Any], api: Any
+) -> None:
+    params = {**PARAMS, "principal": firm.principal_a.pk}
+    body = api(firm.manager).get("/api/v1/reports/principal-scorecard/", params).json()
+    sales = body["sell_through"]
+    # Now: diner 10 + 6 + 2 (Zeta), cafe 4; before: bar 5, diner 8, cafe's salsa 3; January's 99 in neither.
+    assert (sales["cases"], sales["previous_cases"], sales["change"], sales["change_percent"]) == (
+        "22.000",
+        "16.000",
+        "6.000",
+        "37.5",
+    )
+    assert (sales["customers"], sales["previous_customers"]) == (2, 3)  # diner, cafe; bar, diner, cafe
+    # Product × customer: now pizza at the diner and the cafe; before pizza at the bar and the diner, salsa
+    # at the cafe: pizza at the cafe gained, pizza at the bar and salsa at the cafe lost.
+    assert {k: sales[k] for k in ("points", "previous_points", "points_gained", "points_lost")} == {
+        "points": 2,
+        "previous_points": 3,
+        "points_gained": 1,
+        "points_lost": 2,
+    }
+    assert [
+        (d["distributor_name"], d["cases"], d["previous_cases"], d["change"], d["customers"])
+        for d in sales["top_distributors"]
+    ] == [
+        (firm.distributor.name, "20.000", "16.000", "4.000", 2),
+        ("Zeta Foods", "2.000", "0.000", "2.000", 1),
+    ]
+    csv = api(firm.manager).get("/api/v1/reports/principal-scorecard/", {**params, "format": "csv"})
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert "sell_through,all,points_lost,2" in lines
+    assert "sell_through,Zeta Foods,cases,2.000" in lines
+    other = api(firm.other_manager).get(
+        "/api/v1/reports/principal-scorecard/", {**PARAMS, "principal": firm.principal_b.pk}
+    )
+    assert other.json()["sell_through"]["cases"] == "7.000"
+
+
+def test_scorecard_sell_through_is_zero_without_sales(firm: Firm, api: Any) -> None:
+    params = {**PARAMS, "principal": firm.principal_a.pk}
+    sales = api(firm.admin).get("/api/v1/reports/principal-scorecard/", params).json()["sell_through"]
+    assert (sales["cases"], sales["change_percent"], sales["points"], sales["top_distributors"]) == (
+        "0.000",
+        None,
+        0,
+        [],
+    )

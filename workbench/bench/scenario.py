@@ -412,11 +412,28 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
         ("distributor-coverage", principal, ({**principal, **mine}, {**principal, "date_from": year_ago})),
         ("principal-scorecard", principal, ({**principal, **mine}, {**principal, "date_from": quarter_ago})),
     )
+    # Sell-through (ADR 0034): the busy principal's biggest distributor and product narrow them; without
+    # sales facts (a firm generated before them) the filters fall back to the principal and the weeks.
+    seller = _rows(
+        "SELECT distributor_id, product_id FROM sales_fact WHERE tenant_id = %s AND principal_id = %s"
+        " AND period_start >= %s GROUP BY 1, 2 ORDER BY sum(cases) DESC, 1, 2 LIMIT 1",
+        [tenant.pk, busy, today - dt.timedelta(weeks=13)],
+    )
+    by_seller = (
+        ({"distributor": seller[0][0]}, {"product": seller[0][1], "weeks": 52})
+        if seller
+        else ({"weeks": 52},)
+    )
+    reports += (
+        ("sales-velocity", {}, (principal, *by_seller, {"weeks": 4})),
+        ("points-of-distribution", {}, (principal, *by_seller, {"date_from": year_ago})),
+        ("buying-opportunities", {}, (principal, {"weeks": 4}, {"date_from": quarter_ago})),
+    )
     for report, params, filters in reports:
         call = _get(f"/reports/{report}/", **params)
         if route_exists(call.path):
-            # The scorecard's samples are one statement more than the other reports run.
-            budget = REPORT_BUDGET + 1 if report == "principal-scorecard" else None
+            # The scorecard's samples and its sell-through are two statements more than the other reports run.
+            budget = REPORT_BUDGET + 2 if report == "principal-scorecard" else None
             add(f"reports: {report}", "report", call, budget=budget)
             add(
                 f"reports: {report}, filtered",
@@ -431,9 +448,10 @@ def build_scene(tenant: Tenant | None = None) -> Scene:
             "reports: admin dashboard",
             "report",
             Call("GET", "/admin/dashboard/"),
-            # RLS context, the user, the book's principals, the reports' own 14 statements; a process's
-            # first request runs 2 more, filling Django's caches.
-            budget=19,
+            # RLS context, the user, the book's principals, the reports' own 17 statements (the scorecard's
+            # sell-through one, the 13 weeks' velocity two); a process's first request runs 2 more, filling
+            # Django's caches.
+            budget=22,
         )
     scene.operations = ops
     return scene

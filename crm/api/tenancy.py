@@ -126,8 +126,11 @@ class MeView(APIView):
     def me(self, request: Request) -> Any:
         context = context_of(request)
         user = User.objects.get(pk=context.member_user_id)
-        membership = Membership.objects.get(user_id=user.pk)
-        tenant = Tenant.objects.get(pk=context.member_tenant_id)
+        # The membership and its firm in one query (the member's own, under RLS).
+        membership = Membership.objects.select_related("tenant").get(
+            user_id=user.pk, tenant_id=context.member_tenant_id
+        )
+        tenant = membership.tenant
         principals = book_organizations()._default_manager.filter(
             tenant_id=context.member_tenant_id, type=PRINCIPAL, deleted_at__isnull=True
         )

@@ -8,6 +8,7 @@ hook `postprocess_schema` points filter parameters at the named enum components.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -770,9 +771,32 @@ class CrmDjangoFilterExtension(DjangoFilterExtension):
 _OWN_ENUM_PARAMETERS = frozenset({"expand", "ordering"})
 
 
+_SAME_LABEL_CHOICE = re.compile(r"^\* `(.+)` - \1$")
+
+
+def _without_same_label_choices(description: str) -> str:
+    """A property's description without drf-spectacular's list of its choices when each choice's label is
+    its value (`* `America/Chicago` - America/Chicago`): the enum component already lists them, and for
+    the time zones that list was 600 lines in every property that takes one."""
+    lines = description.split("\n")
+    bullets = [line for line in lines if line.startswith("* `")]
+    if not bullets or not all(_SAME_LABEL_CHOICE.match(line) for line in bullets):
+        return description
+    return "\n".join(line for line in lines if not line.startswith("* `")).strip()
+
+
 def postprocess_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Filter parameters name the enum component of their choices (`StageEnum`) instead of repeating it."""
+    """Filter parameters name the enum component of their choices (`StageEnum`) instead of repeating it;
+    properties do not repeat choices whose labels are their values."""
     components = result.get("components", {}).get("schemas", {})
+    for component in components.values():
+        for prop in component.get("properties", {}).values():
+            if isinstance(prop.get("description"), str):
+                stripped = _without_same_label_choices(prop["description"])
+                if stripped:
+                    prop["description"] = stripped
+                else:
+                    del prop["description"]
     by_values: dict[frozenset[str], list[str]] = {}
     for name, component in components.items():
         if component.get("type") == "string" and component.get("enum"):

@@ -43,7 +43,13 @@ def busy_firm(transactional_db: Any, settings: Any) -> Iterator[Firm]:
             title="Regional Foodservice Marketing Manager",
             email=f"someone.with.a.long.address.{n}@fresh-market-delicatessen.example",
         )
-        f.ContactFactory(tenant=tenant, organization=customer, title="Executive Chef and Purchasing")
+        f.ContactFactory(  # the longest names: a name chosen in an inline must not widen its column
+            tenant=tenant,
+            organization=customer,
+            first_name=f"Maximiliana-Christabel {n}",
+            last_name="Vandenberghe-Montgomery",
+            title="Executive Chef and Purchasing",
+        )
         distributor = f.DistributorFactory(tenant=tenant, name=f"{LONG} Distribution {n}")
         f.DistributorAuthorizationFactory(
             tenant=tenant, principal=principal, distributor=distributor, notes="Carries the whole line " * 8

@@ -227,3 +227,37 @@ def test_the_scene_measures_the_sell_through_reports_within_their_budgets():
                     call.path,
                     [sql[:50] for sql in statements],
                 )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tiny_sales_bench_import_matches_most_rows_and_replaces_its_periods_when_run_again():
+    import io
+
+    from django.core.management import call_command
+
+    from imports.models import Import
+    from sales.models import SalesFact
+
+    generate(scale=0.01, seed=11)
+    before = SalesFact.objects.count()
+    out = io.StringIO()
+    call_command("bench_import", kind="sales", rows=600, stdout=out)
+    lines = out.getvalue().splitlines()
+    timed = {line.split(":")[0].strip(): line for line in lines if " rows/s" in line}
+    assert set(timed) == {"dry run", "import", "re-import"}, lines
+    for line in timed.values():
+        assert "succeeded" in line and " 0 error" in line, line
+        created = int(line.split(" create")[0].rsplit(" ", 1)[1])
+        unmatched = int(line.split(" unmatched")[0].rsplit(" ", 1)[1])
+        assert created + unmatched == 600 and created >= 450, line  # names and item numbers are the firm's
+    # The real run wrote its facts; the re-import replaced the same periods rather than adding to them.
+    replaced = int(timed["re-import"].split(" facts replaced")[0].rsplit(" ", 1)[1].replace(",", ""))
+    real, again = Import.objects.filter(kind="sales", dry_run=False).order_by("id")
+    assert not SalesFact.objects.filter(source_import_id=real.pk).exists()
+    assert replaced == SalesFact.objects.filter(source_import_id=again.pk).count() > 0
+    assert (
+        SalesFact.objects.count()
+        == before
+        - int(timed["import"].split(" facts replaced")[0].rsplit(" ", 1)[1].replace(",", ""))
+        + replaced
+    )

@@ -202,7 +202,7 @@ def run(options: Options, log: Callable[[str], None], scene: Scene | None = None
         log(f"[{time.perf_counter() - started:6.1f}s] {text}")
 
     scene = scene or build_scene()
-    operations = [op for op in scene.operations if options.only in op.name]
+    operations = [op for op in scene.operations if any(part in op.name for part in options.only.split("|"))]
     client = _client(options)
     served_by = server.describe(options.server, workers=options.workers, threads=options.threads)
     report = Report(

@@ -49,7 +49,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-baselines", action="store_true", help="Skip the SQL, JSON and no-RLS baselines."
         )
-        parser.add_argument("--only", default="", help="Only operations whose name contains this text.")
+        parser.add_argument(
+            "--only",
+            default="",
+            help="Only operations whose name contains this text (or one of several: a|b).",
+        )
         parser.add_argument(
             "--server",
             choices=server.SERVERS,

@@ -96,3 +96,52 @@ def test_a_mapping_edited_in_the_admin_records_its_editor(firm: Firm) -> None:
     )
     refused = submit(signed_in(firm.manager), path, ColumnMapping, mapping='{"Qty": "quantity"}')
     assert form_errors(refused)  # not a sales field: the database's check, shown on the form
+
+
+def test_a_writer_confirms_a_kept_row_in_the_admin_and_it_becomes_a_fact_with_its_alias_learned(
+    firm: Firm,
+) -> None:
+    from sales.models import SalesUnmatched
+    from tests.sales.support import build, run_sales, sales_file
+
+    world = build(firm)
+    run_sales(
+        firm.manager,
+        firm.distributor,
+        sales_file(
+            ["2026-03-02", "1001", "", "", "0042", "CORNER CAFE #7", "4", "40"],
+            ["2026-03-09", "1001", "", "", "0042", "CORNER CAFE #7", "5", ""],
+            ["2026-03-09", "1001", "", "", "0099", "Other Place", "2", ""],  # another ship-to: stays kept
+        ),
+    )
+    first = SalesUnmatched.objects.order_by("id").first()
+    assert first is not None and first.product_id == world.pizza.pk and first.customer_id is None
+    path = url(SalesUnmatched, "change", first.pk)
+    # A viewer reads the row and its suggestions, with nothing to choose.
+    page = signed_in(firm.viewer).get(path)
+    assert page.status_code == 200 and b"Corner Cafe Holdings" in page.content
+    assert "customer" not in page.context["adminform"].form.fields
+    manager = signed_in(firm.manager)
+    form = manager.get(path).context["adminform"].form
+    assert set(form.fields) == {"customer"}  # the product was recognised: read-only
+    # Choosing nothing is refused on the form.
+    assert form_errors(manager.post(path, {})) == {"__all__": ["Choose the customer, the product, or both."]}
+    response = manager.post(path, {"customer": str(world.cafe.pk)}, follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [
+        "Confirmed: 2 kept row(s) of this distributor matched, 2 fact(s) written;"
+        f" learned the alias “0042” for {world.cafe}."
+    ], shown
+    assert sorted((fact.period_start, fact.cases) for fact in SalesFact.objects.all()) == [
+        (dt.date(2026, 3, 2), Decimal("4.000")),
+        (dt.date(2026, 3, 9), Decimal("5.000")),
+    ]
+    assert list(SalesUnmatched.objects.values_list("ship_to_number", flat=True)) == ["0099"]
+    alias = CustomerAlias.objects.get()
+    assert (alias.value, alias.customer_id, alias.created_by_id) == ("0042", world.cafe.pk, firm.manager.pk)
+    # A principal is no customer: the choice is refused on the form, nothing written.
+    other = SalesUnmatched.objects.get()
+    refused = manager.post(url(SalesUnmatched, "change", other.pk), {"customer": str(firm.principal_a.pk)})
+    assert "customer" in form_errors(refused)
+    assert SalesUnmatched.objects.filter(pk=other.pk, customer__isnull=True).exists()

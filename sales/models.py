@@ -236,6 +236,8 @@ class SalesFact(models.Model):
             models.Index(fields=["principal", "period_start"], name="sales_fact_principal"),
             models.Index(fields=["product", "period_start"], name="sales_fact_product"),
             models.Index(fields=["customer", "period_start"], name="sales_fact_customer"),
+            # A firm's facts newest period first (the unfiltered list and its cursor pages).
+            models.Index(fields=["tenant", "period_start", "id"], name="sales_fact_tenant_period"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -35,7 +35,9 @@ class SalesFactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = SalesFact.objects.none()
     filterset_class = filters.SalesFactFilter
     ordering = ("-period_start", "-id")
-    ordering_fields = ("id", "period_start", "cases")
+    # Orders an index serves (sales_fact_tenant_period, the primary key): ordering millions of facts by
+    # cases would sort them all for each page (~0.9 s at scale 20); the reports rank by cases.
+    ordering_fields = ("id", "period_start")
 
     def get_queryset(self) -> QuerySet[SalesFact]:
         return SalesFact.objects.filter(tenant_id=context_of(self.request).member_tenant_id)

@@ -12577,7 +12577,7 @@ export interface operations {
                 /** @description Only rows whose distributor has this id. */
                 distributor?: number;
                 /** @description Comma-separated fields to order by, `-` for descending; the primary key always breaks ties. An unknown field is a 400. */
-                ordering?: ("cases" | "-cases" | "id" | "-id" | "period_start" | "-period_start")[];
+                ordering?: ("id" | "-id" | "period_start" | "-period_start")[];
                 /** @description Rows per page, 1–200 (default 50). */
                 page_size?: number;
                 /** @description Periods starting on or after this date. */

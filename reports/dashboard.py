@@ -54,7 +54,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     win_loss = selectors.win_loss_report(tenant_id=tenant_id, today=today, book=book, zone=zone)
     # Sell-through per principal over the last 13 ISO weeks (distributors' weekly sales, ADR 0034).
-    velocity = selectors.velocity_report(tenant_id=tenant_id, today=today, book=book)
+    velocity = selectors.velocity_report(tenant_id=tenant_id, today=today, book=book, rows_limit=0)
     scorecard = coverage = None
     if chosen is not None:
         scorecard = selectors.scorecard_report(tenant_id=tenant_id, principal=chosen, today=today, zone=zone)

@@ -7,11 +7,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.api.fast import FlatRowSerializer
 from interactions.models import InteractionType
 from opportunities.models import OpportunityStatus, Stage
 from organizations.models import OrganizationType, Priority
 from products.models import ProductStatus
 from reports.selectors import utc_today
+from reports.selectors.sales import ROWS_LIMIT, ROWS_LIMIT_MAX
 from sales.models import PeriodKind
 from tasks.models import TaskPriority
 from tasks.serializers import LocalTimeField
@@ -587,6 +589,14 @@ class SalesParamsSerializer(ReportParamsSerializer):
     product = id_field("Only this product's sales (a product id).")
     date_from = ReportDateField(required=False, help_text="Start of the period, instead of weeks.")
     date_to = ReportDateField(required=False, help_text="Last day of the period (default today).")
+    rows_limit = serializers.IntegerField(
+        required=False,
+        default=ROWS_LIMIT,
+        min_value=1,
+        max_value=ROWS_LIMIT_MAX,
+        help_text=f"At most this many rows listed (default {ROWS_LIMIT}), in name order; `rows_total` says how"
+        " many there are, and the totals per principal and overall always cover every row.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _exclusive(attrs, "weeks", self.initial_data)
@@ -622,7 +632,7 @@ class BuyingOpportunitiesParamsSerializer(ListParamsSerializer):
         return super().validate(attrs)
 
 
-class VelocitySerializer(serializers.Serializer):
+class VelocitySerializer(FlatRowSerializer):
     principal = serializers.IntegerField(allow_null=True)
     principal_name = serializers.CharField(allow_null=True)
     distributor = serializers.IntegerField(allow_null=True)
@@ -646,12 +656,15 @@ class VelocityReportSerializer(ReportSerializer):
     period = ReportPeriodSerializer()
     previous_period = ReportPeriodSerializer()
     period_kind = serializers.ChoiceField(choices=PeriodKind.choices)
-    rows = VelocitySerializer(many=True, help_text="Per principal × distributor × product.")
+    rows = VelocitySerializer(
+        many=True, help_text="Per principal × distributor × product, in name order (at most `rows_limit`)."
+    )
+    rows_total = serializers.IntegerField(help_text="Rows in all, before `rows_limit`.")
     principals = VelocitySerializer(many=True, help_text="Per principal (distributor and product null).")
     total = VelocitySerializer()
 
 
-class DistributionSerializer(serializers.Serializer):
+class DistributionSerializer(FlatRowSerializer):
     principal = serializers.IntegerField(allow_null=True)
     principal_name = serializers.CharField(allow_null=True)
     product = serializers.IntegerField(allow_null=True)
@@ -663,7 +676,7 @@ class DistributionSerializer(serializers.Serializer):
     lost = serializers.IntegerField(help_text="Buying in the previous period, not now.")
 
 
-class LostPointSerializer(serializers.Serializer):
+class LostPointSerializer(FlatRowSerializer):
     principal = serializers.IntegerField()
     product = serializers.IntegerField()
     product_name = serializers.CharField()
@@ -679,7 +692,10 @@ class DistributionReportSerializer(ReportSerializer):
     period = ReportPeriodSerializer()
     previous_period = ReportPeriodSerializer()
     period_kind = serializers.ChoiceField(choices=PeriodKind.choices)
-    rows = DistributionSerializer(many=True, help_text="Per principal × product.")
+    rows = DistributionSerializer(
+        many=True, help_text="Per principal × product, in name order (at most `rows_limit`)."
+    )
+    rows_total = serializers.IntegerField(help_text="Rows in all, before `rows_limit`.")
     principals = DistributionSerializer(many=True, help_text="Per principal (product null).")
     total = DistributionSerializer()
     lost = LostPointSerializer(
@@ -688,7 +704,7 @@ class DistributionReportSerializer(ReportSerializer):
     lost_total = serializers.IntegerField()
 
 
-class BuyingOpportunitySerializer(serializers.Serializer):
+class BuyingOpportunitySerializer(FlatRowSerializer):
     opportunity = serializers.IntegerField()
     opportunity_name = serializers.CharField()
     stage = serializers.ChoiceField(choices=Stage.choices)

@@ -473,7 +473,7 @@ class _SalesArguments:
     product filters go to the selector as ids."""
 
     covers_book = True
-    own_params: ClassVar[tuple[str, ...]] = ("weeks", "period_kind")
+    own_params: ClassVar[tuple[str, ...]] = ("weeks", "period_kind", "rows_limit")
 
     def selector_arguments(self, context: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         arguments: dict[str, Any] = super().selector_arguments(context, params)  # type: ignore[misc]
@@ -514,7 +514,7 @@ class PointsOfDistributionReportView(_SalesArguments, ReportView):
     serializer_class = s.DistributionReportSerializer
     file_stem = "points-of-distribution"
     selector = staticmethod(selectors.distribution_report)
-    own_params = ("weeks", "period_kind", "limit")
+    own_params = ("weeks", "period_kind", "rows_limit", "limit")
 
     def csv_rows(self, data: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
         by_principal: dict[int, list[Mapping[str, Any]]] = {}

@@ -3041,8 +3041,10 @@ export interface components {
             period: components["schemas"]["ReportPeriod"];
             previous_period: components["schemas"]["ReportPeriod"];
             period_kind: components["schemas"]["PeriodKindEnum"];
-            /** @description Per principal × product. */
+            /** @description Per principal × product, in name order (at most `rows_limit`). */
             rows: components["schemas"]["Distribution"][];
+            /** @description Rows in all, before `rows_limit`. */
+            rows_total: number;
             /** @description Per principal (product null). */
             principals: components["schemas"]["Distribution"][];
             total: components["schemas"]["Distribution"];
@@ -5975,8 +5977,10 @@ export interface components {
             period: components["schemas"]["ReportPeriod"];
             previous_period: components["schemas"]["ReportPeriod"];
             period_kind: components["schemas"]["PeriodKindEnum"];
-            /** @description Per principal × distributor × product. */
+            /** @description Per principal × distributor × product, in name order (at most `rows_limit`). */
             rows: components["schemas"]["Velocity"][];
+            /** @description Rows in all, before `rows_limit`. */
+            rows_total: number;
             /** @description Per principal (distributor and product null). */
             principals: components["schemas"]["Velocity"][];
             total: components["schemas"]["Velocity"];
@@ -12061,6 +12065,8 @@ export interface operations {
                 principal?: number;
                 /** @description Only this product's sales (a product id). */
                 product?: number;
+                /** @description At most this many rows listed (default 1000), in name order; `rows_total` says how many there are, and the totals per principal and overall always cover every row. */
+                rows_limit?: number;
                 /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
                 weeks?: number;
             };
@@ -12158,6 +12164,8 @@ export interface operations {
                 principal?: number;
                 /** @description Only this product's sales (a product id). */
                 product?: number;
+                /** @description At most this many rows listed (default 1000), in name order; `rows_total` says how many there are, and the totals per principal and overall always cover every row. */
+                rows_limit?: number;
                 /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
                 weeks?: number;
             };

@@ -480,3 +480,44 @@ def read_plan(
             except Unsupported:
                 _plans[key] = None
         return _plans[key]
+
+
+class FlatRowSerializer(serializers.Serializer):
+    """A read-only serializer of flat rows (dataclasses, objects): its representation of each row is built
+    by the same converters as a ReadPlan's — every declared field read by its name, None as None — compiled
+    once per class, instead of DRF's per-field machinery (~60 µs a row of fifteen fields; reports list
+    thousands). A subclass whose fields the compiler does not understand (a dotted source, a method or
+    nested field, a time zone) keeps DRF's own path; tests/api/test_fast_read.py proves the two equal."""
+
+    _flat_plans: dict[type, list[tuple[str, Converter | None]] | None] = {}
+
+    @classmethod
+    def _flat_plan(cls, fields: Mapping[str, drf_fields.Field]) -> list[tuple[str, Converter | None]] | None:
+        if cls in cls._flat_plans:
+            return cls._flat_plans[cls]
+        plan: list[tuple[str, Converter | None]] | None = []
+        try:
+            for name, field in fields.items():
+                if field.write_only:
+                    continue
+                if field.source != name:
+                    raise Unsupported(f"{name}: source {field.source}")
+                converter = converter_for(field)
+                if isinstance(converter, Zoned):
+                    raise Unsupported(f"{name}: needs the time zone")
+                assert plan is not None
+                plan.append((name, converter))
+        except Unsupported:
+            plan = None
+        cls._flat_plans[cls] = plan
+        return plan
+
+    def to_representation(self, instance: Any) -> Any:
+        plan = self._flat_plan(self.fields)
+        if plan is None:
+            return super().to_representation(instance)
+        out: dict[str, Any] = {}
+        for name, convert in plan:
+            value = getattr(instance, name)
+            out[name] = value if value is None or convert is None else convert(value)
+        return out

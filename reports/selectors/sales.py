@@ -18,6 +18,10 @@ from psycopg import sql
 from reports.selectors.common import CLOSED, Period, change_percent, fetch, given, ids, limited, week_start
 
 WEEK = dt.timedelta(days=7)
+# Lines (principal × distributor × product, or principal × product) a report lists by default; the API
+# takes up to ROWS_LIMIT_MAX. A firm's whole sell-through at scale 20 is ~140,000 lines (27 MB of JSON).
+ROWS_LIMIT = 1000
+ROWS_LIMIT_MAX = 5000
 
 
 def sales_period(*, today: dt.date, weeks: int, date_from: dt.date | None, date_to: dt.date | None) -> Period:
@@ -63,6 +67,7 @@ class VelocityReport:
     previous_period: Period
     period_kind: str
     rows: list[Velocity]
+    rows_total: int  # lines in all, before the limit
     principals: list[Velocity]
     total: Velocity
 
@@ -77,20 +82,63 @@ WITH f AS (
        AND sf.period_kind = %(period_kind)s
        AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
      GROUP BY 1, 2, 3, 4
+), lines AS (
+    -- A customer buys a line when its net cases of the line are above zero.
+    SELECT f.principal_id, f.distributor_id, f.product_id,
+           coalesce(sum(f.cases), 0) AS cases, coalesce(sum(f.previous_cases), 0) AS previous_cases,
+           count(*) FILTER (WHERE f.cases > 0) AS customers,
+           count(*) FILTER (WHERE f.previous_cases > 0) AS previous_customers
+      FROM f
+     GROUP BY 1, 2, 3
+), shown AS (
+    -- The first lines in name order (as Python sorts them: code points, a missing name as ''), and how many.
+    SELECT l.*, pr.name AS principal_name, d.name AS distributor_name, p.name AS product_name, p.sku,
+           row_number() OVER (ORDER BY coalesce(pr.name, '') COLLATE "C", l.principal_id,
+                                       coalesce(d.name, '') COLLATE "C", l.distributor_id,
+                                       coalesce(p.name, '') COLLATE "C", l.product_id) AS position
+      FROM lines l
+      LEFT JOIN organization pr ON pr.id = l.principal_id
+      LEFT JOIN organization d ON d.id = l.distributor_id
+      LEFT JOIN product p ON p.id = l.product_id
+     ORDER BY position
+     LIMIT %(rows_limit)s
+), buyers AS (
+    -- A customer buys from a principal when its net cases of the principal's lines are above zero.
+    SELECT f.principal_id, f.customer_id,
+           coalesce(sum(f.cases), 0) > 0 AS now, coalesce(sum(f.previous_cases), 0) > 0 AS before
+      FROM f
+     GROUP BY 1, 2
+), principals AS (
+    SELECT l.principal_id, sum(l.cases) AS cases, sum(l.previous_cases) AS previous_cases
+      FROM lines l
+     GROUP BY 1
+), principal_buyers AS (
+    SELECT b.principal_id, count(*) FILTER (WHERE b.now) AS customers,
+           count(*) FILTER (WHERE b.before) AS previous_customers
+      FROM buyers b
+     GROUP BY 1
+), firm_buyers AS (
+    SELECT count(*) FILTER (WHERE c.now) AS customers, count(*) FILTER (WHERE c.before) AS previous_customers
+      FROM (SELECT f.customer_id, coalesce(sum(f.cases), 0) > 0 AS now,
+                   coalesce(sum(f.previous_cases), 0) > 0 AS before
+              FROM f GROUP BY 1) c
 )
-SELECT f.principal_id AS principal, f.distributor_id AS distributor, f.product_id AS product,
-       GROUPING(f.distributor_id, f.product_id) AS level,
-       coalesce(sum(f.cases), 0) AS cases, coalesce(sum(f.previous_cases), 0) AS previous_cases,
-       count(*) FILTER (WHERE f.cases > 0) AS customers,
-       count(*) FILTER (WHERE f.previous_cases > 0) AS previous_customers
-  FROM f
- GROUP BY GROUPING SETS ((f.principal_id, f.distributor_id, f.product_id), (f.principal_id), ())
-"""
-
-_NAMES_SQL = """
-SELECT 'organization' AS kind, id, name, NULL AS sku FROM organization WHERE tenant_id = %(tenant)s AND id = ANY(%(organizations)s)
+SELECT 0 AS level, s.principal_id AS principal, s.principal_name, s.distributor_id AS distributor,
+       s.distributor_name, s.product_id AS product, s.product_name, s.sku, s.cases, s.previous_cases,
+       s.customers, s.previous_customers, NULL::bigint AS rows_total, s.position
+  FROM shown s
 UNION ALL
-SELECT 'product', id, name, sku FROM product WHERE tenant_id = %(tenant)s AND id = ANY(%(products)s)
+SELECT 1, p.principal_id, pr.name, NULL, NULL, NULL, NULL, NULL, p.cases, p.previous_cases,
+       b.customers, b.previous_customers, NULL, NULL
+  FROM principals p
+  JOIN principal_buyers b ON b.principal_id = p.principal_id
+  LEFT JOIN organization pr ON pr.id = p.principal_id
+UNION ALL
+SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, coalesce((SELECT sum(cases) FROM lines), 0),
+       coalesce((SELECT sum(previous_cases) FROM lines), 0), fb.customers, fb.previous_customers,
+       (SELECT count(*) FROM lines), NULL
+  FROM firm_buyers fb
+ ORDER BY level, position
 """
 
 
@@ -104,16 +152,6 @@ def _filters(params: dict[str, object], prefix: str = "sf") -> sql.Composed:
     )
 
 
-def _names(
-    tenant_id: int, organizations: set[int], products: set[int]
-) -> dict[tuple[str, int], tuple[str, str | None]]:
-    rows = fetch(
-        sql.SQL(_NAMES_SQL),
-        {"tenant": tenant_id, "organizations": sorted(organizations), "products": sorted(products)},
-    )
-    return {(row["kind"], row["id"]): (row["name"], row["sku"]) for row in rows}
-
-
 def velocity_report(
     *,
     tenant_id: int,
@@ -121,6 +159,7 @@ def velocity_report(
     book: Sequence[int] | None = None,
     weeks: int = 13,
     period_kind: str = "week",
+    rows_limit: int = ROWS_LIMIT,
     principal_id: int | None = None,
     distributor_id: int | None = None,
     product_id: int | None = None,
@@ -130,7 +169,10 @@ def velocity_report(
     zone: object = None,  # facts are dated by calendar period: only "today" (given) is the firm's
 ) -> VelocityReport:
     """Cases sold per principal × distributor × product in the period, per week, and the change against the
-    period of the same length before; customers buying in each. `owner_id` does not apply to sales."""
+    period of the same length before; customers buying in each (net cases above zero: of the line for a
+    line, of the principal's lines for a principal, of everything for the total). The first `rows_limit`
+    lines in name order (0: none, the totals only); the totals always cover every line. `owner_id` does
+    not apply to sales. One statement."""
     del owner_id
     period = sales_period(today=today, weeks=weeks, date_from=date_from, date_to=date_to)
     previous = period.previous
@@ -144,32 +186,21 @@ def velocity_report(
         "date_from": period.date_from,
         "date_to": period.date_to,
         "previous_from": previous.date_from,
+        "rows_limit": rows_limit,
     }
     rows = fetch(sql.SQL(_VELOCITY_SQL).format(filters=_filters(params)), params)
-    names = _names(
-        tenant_id,
-        {row[key] for row in rows for key in ("principal", "distributor") if row[key] is not None},
-        {row["product"] for row in rows if row["product"] is not None},
-    )
 
     def line(row: dict[str, object]) -> Velocity:
         cases, previous_cases = Decimal(str(row["cases"])), Decimal(str(row["previous_cases"]))
         principal, distributor, product = row["principal"], row["distributor"], row["product"]
-        product_name, sku = (
-            names.get(("product", product), (None, None)) if isinstance(product, int) else (None, None)
-        )
         return Velocity(
             principal=principal if isinstance(principal, int) else None,
-            principal_name=names.get(("organization", principal), (None, None))[0]
-            if isinstance(principal, int)
-            else None,
+            principal_name=_text(row["principal_name"]),
             distributor=distributor if isinstance(distributor, int) else None,
-            distributor_name=names.get(("organization", distributor), (None, None))[0]
-            if isinstance(distributor, int)
-            else None,
+            distributor_name=_text(row["distributor_name"]),
             product=product if isinstance(product, int) else None,
-            product_name=product_name,
-            sku=sku,
+            product_name=_text(row["product_name"]),
+            sku=_text(row["sku"]),
             cases=cases,
             cases_per_week=per_week(cases, period),
             previous_cases=previous_cases,
@@ -180,34 +211,24 @@ def velocity_report(
             previous_customers=int(str(row["previous_customers"])),
         )
 
-    def order(item: Velocity) -> tuple[str, int, str, int, str, int]:
-        return (
-            item.principal_name or "",
-            item.principal or 0,
-            item.distributor_name or "",
-            item.distributor or 0,
-            item.product_name or "",
-            item.product or 0,
-        )
+    def order(item: Velocity) -> tuple[str, int]:
+        return (item.principal_name or "", item.principal or 0)
 
-    lines = [line(row) for row in rows if row["level"] == 0]
-    principals = [line(row) for row in rows if row["level"] == 3 and row["principal"] is not None]
-    totals = [line(row) for row in rows if row["principal"] is None and row["level"] == 3]
-    zero = Decimal(0)
-    total = (
-        totals[0]
-        if totals
-        else Velocity(None, None, None, None, None, None, None, zero, zero, zero, zero, zero, None, 0, 0)
-    )
+    total_row = next(row for row in rows if row["level"] == 2)  # the statement always returns it
     return VelocityReport(
         as_of=today,
         period=period,
         previous_period=previous,
         period_kind=period_kind,
-        rows=sorted(lines, key=order),
-        principals=sorted(principals, key=order),
-        total=total,
+        rows=[line(row) for row in rows if row["level"] == 0],  # in name order, from the statement
+        rows_total=int(str(total_row["rows_total"])),
+        principals=sorted((line(row) for row in rows if row["level"] == 1), key=order),
+        total=line(total_row),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 # --- points of distribution --------------------------------------------------------------------------------
@@ -247,6 +268,7 @@ class DistributionReport:
     previous_period: Period
     period_kind: str
     rows: list[Distribution]
+    rows_total: int  # products in all, before the limit
     principals: list[Distribution]
     total: Distribution
     lost: list[LostPoint]
@@ -254,26 +276,8 @@ class DistributionReport:
 
 
 _DISTRIBUTION_SQL = """
-WITH bought AS (
-    SELECT sf.principal_id, sf.product_id, sf.customer_id,
-           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) > 0 AS now,
-           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) > 0 AS before
-      FROM sales_fact sf
-     WHERE sf.tenant_id = %(tenant)s
-       AND sf.period_kind = %(period_kind)s
-       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
-     GROUP BY 1, 2, 3
-)
-SELECT b.principal_id AS principal, b.product_id AS product, GROUPING(b.product_id) AS level,
-       count(*) FILTER (WHERE b.now) AS points, count(*) FILTER (WHERE b.before) AS previous_points,
-       count(*) FILTER (WHERE b.now AND NOT b.before) AS gained,
-       count(*) FILTER (WHERE b.before AND NOT b.now) AS lost
-  FROM bought b
- GROUP BY GROUPING SETS ((b.principal_id, b.product_id), (b.principal_id), ())
-"""
-
-_LOST_SQL = """
-WITH bought AS (
+WITH bought AS MATERIALIZED (
+    -- Each product × customer once: net cases in the period and before, and the last period bought.
     SELECT sf.principal_id, sf.product_id, sf.customer_id, max(sf.period_start) AS last_period,
            coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) AS cases,
            coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) AS previous_cases
@@ -282,15 +286,55 @@ WITH bought AS (
        AND sf.period_kind = %(period_kind)s
        AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
      GROUP BY 1, 2, 3
+), lines AS (
+    SELECT b.principal_id, b.product_id,
+           count(*) FILTER (WHERE b.cases > 0) AS points,
+           count(*) FILTER (WHERE b.previous_cases > 0) AS previous_points,
+           count(*) FILTER (WHERE b.cases > 0 AND b.previous_cases <= 0) AS gained,
+           count(*) FILTER (WHERE b.previous_cases > 0 AND b.cases <= 0) AS lost
+      FROM bought b
+     GROUP BY 1, 2
+), shown AS (
+    -- The first lines in name order (as Python sorts them: code points, a missing name as '').
+    SELECT l.*, pr.name AS principal_name, p.name AS product_name, p.sku,
+           row_number() OVER (ORDER BY coalesce(pr.name, '') COLLATE "C", l.principal_id,
+                                       coalesce(p.name, '') COLLATE "C", l.product_id) AS position
+      FROM lines l
+      LEFT JOIN organization pr ON pr.id = l.principal_id
+      LEFT JOIN product p ON p.id = l.product_id
+     ORDER BY position
+     LIMIT %(rows_limit)s
+), lost AS (
+    SELECT b.principal_id, b.product_id, p.name AS product_name, b.customer_id, c.name AS customer_name,
+           b.last_period, b.previous_cases, count(*) OVER () AS total,
+           row_number() OVER (ORDER BY b.previous_cases DESC, b.customer_id, b.product_id) AS position
+      FROM bought b
+      JOIN product p ON p.id = b.product_id
+      JOIN organization c ON c.id = b.customer_id
+     WHERE b.previous_cases > 0 AND b.cases <= 0
+     ORDER BY position
+     LIMIT %(limit)s
 )
-SELECT b.principal_id AS principal, b.product_id AS product, p.name AS product_name, b.customer_id AS customer,
-       c.name AS customer_name, b.last_period, b.previous_cases, count(*) OVER () AS total
-  FROM bought b
-  JOIN product p ON p.id = b.product_id
-  JOIN organization c ON c.id = b.customer_id
- WHERE b.previous_cases > 0 AND b.cases <= 0
- ORDER BY b.previous_cases DESC, b.customer_id, b.product_id
- LIMIT %(limit)s
+SELECT 'line' AS kind, 0 AS level, s.principal_id AS principal, s.principal_name, s.product_id AS product,
+       s.product_name, s.sku, s.points, s.previous_points, s.gained, s.lost, NULL::bigint AS customer,
+       NULL::text AS customer_name, NULL::date AS last_period, NULL::numeric AS previous_cases,
+       NULL::bigint AS total, s.position
+  FROM shown s
+UNION ALL
+SELECT 'line', 1, l.principal_id, pr.name, NULL, NULL, NULL, sum(l.points), sum(l.previous_points),
+       sum(l.gained), sum(l.lost), NULL, NULL, NULL, NULL, NULL, NULL
+  FROM lines l
+  LEFT JOIN organization pr ON pr.id = l.principal_id
+ GROUP BY l.principal_id, pr.name
+UNION ALL
+SELECT 'line', 2, NULL, NULL, NULL, NULL, NULL, coalesce(sum(l.points), 0), coalesce(sum(l.previous_points), 0),
+       coalesce(sum(l.gained), 0), coalesce(sum(l.lost), 0), NULL, NULL, NULL, NULL, count(*), NULL
+  FROM lines l
+UNION ALL
+SELECT 'lost', 0, x.principal_id, NULL, x.product_id, x.product_name, NULL, NULL, NULL, NULL, NULL,
+       x.customer_id, x.customer_name, x.last_period, x.previous_cases, x.total, x.position
+  FROM lost x
+ ORDER BY kind, level, position
 """
 
 
@@ -302,6 +346,7 @@ def distribution_report(
     weeks: int = 13,
     period_kind: str = "week",
     limit: int = 100,
+    rows_limit: int = ROWS_LIMIT,
     principal_id: int | None = None,
     distributor_id: int | None = None,
     product_id: int | None = None,
@@ -311,7 +356,8 @@ def distribution_report(
     zone: object = None,  # facts are dated by calendar period: only "today" (given) is the firm's
 ) -> DistributionReport:
     """Points of distribution per principal's product (customers buying it in the period: net cases above
-    zero), against the period before: how many, gained, lost; and the points lost, biggest first."""
+    zero), against the period before: how many, gained, lost (the first `rows_limit` products in name
+    order; the totals cover all); and the first `limit` points lost, biggest first. One statement."""
     del owner_id
     period = sales_period(today=today, weeks=weeks, date_from=date_from, date_to=date_to)
     previous = period.previous
@@ -326,51 +372,53 @@ def distribution_report(
         "date_to": period.date_to,
         "previous_from": previous.date_from,
         "limit": limit,
+        "rows_limit": rows_limit,
     }
-    filters = _filters(params)
-    rows = fetch(sql.SQL(_DISTRIBUTION_SQL).format(filters=filters), params)
-    names = _names(
-        tenant_id,
-        {row["principal"] for row in rows if row["principal"] is not None},
-        {row["product"] for row in rows if row["product"] is not None},
-    )
+    rows = fetch(sql.SQL(_DISTRIBUTION_SQL).format(filters=_filters(params)), params)
 
     def line(row: dict[str, object]) -> Distribution:
         principal, product = row["principal"], row["product"]
-        product_name, sku = (
-            names.get(("product", product), (None, None)) if isinstance(product, int) else (None, None)
-        )
         return Distribution(
             principal=principal if isinstance(principal, int) else None,
-            principal_name=names.get(("organization", principal), (None, None))[0]
-            if isinstance(principal, int)
-            else None,
+            principal_name=_text(row["principal_name"]),
             product=product if isinstance(product, int) else None,
-            product_name=product_name,
-            sku=sku,
+            product_name=_text(row["product_name"]),
+            sku=_text(row["sku"]),
             points=int(str(row["points"])),
             previous_points=int(str(row["previous_points"])),
             gained=int(str(row["gained"])),
             lost=int(str(row["lost"])),
         )
 
-    def order(item: Distribution) -> tuple[str, int, str, int]:
-        return (item.principal_name or "", item.principal or 0, item.product_name or "", item.product or 0)
+    def order(item: Distribution) -> tuple[str, int]:
+        return (item.principal_name or "", item.principal or 0)
 
-    totals = [line(row) for row in rows if row["principal"] is None and row["level"] == 1]
-    lost, lost_total = limited(LostPoint, fetch(sql.SQL(_LOST_SQL).format(filters=filters), params))
+    lines = [row for row in rows if row["kind"] == "line"]
+    total_row = next(row for row in lines if row["level"] == 2)  # the statement always returns it
+    lost = [
+        LostPoint(
+            principal=int(str(row["principal"])),
+            product=int(str(row["product"])),
+            product_name=str(row["product_name"]),
+            customer=int(str(row["customer"])),
+            customer_name=str(row["customer_name"]),
+            last_period=row["last_period"],  # type: ignore[arg-type]
+            previous_cases=Decimal(str(row["previous_cases"])),
+        )
+        for row in rows
+        if row["kind"] == "lost"
+    ]
     return DistributionReport(
         as_of=today,
         period=period,
         previous_period=previous,
         period_kind=period_kind,
-        rows=sorted((line(row) for row in rows if row["level"] == 0), key=order),
-        principals=sorted(
-            (line(row) for row in rows if row["level"] == 1 and row["principal"] is not None), key=order
-        ),
-        total=totals[0] if totals else Distribution(None, None, None, None, None, 0, 0, 0, 0),
+        rows=[line(row) for row in lines if row["level"] == 0],  # in name order, from the statement
+        rows_total=int(str(total_row["total"])),
+        principals=sorted((line(row) for row in lines if row["level"] == 1), key=order),
+        total=line(total_row),
         lost=lost,
-        lost_total=lost_total,
+        lost_total=int(str(next((row["total"] for row in rows if row["kind"] == "lost"), 0))),
     )
 
 

@@ -293,3 +293,55 @@ def test_a_record_whose_representation_shows_no_version_gets_no_etag_on_either_p
     )
     assert_same(fast_response, drf_response)
     assert fast_response.get("ETag") is None and "version" not in ok(fast_response)
+
+
+def test_flat_rows_are_represented_as_drf_represents_them_and_odd_serializers_keep_drfs_path():
+    """Every FlatRowSerializer of the project, on rows with awkward values (None, many decimals, negative,
+    huge, a date, a choice), gives exactly what DRF's own to_representation gives."""
+    from dataclasses import make_dataclass
+
+    from rest_framework import serializers
+
+    from crm.api.fast import FlatRowSerializer
+    from reports import serializers as report_serializers
+
+    classes = [
+        c
+        for c in vars(report_serializers).values()
+        if isinstance(c, type) and issubclass(c, FlatRowSerializer) and c is not FlatRowSerializer
+    ]
+    assert len(classes) >= 4
+    samples = {
+        serializers.IntegerField: (None, 0, 7, -3, 10**12),
+        serializers.CharField: (None, "", "Pizza & Co ✓", "0042"),
+        serializers.DecimalField: (
+            None,
+            Decimal("0"),
+            Decimal("1.2345"),
+            Decimal("-7.5"),
+            Decimal("12345678.125"),
+        ),
+        serializers.DateField: (None, dt.date(2026, 3, 2)),
+        serializers.ChoiceField: ("buying", "stopped"),
+    }
+    for serializer_class in classes:
+        fields = serializer_class().fields
+        assert serializer_class._flat_plan(fields) is not None, serializer_class  # the fast path is taken
+        row_type = make_dataclass("Row", list(fields))
+        for n in range(6):
+            values = {}
+            for name, field in fields.items():
+                options = next(v for k, v in samples.items() if isinstance(field, k))
+                value = options[n % len(options)]
+                values[name] = options[-1] if value is None and not field.allow_null else value
+            row = row_type(**values)
+            fast_output = serializer_class().to_representation(row)
+            drf_output = serializers.Serializer.to_representation(serializer_class(), row)
+            assert fast_output == drf_output, (serializer_class, values)
+
+    class Dotted(FlatRowSerializer):
+        name = serializers.CharField(source="product.name")
+
+    assert Dotted._flat_plan(Dotted().fields) is None
+    product = make_dataclass("Product", ["name"])("Salsa")
+    assert Dotted().to_representation(make_dataclass("Row", ["product"])(product)) == {"name": "Salsa"}

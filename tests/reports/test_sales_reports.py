@@ -84,6 +84,39 @@ def test_velocity_per_principal_distributor_and_product_against_the_period_befor
     assert [r["cases"] for r in only.json()["rows"]] == ["2.000"]
 
 
+def test_velocity_counts_each_customer_once_in_a_principals_total_and_lists_rows_up_to_the_limit(
+    firm: Firm, world: dict[str, Any], api: Any
+) -> None:
+    body = api(firm.admin).get("/api/v1/reports/sales-velocity/", PARAMS).json()
+    principal_a = next(r for r in body["principals"] if r["principal"] == firm.principal_a.pk)
+    # Now the diner buys pizza through two distributors and the cafe pizza: two customers, not three lines;
+    # before the bar and the diner bought pizza, the cafe salsa: three.
+    assert (principal_a["customers"], principal_a["previous_customers"]) == (2, 3)
+    # The whole firm: the diner (pizza and cola) and the cafe now; the bar, the diner and the cafe before.
+    assert (body["total"]["customers"], body["total"]["previous_customers"]) == (2, 3)
+    names = [(r["principal_name"], r["distributor_name"], r["product_name"]) for r in body["rows"]]
+    assert names == sorted(names) and body["rows_total"] == len(names) == 4
+    first = api(firm.admin).get("/api/v1/reports/sales-velocity/", {**PARAMS, "rows_limit": 2}).json()
+    assert [(r["distributor_name"], r["product_name"]) for r in first["rows"]] == [n[1:] for n in names[:2]]
+    assert first["rows_total"] == 4
+    assert (first["principals"], first["total"]) == (body["principals"], body["total"])  # every row counts
+    csv = (
+        api(firm.admin)
+        .get("/api/v1/reports/sales-velocity/", {**PARAMS, "rows_limit": 2, "format": "csv"})
+        .content.decode("utf-8-sig")
+    )
+    assert names[:2] == [(firm.principal_a.name, firm.distributor.name, p) for p in ("Pizza", "Salsa")]
+    assert "Salsa" in csv and "Zeta Foods" not in csv and "Cola" not in csv  # the CSV lists the same rows
+    for bad in ("0", "5001", "x"):
+        refused = api(firm.admin).get("/api/v1/reports/sales-velocity/", {"rows_limit": bad})
+        assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "rows_limit"
+    distribution = (
+        api(firm.admin).get("/api/v1/reports/points-of-distribution/", {**PARAMS, "rows_limit": 1}).json()
+    )
+    assert [r["product_name"] for r in distribution["rows"]] == ["Pizza"] and distribution["rows_total"] == 3
+    assert distribution["total"]["points"] == 3 and distribution["lost_total"] == 2  # all rows still count
+
+
 def test_velocity_covers_the_callers_book_only(firm: Firm, world: dict[str, Any], api: Any) -> None:
     for user, principals in (
         (firm.manager, {firm.principal_a.pk}),

@@ -578,7 +578,8 @@ class SalesParamsSerializer(ReportParamsSerializer):
         default=13,
         min_value=1,
         max_value=104,
-        help_text="ISO weeks up to date_to (default 13), compared with as many weeks before.",
+        help_text="ISO weeks up to date_to (default 13), compared with as many weeks before; without"
+        " date_to, the last whole weeks (the current week is not in: distributors report a week after it ends).",
     )
     period_kind = serializers.ChoiceField(
         choices=PeriodKind.choices,
@@ -620,7 +621,8 @@ class BuyingOpportunitiesParamsSerializer(ListParamsSerializer):
         default=13,
         min_value=1,
         max_value=104,
-        help_text="Buying means cases in these last ISO weeks (default 13); before that, stopped.",
+        help_text="Buying means cases in these last whole ISO weeks (default 13) or the current one; before"
+        " that, stopped.",
     )
     date_from = ReportDateField(
         required=False, help_text="Buying means cases since this day, instead of weeks."

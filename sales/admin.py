@@ -87,6 +87,19 @@ class ConfirmForm(CrmModelForm):
     """The product and customer a writer chooses for a kept row: only those the import did not recognise
     are offered (the others are read-only), and at least one must be chosen."""
 
+    HELP = {
+        "customer": "The account this ship-to is (see the suggestions): learned as the distributor's name for"
+        " it, and every kept row of the distributor with the same ship-to gets it.",
+        "product": "The product this item is: learned as the distributor's item number for it (when the row"
+        " has one), and every kept row of the distributor with the same item gets it.",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, text in self.HELP.items():
+            if name in self.fields:
+                self.fields[name].help_text = text
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         chosen = [name for name in ("product", "customer") if name in self.fields and cleaned.get(name)]

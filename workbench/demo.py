@@ -33,9 +33,11 @@ from organizations.models import (
     Segment,
 )
 from products.models import Product, ProductCategory, ProductDistributor, ProductStatus
+from sales.models import ColumnMapping, SalesFact, SalesUnmatched
 from samples.models import Sample, SampleLine, SampleStatus, SampleUnit
 from tasks.models import Task
 from workbench.datagen import vocabulary
+from workbench.demo_sales import add_demo_sales
 from workbench.demo_tasks import add_demo_tasks
 
 DEMO_TENANT_NAME = "Harbor Foodservice Brokers"
@@ -419,6 +421,7 @@ class _DemoBuilder:
         self._interactions()
         self._samples()
         add_demo_tasks(self)
+        add_demo_sales(self)
         return demo_counts(self.tenant)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -1096,6 +1099,9 @@ DEMO_MODELS: tuple[type[models.Model], ...] = (
     Sample,
     SampleLine,
     Task,
+    SalesFact,
+    SalesUnmatched,
+    ColumnMapping,
 )
 
 

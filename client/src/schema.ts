@@ -11880,7 +11880,7 @@ export interface operations {
                 owner?: number;
                 /** @description Only this principal (an organization id). */
                 principal?: number;
-                /** @description Buying means cases in these last ISO weeks (default 13); before that, stopped. */
+                /** @description Buying means cases in these last whole ISO weeks (default 13) or the current one; before that, stopped. */
                 weeks?: number;
             };
             header?: {
@@ -12067,7 +12067,7 @@ export interface operations {
                 product?: number;
                 /** @description At most this many rows listed (default 1000), in name order; `rows_total` says how many there are, and the totals per principal and overall always cover every row. */
                 rows_limit?: number;
-                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
+                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before; without date_to, the last whole weeks (the current week is not in: distributors report a week after it ends). */
                 weeks?: number;
             };
             header?: {
@@ -12166,7 +12166,7 @@ export interface operations {
                 product?: number;
                 /** @description At most this many rows listed (default 1000), in name order; `rows_total` says how many there are, and the totals per principal and overall always cover every row. */
                 rows_limit?: number;
-                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before. */
+                /** @description ISO weeks up to date_to (default 13), compared with as many weeks before; without date_to, the last whole weeks (the current week is not in: distributors report a week after it ends). */
                 weeks?: number;
             };
             header?: {

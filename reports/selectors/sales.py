@@ -25,9 +25,13 @@ ROWS_LIMIT_MAX = 5000
 
 
 def sales_period(*, today: dt.date, weeks: int, date_from: dt.date | None, date_to: dt.date | None) -> Period:
-    """`date_from`–`date_to` when given; else the `weeks` ISO weeks up to `date_to` (default today)."""
-    end = date_to or today
-    return Period(date_from or week_start(end) - WEEK * (weeks - 1), end)
+    """`date_from`–`date_to` when given (`date_to` defaults to today); else the `weeks` ISO weeks up to
+    `date_to`, by default the last `weeks` whole weeks: distributors report a week after it ends, so the
+    current week would count as a week with no sales (and a Monday's "13 weeks" would be 12 and a day)."""
+    if date_from is not None:
+        return Period(date_from, date_to or today)
+    end = date_to or week_start(today) - dt.timedelta(days=1)
+    return Period(week_start(end) - WEEK * (weeks - 1), end)
 
 
 def per_week(cases: Decimal, period: Period) -> Decimal:
@@ -496,7 +500,8 @@ def buying_opportunities_report(
     """Open opportunities for a product their customer already buys (cases in the last `weeks` weeks) or
     bought and stopped (cases before, none lately): a placement to close or a lapsed account to win back."""
     del date_to
-    recent_from = date_from or week_start(today) - WEEK * (weeks - 1)
+    # The last `weeks` whole weeks (reports come in after a week ends), and the current one.
+    recent_from = date_from or week_start(today) - WEEK * weeks
     params: dict[str, object] = {
         "tenant": tenant_id,
         "book": ids(book),

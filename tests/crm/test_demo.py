@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -238,3 +240,36 @@ def test_demo_logins_defaults_to_port_8000_and_says_when_the_demo_is_not_loaded(
 
     assert "http://127.0.0.1:8000/api/v1/" in out.getvalue()
     assert "load_demo" in out.getvalue()
+
+
+def test_demo_has_a_year_of_sales_and_last_weeks_report_imported_with_rows_to_confirm(api: Any) -> None:
+    from imports.models import Import
+    from sales.models import ColumnMapping, SalesFact, SalesUnmatched
+
+    load_demo()
+    tenant = demo_tenant()
+    assert tenant is not None
+    facts = SalesFact.objects.filter(tenant=tenant)
+    weeks = set(facts.values_list("period_start", flat=True))
+    assert len(weeks) == 52 and all(week.weekday() == 0 for week in weeks)
+    assert (
+        max(weeks)
+        < timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
+        <= max(weeks) + dt.timedelta(days=7)
+    )
+    assert facts.count() >= 2000
+    assert facts.values("principal").distinct().count() >= 10
+    # Last week's report of one distributor came in through the import job, as the admin.
+    imported = Import.objects.get(tenant=tenant, kind="sales")
+    assert imported.state == "succeeded" and imported.summary["unmatched"] == 3, imported.summary
+    assert facts.filter(source_import_id=imported.pk, period_start=max(weeks)).count() >= 5
+    assert ColumnMapping.objects.get(tenant=tenant).mapping["SUPC"] == "item_number"
+    kept = SalesUnmatched.objects.filter(tenant=tenant).order_by("source_row")
+    assert [row.customer_id is None for row in kept] == [True, True, False]
+    misspelt = kept[1]
+    assert misspelt.suggestions["customers"][0]["score"] > 0.9  # the account it misspells, first
+    # The sell-through report shows a manager their book's figures.
+    manager = Membership.objects.filter(tenant=tenant, role=Role.MANAGER).order_by("user__email").first()
+    assert manager is not None
+    body = api(manager.user).get("/api/v1/reports/sales-velocity/").json()
+    assert body["rows"] and Decimal(body["total"]["cases"]) > 0

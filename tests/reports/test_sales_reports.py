@@ -243,3 +243,21 @@ def test_scorecard_sell_through_is_zero_without_sales(firm: Firm, api: Any) -> N
         0,
         [],
     )
+
+
+def test_the_default_period_is_the_last_whole_weeks_and_a_date_from_runs_to_today() -> None:
+    from reports.selectors.sales import sales_period
+
+    for today in (dt.date(2026, 12, 7), dt.date(2026, 12, 9), dt.date(2026, 12, 13)):  # Monday … Sunday
+        period = sales_period(today=today, weeks=13, date_from=None, date_to=None)
+        # Distributors report a week after it ends: 13 whole weeks up to the last Sunday, 91 days.
+        assert (period.date_from, period.date_to, period.days) == (
+            dt.date(2026, 9, 7),
+            dt.date(2026, 12, 6),
+            91,
+        ), today
+        assert period.previous.days == 91
+    given = sales_period(today=dt.date(2026, 12, 9), weeks=13, date_from=dt.date(2026, 12, 7), date_to=None)
+    assert (given.date_from, given.date_to) == (dt.date(2026, 12, 7), dt.date(2026, 12, 9))
+    ending = sales_period(today=dt.date(2026, 12, 9), weeks=2, date_from=None, date_to=dt.date(2026, 3, 29))
+    assert (ending.date_from, ending.date_to) == (dt.date(2026, 3, 16), dt.date(2026, 3, 29))

@@ -529,7 +529,7 @@ class SellThroughSerializer(serializers.Serializer):
     cases = serializers.DecimalField(
         max_digits=20,
         decimal_places=3,
-        help_text="Cases of the weekly sales facts whose week starts in the period.",
+        help_text="Cases of the weekly sales facts whose whole week lies in the period.",
     )
     previous_cases = serializers.DecimalField(
         max_digits=20, decimal_places=3, help_text="The same, in the period before."

@@ -4934,7 +4934,7 @@ export interface components {
         SellThrough: {
             /**
              * Format: decimal
-             * @description Cases of the weekly sales facts whose week starts in the period.
+             * @description Cases of the weekly sales facts whose whole week lies in the period.
              */
             cases: string;
             /**

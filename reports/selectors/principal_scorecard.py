@@ -28,6 +28,7 @@ from reports.selectors.common import (
     ratio_percent,
 )
 from reports.selectors.principals import PrincipalRef
+from reports.selectors.sales import COUNTED, counted_params
 from samples.models import AWAITING_FEEDBACK_STATUSES
 
 TOP_CUSTOMERS = 10
@@ -100,7 +101,7 @@ class DistributorSales:
 @dataclass(frozen=True)
 class SellThrough:
     """The principal's sell-through from distributors' weekly sales facts (ADR 0034): the facts whose
-    week starts in the period against those of the period before; points of distribution are product ×
+    whole week lies in the period against those of the period before; points of distribution are product ×
     customer with net cases above zero (as the points-of-distribution report counts them)."""
 
     cases: Decimal
@@ -242,18 +243,18 @@ SELECT (SELECT count(*) FROM sampled WHERE sent_at >= %(start)s AND sent_at < %(
 
 # One statement for the sell-through: the principal's weekly facts of both periods summed per distributor ×
 # product × customer once (the principal index), then the totals, the points of distribution and the top
-# distributors over them. Facts are dated by calendar week, not by the firm's clock: a week counts in the
-# period its Monday falls in.
+# distributors over them. Facts are dated by calendar week, not by the firm's clock: a week counts in a
+# period when it lies wholly within it (reports.selectors.sales.Counted: the current week, not reported yet,
+# and a week cut by the boundary count in neither period).
 _SCORECARD_SALES_SQL = """
 WITH f AS MATERIALIZED (
     SELECT sf.distributor_id, sf.product_id, sf.customer_id,
-           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) AS cases,
-           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) AS previous_cases
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(first)s), 0) AS cases,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start <= %(previous_last)s), 0) AS previous_cases
       FROM sales_fact sf
      WHERE sf.tenant_id = %(tenant)s
        AND sf.principal_id = %(principal)s
-       AND sf.period_kind = 'week'
-       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s
+       AND sf.period_kind = 'week'{counted}
      GROUP BY 1, 2, 3
 ), points AS (
     SELECT sum(cases) > 0 AS now, sum(previous_cases) > 0 AS before FROM f GROUP BY product_id, customer_id
@@ -383,7 +384,10 @@ def scorecard_report(
         (current if r["in_period"] else before)[r["type"]] += r["interactions"]
     total, previous_total = sum(current.values()), sum(before.values())
     sampling = rows(_SCORECARD_SAMPLES_SQL)[0]
-    sales = fetch(sql.SQL(_SCORECARD_SALES_SQL), {**params, "limit": TOP_DISTRIBUTORS})
+    sales = fetch(
+        sql.SQL(_SCORECARD_SALES_SQL).format(counted=COUNTED),
+        {**params, **counted_params(period, "week"), "limit": TOP_DISTRIBUTORS},
+    )
     return ScorecardReport(
         as_of=today,
         principal=principal.id,

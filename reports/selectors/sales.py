@@ -3,8 +3,8 @@ and product against the previous period; points of distribution (a product bough
 and lost; open opportunities for products the account already buys or bought and stopped.
 
 Facts are read under the caller's row level security (a manager's book, a viewer's); `book` narrows the
-scan to it explicitly so the principal index is used. A period is a range of period starts: a fact of a
-week or month counts in the period its start falls in."""
+scan to it explicitly so the principal index is used. A fact of a week or month counts in a period when
+its whole week or month lies within it (Counted)."""
 
 from __future__ import annotations
 
@@ -34,9 +34,68 @@ def sales_period(*, today: dt.date, weeks: int, date_from: dt.date | None, date_
     return Period(week_start(end) - WEEK * (weeks - 1), end)
 
 
-def per_week(cases: Decimal, period: Period) -> Decimal:
-    """Cases per week over the period's days (a 13-week period divides by 13)."""
-    return (cases * 7 / period.days).quantize(Decimal("0.001"))
+def _first_start(day: dt.date, kind: str) -> dt.date:
+    """The first week (Monday) or month (1st) that starts on or after `day`."""
+    if kind == "month":
+        return day if day.day == 1 else (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return day + dt.timedelta(days=(7 - day.weekday()) % 7)
+
+
+def _end_of(start: dt.date, kind: str) -> dt.date:
+    """The last day of the week or month starting `start`."""
+    if kind == "month":
+        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return start + dt.timedelta(days=6)
+
+
+def _last_start(day: dt.date, kind: str) -> dt.date:
+    """The last week or month that ends on or before `day`."""
+    if kind == "month":
+        start = day.replace(day=1)
+        return start if _end_of(start, kind) == day else (start - dt.timedelta(days=1)).replace(day=1)
+    return week_start(day - dt.timedelta(days=6))
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The facts a period counts: those whose whole week (or month) lies within it, so a week cut by the
+    period's first or last day (the current week, not yet reported) counts in neither it nor the period
+    before, and a period against the one before compares like with like. `first`–`last` are the period
+    starts counted; `days` the days those periods cover (0: none)."""
+
+    first: dt.date
+    last: dt.date
+    days: int
+
+    @classmethod
+    def of(cls, period: Period, kind: str) -> Counted:
+        first, last = _first_start(period.date_from, kind), _last_start(period.date_to, kind)
+        days = (_end_of(last, kind) - first).days + 1 if last >= first else 0
+        return cls(first, last, days)
+
+
+def counted_params(period: Period, kind: str) -> dict[str, dt.date]:
+    """The statement parameters of the facts a period and the one before count (see Counted)."""
+    now, before = Counted.of(period, kind), Counted.of(period.previous, kind)
+    return {
+        "first": now.first,
+        "last": now.last,
+        "previous_first": before.first,
+        "previous_last": before.last,
+    }
+
+
+# The facts of both periods, without those of a week or month cut by the boundary between them.
+COUNTED = sql.SQL("""
+       AND sf.period_start >= %(previous_first)s AND sf.period_start <= %(last)s
+       AND (sf.period_start <= %(previous_last)s OR sf.period_start >= %(first)s)""")
+
+
+def per_week(cases: Decimal, counted: Counted) -> Decimal:
+    """Cases per week over the days the counted weeks or months cover (13 whole weeks divide by 13)."""
+    if not counted.days:
+        return Decimal("0.000")
+    return (cases * 7 / counted.days).quantize(Decimal("0.001"))
 
 
 # --- velocity ------------------------------------------------------------------------------------------
@@ -79,12 +138,11 @@ class VelocityReport:
 _VELOCITY_SQL = """
 WITH f AS (
     SELECT sf.principal_id, sf.distributor_id, sf.product_id, sf.customer_id,
-           sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s) AS cases,
-           sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s) AS previous_cases
+           sum(sf.cases) FILTER (WHERE sf.period_start >= %(first)s) AS cases,
+           sum(sf.cases) FILTER (WHERE sf.period_start <= %(previous_last)s) AS previous_cases
       FROM sales_fact sf
      WHERE sf.tenant_id = %(tenant)s
-       AND sf.period_kind = %(period_kind)s
-       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
+       AND sf.period_kind = %(period_kind)s{counted}{filters}
      GROUP BY 1, 2, 3, 4
 ), lines AS (
     -- A customer buys a line when its net cases of the line are above zero.
@@ -187,12 +245,11 @@ def velocity_report(
         "distributor_id": distributor_id,
         "product_id": product_id,
         "period_kind": period_kind,
-        "date_from": period.date_from,
-        "date_to": period.date_to,
-        "previous_from": previous.date_from,
+        **counted_params(period, period_kind),
         "rows_limit": rows_limit,
     }
-    rows = fetch(sql.SQL(_VELOCITY_SQL).format(filters=_filters(params)), params)
+    rows = fetch(sql.SQL(_VELOCITY_SQL).format(counted=COUNTED, filters=_filters(params)), params)
+    counted, counted_before = Counted.of(period, period_kind), Counted.of(previous, period_kind)
 
     def line(row: dict[str, object]) -> Velocity:
         cases, previous_cases = Decimal(str(row["cases"])), Decimal(str(row["previous_cases"]))
@@ -206,9 +263,9 @@ def velocity_report(
             product_name=_text(row["product_name"]),
             sku=_text(row["sku"]),
             cases=cases,
-            cases_per_week=per_week(cases, period),
+            cases_per_week=per_week(cases, counted),
             previous_cases=previous_cases,
-            previous_cases_per_week=per_week(previous_cases, previous),
+            previous_cases_per_week=per_week(previous_cases, counted_before),
             change=cases - previous_cases,
             change_percent=change_percent(cases, previous_cases),
             customers=int(str(row["customers"])),
@@ -283,12 +340,11 @@ _DISTRIBUTION_SQL = """
 WITH bought AS MATERIALIZED (
     -- Each product × customer once: net cases in the period and before, and the last period bought.
     SELECT sf.principal_id, sf.product_id, sf.customer_id, max(sf.period_start) AS last_period,
-           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(date_from)s), 0) AS cases,
-           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start < %(date_from)s), 0) AS previous_cases
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start >= %(first)s), 0) AS cases,
+           coalesce(sum(sf.cases) FILTER (WHERE sf.period_start <= %(previous_last)s), 0) AS previous_cases
       FROM sales_fact sf
      WHERE sf.tenant_id = %(tenant)s
-       AND sf.period_kind = %(period_kind)s
-       AND sf.period_start >= %(previous_from)s AND sf.period_start <= %(date_to)s{filters}
+       AND sf.period_kind = %(period_kind)s{counted}{filters}
      GROUP BY 1, 2, 3
 ), lines AS (
     SELECT b.principal_id, b.product_id,
@@ -372,13 +428,11 @@ def distribution_report(
         "distributor_id": distributor_id,
         "product_id": product_id,
         "period_kind": period_kind,
-        "date_from": period.date_from,
-        "date_to": period.date_to,
-        "previous_from": previous.date_from,
+        **counted_params(period, period_kind),
         "limit": limit,
         "rows_limit": rows_limit,
     }
-    rows = fetch(sql.SQL(_DISTRIBUTION_SQL).format(filters=_filters(params)), params)
+    rows = fetch(sql.SQL(_DISTRIBUTION_SQL).format(counted=COUNTED, filters=_filters(params)), params)
 
     def line(row: dict[str, object]) -> Distribution:
         principal, product = row["principal"], row["product"]

@@ -104,12 +104,7 @@ def test_dashboard_shows_sell_through_per_principal_and_in_the_scorecard(world: 
     pizza = f.ProductFactory(tenant=tenant, principal=firm.principal_a, name="Pizza")
     cola = f.ProductFactory(tenant=tenant, principal=firm.principal_b, name="Cola")
     for product, customer, weeks_ago, cases in (
-        (
-            pizza,
-            world.diner,
-            0,
-            "12",
-        ),  # this week: in the scorecard's four weeks, not in velocity's 13 whole weeks
+        (pizza, world.diner, 2, "12"),  # whole weeks in the scorecard's four weeks, and in velocity's 13
         (pizza, world.grill, 1, "3"),
         (pizza, world.diner, 5, "5"),  # the scorecard's period before; still in velocity's 13 weeks
         (cola, world.cafe, 0, "40"),  # principal B: outside the manager's book
@@ -122,7 +117,7 @@ def test_dashboard_shows_sell_through_per_principal_and_in_the_scorecard(world: 
     page = signed_in(firm.manager).get(DASHBOARD).content.decode()
     block = page.split('id="sell-through"')[1].split('<div class="module"')[0]
     assert "Acme Principal A" in block and "Acme Principal B" not in block
-    assert '<td class="num">8.000</td>' in block  # 3 + 5 in the last 13 whole weeks (this week's 12 is not)
+    assert '<td class="num">20.000</td>' in block  # 12 + 3 + 5 in the last 13 whole weeks
     scorecard = page.split('id="scorecard-sell-through"')[1].split("</table>")[0]
     assert "15.000 cases (+10.000 against the 5.000 before, 200.0 %)" in scorecard
     assert "2 customers buying" in scorecard

@@ -261,3 +261,50 @@ def test_the_default_period_is_the_last_whole_weeks_and_a_date_from_runs_to_toda
     assert (given.date_from, given.date_to) == (dt.date(2026, 12, 7), dt.date(2026, 12, 9))
     ending = sales_period(today=dt.date(2026, 12, 9), weeks=2, date_from=None, date_to=dt.date(2026, 3, 29))
     assert (ending.date_from, ending.date_to) == (dt.date(2026, 3, 16), dt.date(2026, 3, 29))
+
+
+def test_a_week_cut_by_the_periods_first_or_last_day_counts_in_neither_period(
+    firm: Firm, world: dict[str, Any], api: Any
+) -> None:
+    for week, cases in ((dt.date(2026, 3, 2), "50"), (dt.date(2026, 3, 30), "70")):
+        SalesFact.objects.create(
+            tenant=firm.tenant, distributor=firm.distributor, product=world["pizza"], customer=world["diner"],
+            principal_id=0, period_kind="week", period_start=week, cases=Decimal(cases),
+        )  # fmt: skip
+    # Wednesday 4 March to Tuesday 31 March: the whole weeks of 9, 16 and 23 March; before it, 4 February to
+    # 3 March: those of 9, 16 and 23 February. The weeks of 2 and 30 March are cut: in neither.
+    params = {"date_from": "2026-03-04", "date_to": "2026-03-31"}
+    body = api(firm.admin).get("/api/v1/reports/sales-velocity/", params).json()
+    pizza = next(
+        r for r in body["rows"] if (r["distributor"], r["product_name"]) == (firm.distributor.pk, "Pizza")
+    )
+    assert (pizza["cases"], pizza["previous_cases"]) == ("20.000", "13.000")
+    assert (pizza["cases_per_week"], pizza["previous_cases_per_week"]) == (
+        "6.667",
+        "4.333",
+    )  # over 3 weeks each
+    scorecard = (
+        api(firm.admin)
+        .get("/api/v1/reports/principal-scorecard/", {**params, "principal": firm.principal_a.pk})
+        .json()["sell_through"]
+    )
+    assert (scorecard["cases"], scorecard["previous_cases"]) == ("22.000", "16.000")
+    # A period holding no whole week counts nothing, and says so without dividing by zero.
+    short = api(firm.admin).get(
+        "/api/v1/reports/sales-velocity/", {"date_from": "2026-03-10", "date_to": "2026-03-12"}
+    )
+    assert short.status_code == 200 and short.json()["total"]["cases_per_week"] == "0.000"
+
+
+def test_whole_weeks_and_months_of_a_period() -> None:
+    from reports.selectors.common import Period
+    from reports.selectors.sales import Counted
+
+    months = Counted.of(Period(dt.date(2026, 3, 15), dt.date(2026, 6, 14)), "month")
+    assert (months.first, months.last, months.days) == (dt.date(2026, 4, 1), dt.date(2026, 5, 1), 61)
+    exact = Counted.of(Period(dt.date(2026, 4, 1), dt.date(2026, 6, 30)), "month")
+    assert (exact.first, exact.last, exact.days) == (dt.date(2026, 4, 1), dt.date(2026, 6, 1), 91)
+    weeks = Counted.of(Period(dt.date(2026, 3, 2), dt.date(2026, 3, 29)), "week")
+    assert (weeks.first, weeks.last, weeks.days) == (dt.date(2026, 3, 2), dt.date(2026, 3, 23), 28)
+    none = Counted.of(Period(dt.date(2026, 3, 3), dt.date(2026, 3, 8)), "week")
+    assert none.days == 0 and none.first > none.last

@@ -18,6 +18,7 @@ from typing import Any
 from crm import rls
 from imports import services as imports
 from imports.models import ImportKind, ImportState
+from opportunities.models import OPEN_STAGES, OpportunityProduct
 from organizations.models import CustomerDistributor, Organization
 from products.models import Product, ProductDistributor
 from sales.models import PeriodKind, SalesFact
@@ -64,18 +65,27 @@ def add_demo_sales(builder: Any) -> dict[str, Any]:
         for distributor_id in served.get(operator.pk, []):
             items = carried.get(distributor_id, [])
             for product, item_number in rng.sample(items, min(len(items), rng.randint(1, 4))):
-                rate, price = rng.uniform(1, 12), rng.uniform(18, 65)
-                start, stop, shape = 0, WEEKS, rng.random()
-                if shape < 0.15:
-                    start = rng.randrange(WEEKS - 4)  # a point of distribution gained during the year
-                elif shape < 0.3:
-                    stop = rng.randrange(WEEKS // 2, WEEKS - 2)  # one lost
-                sold = {
-                    week: max(1, round(rate * rng.uniform(0.5, 1.5)))
-                    for week in weeks[start:stop]
-                    if rng.random() >= 0.15  # no order that week
-                }
-                points.append((distributor_id, product, item_number, operator, sold, price))
+                points.append(_point(rng, weeks, distributor_id, product, item_number, operator))
+    # Some open deals are for a product the account already buys, or bought and stopped: the
+    # buying-opportunities report's placements to close and accounts to win back.
+    deal_lines = OpportunityProduct.objects.filter(
+        tenant=tenant, opportunity__stage__in=OPEN_STAGES, opportunity__deleted_at__isnull=True
+    ).select_related("opportunity", "product")
+    operators = {operator.pk: operator for operator in builder.operators}
+    taken = {(point[0], point[1].pk, point[3].pk) for point in points}
+    for line in deal_lines.order_by("id"):
+        customer = operators.get(line.opportunity.customer_id)
+        if customer is None or rng.random() < 0.6:
+            continue
+        for distributor_id in served.get(customer.pk, []):
+            numbers = [
+                number for product, number in carried.get(distributor_id, []) if product == line.product
+            ]
+            if numbers and (distributor_id, line.product_id, customer.pk) not in taken:
+                taken.add((distributor_id, line.product_id, customer.pk))
+                shape = "stopped" if rng.random() < 0.4 else "buying"
+                points.append(_point(rng, weeks, distributor_id, line.product, numbers[0], customer, shape))
+                break
 
     # The busiest distributor's last week comes in as its report; everything else is already loaded.
     volume: dict[int, int] = {}
@@ -107,6 +117,36 @@ def add_demo_sales(builder: Any) -> dict[str, Any]:
         if distributor_id == reporting and last_week in sold
     ]
     return _import_last_week(builder, reporting, last_week, lines, rng)
+
+
+def _point(
+    rng: random.Random,
+    weeks: list[dt.date],
+    distributor_id: int,
+    product: Product,
+    item_number: str,
+    operator: Organization,
+    shape: str = "",
+) -> tuple[int, Product, str, Organization, dict[dt.date, int], float]:
+    """A customer buying a product through a distributor: a steady rate with noise, most weeks; some points
+    start during the year (gained: a few in the last quarter), some stop (lost)."""
+    rate, price = rng.uniform(1, 12), rng.uniform(18, 65)
+    start, stop = 0, WEEKS
+    if not shape:
+        roll = rng.random()
+        shape = "gained" if roll < 0.1 else "new" if roll < 0.18 else "stopped" if roll < 0.33 else ""
+    if shape == "gained":
+        start = rng.randrange(WEEKS - 12, WEEKS - 2)  # a point of distribution gained lately
+    elif shape == "new":
+        start = rng.randrange(WEEKS - 12)  # gained earlier in the year
+    elif shape == "stopped":
+        stop = rng.randrange(WEEKS // 2, WEEKS - 2)  # one lost
+    sold = {
+        week: max(1, round(rate * rng.uniform(0.5, 1.5)))
+        for week in weeks[start:stop]
+        if rng.random() >= 0.15  # no order that week
+    }
+    return distributor_id, product, item_number, operator, sold, price
 
 
 def _import_last_week(

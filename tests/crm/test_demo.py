@@ -273,3 +273,7 @@ def test_demo_has_a_year_of_sales_and_last_weeks_report_imported_with_rows_to_co
     assert manager is not None
     body = api(manager.user).get("/api/v1/reports/sales-velocity/").json()
     assert body["rows"] and Decimal(body["total"]["cases"]) > 0
+    points = api(manager.user).get("/api/v1/reports/points-of-distribution/").json()["total"]
+    assert points["gained"] > 0 and points["lost"] > 0
+    # Some open deals are for products their accounts already buy.
+    assert api(manager.user).get("/api/v1/reports/buying-opportunities/").json()["total"] > 0

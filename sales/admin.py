@@ -151,31 +151,13 @@ class SalesUnmatchedAdmin(_ImportedAdmin):
         "suggested",
         ("source_import_id", "source_row", "created_at", "created_by"),
     )
-    _READ_ONLY = (
-        "distributor",
-        "principal",
-        "item_number",
-        "sku",
-        "description",
-        "ship_to_number",
-        "ship_to_name",
-        "period_kind",
-        "period_start",
-        "cases",
-        "dollars",
-        "currency",
-        "suggested",
-        "source_import_id",
-        "source_row",
-        "created_at",
-        "created_by",
-    )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.can_write(request)  # to confirm: nothing else of the row changes
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        readonly = list(self._READ_ONLY)
+        shown = [name for row in self.fields for name in (row if isinstance(row, tuple) else (row,))]
+        readonly = [name for name in shown if name not in ("product", "customer")]
         if obj is None or not self.has_change_permission(request, obj):
             return [*readonly, "product", "customer"]
         # What the import recognised stays as it is (a confirm never changes it).

@@ -33,6 +33,7 @@ os.environ.setdefault("RATE_LIMIT_ENABLED", "0")
 # and etcd, Redis), which `make test` installs when it can. `pytest --durations=30` shows what belongs here.
 SLOW = (  # the longest first: they are scheduled first (below)
     "tests/fuzz/",
+    "tests/crm/test_demo.py",  # the demo firm loaded per test: ~7 s each, ~95 s in all
     "tests/migrations/test_reversibility.py",
     "tests/ops/test_analyze_queries.py::test_every_hot_operation_is_analysed",
     "tests/perf/test_explain_hot_queries.py",
@@ -46,6 +47,12 @@ SLOW = (  # the longest first: they are scheduled first (below)
     "tests/ops/test_replicas.py",  # a primary and a standby of its own, ~30 s
     "tests/ops/test_rls_http_on_a_replica.py",  # the same, and the RLS HTTP suite read from the standby
     "tests/api/test_rate_limits_live.py",  # gunicorn with two workers, three times
+    "tests/integrity/test_names.py::test_python_name_key_is_the_databases_for_every_code_point",  # ~12 s
+    "tests/tasks/test_demo.py",  # the demo firm, ~8 s
+    "tests/api/test_batch.py::test_the_answers_are_the_ones_the_committed_schema_documents",  # ~8 s
+    "tests/webhooks/test_worker_kill.py",  # worker processes killed and started, ~9 s
+    "tests/changes/test_out_of_order_commits.py",  # concurrent writers, ~7 s
+    "tests/perf/",  # generated firms (the rest of the module's tests: ~10 s)
 )
 SLOW_FIXTURES = {"silk_tables"}  # silk's migrations and a live server
 EXTERNAL = (

@@ -9,6 +9,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from crm.api.filtering import StrictBooleanFilter, TenantFilterSet, id_filter
 from crm.timezones import member_today
@@ -26,12 +27,15 @@ class MemberOrMeField(forms.CharField):
             return None
         if text == ME:
             return ME
-        if not re.fullmatch(r"\d{1,18}", text):
+        if not re.fullmatch(r"[0-9]{1,18}", text):
             raise forms.ValidationError("Enter `me` or a member's id.", code="invalid")
         return int(text)
 
 
+@extend_schema_field({"type": "string", "pattern": "^(me|[0-9]{1,18})$"})
 class MemberOrMeFilter(django_filters.CharFilter):
+    """The schema says what the field accepts, so a client (and schemathesis) sends `me` or digits."""
+
     field_class = MemberOrMeField
 
 

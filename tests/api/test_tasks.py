@@ -157,6 +157,14 @@ def test_filters_narrow_the_list(firm, manager, todo):
     assert listed(f"principal={firm.principal_a.pk}") == {"today"}
 
 
+@pytest.mark.parametrize("value", ["you", "١٢", "12x", "1" * 19])
+def test_an_assignee_other_than_me_or_ascii_digits_is_refused_as_the_schema_says(manager, value):
+    """The schema's pattern (^(me|[0-9]{1,18})$) and the filter agree: other digits are refused too."""
+    from urllib.parse import quote
+
+    assert_problem(manager.get(f"{URL}?assignee={quote(value)}"), 400, field="assignee", code="invalid")
+
+
 def test_the_list_is_by_due_day(firm, manager, todo):
     ids = result_ids(manager, f"{URL}?assignee=me&status=open")
     assert ids == [todo[n].pk for n in ("late", "snoozed", "today", "later")]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from crm.rls import RequestContext
@@ -154,13 +154,16 @@ def unmatched_confirm(
                 if same:
                     changes.setdefault(row.pk, [row.product_id, row.customer_id])[0] = product_id
         complete = []
+        partial: dict[tuple[Any, Any], list[int]] = {}  # (product, customer) → kept rows still missing one
         for pk, (new_product, new_customer) in changes.items():
             row = rows[pk]
             if new_product is not None and new_customer is not None:
                 row.product_id, row.customer_id = new_product, new_customer
                 complete.append(row)
             else:
-                kept.filter(pk=pk).update(product_id=new_product, customer_id=new_customer)
+                partial.setdefault((new_product, new_customer), []).append(pk)
+        for (new_product, new_customer), pks in partial.items():  # one UPDATE per pair, not per row
+            kept.filter(pk__in=pks).update(product_id=new_product, customer_id=new_customer)
         facts = _apply(tenant_id, distributor_id, complete)
     return Confirmed(alias=alias, item=item, rows_matched=len(changes), facts=facts)
 
@@ -179,7 +182,7 @@ def _alias_learn(
         tenant_id=context.member_tenant_id,
         distributor_id=distributor_id,
         kind=kind,
-        value_key=_db_name_key(value),
+        value_key=name_key(value),  # crm_name_key's Python mirror (tests/integrity/test_names.py)
     ).first()
     if existing is not None:
         if existing.customer_id != customer_id:
@@ -194,13 +197,6 @@ def _alias_learn(
         value=value[:200],
         customer_id=customer_id,
     )
-
-
-def _db_name_key(value: str) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT crm_name_key(%s)", [value])
-        row = cursor.fetchone()
-    return str(row[0]) if row else value
 
 
 def _item_learn(

@@ -109,10 +109,14 @@ def test_resident_memory_grows_by_what_a_worker_touches():
 
 
 def test_workers_are_the_direct_children_and_their_memory_is_summed():
+    # Each child says it is ready once its interpreter has started, and the parent waits for both: a child
+    # still loading grows between the two readings (CI once saw 12.5 MB summed, then 17 MB one by one).
     spawn = (
         "import subprocess, sys\n"
-        "kids = [subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()'], stdin=subprocess.PIPE)"
+        "kid = 'import sys; print(1, flush=True); sys.stdin.read()'\n"
+        "kids = [subprocess.Popen([sys.executable, '-c', kid], stdin=subprocess.PIPE, stdout=subprocess.PIPE)"
         " for _ in range(2)]\n"
+        "for k in kids:\n    k.stdout.readline()\n"
         "print('ready', flush=True)\nsys.stdin.read()\nfor k in kids:\n    k.stdin.close()\n    k.wait()"
     )
     with running(spawn) as master:

@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 from rest_framework.test import APIClient
 
-from crm.models import Role, Tenant, User
+from crm.models import Membership, PrincipalAssignment, Role, Tenant, User
 from crm.tokens import tokens_for
 from organizations.models import Organization
 from tests import factories as f
@@ -231,22 +231,30 @@ class Firm:
 
 
 def make_firm(name: str) -> Firm:
+    """A firm with an admin, two managers (principal A's book, principal B's) and a viewer (A's book), two
+    principals, a distributor and a customer. Nearly every test makes one or two, so its rows go in a
+    statement per table (five in all) rather than one per row."""
     tenant = f.TenantFactory(name=name)
-
-    def member(role: str) -> User:
-        return f.MembershipFactory(tenant=tenant, role=role).user
-
-    admin, manager, other, viewer = (
-        member(Role.ADMIN),
-        member(Role.MANAGER),
-        member(Role.MANAGER),
-        member(Role.VIEWER),
+    roles = (Role.ADMIN, Role.MANAGER, Role.MANAGER, Role.VIEWER)
+    users = User.objects.bulk_create([f.UserFactory.build() for _ in roles])
+    Membership.objects.bulk_create(
+        [Membership(tenant=tenant, user=user, role=role) for user, role in zip(users, roles, strict=True)]
     )
-    principal_a = f.PrincipalFactory(tenant=tenant, name=f"{name} Principal A")
-    principal_b = f.PrincipalFactory(tenant=tenant, name=f"{name} Principal B")
-    f.PrincipalAssignmentFactory(tenant=tenant, user=manager, principal=principal_a)
-    f.PrincipalAssignmentFactory(tenant=tenant, user=other, principal=principal_b)
-    f.PrincipalAssignmentFactory(tenant=tenant, user=viewer, principal=principal_a)
+    admin, manager, other, viewer = users
+    principal_a, principal_b, distributor, customer = Organization.objects.bulk_create(
+        [
+            f.PrincipalFactory.build(tenant=tenant, name=f"{name} Principal A"),
+            f.PrincipalFactory.build(tenant=tenant, name=f"{name} Principal B"),
+            f.DistributorFactory.build(tenant=tenant, name=f"{name} Distribution"),
+            f.CustomerFactory.build(tenant=tenant, name=f"{name} Bistro"),
+        ]
+    )
+    PrincipalAssignment.objects.bulk_create(
+        [
+            PrincipalAssignment(tenant=tenant, user=user, principal=principal)
+            for user, principal in ((manager, principal_a), (other, principal_b), (viewer, principal_a))
+        ]
+    )
     return Firm(
         tenant=tenant,
         admin=admin,
@@ -255,8 +263,8 @@ def make_firm(name: str) -> Firm:
         viewer=viewer,
         principal_a=principal_a,
         principal_b=principal_b,
-        distributor=f.DistributorFactory(tenant=tenant, name=f"{name} Distribution"),
-        customer=f.CustomerFactory(tenant=tenant, name=f"{name} Bistro"),
+        distributor=distributor,
+        customer=customer,
     )
 
 

@@ -16,6 +16,7 @@ from crm.timezones import member_today
 from tasks.models import Task, TaskPriority, TaskStatus
 
 ME = "me"
+MEMBER_ID = "[0-9]{1,18}"  # ASCII digits only: `\d` would take other scripts' digits too
 
 
 class MemberOrMeField(forms.CharField):
@@ -27,14 +28,17 @@ class MemberOrMeField(forms.CharField):
             return None
         if text == ME:
             return ME
-        if not re.fullmatch(r"[0-9]{1,18}", text):
+        if not re.fullmatch(MEMBER_ID, text):
             raise forms.ValidationError("Enter `me` or a member's id.", code="invalid")
         return int(text)
 
 
-@extend_schema_field({"type": "string", "pattern": "^(me|[0-9]{1,18})$"})
+@extend_schema_field(
+    {"type": "string", "pattern": f"^({ME}|{MEMBER_ID})$", "description": "`me` or a member's id."}
+)
 class MemberOrMeFilter(django_filters.CharFilter):
-    """The schema says what the field accepts, so a client (and schemathesis) sends `me` or digits."""
+    """The schema says what the field accepts, so a client (and schemathesis) sends `me` or digits. A
+    schema given this way replaces the filter's own, help text included: the description is part of it."""
 
     field_class = MemberOrMeField
 
@@ -44,7 +48,7 @@ def _open_not_snoozed(today: date) -> Q:
 
 
 class TaskFilter(TenantFilterSet):
-    assignee = MemberOrMeFilter(method="filter_assignee", help_text="`me` or a member's id.")
+    assignee = MemberOrMeFilter(method="filter_assignee")
     status = django_filters.MultipleChoiceFilter(choices=TaskStatus.choices)
     priority = django_filters.MultipleChoiceFilter(choices=TaskPriority.choices)
     organization = id_filter("organization_id")

@@ -13461,6 +13461,7 @@ export interface operations {
     tasks_list: {
         parameters: {
             query?: {
+                /** @description `me` or a member's id. */
                 assignee?: string;
                 /** @description Only rows whose contact has this id. */
                 contact?: number;

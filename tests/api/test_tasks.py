@@ -4,6 +4,7 @@ overdue in the member's time zone), If-Match, soft delete and the follow-up task
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 import pytest
 
@@ -160,8 +161,6 @@ def test_filters_narrow_the_list(firm, manager, todo):
 @pytest.mark.parametrize("value", ["you", "١٢", "12x", "1" * 19])
 def test_an_assignee_other_than_me_or_ascii_digits_is_refused_as_the_schema_says(manager, value):
     """The schema's pattern (^(me|[0-9]{1,18})$) and the filter agree: other digits are refused too."""
-    from urllib.parse import quote
-
     assert_problem(manager.get(f"{URL}?assignee={quote(value)}"), 400, field="assignee", code="invalid")
 
 
